@@ -1,0 +1,66 @@
+"""Primitives that are not plain Python callables, and the runtime pieces they stand for.
+
+Most IR statements apply an ordinary callable (``numpy.sin``, ``operator.mul``).
+A few pieces of Python syntax have no callable of their own; the IR names them
+with the objects below so that rules can be keyed on them like any function:
+
+* ``x.name`` (attribute read)          -> ``Attr("name")`` applied to ``x``
+* ``x.name(args)`` (method call)       -> ``Method("name")`` applied to ``x, args``
+* ``(a, b)`` / ``[a, b]``              -> ``pack_tuple`` / ``pack_list``
+* ``x[i] = v`` (in-place update)       -> ``setitem(x, i, v)``, whose result is the
+  updated ``x`` (the same buffer; see ``reverse`` for how overwritten values are
+  saved)
+* ``y = x`` (a copy of a name)         -> ``identity``
+* ``a if c else b`` is control flow (an ``If``), not a primitive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Attr:
+    """The primitive `x.<name>` (an attribute read)."""
+
+    name: str
+
+    def __call__(self, obj):
+        return getattr(obj, self.name)
+
+    def __repr__(self) -> str:
+        return f"Attr({self.name!r})"
+
+
+@dataclass(frozen=True)
+class Method:
+    """The primitive `x.<name>(...)` (a method call on a value)."""
+
+    name: str
+
+    def __call__(self, obj, *args, **kwargs):
+        return getattr(obj, self.name)(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Method({self.name!r})"
+
+
+def pack_tuple(*items):
+    """The primitive behind a tuple display ``(a, b, c)``."""
+    return tuple(items)
+
+
+def pack_list(*items):
+    """The primitive behind a list display ``[a, b, c]``."""
+    return list(items)
+
+
+def setitem(x, index, value):
+    """The primitive behind ``x[index] = value``: updates ``x`` in place, returns it."""
+    x[index] = value
+    return x
+
+
+def identity(x):
+    """The primitive behind ``y = x``."""
+    return x

@@ -1,0 +1,109 @@
+"""The few helpers generated code calls.
+
+They are small, depend only on NumPy, and are copied verbatim into exported
+modules (see ``RUNTIME_HELPERS``), so an exported gradient runs where s2sad is
+not installed. Keep each one self-contained: no imports beyond ``numpy as np``
+and no calls to each other except where the export copies both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unbroadcast(g, x):
+    """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting).
+
+    If ``y = f(x, ...)`` broadcast ``x`` up to ``y``'s shape, each element of
+    ``x`` fed several elements of ``y``, so its adjoint is the sum of theirs.
+
+    Example:
+        >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
+        array([2., 2., 2.])
+    """
+    x_shape = np.shape(x)
+    g_shape = np.shape(g)
+    if g_shape == x_shape:
+        return g
+    if not x_shape:  # x is a scalar: every element of g came from it
+        total = np.sum(g)
+        return total.item() if isinstance(x, (float, int)) and not isinstance(x, bool) else total
+    leading = len(g_shape) - len(x_shape)
+    if leading > 0:
+        g = np.sum(g, axis=tuple(range(leading)))
+    stretched = tuple(i for i, n in enumerate(x_shape) if n == 1 and np.shape(g)[i] != 1)
+    if stretched:
+        g = np.sum(g, axis=stretched, keepdims=True)
+    return np.reshape(g, x_shape)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Spread the gradient of a reduction over `axis` back to the shape of `x`.
+
+    ``y = x.sum(axis)`` used every element of ``x`` once, so each receives the
+    adjoint of the element of ``y`` it was summed into.
+
+    Example:
+        >>> unreduce(np.array([1., 2.]), np.zeros((2, 3)), axis=1)
+        array([[1., 1., 1.],
+               [2., 2., 2.]])
+    """
+    x_shape = np.shape(x)
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        ndim = len(x_shape)
+        g = np.expand_dims(g, tuple(sorted(a % ndim for a in axes)))
+    return np.broadcast_to(g, x_shape).copy() if x_shape else g
+
+
+def zeros_like(x):
+    """A zero adjoint for `x`: ``0.0`` for Python numbers, else a float array like `x`."""
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        return 0.0
+    if isinstance(x, (tuple, list)):
+        return type(x)(zeros_like(item) for item in x)
+    x = np.asarray(x)
+    dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
+    return np.zeros(x.shape, dtype=dtype)
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))
+        for item in items
+    )
+
+
+def scatter_add(g, x, index):
+    """The adjoint of ``y = x[index]``: a zero array like `x` with `g` added at `index`.
+
+    Repeated integer indices accumulate (``x[[0, 0]]`` used ``x[0]`` twice).
+    Works for tuples and lists too (the adjoint of ``t[i]`` for a tuple ``t``).
+    """
+    if isinstance(x, (tuple, list)):
+        out = [zeros_like(item) for item in x]
+        out[index] = g
+        return type(x)(out)
+    out = zeros_like(x)
+    if np.ndim(out) == 0:
+        return out + g
+    if _is_basic_index(index):
+        out[index] = out[index] + g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def zero_at(g, index):
+    """The adjoint flowing past ``x[index] = v`` to the old `x`: `g` with zeros at `index`.
+
+    The old values at `index` were overwritten, so they no longer affect the
+    output. Returns a new array; `g` is not modified.
+    """
+    out = np.array(g, copy=True)
+    out[index] = 0
+    return out
+
+
+RUNTIME_HELPERS = ("unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
