@@ -64,3 +64,8 @@ def setitem(x, index, value):
 def identity(x):
     """The primitive behind ``y = x``."""
     return x
+
+
+def restore(x, index, saved):
+    """Put back values an in-place update overwrote (reverse sweep only)."""
+    x[index] = saved

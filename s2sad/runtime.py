@@ -95,6 +95,26 @@ def scatter_add(g, x, index):
     return out
 
 
+def add_at(acc, index, g):
+    """``acc[index] += g`` in place (repeated indices accumulate); returns `acc`.
+
+    Generated code calls it only on adjoint arrays it created itself, so no
+    other name sees the change. This keeps a loop that reads ``x[i]`` O(n)
+    in its reverse sweep instead of building a zero array per iteration.
+    """
+    if isinstance(acc, (tuple, list)):
+        items = list(acc)
+        items[index] = items[index] + g
+        return type(acc)(items)
+    if np.ndim(acc) == 0:
+        return acc + g
+    if _is_basic_index(index):
+        acc[index] += g
+    else:
+        np.add.at(acc, index, g)
+    return acc
+
+
 def zero_at(g, index):
     """The adjoint flowing past ``x[index] = v`` to the old `x`: `g` with zeros at `index`.
 
@@ -106,4 +126,20 @@ def zero_at(g, index):
     return out
 
 
-RUNTIME_HELPERS = ("unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+def scalar_seed(y):
+    """The seed of reverse mode, dy/dy = 1, for a scalar output `y` (its dtype kept).
+
+    Raises ValueError for an array output: its gradient is not defined; use
+    ``vjp`` (with a cotangent of the output's shape) or ``jacobian`` instead.
+    """
+    if np.ndim(y) != 0:
+        raise ValueError(
+            f"grad needs a function with a scalar output, but it returned shape {np.shape(y)}; "
+            "use vjp (give a cotangent) or jacobian, or reduce the output (e.g. .sum())"
+        )
+    if isinstance(y, (np.generic, np.ndarray)) and np.issubdtype(np.asarray(y).dtype, np.inexact):
+        return np.ones_like(y)
+    return 1.0
+
+
+RUNTIME_HELPERS = ("scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

@@ -1,1 +1,462 @@
-"""(being written)"""
+"""Rules for reductions, scans and norms: sum, prod, mean, average, std, var, max,
+min, ptp, median, nansum, nanmean, nanmax, nanmin, cumsum, cumprod, diff, trace,
+np.linalg.norm, and the fill value of np.full.
+
+A reduction over ``axis`` (None, an int, a negative int or a tuple) with or
+without ``keepdims`` sends each element of the input the adjoint of the result
+element it was reduced into: ``unreduce(y_bar, a, axis, keepdims)`` spreads
+``y_bar`` back over ``a``'s shape. ``out=``, ``where=`` and ``initial=`` are
+refused (they are not parameters of the templates). Parameters that NumPy
+accepts positionally only after ``out`` (``keepdims``, ``ddof``) are
+keyword-only here, so a positional ``out`` can never bind to them.
+
+The ``ndarray`` methods (``x.sum(axis=0)``, ``x.max()``, ...) reuse these rules
+through ``method_mirrors`` at the end of the module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..runtime import unbroadcast, unreduce
+from .registry import adjoint, method_mirrors, nondifferentiable, tangent
+
+
+# ---------------------------------------------------------------------------
+# Helpers (copied into exported modules; numpy only)
+# ---------------------------------------------------------------------------
+
+
+def diff_adjoint(g, n, axis):
+    """The transpose of ``np.diff(., n, axis)`` applied to `g`.
+
+    ``diff`` is the matrix D (``(D a)_i = a_(i+1) - a_i``) applied n times; its
+    transpose is ``(-1)**n`` times the n-th difference of `g` padded with n
+    zeros on both ends of `axis`.
+    """
+    width = [(0, 0)] * np.ndim(g)
+    width[axis] = (n, n)
+    return (-1) ** n * np.diff(np.pad(g, width), n, axis=axis)
+
+
+def trace_mask(a, offset, axis1, axis2):
+    """A 0/1 array that broadcasts against `a`: 1 on the diagonal ``offset`` of (axis1, axis2)."""
+    ndim = np.ndim(a)
+    shape = [1] * ndim
+    shape[axis1 % ndim] = np.shape(a)[axis1]
+    shape[axis2 % ndim] = np.shape(a)[axis2]
+    mask = np.eye(np.shape(a)[axis1], np.shape(a)[axis2], k=offset)
+    if axis1 % ndim > axis2 % ndim:
+        mask = mask.T
+    return np.reshape(mask, shape)
+
+
+def average_weights_shape(a, axis, weights):
+    """The shape np.average gives `weights` to broadcast them against `a`."""
+    if np.ndim(weights) == np.ndim(a):
+        return np.shape(weights)
+    shape = [1] * np.ndim(a)
+    shape[axis % np.ndim(a)] = np.size(weights)
+    return tuple(shape)
+
+
+def norm_order(x, ord, axis):
+    """The exponent p of the vector norm np.linalg.norm computes, as a float.
+
+    None, 'fro' and 2 on vectors give 2.0; inf and -inf give +-inf. Raises
+    NotImplementedError for the matrix norms that need a singular value
+    decomposition or a max over column/row sums (2, -2, 'nuc', 1, -1, inf, -inf
+    over two axes).
+    """
+    matrix = (axis is None and ord is not None and np.ndim(x) == 2) or (
+        axis is not None and np.ndim(axis) == 1 and len(axis) == 2
+    )
+    if ord is None or ord == "fro":
+        return 2.0
+    if matrix:
+        raise NotImplementedError(
+            f"s2sad: the derivative of the matrix norm np.linalg.norm(x, ord={ord!r}) is not "
+            "implemented; supported are vector norms (any ord) and the Frobenius norm "
+            "(ord=None or 'fro'). Write the norm with np.linalg.svd or explicit sums instead."
+        )
+    return float(ord)
+
+
+nondifferentiable(trace_mask, average_weights_shape, norm_order)
+
+
+@adjoint(diff_adjoint)
+def diff_adjoint_adjoint(y, g, n, axis):
+    # diff_adjoint is D^T (linear in g); its transpose is D = np.diff
+    g_bar = np.diff(y_bar, n, axis=axis)
+
+
+@tangent(diff_adjoint)
+def diff_adjoint_tangent(y, g, n, axis):
+    y_dot = diff_adjoint(g_dot, n, axis)
+
+
+# ---------------------------------------------------------------------------
+# Sums and products
+# ---------------------------------------------------------------------------
+
+
+@adjoint(np.sum)
+def sum_(y, a, axis=None, dtype=None, *, keepdims=False):
+    # d/da_i sum(a) = 1: every element receives the adjoint of the sum it went into
+    a_bar = unreduce(y_bar, a, axis, keepdims)
+
+
+@tangent(np.sum)
+def sum_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
+    y_dot = np.sum(a_dot, axis, keepdims=keepdims)
+
+
+@adjoint(np.nansum)
+def nansum(y, a, axis=None, dtype=None, *, keepdims=False):
+    """nan entries receive no gradient."""
+    # d/da_i nansum(a) = 1 where a_i is not nan, else 0
+    a_bar = np.where(np.isnan(a), 0.0, unreduce(y_bar, a, axis, keepdims))
+
+
+@tangent(np.nansum)
+def nansum_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
+    y_dot = np.sum(np.where(np.isnan(a), 0.0, a_dot), axis, keepdims=keepdims)
+
+
+# The product of all entries but a_i, without dividing by a_i (exact with zeros):
+#   no zero in the slice:  y / a_i
+#   one zero in the slice: the product of the nonzero entries at the zero, 0 elsewhere
+#   two or more zeros:     0
+# Second derivatives at inputs that are exactly zero are not exact (the zero count is
+# piecewise constant there).
+
+
+@adjoint(np.prod)
+def prod(y, a, axis=None, dtype=None, *, keepdims=False):
+    """Exact where entries are zero (uses the product of the other entries, not y / a).
+    Second derivatives are not exact at inputs that are exactly zero."""
+    # d/da_i prod(a) = prod_{j != i} a_j
+    nonzero = np.where(a == 0, 1.0, a)
+    p = np.prod(nonzero, axis, keepdims=True)
+    zeros = np.sum(a == 0, axis, keepdims=True)
+    others = np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (a == 0), p, 0.0))
+    a_bar = unreduce(y_bar, a, axis, keepdims) * others
+
+
+@tangent(np.prod)
+def prod_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
+    nonzero = np.where(a == 0, 1.0, a)
+    p = np.prod(nonzero, axis, keepdims=True)
+    zeros = np.sum(a == 0, axis, keepdims=True)
+    others = np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (a == 0), p, 0.0))
+    y_dot = np.sum(a_dot * others, axis, keepdims=keepdims)
+
+
+@adjoint(np.cumsum)
+def cumsum(y, a, axis=None, dtype=None):
+    """axis=None scans the flattened array."""
+    # y_j = sum_{i <= j} a_i: a_bar_i = sum_{j >= i} y_bar_j (a reversed cumulative sum)
+    a_bar = (
+        np.reshape(np.flip(np.cumsum(np.flip(y_bar))), np.shape(a))
+        if axis is None
+        else np.flip(np.cumsum(np.flip(y_bar, axis), axis), axis)
+    )
+
+
+@tangent(np.cumsum)
+def cumsum_tangent(y, a, axis=None, dtype=None):
+    y_dot = np.cumsum(a_dot, axis)
+
+
+# cumprod: y_j = prod_{i <= j} a_i. With Q_j the product of the nonzero a_i up to j and
+# c_j the number of zeros up to j:
+#   dy_j/da_i = Q_j / a_i   if c_j == 0
+#             = Q_j         if c_j == 1 and a_i is that zero
+#             = 0           otherwise
+# so a_bar_i = revcumsum([c == 0] y_bar Q)_i / a_i for a_i != 0, revcumsum([c == 1] y_bar Q)_i
+# for a_i == 0 (only the first zero can have c_j == 1 after it).
+
+
+@adjoint(np.cumprod)
+def cumprod(y, a, axis=None, dtype=None):
+    """Exact where entries are zero; axis=None scans the flattened array.
+    Second derivatives are not exact at inputs that are exactly zero."""
+    # see the comment above
+    flat = np.reshape(a, -1) if axis is None else a
+    ax = 0 if axis is None else axis
+    nonzero = np.where(flat == 0, 1.0, flat)
+    q = np.cumprod(nonzero, ax)
+    c = np.cumsum(flat == 0, ax)
+    gq = y_bar * q
+    tail0 = np.flip(np.cumsum(np.flip(np.where(c == 0, gq, 0.0), ax), ax), ax)
+    tail1 = np.flip(np.cumsum(np.flip(np.where(c == 1, gq, 0.0), ax), ax), ax)
+    a_bar = np.reshape(np.where(flat == 0, tail1, tail0 / nonzero), np.shape(a))
+
+
+@tangent(np.cumprod)
+def cumprod_tangent(y, a, axis=None, dtype=None):
+    flat = np.reshape(a, -1) if axis is None else a
+    ax = 0 if axis is None else axis
+    nonzero = np.where(flat == 0, 1.0, flat)
+    q = np.cumprod(nonzero, ax)
+    c = np.cumsum(flat == 0, ax)
+    y_dot = q * np.where(
+        c == 0,
+        np.cumsum(np.reshape(a_dot, np.shape(flat)) / nonzero, ax),
+        np.where(c == 1, np.cumsum(np.where(flat == 0, np.reshape(a_dot, np.shape(flat)), 0.0), ax), 0.0),
+    )
+
+
+@adjoint(np.diff)
+def diff(y, a, n=1, axis=-1):
+    """prepend= and append= are refused."""
+    # y = D^n a along axis (D the first difference): a_bar = (D^T)^n y_bar
+    a_bar = diff_adjoint(y_bar, n, axis)
+
+
+@tangent(np.diff)
+def diff_tangent(y, a, n=1, axis=-1):
+    y_dot = np.diff(a_dot, n, axis=axis)
+
+
+@adjoint(np.trace)
+def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None):
+    # y = sum_i a[i, i + offset] over (axis1, axis2): d/da is 1 on that diagonal, 0 elsewhere
+    a_bar = np.expand_dims(y_bar, (axis1 % np.ndim(a), axis2 % np.ndim(a))) * trace_mask(a, offset, axis1, axis2)
+
+
+@tangent(np.trace)
+def trace_tangent(y, a, offset=0, axis1=0, axis2=1, dtype=None):
+    y_dot = np.trace(a_dot, offset, axis1, axis2)
+
+
+# ---------------------------------------------------------------------------
+# Means and moments
+# ---------------------------------------------------------------------------
+
+
+@adjoint(np.mean)
+def mean(y, a, axis=None, dtype=None, *, keepdims=False):
+    # d/da_i mean(a) = 1 / n, n = number of elements reduced into each result
+    a_bar = unreduce(y_bar, a, axis, keepdims) * (np.size(y) / np.size(a))
+
+
+@tangent(np.mean)
+def mean_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
+    y_dot = np.mean(a_dot, axis, keepdims=keepdims)
+
+
+@adjoint(np.nanmean)
+def nanmean(y, a, axis=None, dtype=None, *, keepdims=False):
+    """nan entries receive no gradient."""
+    # d/da_i nanmean(a) = 1 / (number of non-nan entries) where a_i is not nan, else 0
+    valid = np.logical_not(np.isnan(a))
+    a_bar = np.where(valid, unreduce(y_bar, a, axis, keepdims), 0.0) / np.sum(valid, axis, keepdims=True)
+
+
+@tangent(np.nanmean)
+def nanmean_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
+    valid = np.logical_not(np.isnan(a))
+    y_dot = np.sum(np.where(valid, a_dot, 0.0), axis, keepdims=keepdims) / np.sum(valid, axis, keepdims=keepdims)
+
+
+@adjoint(np.average)
+def average(y, a, axis=None, weights=None, *, keepdims=False):
+    """Differentiable in a and in weights. returned=True is refused."""
+    # y = sum(w a) / sum(w): dy/da_i = w_i / sum(w), dy/dw_i = (a_i - y) / sum(w)
+    w = 1.0 if weights is None else np.reshape(weights, average_weights_shape(a, axis, weights))
+    sw = unreduce(np.sum(np.broadcast_to(w, np.shape(a)), axis, keepdims=keepdims), a, axis, keepdims)
+    g = unreduce(y_bar, a, axis, keepdims) / sw
+    a_bar = g * w
+    weights_bar = np.reshape(unbroadcast(g * (a - unreduce(y, a, axis, keepdims)), w), np.shape(weights))
+
+
+@tangent(np.average)
+def average_tangent(y, a, axis=None, weights=None, *, keepdims=False):
+    w = 1.0 if weights is None else np.reshape(weights, average_weights_shape(a, axis, weights))
+    sw = np.sum(np.broadcast_to(w, np.shape(a)), axis, keepdims=keepdims)
+    y_dot = np.sum(w * a_dot, axis, keepdims=keepdims) / sw + np.sum(
+        np.reshape(weights_dot, np.shape(w)) * (a - unreduce(y, a, axis, keepdims)), axis, keepdims=keepdims
+    ) / sw
+
+
+@adjoint(np.var)
+def var(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    """ddof is keyword-only; mean= and correction= are refused."""
+    # y = sum((a - m)^2) / (n - ddof): dy/da_i = 2 (a_i - m) / (n - ddof)
+    dof = np.size(a) / np.size(y) - ddof
+    a_bar = unreduce(y_bar, a, axis, keepdims) * (2.0 / dof) * (a - np.mean(a, axis, keepdims=True))
+
+
+@tangent(np.var)
+def var_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    dof = np.size(a) / np.size(y) - ddof
+    y_dot = (2.0 / dof) * np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims)
+
+
+@adjoint(np.std)
+def std(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    """ddof is keyword-only. Where std is 0 (all entries equal) the gradient is taken as 0."""
+    # y = sqrt(var): dy/da_i = (a_i - m) / ((n - ddof) y)   (y replaced by 1 where y == 0)
+    dof = np.size(a) / np.size(y) - ddof
+    a_bar = unreduce(y_bar / (dof * np.where(y == 0, 1.0, y)), a, axis, keepdims) * (a - np.mean(a, axis, keepdims=True))
+
+
+@tangent(np.std)
+def std_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    dof = np.size(a) / np.size(y) - ddof
+    y_dot = np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims) / (
+        dof * np.where(y == 0, 1.0, y)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Extremes: max, min, ptp, median (ties split evenly)
+# ---------------------------------------------------------------------------
+# The weight of a_i is [a_i == y] / (number of entries equal to y in its slice): the
+# adjoint of a max or min is shared evenly among all the maximizers (minimizers).
+
+
+@adjoint(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
+def max_(y, a, axis=None, *, keepdims=False):
+    """Ties: the adjoint is split evenly among all entries equal to the extreme.
+    nan entries (nanmax, nanmin) receive no gradient."""
+    # d/da_i max(a) = [a_i == y] / #{j : a_j == y}
+    hit = a == unreduce(y, a, axis, keepdims)
+    a_bar = unreduce(y_bar, a, axis, keepdims) * hit / np.sum(hit, axis, keepdims=True)
+
+
+@tangent(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
+def max_tangent(y, a, axis=None, *, keepdims=False):
+    hit = a == unreduce(y, a, axis, keepdims)
+    y_dot = np.sum(a_dot * hit, axis, keepdims=keepdims) / np.sum(hit, axis, keepdims=keepdims)
+
+
+@adjoint(np.ptp)
+def ptp(y, a, axis=None, *, keepdims=False):
+    """ptp = max - min; ties split evenly among the maximizers (minimizers)."""
+    # d ptp/da_i = [a_i == max] / #max - [a_i == min] / #min
+    hi = a == np.max(a, axis, keepdims=True)
+    lo = a == np.min(a, axis, keepdims=True)
+    a_bar = unreduce(y_bar, a, axis, keepdims) * (
+        hi / np.sum(hi, axis, keepdims=True) - lo / np.sum(lo, axis, keepdims=True)
+    )
+
+
+@tangent(np.ptp)
+def ptp_tangent(y, a, axis=None, *, keepdims=False):
+    hi = a == np.max(a, axis, keepdims=True)
+    lo = a == np.min(a, axis, keepdims=True)
+    y_dot = np.sum(
+        a_dot * (hi / np.sum(hi, axis, keepdims=True) - lo / np.sum(lo, axis, keepdims=True)),
+        axis,
+        keepdims=keepdims,
+    )
+
+
+@adjoint(np.median)
+def median(y, a, axis=None, *, keepdims=False):
+    """median = (lo + hi) / 2 with lo, hi the middle order statistics (equal for odd counts);
+    each gets half the adjoint, split evenly among entries equal to it. overwrite_input is refused."""
+    # lo = the largest entry <= y, hi = the smallest entry >= y; dy/dlo = dy/dhi = 1/2
+    yk = unreduce(y, a, axis, keepdims)
+    at_lo = a == np.max(np.where(a <= yk, a, -np.inf), axis, keepdims=True)
+    at_hi = a == np.min(np.where(a >= yk, a, np.inf), axis, keepdims=True)
+    a_bar = unreduce(y_bar, a, axis, keepdims) * (
+        0.5 * at_lo / np.sum(at_lo, axis, keepdims=True) + 0.5 * at_hi / np.sum(at_hi, axis, keepdims=True)
+    )
+
+
+@tangent(np.median)
+def median_tangent(y, a, axis=None, *, keepdims=False):
+    yk = unreduce(y, a, axis, keepdims)
+    at_lo = a == np.max(np.where(a <= yk, a, -np.inf), axis, keepdims=True)
+    at_hi = a == np.min(np.where(a >= yk, a, np.inf), axis, keepdims=True)
+    y_dot = np.sum(
+        a_dot * (0.5 * at_lo / np.sum(at_lo, axis, keepdims=True) + 0.5 * at_hi / np.sum(at_hi, axis, keepdims=True)),
+        axis,
+        keepdims=keepdims,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Norms
+# ---------------------------------------------------------------------------
+# For a vector p-norm y = (sum |x_i|^p)^(1/p):  dy/dx_i = sign(x_i) |x_i|^(p-1) / y^(p-1);
+# p = 2 (and Frobenius): x_i / y;  p = +-inf: sign(x_i) on the entries of largest (smallest)
+# magnitude, ties split evenly;  p = 0 (a count): 0.
+
+
+@adjoint(np.linalg.norm)
+def norm(y, x, ord=None, axis=None, keepdims=False):
+    """Vector norms of any ord and the Frobenius norm. At x = 0 the gradient of the 2-norm is
+    taken as 0; p = +-inf splits ties evenly. Not differentiable in ord. Matrix norms 2, -2, 'nuc',
+    1, -1, inf, -inf raise NotImplementedError."""
+    # see the comment above
+    p = norm_order(x, ord, axis)
+    yk = unreduce(y, x, axis, keepdims)
+    d = (
+        x / np.where(yk == 0, 1.0, yk)
+        if p == 2
+        else (
+            np.sign(x) * (np.abs(x) == yk) / np.sum(np.abs(x) == yk, axis, keepdims=True)
+            if np.isinf(p)
+            else (np.sign(x) * (np.abs(x) / np.where(yk == 0, 1.0, yk)) ** (p - 1) if p != 0 else 0.0 * x)
+        )
+    )
+    x_bar = unreduce(y_bar, x, axis, keepdims) * d
+
+
+@tangent(np.linalg.norm)
+def norm_tangent(y, x, ord=None, axis=None, keepdims=False):
+    p = norm_order(x, ord, axis)
+    yk = unreduce(y, x, axis, keepdims)
+    d = (
+        x / np.where(yk == 0, 1.0, yk)
+        if p == 2
+        else (
+            np.sign(x) * (np.abs(x) == yk) / np.sum(np.abs(x) == yk, axis, keepdims=True)
+            if np.isinf(p)
+            else (np.sign(x) * (np.abs(x) / np.where(yk == 0, 1.0, yk)) ** (p - 1) if p != 0 else 0.0 * x)
+        )
+    )
+    y_dot = np.sum(x_dot * d, axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------
+# np.full: differentiable in its fill value
+# ---------------------------------------------------------------------------
+
+
+@adjoint(np.full)
+def full(y, shape, fill_value, dtype=None, order="C"):
+    """Differentiable in fill_value (which may broadcast); not in shape."""
+    # y_i = fill_value (broadcast): fill_value_bar = y_bar summed back to fill_value's shape
+    fill_value_bar = unbroadcast(y_bar, fill_value)
+
+
+@tangent(np.full)
+def full_tangent(y, shape, fill_value, dtype=None, order="C"):
+    y_dot = np.full(np.shape(y), fill_value_dot)
+
+
+# ---------------------------------------------------------------------------
+# ndarray methods that mirror these functions
+# ---------------------------------------------------------------------------
+
+method_mirrors(
+    sum=np.sum,
+    prod=np.prod,
+    mean=np.mean,
+    std=np.std,
+    var=np.var,
+    max=np.max,
+    min=np.min,
+    cumsum=np.cumsum,
+    cumprod=np.cumprod,
+    trace=np.trace,
+    clip=np.clip,
+    conj=np.conjugate,
+    conjugate=np.conjugate,
+)

@@ -75,6 +75,7 @@ ADJOINT_RULES: dict[Hashable, Rule] = {}
 TANGENT_RULES: dict[Hashable, Rule] = {}
 NONDIFFERENTIABLE: dict[Hashable, str] = {}
 METHOD_MIRRORS: dict[str, Hashable] = {}
+TUPLE_RESULTS: set = set()
 
 
 def _primal_name(primal) -> str:
@@ -175,6 +176,17 @@ def method_mirrors(**methods: Hashable) -> None:
     METHOD_MIRRORS.update(methods)
 
 
+def returns_tuple(*primals: Hashable) -> None:
+    """Declare callables whose result is a tuple of arrays (``np.linalg.slogdet``).
+
+    The engine then gives their adjoint rules ``y_bar`` as a tuple with one entry
+    per element of the result, ``None`` for elements the program never used
+    (use ``zeros_like(y[k]) if y_bar[k] is None else y_bar[k]``, or the helper
+    ``component``), instead of adding whole tuples together.
+    """
+    TUPLE_RESULTS.update(primals)
+
+
 def resolve_key(primal: Hashable) -> Hashable:
     """The key under which rules for `primal` are stored (methods follow mirrors)."""
     if isinstance(primal, Method) and primal not in ADJOINT_RULES and primal not in TANGENT_RULES:
@@ -215,6 +227,8 @@ __all__ = [
     "tangent",
     "nondifferentiable",
     "method_mirrors",
+    "returns_tuple",
+    "TUPLE_RESULTS",
     "resolve_key",
     "is_nondifferentiable",
     "adjoint_rule",

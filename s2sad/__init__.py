@@ -1,0 +1,58 @@
+"""s2sad: source-to-source automatic differentiation for Python and NumPy.
+
+s2sad reads a function's source and writes the Python source of its
+derivative: a forward sweep, a tape only where loops overwrite values, and a
+reverse sweep, each line labelled with the source line it came from.
+
+    >>> import numpy as np, s2sad
+    >>> def f(x, y):
+    ...     return x * y + np.sin(x)
+    >>> df = s2sad.grad(f, wrt=("x", "y"))
+    >>> print(df.source)  # doctest: +SKIP
+"""
+
+from . import rules  # registers the built-in derivative rules
+from .api import Differentiable, GeneratedFunction, InternalError, differentiate, grad, show, source, value_and_grad
+from .errors import (
+    ArgumentError,
+    InPlaceUpdateError,
+    NameResolutionError,
+    NoDerivativeError,
+    NonScalarOutputError,
+    RecursionNotSupportedError,
+    RuleError,
+    S2SADError,
+    SourceUnavailableError,
+    UnsupportedSyntaxError,
+    WrtError,
+)
+from .rules.registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "differentiate",
+    "show",
+    "source",
+    "adjoint",
+    "tangent",
+    "nondifferentiable",
+    "method_mirrors",
+    "returns_tuple",
+    "Differentiable",
+    "GeneratedFunction",
+    "S2SADError",
+    "ArgumentError",
+    "InPlaceUpdateError",
+    "InternalError",
+    "NameResolutionError",
+    "NoDerivativeError",
+    "NonScalarOutputError",
+    "RecursionNotSupportedError",
+    "RuleError",
+    "SourceUnavailableError",
+    "UnsupportedSyntaxError",
+    "WrtError",
+]

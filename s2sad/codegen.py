@@ -1,0 +1,654 @@
+"""Codegen: IR -> readable Python source -> a function object.
+
+Three steps, each a plain function:
+
+1. :func:`assign_names` leaves SSA. Values that never live at the same time
+   share a Python name, preferring their source name, so ``s_2 = s_1 + t``
+   prints as ``s = s + t``; a loop's carried values and a branch's phi inputs
+   take one name where they can (a copy is emitted where they cannot).
+2. :func:`fold_temporaries` puts single-use temporaries back into the
+   expression that reads them, so a line of the forward sweep reads like the
+   line of source it came from.
+3. :func:`to_source` builds a stdlib ``ast`` module, unparses it with
+   ``ast.unparse``, and turns placeholder statements into comments
+   (``# line 12: z = x * y``).
+
+:func:`compile_function` execs the source with the objects its names refer to.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import operator
+import re
+import types
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ir
+from .lower import _concat_str
+from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
+from .simplify import is_pure
+
+# ------------------------------------------------------------------ liveness
+
+
+class _Interference:
+    def __init__(self):
+        self.edges: dict = {}
+
+    def add(self, a, others):
+        if not isinstance(a, ir.Var):
+            return
+        for b in others:
+            if isinstance(b, ir.Var) and b != a:
+                self.edges.setdefault(a, set()).add(b)
+                self.edges.setdefault(b, set()).add(a)
+
+    def of(self, v):
+        return self.edges.get(v, set())
+
+
+def _vars(atoms):
+    return {a for a in atoms if isinstance(a, ir.Var)}
+
+
+def _live_block(stmts, live_out, graph: _Interference, folded) -> set:
+    live = set(live_out)
+    for stmt in reversed(stmts):
+        live = _live_stmt(stmt, live, graph, folded)
+    return live
+
+
+def _stmt_reads(stmt, folded) -> set:
+    """Vars a statement reads, looking through temporaries folded into it."""
+    reads = set()
+    for a in ir.uses(stmt):
+        reads |= _expand(a, folded)
+    return reads
+
+
+def _expand(atom, folded) -> set:
+    if not isinstance(atom, ir.Var):
+        return set()
+    if atom in folded:
+        out = set()
+        for a in ir.uses(folded[atom]):
+            out |= _expand(a, folded)
+        return out
+    return {atom}
+
+
+def _live_stmt(stmt, live, graph, folded) -> set:
+    if isinstance(stmt, ir.Assign) and stmt.target in folded:
+        return live
+    if isinstance(stmt, (ir.Assign, ir.Pop)):
+        graph.add(stmt.target, live - {stmt.target})
+        live = live - {stmt.target}
+        return live | _stmt_reads(stmt, folded)
+    if isinstance(stmt, ir.If):
+        targets = [p.target for p in stmt.phis]
+        for t in targets:
+            graph.add(t, (live - {t}) | set(targets))
+        after = live - set(targets)
+        then_end = after | _vars(p.then_value for p in stmt.phis)
+        else_end = after | _vars(p.else_value for p in stmt.phis)
+        # a phi's inputs are read together at the branch end: they interfere with the other targets' inputs
+        then_in = _live_block(stmt.then_body, then_end, graph, folded)
+        else_in = _live_block(stmt.else_body, else_end, graph, folded)
+        return then_in | else_in | _expand(stmt.cond, folded)
+    if isinstance(stmt, (ir.For, ir.While)):
+        outs = [c.out for c in stmt.carried]
+        for o in outs:
+            graph.add(o, (live - {o}) | set(outs))
+        after = live - set(outs)
+        body_all = stmt.body + (stmt.cond_body if isinstance(stmt, ir.While) else [])
+        inner = set(ir.all_defs(body_all)) | {c.arg for c in stmt.carried}
+        if isinstance(stmt, ir.For):
+            inner.add(stmt.index)
+        outer_reads = set()
+        for s in ir.walk(body_all):
+            outer_reads |= _stmt_reads(s, folded)
+            if isinstance(s, ir.If):
+                outer_reads |= _vars(v for p in s.phis for v in (p.then_value, p.else_value))
+            if isinstance(s, (ir.For, ir.While)):
+                outer_reads |= _vars(c.next for c in s.carried)
+        outer_reads |= _vars(c.next for c in stmt.carried)
+        if isinstance(stmt, ir.While):
+            outer_reads |= _expand(stmt.cond, folded)
+        through = after | (outer_reads - inner)
+        if isinstance(stmt, ir.For):
+            through |= _expand(stmt.iterable, folded)
+        args = [c.arg for c in stmt.carried]
+        nexts = _vars(c.next for c in stmt.carried)
+        body_end = through | nexts
+        # two passes: what is live at the top of the body is live at its end too (the back edge)
+        for _ in range(2):
+            if isinstance(stmt, ir.While):
+                body_in = _live_block(stmt.body, body_end, graph, folded)
+                cond_end = body_in | _expand(stmt.cond, folded) | set(args)
+                top = _live_block(stmt.cond_body, cond_end, graph, folded)
+            else:
+                top = _live_block(stmt.body, body_end, graph, folded)
+            body_end = body_end | (top - set(args) - ({stmt.index} if isinstance(stmt, ir.For) else set()))
+        defined_at_top = set(args) | ({stmt.index} if isinstance(stmt, ir.For) else set())
+        for v in defined_at_top:
+            graph.add(v, (top | through | defined_at_top) - {v})
+        # the yields are a parallel copy at the end of the body: each next is read
+        # while the other block arguments are about to be written
+        before = (top - defined_at_top) | through
+        before |= _vars(c.init for c in stmt.carried)
+        return before
+    if isinstance(stmt, (ir.Assert, ir.Push)):
+        return live | _stmt_reads(stmt, folded)
+    return live
+
+
+# ------------------------------------------------------------------ folding
+
+
+_BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Marker)
+
+
+def fold_temporaries(fn: ir.Function) -> dict:
+    """Temporaries to print inside the one expression that reads them.
+
+    Returns a map from each folded temporary to its defining Assign. A
+    temporary folds when it is pure, read exactly once, in the same block,
+    with no statement between them that could change what it reads.
+    """
+    counts: dict = {}
+    for stmt in ir.walk(fn.body):
+        reads = list(ir.uses(stmt))
+        if isinstance(stmt, ir.If):
+            reads += [v for p in stmt.phis for v in (p.then_value, p.else_value)]
+        if isinstance(stmt, (ir.For, ir.While)):
+            reads += [c.next for c in stmt.carried]
+        if isinstance(stmt, ir.While):
+            reads.append(stmt.cond)
+        for a in reads:
+            if isinstance(a, ir.Var):
+                counts[a] = counts.get(a, 0) + 1
+    if isinstance(fn.result, ir.Var):
+        counts[fn.result] = counts.get(fn.result, 0) + 1
+    folded: dict = {}
+
+    def block(stmts, extra_reads=()):
+        pending: dict = {}  # temp -> its Assign, foldable if read next without a barrier
+        for stmt in stmts:
+            for child in ir.child_blocks(stmt):
+                if isinstance(stmt, ir.While) and child is stmt.cond_body:
+                    block(child, extra_reads=[stmt.cond])
+                else:
+                    block(child)
+            reads = [a for a in ir.uses(stmt) if isinstance(a, ir.Var)]
+            for a in reads:
+                if a in pending:
+                    folded[a] = pending.pop(a)
+            barrier = isinstance(stmt, _BARRIERS) or (
+                isinstance(stmt, ir.Assign) and (not is_pure(stmt) or stmt.func.value in (setitem, restore))
+            )
+            if barrier:
+                pending.clear()
+            if isinstance(stmt, ir.Assign) and stmt.target.base == "t" and counts.get(stmt.target, 0) == 1 \
+                    and is_pure(stmt) and stmt.func.value not in (setitem,):
+                pending[stmt.target] = stmt
+        for a in extra_reads:
+            if isinstance(a, ir.Var) and a in pending:
+                folded[a] = pending.pop(a)
+
+    block(fn.body)
+    return folded
+
+
+# ------------------------------------------------------------------ naming
+
+
+@dataclass
+class Naming:
+    """Python names for every Var, plus the copies needed where a group could not share one."""
+
+    names: dict = field(default_factory=dict)
+    tape: str = "tape"
+
+
+def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
+    """Leave SSA: give each Var a Python name, sharing names where lifetimes allow."""
+    graph = _Interference()
+    live_end = _expand(fn.result, folded)
+    top = _live_block(fn.body, live_end, graph, folded)
+    params = [p.var for p in fn.params]
+    graph_params = set(params)
+    for p in params:
+        graph.add(p, graph_params | top)
+
+    parent: dict = {}
+    members: dict = {}
+
+    def find(v):
+        parent.setdefault(v, v)
+        members.setdefault(v, {v})
+        while parent[v] != v:
+            v = parent[v]
+        return v
+
+    def try_union(a, b):
+        if not (isinstance(a, ir.Var) and isinstance(b, ir.Var)) or a in folded or b in folded:
+            return
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            return
+        if (a.base == "t") != (b.base == "t") and not (a.base == b.base):
+            pass  # temporaries may join named values; the class takes the named base
+        ma, mb = members[ra], members[rb]
+        if sum(1 for m in ma | mb if m in graph_params) > 1:
+            return
+        for m in ma:
+            if graph.of(m) & mb:
+                return
+        parent[rb] = ra
+        members[ra] = ma | mb
+
+    # affinities, strongest first: loop-carried groups, branch joins, in-place updates, tape restores
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, (ir.For, ir.While)):
+            for c in stmt.carried:
+                try_union(c.arg, c.out)
+                try_union(c.arg, c.next)
+                try_union(c.arg, c.init)
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.If):
+            for phi in stmt.phis:
+                try_union(phi.target, phi.then_value)
+                try_union(phi.target, phi.else_value)
+        elif isinstance(stmt, ir.Assign) and stmt.func.value is setitem:
+            try_union(stmt.target, stmt.args[0])
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Pop) and stmt.of is not None:
+            try_union(stmt.target, stmt.of)
+
+    # choose names class by class, in order of definition
+    order = params + [v for v in ir.all_defs(fn.body)]
+    classes = []
+    seen = set()
+    for v in order:
+        if v in folded:
+            continue
+        r = find(v)
+        if r not in seen:
+            seen.add(r)
+            classes.append(r)
+    naming = Naming()
+    taken_by: dict = {}  # python name -> list of class roots using it
+    used_names = set(reserved)
+    temp_counter = 0
+    for r in classes:
+        group = members[r]
+        param = next((m for m in group if m in graph_params), None)
+        if param is not None:
+            name = param.name
+        else:
+            named = [m for m in group if m.base != "t"]
+            base = named[0].base if named else "t"
+            if base == "t":
+                while True:
+                    temp_counter += 1
+                    name = f"t{temp_counter}"
+                    if name not in used_names and name not in taken_by:
+                        break
+            else:
+                base = _safe_identifier(base)
+                k = 0
+                while True:
+                    name = base if k == 0 else f"{base}_{k}"
+                    k += 1
+                    if name in used_names:
+                        continue
+                    holders = taken_by.get(name, [])
+                    if any(graph.of(m) & members[h] for h in holders for m in group):
+                        continue
+                    break
+        taken_by.setdefault(name, []).append(r)
+        for m in group:
+            naming.names[m] = name
+    all_names = set(naming.names.values()) | set(reserved)
+    tape = "tape"
+    k = 1
+    while tape in all_names:
+        tape = f"tape_{k}"
+        k += 1
+    naming.tape = tape
+    return naming
+
+
+def _safe_identifier(base: str) -> str:
+    base = re.sub(r"\W", "_", base)
+    if not base or base[0].isdigit() or keyword.iskeyword(base):
+        base = "v_" + base
+    return base
+
+
+# ------------------------------------------------------------------ references
+
+
+@dataclass
+class Namespace:
+    """The objects generated code refers to, by the names it uses for them."""
+
+    bindings: dict = field(default_factory=dict)  # name -> object
+    aliases: dict = field(default_factory=dict)  # (root name, id(root)) -> name used
+
+    def name_for(self, ref: ir.Ref) -> str:
+        root_name, root = ref.path[0], ref.root
+        key = (root_name, id(root))
+        if key in self.aliases:
+            return self.aliases[key]
+        name = root_name
+        k = 2
+        while name in self.bindings and self.bindings[name] is not root:
+            name = f"{root_name}_{k}"
+            k += 1
+        self.bindings[name] = root
+        self.aliases[key] = name
+        return name
+
+
+def collect_refs(fn: ir.Function) -> list:
+    refs = []
+    for stmt in ir.walk(fn.body):
+        atoms = list(ir.uses(stmt))
+        if isinstance(stmt, ir.Assign):
+            atoms.append(stmt.func)
+        if isinstance(stmt, ir.If):
+            atoms += [v for p in stmt.phis for v in (p.then_value, p.else_value)]
+        if isinstance(stmt, (ir.For, ir.While)):
+            atoms += [c.next for c in stmt.carried]
+        refs += [a for a in atoms if isinstance(a, ir.Ref) and a.path]
+    refs += [p.default for p in fn.params if isinstance(p.default, ir.Ref)]
+    if isinstance(fn.result, ir.Ref):
+        refs.append(fn.result)
+    return refs
+
+
+# ------------------------------------------------------------------ rendering
+
+_BINOP_AST = {
+    operator.add: ast.Add, operator.sub: ast.Sub, operator.mul: ast.Mult, operator.truediv: ast.Div,
+    operator.floordiv: ast.FloorDiv, operator.mod: ast.Mod, operator.pow: ast.Pow, operator.matmul: ast.MatMult,
+    operator.and_: ast.BitAnd, operator.or_: ast.BitOr, operator.xor: ast.BitXor,
+}
+_CMP_AST = {
+    operator.lt: ast.Lt, operator.le: ast.LtE, operator.gt: ast.Gt, operator.ge: ast.GtE, operator.eq: ast.Eq,
+    operator.ne: ast.NotEq, operator.is_: ast.Is, operator.is_not: ast.IsNot,
+}
+_UNARY_AST = {operator.neg: ast.USub, operator.pos: ast.UAdd, operator.not_: ast.Not, operator.invert: ast.Invert}
+
+
+@dataclass
+class _Renderer:
+    fn: ir.Function
+    naming: Naming
+    namespace: Namespace
+    folded: dict
+    comments: list = field(default_factory=list)
+
+    def comment(self, text):
+        self.comments.append(text)
+        return ast.Expr(ast.Name(f"__s2sad_comment_{len(self.comments) - 1}__", ast.Load()))
+
+    def name(self, var, store=False):
+        return ast.Name(self.naming.names[var], ast.Store() if store else ast.Load())
+
+    def ref(self, r: ir.Ref):
+        node = ast.Name(self.namespace.name_for(r), ast.Load())
+        for attr in r.path[1:]:
+            node = ast.Attribute(node, attr, ast.Load())
+        return node
+
+    def const(self, value, in_index=False):
+        if isinstance(value, slice):
+            parts = [None if v is None else self.const(v) for v in (value.start, value.stop, value.step)]
+            if in_index:
+                return ast.Slice(*parts)
+            return ast.Call(ast.Name("slice", ast.Load()), [p or ast.Constant(None) for p in parts], [])
+        if isinstance(value, tuple):
+            return ast.Tuple([self.const(v, in_index) for v in value], ast.Load())
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return ast.Call(ast.Name("float", ast.Load()), [ast.Constant(repr(value))], [])
+        if isinstance(value, (int, float, complex, str, bytes, bool, type(None))) or value is Ellipsis:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+            return ast.Constant(value)
+        ref = ir.Ref((f"const_{type(value).__name__}",), value, value)
+        return self.ref(ref)
+
+    def atom(self, a, in_index=False):
+        if isinstance(a, ir.Var):
+            if a in self.folded:
+                return self.expr(self.folded[a], in_index)
+            return self.name(a)
+        if isinstance(a, ir.Const):
+            return self.const(a.value, in_index)
+        if isinstance(a, ir.Ref):
+            return self.ref(a)
+        raise TypeError(a)
+
+    def index(self, a):
+        return self.atom(a, in_index=True)
+
+    def expr(self, stmt: ir.Assign, in_index=False):
+        func = stmt.func.value
+        args = stmt.args
+        kwargs = [ast.keyword(k, self.atom(v)) for k, v in stmt.kwargs]
+        if func in _BINOP_AST and len(args) == 2:
+            return ast.BinOp(self.atom(args[0]), _BINOP_AST[func](), self.atom(args[1]))
+        if func in _CMP_AST and len(args) == 2:
+            return ast.Compare(self.atom(args[0]), [_CMP_AST[func]()], [self.atom(args[1])])
+        if func is operator.contains and len(args) == 2:
+            return ast.Compare(self.atom(args[1]), [ast.In()], [self.atom(args[0])])
+        if func in _UNARY_AST and len(args) == 1:
+            return ast.UnaryOp(_UNARY_AST[func](), self.atom(args[0]))
+        if func is operator.getitem:
+            return ast.Subscript(self.atom(args[0]), self.index(args[1]), ast.Load())
+        if func is pack_tuple:
+            return ast.Tuple([self.atom(a, in_index) for a in args], ast.Load())
+        if func is pack_list:
+            return ast.List([self.atom(a) for a in args], ast.Load())
+        if func is identity:
+            return self.atom(args[0])
+        if func is slice and stmt.func.path == ("slice",) and in_index and not kwargs:
+            parts = list(args) + [ir.Const(None)] * (3 - len(args))
+            return ast.Slice(*[None if isinstance(p, ir.Const) and p.value is None else self.atom(p) for p in parts])
+        if isinstance(func, Attr):
+            return ast.Attribute(self.atom(args[0]), func.name, ast.Load())
+        if isinstance(func, Method):
+            return ast.Call(ast.Attribute(self.atom(args[0]), func.name, ast.Load()),
+                            [self.atom(a) for a in args[1:]], kwargs)
+        if func is _concat_str:
+            values = []
+            for a in args:
+                if isinstance(a, ir.Const) and isinstance(a.value, str):
+                    values.append(ast.Constant(a.value))
+                else:
+                    values.append(ast.FormattedValue(self.atom(a), -1, None))
+            return ast.JoinedStr(values)
+        if not stmt.func.path:
+            raise TypeError(f"no spelling for primitive {func!r}")
+        return ast.Call(self.ref(stmt.func), [self.atom(a) for a in args], kwargs)
+
+    # -------------------------------------------------------- statements
+
+    def block(self, stmts, last_line, out=None):
+        out = [] if out is None else out
+        for stmt in stmts:
+            loc = getattr(stmt, "loc", None)
+            if isinstance(stmt, ir.Marker):
+                out.append(self.comment(stmt.text))
+                last_line[0] = None
+                continue
+            if isinstance(stmt, ir.Assign) and stmt.target in self.folded:
+                continue
+            if loc is not None and loc.text and (loc.filename, loc.line) != last_line[0]:
+                where = f"line {loc.line}"
+                if loc.function and loc.function != self.fn.name.split("grad_")[-1] and loc.function != self.fn.name:
+                    where += f" in {loc.function}"
+                out.append(self.comment(f"{where}: {loc.text.strip()}"))
+                last_line[0] = (loc.filename, loc.line)
+            out.extend(self.statement(stmt, last_line))
+        return out
+
+    def assign_to(self, var, value):
+        return ast.Assign([self.name(var, store=True)], value)
+
+    def copy(self, dst, src):
+        """`dst = src` unless they already share a name."""
+        if isinstance(src, ir.Var) and src not in self.folded and self.naming.names[dst] == self.naming.names[src]:
+            return []
+        return [ast.Assign([self.name(dst, store=True)], self.atom(src))]
+
+    def parallel_copy(self, pairs):
+        pairs = [(d, s) for d, s in pairs if not (isinstance(s, ir.Var) and s not in self.folded
+                                                  and self.naming.names[d] == self.naming.names[s])]
+        if not pairs:
+            return []
+        if len(pairs) == 1:
+            return [self.assign_to(pairs[0][0], self.atom(pairs[0][1]))]
+        targets = ast.Tuple([self.name(d, store=True) for d, _ in pairs], ast.Store())
+        values = ast.Tuple([self.atom(s) for _, s in pairs], ast.Load())
+        return [ast.Assign([targets], values)]
+
+    def statement(self, stmt, last_line):
+        if isinstance(stmt, ir.Assign):
+            func = stmt.func.value
+            if func is setitem or func is restore:
+                base, idx, value = stmt.args
+                target = ast.Subscript(self.atom(base), self.index(idx), ast.Store())
+                out = [ast.Assign([target], self.atom(value))]
+                if func is setitem:
+                    out += self.copy(stmt.target, base)
+                return out
+            return [self.assign_to(stmt.target, self.expr(stmt))]
+        if isinstance(stmt, ir.If):
+            then_body = self.block(stmt.then_body, last_line)
+            then_body += self.parallel_copy([(p.target, p.then_value) for p in stmt.phis])
+            else_body = self.block(stmt.else_body, last_line)
+            else_body += self.parallel_copy([(p.target, p.else_value) for p in stmt.phis])
+            if not then_body:
+                if not else_body:
+                    return []
+                return [ast.If(ast.UnaryOp(ast.Not(), self.atom(stmt.cond)), else_body, [])]
+            return [ast.If(self.atom(stmt.cond), then_body, else_body)]
+        if isinstance(stmt, ir.For):
+            pre = self.parallel_copy([(c.arg, c.init) for c in stmt.carried])
+            body = self.block(stmt.body, last_line)
+            body += self.parallel_copy([(c.arg, c.next) for c in stmt.carried])
+            iterable = self.atom(stmt.iterable)
+            if stmt.reverse:
+                iterable = ast.Call(ast.Name("reversed", ast.Load()), [iterable], [])
+            loop = ast.For(self.name(stmt.index, store=True), iterable, body or [ast.Pass()], [])
+            post = self.parallel_copy([(c.out, c.arg) for c in stmt.carried])
+            return pre + [loop] + post
+        if isinstance(stmt, ir.While):
+            pre = self.parallel_copy([(c.arg, c.init) for c in stmt.carried])
+            cond_body = self.block(stmt.cond_body, last_line)
+            body = self.block(stmt.body, last_line)
+            body += self.parallel_copy([(c.arg, c.next) for c in stmt.carried])
+            test = self.atom(stmt.cond)
+            if cond_body:
+                check = ast.If(ast.UnaryOp(ast.Not(), test), [ast.Break()], [])
+                loop = ast.While(ast.Constant(True), cond_body + [check] + body, [])
+            else:
+                loop = ast.While(test, body or [ast.Pass()], [])
+            post = self.parallel_copy([(c.out, c.arg) for c in stmt.carried])
+            return pre + [loop] + post
+        if isinstance(stmt, ir.Assert):
+            msg = self.atom(stmt.msg) if stmt.msg is not None else None
+            return [ast.Assert(self.atom(stmt.test), msg)]
+        if isinstance(stmt, ir.Push):
+            call = ast.Call(ast.Attribute(ast.Name(self.naming.tape, ast.Load()), "append", ast.Load()),
+                            [self.atom(stmt.value)], [])
+            return [ast.Expr(call)]
+        if isinstance(stmt, ir.Pop):
+            call = ast.Call(ast.Attribute(ast.Name(self.naming.tape, ast.Load()), "pop", ast.Load()), [], [])
+            return [self.assign_to(stmt.target, call)]
+        return []
+
+
+def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str, Namespace]:
+    """Render `fn` as Python source. Returns the source and the names it refers to."""
+    namespace = namespace or Namespace()
+    refs = collect_refs(fn)
+    for r in refs:
+        namespace.name_for(r)
+    folded = fold_temporaries(fn)
+    reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"}
+    naming = assign_names(fn, folded, reserved)
+    renderer = _Renderer(fn, naming, namespace, folded)
+    body = []
+    if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):
+        body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))
+        body.append(ast.Assign([ast.Name(naming.tape, ast.Store())], ast.List([], ast.Load())))
+    body += renderer.block(fn.body, [None])
+    body.append(ast.Return(renderer.atom(fn.result)))
+    args = []
+    defaults = []
+    for p in fn.params:
+        args.append(ast.arg(naming.names[p.var]))
+        if p.default is not None:
+            defaults.append(renderer.atom(p.default))
+        elif defaults:
+            raise ValueError("a parameter without default follows one with a default")
+    fdef = ast.FunctionDef(
+        name=_safe_identifier(fn.name.replace("<lambda>", "lambda")),
+        args=ast.arguments(posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                           defaults=defaults),
+        body=body,
+        decorator_list=[],
+        returns=None,
+        type_params=[],
+    )
+    module = ast.Module([fdef], type_ignores=[])
+    ast.fix_missing_locations(module)
+    text = ast.unparse(module)
+    comments = renderer.comments
+
+    def put_comment(match):
+        return f"{match.group(1)}# {comments[int(match.group(2))]}"
+
+    text = re.sub(r"^(\s*)__s2sad_comment_(\d+)__$", put_comment, text, flags=re.M)
+    return text + "\n", namespace
+
+
+def compile_function(source: str, name: str, namespace: Namespace, live_globals: dict | None = None,
+                     filename: str = "<s2sad>"):
+    """Exec `source` and return the function named `name`.
+
+    Modules and callables it names are bound at transformation time (through a
+    closure); other names are looked up in `live_globals` (the user's module)
+    when the code runs, so module-level data stays live.
+    """
+    import linecache
+
+    bound = {k: v for k, v in namespace.bindings.items()}
+    params = ", ".join(bound)
+    factory_src = f"def __s2sad_factory__({params}):\n" + "".join(
+        "    " + line + "\n" if line else "\n" for line in source.splitlines()
+    ) + f"    return {name}\n"
+    # register the source so tracebacks and debuggers show the generated lines
+    linecache.cache[filename] = (len(factory_src), None, factory_src.splitlines(True), filename)
+    code = compile(factory_src, filename, "exec")
+    scratch: dict = {"__builtins__": __builtins__}
+    exec(code, scratch)
+    inner = scratch["__s2sad_factory__"](**bound)
+    if live_globals is None:
+        return inner
+    # Rebind globals to the user's module so its data globals are read live.
+    cells = inner.__closure__
+    func = types.FunctionType(inner.__code__, live_globals, inner.__name__, inner.__defaults__, cells)
+    return func
+
+
+__all__ = ["to_source", "compile_function", "assign_names", "fold_temporaries", "Namespace"]
+del np

@@ -1,0 +1,332 @@
+"""Desugar: refuse what s2sad cannot differentiate, and remove early exits.
+
+Input and output are gast function definitions. After this pass the body has
+no ``return`` except one final ``return``, and no ``break`` or ``continue``:
+
+* an ``if`` whose branch always exits takes the rest of the block into its
+  other branch (``if c: return a`` / ``return b`` becomes an if/else);
+* otherwise exits set a flag (``returned``, ``broke``, ``skip``) and the rest
+  of the block is guarded by ``if not flag``;
+* a loop that can ``break`` or ``return`` becomes a ``while`` whose condition
+  tests the flag first (a ``for`` is rewritten to index its iterable).
+
+Flags are ordinary variables, so later stages see plain structured code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gast
+
+from .errors import UnsupportedSyntaxError
+from .frontend import ParsedFunction
+
+# ------------------------------------------------------------ refusing syntax
+
+_REFUSED = {
+    gast.Try: ("try/except", "move the error handling outside the differentiated function"),
+    gast.With: ("a with statement", "open the context outside the differentiated function"),
+    gast.AsyncWith: ("async with", "differentiate synchronous code"),
+    gast.AsyncFor: ("async for", "differentiate synchronous code"),
+    gast.Await: ("await", "differentiate synchronous code"),
+    gast.AsyncFunctionDef: ("an async function", "differentiate synchronous code"),
+    gast.Yield: ("yield (a generator)", "return a value (for example a list or an array) instead"),
+    gast.YieldFrom: ("yield from (a generator)", "return a value (for example a list or an array) instead"),
+    gast.Global: ("a global statement", "pass the value in as an argument and return the new value"),
+    gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the new value"),
+    gast.ClassDef: ("a class definition", "define the class at module level"),
+    gast.Delete: ("del", "let the value go out of scope instead of deleting it"),
+    gast.Lambda: ("a lambda inside the function", "define it as a module-level function and call it"),
+    gast.FunctionDef: ("a function defined inside the function", "define it at module level and call it"),
+    gast.Import: ("an import inside the function", "import at module level"),
+    gast.ImportFrom: ("an import inside the function", "import at module level"),
+    gast.Raise: ("raise", "check inputs before calling the differentiated function, or use assert"),
+    gast.ListComp: ("a list comprehension", "write the loop out: `out = []` then `out.append(...)`, or use NumPy"),
+    gast.SetComp: ("a set comprehension", "write the loop out"),
+    gast.DictComp: ("a dict comprehension", "write the loop out"),
+    gast.GeneratorExp: ("a generator expression", "write the loop out, or use NumPy (np.sum(x ** 2))"),
+    gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
+    gast.Starred: ("a starred expression (*args)", "pass the arguments one by one"),
+    gast.Dict: ("a dict display", "pass arrays or tuples instead of dicts"),
+    gast.Set: ("a set display", "use a tuple or an array"),
+    gast.Match: ("a match statement", "use if/elif/else"),
+}
+
+
+def refuse_unsupported(parsed: ParsedFunction) -> None:
+    """Raise UnsupportedSyntaxError at the first construct s2sad does not handle."""
+    fdef = parsed.node
+    args = fdef.args
+    if args.vararg is not None or args.kwarg is not None:
+        raise UnsupportedSyntaxError(
+            f"{parsed.name} takes *args or **kwargs",
+            parsed.location(fdef),
+            hint="list the parameters explicitly",
+        )
+    for stmt in fdef.body:
+        for node in gast.walk(stmt):
+            entry = _REFUSED.get(type(node))
+            if entry is not None:
+                what, hint = entry
+                raise UnsupportedSyntaxError(f"s2sad cannot differentiate {what}", parsed.location(node), hint=hint)
+            if isinstance(node, (gast.For, gast.While)) and node.orelse:
+                raise UnsupportedSyntaxError(
+                    "s2sad cannot differentiate a loop with an else clause",
+                    parsed.location(node),
+                    hint="set a flag inside the loop and test it after the loop",
+                )
+
+
+# ---------------------------------------------------------------- gast helpers
+
+
+def name(ident: str, store: bool = False) -> gast.Name:
+    return gast.Name(id=ident, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
+
+
+def const(value) -> gast.Constant:
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target: str, value, like) -> gast.Assign:
+    node = gast.Assign(targets=[name(target, store=True)], value=value, type_comment=None)
+    return _locate(node, like)
+
+
+def _locate(node, like):
+    for sub in gast.walk(node):
+        if getattr(sub, "lineno", None) is None:
+            gast.copy_location(sub, like)
+    return node
+
+
+def negate_any(flags: list[str]):
+    """``not (f1 or f2 ...)``."""
+    test = name(flags[0]) if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=[name(f) for f in flags])
+    return gast.UnaryOp(op=gast.Not(), operand=test)
+
+
+def names_in(fdef) -> set[str]:
+    found = {a.id for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs}
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name):
+            found.add(node.id)
+    return found
+
+
+class _Fresh:
+    """Picks flag names that collide with nothing in the function."""
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+
+    def __call__(self, base: str) -> str:
+        candidate, k = base, 1
+        while candidate in self.taken:
+            candidate = f"{base}_{k}"
+            k += 1
+        self.taken.add(candidate)
+        return candidate
+
+
+# ------------------------------------------------------------ exits analysis
+
+
+def _exits(stmts, kinds) -> bool:
+    """May `stmts` leave the current block by one of `kinds`?"""
+    for stmt in stmts:
+        if isinstance(stmt, gast.Return) and "return" in kinds:
+            return True
+        if isinstance(stmt, gast.Break) and "break" in kinds:
+            return True
+        if isinstance(stmt, gast.Continue) and "continue" in kinds:
+            return True
+        if isinstance(stmt, gast.If) and (_exits(stmt.body, kinds) or _exits(stmt.orelse, kinds)):
+            return True
+        if isinstance(stmt, (gast.For, gast.While)) and "return" in kinds and _exits(stmt.body, {"return"}):
+            return True
+    return False
+
+
+def _always_exits(stmts) -> bool:
+    """Does every path through `stmts` end in return, break or continue?"""
+    for stmt in stmts:
+        if isinstance(stmt, (gast.Return, gast.Break, gast.Continue)):
+            return True
+        if isinstance(stmt, gast.If) and _always_exits(stmt.body) and _always_exits(stmt.orelse):
+            return True
+    return False
+
+
+def _kinds_in(stmts) -> list[str]:
+    kinds = []
+    for kind in ("return", "break", "continue"):
+        if _exits(stmts, {kind}):
+            kinds.append(kind)
+    return kinds
+
+
+@dataclass
+class _Flags:
+    returned: str
+    result: str
+    broke: str | None = None
+    skip: str | None = None
+    simple: bool = False  # one return, the last statement: keep it as it is
+
+    def for_kinds(self, kinds) -> list[str]:
+        table = {"return": self.returned, "break": self.broke, "continue": self.skip}
+        return [table[k] for k in kinds if table[k] is not None]
+
+
+# ------------------------------------------------------------------ the pass
+
+
+def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
+    """Return a copy of the function definition with a single final return."""
+    fdef = parsed.node
+    body = fdef.body
+    if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring
+    fresh = _Fresh(names_in(fdef))
+    returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
+    simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))
+    flags = _Flags(returned=fresh("returned"), result=fresh("result"), simple=simple)
+    if simple:
+        new_body = _block(body, flags, fresh)
+    else:
+        like = body[0] if body else fdef
+        new_body = [assign(flags.returned, const(False), like), assign(flags.result, const(None), like)]
+        new_body += _block(body, flags, fresh)
+        new_body.append(_locate(gast.Return(value=name(flags.result)), body[-1] if body else fdef))
+    if not new_body or not isinstance(new_body[-1], gast.Return):
+        new_body.append(_locate(gast.Return(value=const(None)), body[-1] if body else fdef))
+    out = gast.FunctionDef(
+        name=fdef.name,
+        args=fdef.args,
+        body=new_body,
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
+    return gast.copy_location(out, fdef)
+
+
+def _block(stmts, flags: _Flags, fresh) -> list:
+    out = []
+    for k, stmt in enumerate(stmts):
+        rest = stmts[k + 1 :]
+        if isinstance(stmt, gast.Return):
+            if flags.simple:
+                out.append(stmt)  # the one final return, reached by every path
+                return out
+            value = stmt.value if stmt.value is not None else const(None)
+            out.append(assign(flags.result, value, stmt))
+            out.append(assign(flags.returned, const(True), stmt))
+            return out
+        if isinstance(stmt, gast.Break):
+            out.append(assign(flags.broke, const(True), stmt))
+            return out
+        if isinstance(stmt, gast.Continue):
+            out.append(assign(flags.skip, const(True), stmt))
+            return out
+        if isinstance(stmt, gast.If):
+            kinds = _kinds_in([stmt])
+            if not kinds:
+                out.append(_if(stmt, _block(stmt.body, flags, fresh), _block(stmt.orelse, flags, fresh)))
+                continue
+            then_exits, else_exits = _always_exits(stmt.body), _always_exits(stmt.orelse)
+            if then_exits and not else_exits:
+                out.append(_if(stmt, _block(stmt.body, flags, fresh), _block(stmt.orelse + rest, flags, fresh)))
+                return out
+            if else_exits and not then_exits:
+                out.append(_if(stmt, _block(stmt.body + rest, flags, fresh), _block(stmt.orelse, flags, fresh)))
+                return out
+            out.append(_if(stmt, _block(stmt.body, flags, fresh), _block(stmt.orelse, flags, fresh)))
+            if not (then_exits and else_exits) and rest:
+                guard = gast.If(test=negate_any(flags.for_kinds(kinds)), body=_block(rest, flags, fresh), orelse=[])
+                out.append(_locate(guard, rest[0]))
+            return out
+        if isinstance(stmt, (gast.For, gast.While)):
+            out.extend(_loop(stmt, flags, fresh))
+            if _exits(stmt.body, {"return"}) and rest:
+                guard = gast.If(test=negate_any([flags.returned]), body=_block(rest, flags, fresh), orelse=[])
+                out.append(_locate(guard, rest[0]))
+                return out
+            continue
+        out.append(stmt)
+    return out
+
+
+def _if(like, body, orelse) -> gast.If:
+    return gast.copy_location(gast.If(test=like.test, body=body, orelse=orelse), like)
+
+
+def _loop(loop, outer: _Flags, fresh) -> list:
+    kinds = _kinds_in(loop.body)
+    breaks = "break" in kinds
+    returns = "return" in kinds
+    flags = _Flags(outer.returned, outer.result, broke=fresh("broke") if breaks else None, skip=fresh("skip"), simple=outer.simple)
+    body = _block(loop.body, flags, fresh)
+    if "continue" in kinds:
+        body = [assign(flags.skip, const(False), loop)] + body
+    if not (breaks or returns):
+        if isinstance(loop, gast.For):
+            new = gast.For(target=loop.target, iter=loop.iter, body=body, orelse=[], type_comment=None)
+        else:
+            new = gast.While(test=loop.test, body=body, orelse=[])
+        return [gast.copy_location(new, loop)]
+    stop_flags = ([flags.broke] if breaks else []) + ([outer.returned] if returns else [])
+    keep_going = [gast.UnaryOp(op=gast.Not(), operand=name(f)) for f in stop_flags]
+    pre = [assign(flags.broke, const(False), loop)] if breaks else []
+    if isinstance(loop, gast.While):
+        test = gast.BoolOp(op=gast.And(), values=keep_going + [loop.test])
+        return pre + [_locate(gast.While(test=test, body=body, orelse=[]), loop)]
+    # A for loop that may stop early becomes: k = 0; while not broke and k < n: target = items[k]; ...; k += 1
+    counter = fresh("k")
+    items, length, bind_targets = _indexable(loop, counter, fresh)
+    pre += items + [assign(counter, const(0), loop)]
+    test = gast.BoolOp(
+        op=gast.And(),
+        values=keep_going + [gast.Compare(left=name(counter), ops=[gast.Lt()], comparators=[length])],
+    )
+    step = assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1)), loop)
+    while_body = bind_targets + body + [step]
+    return pre + [_locate(gast.While(test=test, body=while_body, orelse=[]), loop)]
+
+
+def _call(func: str, *args):
+    return gast.Call(func=name(func), args=list(args), keywords=[])
+
+
+def _indexable(loop: gast.For, counter: str, fresh):
+    """Statements making the iterable indexable, its length, and the target bindings."""
+    it = loop.iter
+    k = name(counter)
+
+    def subscript(seq):
+        return gast.Subscript(value=seq, slice=k, ctx=gast.Load())
+
+    def bind(target, value):
+        node = gast.Assign(targets=[target], value=value, type_comment=None)
+        return _locate(node, loop)
+
+    if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("enumerate", "zip") and not it.keywords:
+        seqs = []
+        pre = []
+        for arg in it.args:
+            seq_name = fresh("items")
+            pre.append(assign(seq_name, arg, loop))
+            seqs.append(seq_name)
+        if it.func.id == "enumerate" and len(seqs) == 1 and isinstance(loop.target, gast.Tuple) and len(loop.target.elts) == 2:
+            length = _call("len", name(seqs[0]))
+            binds = [bind(loop.target.elts[0], k), bind(loop.target.elts[1], subscript(name(seqs[0])))]
+            return pre, length, binds
+        if it.func.id == "zip" and isinstance(loop.target, gast.Tuple) and len(loop.target.elts) == len(seqs):
+            length = _call("min", *[_call("len", name(s)) for s in seqs]) if len(seqs) > 1 else _call("len", name(seqs[0]))
+            binds = [bind(t, subscript(name(s))) for t, s in zip(loop.target.elts, seqs)]
+            return pre, length, binds
+    seq_name = fresh("items")
+    return [assign(seq_name, it, loop)], _call("len", name(seq_name)), [bind(loop.target, subscript(name(seq_name)))]

@@ -1,0 +1,725 @@
+"""Lower: a desugared gast function -> IR in structured SSA three-address form.
+
+Each expression becomes a chain of statements that apply one primitive to
+atoms; each assignment binds a new version of its name (``z``, ``z_1``, ...).
+Branches end in phis; loops carry the names their body reassigns as block
+arguments. Calls to the user's own Python functions are inlined, so their
+bodies are differentiated along with the caller (recursion is refused).
+
+The state of one walk lives in a :class:`_Lowerer` created for that walk and
+discarded after it; nothing is kept between calls.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import operator
+from dataclasses import dataclass, field
+
+import gast
+
+from . import ir
+from .desugar import refuse_unsupported, remove_early_exits
+from .errors import (
+    InPlaceUpdateError,
+    NameResolutionError,
+    RecursionNotSupportedError,
+    S2SADError,
+    UnsupportedSyntaxError,
+)
+from .frontend import _MISSING, ParsedFunction, parse_function
+from .primitives import Attr, Method, identity, pack_list, pack_tuple, setitem
+from .rules import registry
+
+_BINOPS = {
+    gast.Add: operator.add,
+    gast.Sub: operator.sub,
+    gast.Mult: operator.mul,
+    gast.Div: operator.truediv,
+    gast.FloorDiv: operator.floordiv,
+    gast.Mod: operator.mod,
+    gast.Pow: operator.pow,
+    gast.MatMult: operator.matmul,
+    gast.BitAnd: operator.and_,
+    gast.BitOr: operator.or_,
+    gast.BitXor: operator.xor,
+}
+_UNARY = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_, gast.Invert: operator.invert}
+_COMPARE = {
+    gast.Lt: operator.lt,
+    gast.LtE: operator.le,
+    gast.Gt: operator.gt,
+    gast.GtE: operator.ge,
+    gast.Eq: operator.eq,
+    gast.NotEq: operator.ne,
+    gast.Is: operator.is_,
+    gast.IsNot: operator.is_not,
+}
+
+# Methods that change the object they are called on. SSA gives every value one
+# definition, so these are refused on local values rather than silently ignored.
+_MUTATING_METHODS = {
+    "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill",
+    "resize", "put", "itemset", "setfield", "update", "setdefault", "popitem", "partition",
+}
+
+# Modules whose Python functions are library code: they need rules, never inlining.
+_LIBRARY_ROOTS = {
+    "numpy", "scipy", "s2sad", "math", "operator", "builtins", "functools", "itertools",
+    "random", "statistics", "jax", "torch", "autograd", "pandas",
+}
+
+
+class Namer:
+    """Hands out unique SSA names: a source name's versions and temporaries ``t1, t2, ...``."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+        self.temps = 0
+
+    def fresh(self, base: str) -> ir.Var:
+        candidate, k = base, 1
+        while candidate in self.taken:
+            candidate = f"{base}_{k}"
+            k += 1
+        self.taken.add(candidate)
+        return ir.Var(candidate, base)
+
+    def temp(self) -> ir.Var:
+        while True:
+            self.temps += 1
+            candidate = f"t{self.temps}"
+            if candidate not in self.taken:
+                self.taken.add(candidate)
+                return ir.Var(candidate, "t")
+
+
+def is_temp(var: ir.Var) -> bool:
+    return var.base == "t"
+
+
+def is_user_function(obj) -> bool:
+    """A Python function s2sad should read and differentiate itself (inline)."""
+    if not inspect.isfunction(obj):
+        return False
+    root = (getattr(obj, "__module__", "") or "").split(".")[0]
+    return root not in _LIBRARY_ROOTS
+
+
+def has_any_rule(obj) -> bool:
+    return (
+        registry.adjoint_rule(obj) is not None
+        or registry.tangent_rule(obj) is not None
+        or registry.is_nondifferentiable(obj)
+    )
+
+
+def assigned_names(stmts) -> list[str]:
+    """Names a block (re)binds, in order of first appearance; subscript targets count."""
+    found: dict[str, None] = {}
+
+    def target(node):
+        if isinstance(node, gast.Name):
+            found[node.id] = None
+        elif isinstance(node, (gast.Tuple, gast.List)):
+            for elt in node.elts:
+                target(elt)
+        elif isinstance(node, gast.Subscript):
+            target(node.value)
+
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Assign):
+                for t in node.targets:
+                    target(t)
+            elif isinstance(node, (gast.AugAssign, gast.AnnAssign)):
+                target(node.target)
+            elif isinstance(node, gast.For):
+                target(node.target)
+    return list(found)
+
+
+def _literal_default(value):
+    """A parameter default as an atom: literals become Const, anything else a Ref."""
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return ir.Const(value)
+    if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
+        return ir.Const(value)
+    return None
+
+
+@dataclass
+class _Lowerer:
+    parsed: ParsedFunction
+    namer: Namer
+    env: dict
+    out: list
+    stack: tuple = ()
+    local_names: set = field(default_factory=set)
+    packs: dict = field(default_factory=dict)  # Var bound to a tuple display -> its items
+
+    # ------------------------------------------------------------ helpers
+
+    def error(self, cls, message, node, hint=""):
+        return cls(message, self.parsed.location(node), hint=hint)
+
+    def loc(self, node):
+        return self.parsed.location(node)
+
+    def emit_call(self, func, args, kwargs=(), node=None, target=None) -> ir.Var:
+        var = target if target is not None else self.namer.temp()
+        ref = func if isinstance(func, ir.Ref) else ir.prim(func)
+        self.out.append(ir.Assign(var, ref, list(args), list(kwargs), self.loc(node)))
+        return var
+
+    def target_for(self, hint):
+        return self.namer.fresh(hint) if hint else None
+
+    # ------------------------------------------------------------ names
+
+    def read_name(self, node: gast.Name):
+        if node.id in self.env:
+            return self.env[node.id]
+        if node.id in self.local_names:
+            raise self.error(
+                NameResolutionError,
+                f"local variable {node.id!r} is read before it is assigned (on some path)",
+                node,
+                hint=f"assign {node.id} before this line on every path",
+            )
+        value = self.parsed.resolve(node.id)
+        if value is _MISSING:
+            raise self.error(
+                NameResolutionError,
+                f"name {node.id!r} is not defined",
+                node,
+                hint="define it at module level or pass it in as an argument",
+            )
+        return ir.Ref((node.id,), value, value)
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, node, hint: str | None = None):
+        """Lower an expression to an atom; `hint` names the value it is assigned to."""
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(
+                UnsupportedSyntaxError,
+                f"s2sad cannot differentiate the expression {type(node).__name__}",
+                node,
+                hint="rewrite it with plain arithmetic, calls, subscripts and attributes",
+            )
+        return method(node, hint)
+
+    def expr_Constant(self, node, hint):
+        return ir.Const(node.value)
+
+    def expr_Name(self, node, hint):
+        return self.read_name(node)
+
+    def expr_BinOp(self, node, hint):
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        return self.emit_call(_BINOPS[type(node.op)], [left, right], node=node, target=self.target_for(hint))
+
+    def expr_UnaryOp(self, node, hint):
+        operand = self.expr(node.operand)
+        if isinstance(operand, ir.Const) and isinstance(node.op, (gast.USub, gast.UAdd)) and isinstance(
+            operand.value, (int, float)
+        ):
+            return ir.Const(-operand.value if isinstance(node.op, gast.USub) else operand.value)
+        return self.emit_call(_UNARY[type(node.op)], [operand], node=node, target=self.target_for(hint))
+
+    def expr_Compare(self, node, hint):
+        left = self.expr(node.left)
+        results = []
+
+        def compare(left, op, right, target=None):
+            if isinstance(op, gast.In):
+                return self.emit_call(operator.contains, [right, left], node=node, target=target)
+            if isinstance(op, gast.NotIn):
+                inside = self.emit_call(operator.contains, [right, left], node=node)
+                return self.emit_call(operator.not_, [inside], node=node, target=target)
+            return self.emit_call(_COMPARE[type(op)], [left, right], node=node, target=target)
+
+        if len(node.ops) == 1:
+            return compare(left, node.ops[0], self.expr(node.comparators[0]), self.target_for(hint))
+        # a < b < c  ==  (a < b) and (b < c), with b evaluated once and c lazily
+        del results
+
+        def chain(i, left):
+            right = self.expr(node.comparators[i])
+            test = compare(left, node.ops[i], right)
+            if i == len(node.ops) - 1:
+                return test
+            return self.branch_value(test, lambda: chain(i + 1, right), lambda: test, node)
+
+        return chain(0, left)
+
+    def expr_BoolOp(self, node, hint):
+        # `a and b` is b if a is true else a; `a or b` is a if a is true else b (lazily)
+        def combine(values):
+            first = self.expr(values[0])
+            if len(values) == 1:
+                return first
+            rest = lambda: combine(values[1:])  # noqa: E731
+            if isinstance(node.op, gast.And):
+                return self.branch_value(first, rest, lambda: first, node)
+            return self.branch_value(first, lambda: first, rest, node)
+
+        return combine(node.values)
+
+    def expr_IfExp(self, node, hint):
+        test = self.expr(node.test)
+        return self.branch_value(test, lambda: self.expr(node.body), lambda: self.expr(node.orelse), node, hint)
+
+    def expr_Tuple(self, node, hint):
+        items = [self.expr(elt) for elt in node.elts]
+        if all(isinstance(i, ir.Const) for i in items):
+            return ir.Const(tuple(i.value for i in items))
+        packed = self.emit_call(pack_tuple, items, node=node, target=self.target_for(hint))
+        self.packs[packed] = items
+        return packed
+
+    def expr_List(self, node, hint):
+        items = [self.expr(elt) for elt in node.elts]
+        return self.emit_call(pack_list, items, node=node, target=self.target_for(hint))
+
+    def expr_Slice(self, node, hint):
+        parts = [self.expr(p) if p is not None else ir.Const(None) for p in (node.lower, node.upper, node.step)]
+        if all(isinstance(p, ir.Const) for p in parts):
+            return ir.Const(slice(*(p.value for p in parts)))
+        return self.emit_call(ir.Ref(("slice",), slice, slice), parts, node=node)
+
+    def index(self, node):
+        """The index of a subscript: a Const when it is all literals."""
+        if isinstance(node, gast.Tuple):
+            items = [self.index(elt) for elt in node.elts]
+            if all(isinstance(i, ir.Const) for i in items):
+                return ir.Const(tuple(i.value for i in items))
+            return self.emit_call(pack_tuple, items, node=node)
+        return self.expr(node)
+
+    def expr_Subscript(self, node, hint):
+        base = self.expr(node.value)
+        idx = self.index(node.slice)
+        return self.getitem(base, idx, node, hint)
+
+    def getitem(self, base, idx, node, hint=None):
+        items = self.packs.get(base) if isinstance(base, ir.Var) else None
+        if items is not None and isinstance(idx, ir.Const) and isinstance(idx.value, int) \
+                and -len(items) <= idx.value < len(items):
+            return items[idx.value]  # (a, b)[0] is a: no statement needed
+        return self.emit_call(operator.getitem, [base, idx], node=node, target=self.target_for(hint))
+
+    def expr_Attribute(self, node, hint):
+        base = self.expr(node.value)
+        if isinstance(base, ir.Ref):
+            try:
+                value = getattr(base.value, node.attr)
+            except AttributeError:
+                raise self.error(
+                    NameResolutionError, f"{base.dotted} has no attribute {node.attr!r}", node
+                ) from None
+            return ir.Ref(base.path + (node.attr,), value, base.root)
+        return self.emit_call(Attr(node.attr), [base], node=node, target=self.target_for(hint))
+
+    def expr_JoinedStr(self, node, hint):
+        # f-strings only ever feed print/assert messages: format them as one call
+        parts = []
+        for value in node.values:
+            if isinstance(value, gast.FormattedValue):
+                parts.append(self.expr(value.value))
+            else:
+                parts.append(ir.Const(value.value))
+        return self.emit_call(ir.Ref(("str",), _concat_str, None), parts, node=node, target=self.target_for(hint))
+
+    def expr_Call(self, node, hint):
+        for arg in node.args:
+            if isinstance(arg, gast.Starred):
+                raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate a call with *args", arg,
+                                 hint="pass the arguments one by one")
+        if any(k.arg is None for k in node.keywords):
+            raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate a call with **kwargs", node,
+                             hint="pass the keyword arguments one by one")
+        func = node.func
+        if isinstance(func, gast.Attribute):
+            base = self.expr(func.value)
+            if not isinstance(base, ir.Ref):  # a method of a local value
+                if func.attr in _MUTATING_METHODS:
+                    raise self.error(
+                        InPlaceUpdateError,
+                        f"the method .{func.attr}() changes its object in place, which s2sad does not differentiate",
+                        node,
+                        hint="build a new value instead (e.g. np.sort(x), or collect values with "
+                        "np.zeros(n) and out[i] = ... in the loop)",
+                    )
+                args = [base] + [self.expr(a) for a in node.args]
+                kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
+                return self.emit_call(Method(func.attr), args, kwargs, node, self.target_for(hint))
+            callee = self.expr_Attribute(func, None)
+        else:
+            callee = self.expr(func)
+        if not isinstance(callee, ir.Ref):
+            raise self.error(
+                UnsupportedSyntaxError,
+                "s2sad cannot tell which function is called here (it is a local value)",
+                node,
+                hint="call the function by its module-level name",
+            )
+        args = [self.expr(a) for a in node.args]
+        kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
+        obj = callee.value
+        if is_user_function(obj) and not has_any_rule(obj):
+            return self.inline(obj, args, kwargs, node, hint)
+        return self.emit_call(callee, args, kwargs, node, self.target_for(hint))
+
+    # ------------------------------------------------------------ control flow
+
+    def branch_value(self, cond, then_fn, else_fn, node, hint=None):
+        """Lower `then_fn()` / `else_fn()` in two branches; return the phi of their values."""
+        values = []
+        self.lower_if(cond, lambda: values.append(then_fn()), lambda: values.append(else_fn()), node)
+        then_value, else_value = values
+        if then_value == else_value:
+            return then_value
+        target = self.namer.fresh(hint) if hint else self.namer.temp()
+        self.out[-1].phis.append(ir.Phi(target, then_value, else_value))
+        return target
+
+    def lower_if(self, cond, then_fn, else_fn, node):
+        before_env, before_out = self.env, self.out
+        self.env, self.out = dict(before_env), []
+        then_fn()
+        then_env, then_body = self.env, self.out
+        self.env, self.out = dict(before_env), []
+        else_fn()
+        else_env, else_body = self.env, self.out
+        self.env, self.out = before_env, before_out
+        phis = []
+        for name in list(dict.fromkeys(list(then_env) + list(else_env))):
+            then_value = then_env.get(name, ir.Const(None))
+            else_value = else_env.get(name, ir.Const(None))
+            if then_value == else_value:
+                if name in then_env and name in else_env:
+                    self.env[name] = then_value
+                continue
+            target = self.namer.fresh(name)
+            phis.append(ir.Phi(target, then_value, else_value))
+            self.env[name] = target
+        self.out.append(ir.If(cond, then_body, else_body, phis, self.loc(node)))
+
+    def stmt_If(self, node):
+        cond = self.expr(node.test)
+        self.lower_if(cond, lambda: self.block(node.body), lambda: self.block(node.orelse), node)
+
+    def _loop_carried(self, names, exclude=()):
+        carried = []
+        for name in names:
+            if name in exclude:
+                continue
+            init = self.env.get(name, ir.Const(None))
+            carried.append((name, self.namer.fresh(name), init))
+        return carried
+
+    def _finish_loop(self, carried, body_env):
+        result = []
+        for name, arg, init in carried:
+            nxt = body_env[name]
+            out = self.namer.fresh(name)
+            result.append(ir.Carried(arg, init, nxt, out))
+            self.env[name] = out
+        return result
+
+    def stmt_For(self, node):
+        items_prefix = []
+        it = node.iter
+        target = node.target
+        is_call = isinstance(it, gast.Call) and not it.keywords
+        callee = self.expr(it.func) if is_call and isinstance(it.func, (gast.Name, gast.Attribute)) else None
+        callee = callee.value if isinstance(callee, ir.Ref) else None
+        if callee is range and isinstance(target, gast.Name):
+            iterable = self.expr(it, None)
+            index_name = target.id
+            bind = []
+        elif callee is enumerate and len(it.args) == 1 and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
+                and isinstance(target.elts[0], gast.Name):
+            seq = self.expr(it.args[0])
+            length = self.emit_call(ir.Ref(("len",), len), [seq], node=node)
+            iterable = self.emit_call(ir.Ref(("range",), range), [length], node=node)
+            index_name = target.elts[0].id
+            bind = [(target.elts[1], seq)]
+        elif callee is zip and isinstance(target, gast.Tuple) and len(target.elts) == len(it.args):
+            seqs = [self.expr(a) for a in it.args]
+            lengths = [self.emit_call(ir.Ref(("len",), len), [s], node=node) for s in seqs]
+            length = lengths[0] if len(lengths) == 1 else self.emit_call(ir.Ref(("min",), min), lengths, node=node)
+            iterable = self.emit_call(ir.Ref(("range",), range), [length], node=node)
+            index_name = None
+            bind = list(zip(target.elts, seqs))
+        else:
+            seq = self.expr(it)
+            length = self.emit_call(ir.Ref(("len",), len), [seq], node=node)
+            iterable = self.emit_call(ir.Ref(("range",), range), [length], node=node)
+            index_name = None
+            bind = [(target, seq)]
+        del items_prefix
+        index = self.namer.fresh(index_name or "k")
+        body_names = assigned_names(node.body) + [
+            n for t, _ in bind for n in assigned_names([gast.Assign(targets=[t], value=None, type_comment=None)])
+        ]
+        carried = self._loop_carried(list(dict.fromkeys(body_names)), exclude={index_name})
+        outer_env, outer_out = self.env, self.out
+        self.env = dict(outer_env)
+        self.env.update({name: arg for name, arg, _ in carried})
+        if index_name:
+            self.env[index_name] = index
+        self.out = []
+        for tgt, seq in bind:
+            element = self.emit_call(operator.getitem, [seq, index], node=node,
+                                     target=self.namer.fresh(tgt.id) if isinstance(tgt, gast.Name) else None)
+            self.bind_target(tgt, element, node)
+        self.block(node.body)
+        body_env, body = self.env, self.out
+        self.env, self.out = outer_env, outer_out
+        carried_ir = self._finish_loop(carried, body_env)
+        self.out.append(ir.For(index, iterable, body, carried_ir, loc=self.loc(node)))
+
+    def stmt_While(self, node):
+        carried = self._loop_carried(assigned_names(node.body))
+        outer_env, outer_out = self.env, self.out
+        self.env = dict(outer_env)
+        self.env.update({name: arg for name, arg, _ in carried})
+        self.out = []
+        cond = self.expr(node.test)
+        cond_body = self.out
+        self.out = []
+        self.block(node.body)
+        body_env, body = self.env, self.out
+        self.env, self.out = outer_env, outer_out
+        carried_ir = self._finish_loop(carried, body_env)
+        self.out.append(ir.While(cond_body, cond, body, carried_ir, loc=self.loc(node)))
+
+    # ------------------------------------------------------------ statements
+
+    def bind_target(self, target, value, node):
+        if isinstance(target, gast.Name):
+            if isinstance(value, ir.Var) and value.base != target.id and not is_temp(value):
+                pass  # `y = x`: y names the same value as x
+            self.env[target.id] = value
+            return
+        if isinstance(target, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in target.elts):
+                raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate starred unpacking", target,
+                                 hint="unpack the values one by one")
+            for i, elt in enumerate(target.elts):
+                hint = elt.id if isinstance(elt, gast.Name) else None
+                item = self.getitem(value, ir.Const(i), node, hint)
+                self.bind_target(elt, item, node)
+            return
+        if isinstance(target, gast.Subscript):
+            self.store_subscript(target, value, node)
+            return
+        raise self.error(
+            UnsupportedSyntaxError,
+            f"s2sad cannot assign to {type(target).__name__.lower()} targets",
+            target,
+            hint="assign to a local name or to an element of a local array (x[i] = ...)",
+        )
+
+    def store_subscript(self, target, value, node, index=None):
+        if not isinstance(target.value, gast.Name):
+            raise self.error(
+                UnsupportedSyntaxError,
+                "s2sad can only update elements of a local variable (x[i] = v)",
+                target,
+                hint="write x[i, j] = v instead of x[i][j] = v",
+            )
+        name = target.value.id
+        if name not in self.env:
+            raise self.error(
+                InPlaceUpdateError,
+                f"{name!r} is not a local variable, so updating it in place would change the caller's data",
+                target,
+                hint=f"make a local copy first: {name} = {name}.copy()",
+            )
+        base = self.env[name]
+        idx = index if index is not None else self.index(target.slice)
+        updated = self.emit_call(setitem, [base, idx, value], node=node, target=self.namer.fresh(name))
+        self.env[name] = updated
+
+    def stmt_Assign(self, node):
+        targets = node.targets
+        hint = targets[0].id if len(targets) == 1 and isinstance(targets[0], gast.Name) else None
+        if len(targets) == 1 and isinstance(targets[0], (gast.Tuple, gast.List)) and isinstance(
+            node.value, (gast.Tuple, gast.List)
+        ) and len(targets[0].elts) == len(node.value.elts) and not any(
+            isinstance(e, gast.Starred) for e in targets[0].elts
+        ):
+            # a, b = b, a + b: evaluate every right-hand side, then bind
+            values = [
+                self.expr(v, t.id if isinstance(t, gast.Name) else None)
+                for t, v in zip(targets[0].elts, node.value.elts)
+            ]
+            for t, v in zip(targets[0].elts, values):
+                self.bind_target(t, v, node)
+            return
+        value = self.expr(node.value, hint)
+        for target in targets:
+            self.bind_target(target, value, node)
+
+    def stmt_AnnAssign(self, node):
+        if node.value is None:
+            return
+        hint = node.target.id if isinstance(node.target, gast.Name) else None
+        self.bind_target(node.target, self.expr(node.value, hint), node)
+
+    def stmt_AugAssign(self, node):
+        op = _BINOPS[type(node.op)]
+        target = node.target
+        if isinstance(target, gast.Name):
+            current = self.read_name(gast.Name(id=target.id, ctx=gast.Load(), annotation=None, type_comment=None))
+            value = self.expr(node.value)
+            self.env[target.id] = self.emit_call(op, [current, value], node=node, target=self.namer.fresh(target.id))
+            return
+        if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+            # x[i] += v  ==  x[i] = x[i] + v, with the index evaluated once
+            idx = self.index(target.slice)
+            base = self.read_name(target.value)
+            old = self.emit_call(operator.getitem, [base, idx], node=node)
+            value = self.expr(node.value)
+            new = self.emit_call(op, [old, value], node=node)
+            self.store_subscript(target, new, node, index=idx)
+            return
+        raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate this augmented assignment", node,
+                         hint="update a local name or an element of a local array")
+
+    def stmt_Expr(self, node):
+        if isinstance(node.value, gast.Constant):
+            return  # a docstring or a bare literal
+        self.expr(node.value)
+
+    def stmt_Pass(self, node):
+        pass
+
+    def stmt_Assert(self, node):
+        test = self.expr(node.test)
+        msg = self.expr(node.msg) if node.msg is not None else None
+        self.out.append(ir.Assert(test, msg, self.loc(node)))
+
+    def stmt_Return(self, node):
+        raise AssertionError("desugar leaves only the final return")  # pragma: no cover
+
+    def block(self, stmts):
+        for stmt in stmts:
+            method = getattr(self, "stmt_" + type(stmt).__name__, None)
+            if method is None:
+                raise self.error(
+                    UnsupportedSyntaxError,
+                    f"s2sad cannot differentiate a {type(stmt).__name__} statement",
+                    stmt,
+                    hint="rewrite it with assignments, if/for/while and calls",
+                )
+            method(stmt)
+
+    def body_and_result(self, fdef):
+        body = fdef.body
+        final = body[-1]
+        assert isinstance(final, gast.Return)
+        self.block(body[:-1])
+        if final.value is None:
+            return ir.Const(None)
+        return self.expr(final.value)
+
+    # ------------------------------------------------------------ inlining
+
+    def inline(self, func, args, kwargs, node, hint):
+        """Splice the body of the user's function `func` in place of a call to it."""
+        if func in self.stack or func is self.parsed.func:
+            chain = " -> ".join(getattr(f, "__name__", "?") for f in self.stack + (func,))
+            raise self.error(
+                RecursionNotSupportedError,
+                f"{func.__name__} is recursive ({chain}); s2sad unrolls calls into the caller",
+                node,
+                hint="rewrite the recursion as a loop",
+            )
+        parsed = parse_function(func)
+        refuse_unsupported(parsed)
+        fdef = remove_early_exits(parsed)
+        sig = inspect.signature(func)
+        try:
+            bound = sig.bind(*args, **dict(kwargs))
+        except TypeError as exc:
+            raise self.error(S2SADError, f"cannot call {func.__name__} with these arguments: {exc}", node) from None
+        env = {}
+        for pname, param in sig.parameters.items():
+            if pname in bound.arguments:
+                env[pname] = bound.arguments[pname]
+            else:
+                env[pname] = _literal_default(param.default) or ir.Ref(
+                    (f"{func.__name__}_{pname}_default",), param.default, param.default
+                )
+        sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
+                       local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs)
+        result = sub.body_and_result(fdef)
+        return result
+
+
+def _concat_str(*parts):
+    """Formats an f-string's parts (the primitive behind f"...")."""
+    return "".join(str(p) for p in parts)
+
+
+def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None) -> ir.Function:
+    """Lower a parsed user function (or rule template) to verified SSA IR.
+
+    Args:
+        parsed: the output of :func:`frontend.parse_function`.
+        extra_inputs: names bound on entry besides the parameters (``y_bar`` in
+            a rule template).
+        name: the IR function's name (defaults to the source name).
+    """
+    refuse_unsupported(parsed)
+    fdef = remove_early_exits(parsed)
+    args = fdef.args
+    namer = Namer()
+    func = parsed.func
+    defaults = {}
+    sig = inspect.signature(func)
+    for pname, param in sig.parameters.items():
+        if param.default is not inspect.Parameter.empty:
+            defaults[pname] = _literal_default(param.default) or ir.Ref(
+                (f"{pname}_default",), param.default, param.default
+            )
+    params = []
+    env = {}
+    for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs):
+        var = namer.fresh(a.id)
+        params.append(ir.Param(var, defaults.get(a.id)))
+        env[a.id] = var
+    for extra in extra_inputs:
+        var = namer.fresh(extra)
+        params.append(ir.Param(var, None))
+        env[extra] = var
+    local_names = set(assigned_names(fdef.body)) | set(env)
+    lowerer = _Lowerer(parsed, namer, env, [], (), local_names)
+    result = lowerer.body_and_result(fdef)
+    fn = ir.Function(
+        name=name or parsed.name,
+        params=params,
+        body=lowerer.out,
+        result=result,
+        filename=parsed.filename,
+        firstline=parsed.line_offset + parsed.node.lineno,
+        doc=inspect.getdoc(func),
+        exports=dict(lowerer.env),
+    )
+    return ir.verify(fn)
+
+
+def normalize(func, extra_inputs=()) -> ir.Function:
+    """Parse, desugar and lower `func` into SSA IR: the front half of the pipeline."""
+    return lower_function(parse_function(func), extra_inputs)
+
+
+__all__ = ["normalize", "lower_function", "Namer", "is_temp", "assigned_names", "is_user_function"]

@@ -1,0 +1,223 @@
+"""Simplify: exact clean-ups of generated IR.
+
+* copy propagation: ``y = x`` and phis whose two sides agree disappear;
+* ``(a, b)[0]`` is ``a``; ``1.0 * x`` is ``x`` (exact for floats);
+* dead code: pure statements, phis and loop-carried values nobody reads go.
+
+Nothing here changes a value the program computes; each rewrite is exact.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from . import ir, runtime
+from .primitives import Attr, Method, identity, pack_list, pack_tuple, setitem
+from .rules import registry
+
+_PURE_BUILTINS = {
+    builtins.len, builtins.range, builtins.abs, builtins.min, builtins.max, builtins.sum, builtins.float,
+    builtins.int, builtins.bool, builtins.slice, builtins.tuple, builtins.list, builtins.round, builtins.pow,
+    builtins.enumerate, builtins.zip, builtins.isinstance, builtins.divmod, builtins.complex, builtins.reversed,
+}
+_IMPURE_METHODS = {
+    "normal", "uniform", "random", "integers", "standard_normal", "choice", "shuffle", "permutation",
+    "exponential", "poisson", "binomial", "beta", "gamma", "rand", "randn", "randint",
+}
+_PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at}
+
+
+def is_pure(stmt) -> bool:
+    """Can `stmt` be dropped when nobody reads its result?"""
+    if not isinstance(stmt, ir.Assign):
+        return False
+    func = stmt.func.value
+    if func in (identity, pack_tuple, pack_list, setitem, operator.getitem) or isinstance(func, Attr):
+        return True
+    if isinstance(func, Method):
+        return func.name not in _IMPURE_METHODS
+    try:
+        if func in _PURE_BUILTINS or func in _PURE_RUNTIME:
+            return True
+    except TypeError:
+        return False
+    module = getattr(func, "__module__", None) or ""
+    if module in ("_operator", "operator", "math"):
+        return True
+    if isinstance(func, np.ufunc):
+        return True
+    if module.startswith("numpy") and not module.startswith("numpy.random"):
+        return True
+    if module.startswith("s2sad.rules"):
+        return True
+    return False
+
+
+def _one(atom) -> bool:
+    return isinstance(atom, ir.Const) and type(atom.value) in (int, float) and atom.value == 1
+
+
+def _rewrite_block(stmts, mapping, packs) -> bool:
+    """One pass of local rewrites; records replacements in `mapping`. Returns True if changed."""
+    changed = False
+    for stmt in stmts:
+        for child in ir.child_blocks(stmt):
+            changed |= _rewrite_block(child, mapping, packs)
+        if isinstance(stmt, ir.Assign):
+            if stmt.target in mapping:
+                continue
+            func = stmt.func.value
+            args = stmt.args
+            if func is identity:
+                mapping[stmt.target] = args[0]
+                changed = True
+            elif func is operator.mul and len(args) == 2 and _one(args[0]) and isinstance(args[1], ir.Var):
+                mapping[stmt.target] = args[1]
+                changed = True
+            elif func is operator.mul and len(args) == 2 and _one(args[1]) and isinstance(args[0], ir.Var):
+                mapping[stmt.target] = args[0]
+                changed = True
+            elif func is pack_tuple:
+                packs[stmt.target] = list(args)
+            elif func is operator.getitem and isinstance(args[0], ir.Var) and args[0] in packs \
+                    and isinstance(args[1], ir.Const) and isinstance(args[1].value, int):
+                items = packs[args[0]]
+                if -len(items) <= args[1].value < len(items):
+                    mapping[stmt.target] = items[args[1].value]
+                    changed = True
+        elif isinstance(stmt, ir.If):
+            for phi in stmt.phis:
+                if phi.target not in mapping and phi.then_value == phi.else_value:
+                    mapping[phi.target] = phi.then_value
+                    changed = True
+        elif isinstance(stmt, (ir.For, ir.While)):
+            for c in stmt.carried:
+                if c.out not in mapping and c.next == c.arg:
+                    mapping[c.arg] = c.init
+                    mapping[c.out] = c.init
+                    changed = True
+    return changed
+
+
+def _resolve(mapping):
+    def follow(a):
+        seen = set()
+        while isinstance(a, ir.Var) and a in mapping and a not in seen:
+            seen.add(a)
+            a = mapping[a]
+        return a
+
+    return {k: follow(k) for k in mapping}
+
+
+def _drop_mapped(stmts, mapping):
+    """Remove the definitions that copy propagation replaced."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign) and stmt.target in mapping:
+            continue
+        if isinstance(stmt, ir.If):
+            stmt.then_body = _drop_mapped(stmt.then_body, mapping)
+            stmt.else_body = _drop_mapped(stmt.else_body, mapping)
+            stmt.phis = [p for p in stmt.phis if p.target not in mapping]
+        elif isinstance(stmt, (ir.For, ir.While)):
+            if isinstance(stmt, ir.While):
+                stmt.cond_body = _drop_mapped(stmt.cond_body, mapping)
+            stmt.body = _drop_mapped(stmt.body, mapping)
+            stmt.carried = [c for c in stmt.carried if c.out not in mapping]
+        out.append(stmt)
+    return out
+
+
+def _used(fn) -> set:
+    used = ir.all_vars_used(fn.body)
+    if isinstance(fn.result, ir.Var):
+        used.add(fn.result)
+    return used
+
+
+def _dce_block(stmts, used) -> tuple[list, bool]:
+    changed = False
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign) and stmt.target not in used and is_pure(stmt):
+            changed = True
+            continue
+        if isinstance(stmt, ir.If):
+            kept = [p for p in stmt.phis if p.target in used]
+            changed |= len(kept) != len(stmt.phis)
+            stmt.phis = kept
+            stmt.then_body, c1 = _dce_block(stmt.then_body, used)
+            stmt.else_body, c2 = _dce_block(stmt.else_body, used)
+            changed |= c1 or c2
+            if not stmt.then_body and not stmt.else_body and not stmt.phis:
+                changed = True
+                continue
+        elif isinstance(stmt, (ir.For, ir.While)):
+            body_reads = ir.all_vars_used(stmt.body) | (
+                ir.all_vars_used(stmt.cond_body) if isinstance(stmt, ir.While) else set()
+            )
+            if isinstance(stmt, ir.While) and isinstance(stmt.cond, ir.Var):
+                body_reads.add(stmt.cond)
+            # a carried value is dead when nothing after the loop reads it and the
+            # body reads its block argument only to yield it again
+            kept = []
+            for c in stmt.carried:
+                other_nexts = {d.next for d in stmt.carried if d is not c}
+                body_only_reads = _reads_excluding_yields(stmt, c)
+                if c.out not in used and c.arg not in body_only_reads and c.arg not in other_nexts:
+                    changed = True
+                    continue
+                kept.append(c)
+            stmt.carried = kept
+            if isinstance(stmt, ir.While):
+                stmt.cond_body, c0 = _dce_block(stmt.cond_body, used)
+                changed |= c0
+            stmt.body, c1 = _dce_block(stmt.body, used)
+            changed |= c1
+            if isinstance(stmt, ir.For) and not stmt.body and not stmt.carried:
+                changed = True
+                continue
+        out.append(stmt)
+    return out, changed
+
+
+def _reads_excluding_yields(loop, carried) -> set:
+    reads = set()
+    for stmt in ir.walk(loop.body + (loop.cond_body if isinstance(loop, ir.While) else [])):
+        for a in ir.uses(stmt):
+            if isinstance(a, ir.Var):
+                reads.add(a)
+        if isinstance(stmt, ir.If):
+            reads.update(v for p in stmt.phis for v in (p.then_value, p.else_value) if isinstance(v, ir.Var))
+        if isinstance(stmt, (ir.For, ir.While)):
+            reads.update(c.next for c in stmt.carried if isinstance(c.next, ir.Var))
+    if isinstance(loop, ir.While) and isinstance(loop.cond, ir.Var):
+        reads.add(loop.cond)
+    return reads
+
+
+def simplify(fn: ir.Function) -> ir.Function:
+    """Apply the exact rewrites and dead-code removal to a fixpoint. Returns a new Function."""
+    body = ir.substitute(fn.body, {})  # work on a copy
+    fn = ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc, dict(fn.exports))
+    for _ in range(50):
+        mapping: dict = {}
+        changed = _rewrite_block(fn.body, mapping, {})
+        if mapping:
+            mapping = _resolve(mapping)
+            fn.body = _drop_mapped(fn.body, mapping)
+            fn.body = ir.substitute(fn.body, mapping)
+            fn.result = mapping.get(fn.result, fn.result) if isinstance(fn.result, ir.Var) else fn.result
+        fn.body, dce_changed = _dce_block(fn.body, _used(fn))
+        if not (changed or dce_changed):
+            break
+    return ir.verify(fn)
+
+
+__all__ = ["simplify", "is_pure"]
+del math, registry
