@@ -143,7 +143,12 @@ def _as_real(value, func, pos):
             return value.astype(np.float64)
         if np.issubdtype(value.dtype, np.floating):
             return value
+        raise ArgumentError(
+            f"argument {pos} of {func.__name__} is an array of dtype {value.dtype}, which has no derivative",
+            _function_location(func), hint="pass a float array")
     if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            return np.asarray(value, dtype=np.float64)  # a list of numbers is a vector
         return value
     if isinstance(value, np.generic) and np.issubdtype(value.dtype, np.integer):
         return float(value)
@@ -169,13 +174,17 @@ def _cached(func, key, build):
     return per_function[key]
 
 
-def _scalar_seed_for(func):
-    location = None
-
+def _scalar_seed_for(func, location):
     def scalar_seed(y):
+        if not isinstance(y, (numbers.Real, np.ndarray, np.generic)) or (
+            isinstance(y, (np.ndarray, np.generic)) and not np.issubdtype(np.asarray(y).dtype, np.number)
+        ):
+            raise NonScalarOutputError(
+                f"grad needs {func.__name__} to return a real number, but it returned {type(y).__name__} {y!r:.40}",
+                location,
+                hint="return the scalar loss you want to differentiate",
+            )
         if np.ndim(y) != 0:
-            nonlocal location
-            location = location or _function_location(func)
             raise NonScalarOutputError(
                 f"grad needs {func.__name__} to return a scalar, but it returned an array of shape {np.shape(y)}",
                 location,
@@ -190,6 +199,8 @@ def _scalar_seed_for(func):
 def build(func, kind: str, wrt=0):
     """Run the pipeline and compile. Cached per function, kind and wrt."""
     func = unwrap(func)
+    if not inspect.isfunction(func):
+        parse_function(func)  # raises SourceUnavailableError saying what was passed
     positions, many = resolve_wrt(func, wrt)
     return _cached(func, (kind, positions, many), lambda: _build(func, kind, positions, many))
 
@@ -202,15 +213,16 @@ def _build(func, kind, positions, many):
         if kind in ("grad", "value_and_grad"):
             adjoint = reverse_function(primal, list(positions), seed="scalar",
                                        return_value=(kind == "value_and_grad"),
-                                       name=f"{kind}_{_safe_name(func)}")
+                                       name=f"{kind}_{_safe_name(func)}", tuple_grads=many)
         elif kind == "vjp":
-            adjoint = reverse_function(primal, list(positions), seed="param", name=f"vjp_{_safe_name(func)}")
+            adjoint = reverse_function(primal, list(positions), seed="param", name=f"vjp_{_safe_name(func)}",
+                                       tuple_grads=many)
         else:
             raise ValueError(kind)
         adjoint = simplify(adjoint)
         source, namespace = to_source(adjoint)
         source = _tuple_results_as_requested(source, many)
-        namespace = _with_runtime(namespace, func)
+        namespace = _with_runtime(namespace, func, primal.result_loc)
         compiled = compile_function(source, adjoint.name, namespace, live_globals=_live_globals(func, namespace),
                                     filename=f"<s2sad {kind} of {func.__qualname__}>")
     except S2SADError:
@@ -235,9 +247,9 @@ def _safe_name(func) -> str:
     return func.__name__.replace("<lambda>", "lambda")
 
 
-def _with_runtime(namespace: Namespace, func) -> Namespace:
+def _with_runtime(namespace: Namespace, func, location) -> Namespace:
     if "scalar_seed" in namespace.bindings and namespace.bindings["scalar_seed"] is runtime.scalar_seed:
-        namespace.bindings["scalar_seed"] = _scalar_seed_for(func)
+        namespace.bindings["scalar_seed"] = _scalar_seed_for(func, location or _function_location(func))
     return namespace
 
 
@@ -297,6 +309,8 @@ class Differentiable:
     """A user function carrying its generated derivatives (see :func:`differentiate`)."""
 
     def __init__(self, func, wrt):
+        if not inspect.isfunction(unwrap(func)):
+            parse_function(func)  # raises SourceUnavailableError saying what was passed
         functools.update_wrapper(self, func)
         self.__s2sad_function__ = func
         self._wrt = wrt

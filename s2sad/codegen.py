@@ -240,9 +240,11 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         ra, rb = find(a), find(b)
         if ra == rb:
             return
-        if (a.base == "t") != (b.base == "t") and not (a.base == b.base):
-            pass  # temporaries may join named values; the class takes the named base
         ma, mb = members[ra], members[rb]
+        # one Python name per source name: a class may mix only one named base with temporaries
+        bases = {m.base for m in ma | mb if m.base != "t"}
+        if len(bases) > 1:
+            return
         if sum(1 for m in ma | mb if m in graph_params) > 1:
             return
         for m in ma:

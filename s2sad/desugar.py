@@ -54,11 +54,14 @@ _REFUSED = {
 }
 
 
-def refuse_unsupported(parsed: ParsedFunction) -> None:
-    """Raise UnsupportedSyntaxError at the first construct s2sad does not handle."""
+def refuse_unsupported(parsed: ParsedFunction, allow_varargs: bool = False) -> None:
+    """Raise UnsupportedSyntaxError at the first construct s2sad does not handle.
+
+    Rule templates may take ``*args`` (`allow_varargs`); user functions may not.
+    """
     fdef = parsed.node
     args = fdef.args
-    if args.vararg is not None or args.kwarg is not None:
+    if (args.vararg is not None and not allow_varargs) or args.kwarg is not None:
         raise UnsupportedSyntaxError(
             f"{parsed.name} takes *args or **kwargs",
             parsed.location(fdef),

@@ -148,9 +148,11 @@ def _find_definition(module, func, start) -> gast.FunctionDef:
         for node in gast.walk(module):
             if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == func.__name__:
                 if isinstance(node, gast.AsyncFunctionDef):
+                    line = node.lineno + start - 1
+                    text = linecache.getline(code.co_filename, line).rstrip("\n")
                     raise UnsupportedSyntaxError(
                         f"{func.__name__} is an async function",
-                        Location(code.co_filename, node.lineno + start - 1, node.col_offset, "", func.__name__),
+                        Location(code.co_filename, line, len(text) - len(text.lstrip()), text, func.__name__),
                         hint="differentiate a plain (synchronous) function",
                     )
                 return node

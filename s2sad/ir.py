@@ -212,6 +212,7 @@ class Function:
     firstline: int = 1
     doc: str | None = None
     exports: dict = field(default_factory=dict)  # source name -> atom bound at the end (rule templates)
+    result_loc: Location | None = None  # where the value is returned
 
 
 # ------------------------------------------------------------------ traversal

@@ -158,6 +158,7 @@ class _Lowerer:
     stack: tuple = ()
     local_names: set = field(default_factory=set)
     packs: dict = field(default_factory=dict)  # Var bound to a tuple display -> its items
+    result_loc: object = None
 
     # ------------------------------------------------------------ helpers
 
@@ -371,6 +372,8 @@ class _Lowerer:
         args = [self.expr(a) for a in node.args]
         kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
         obj = callee.value
+        if getattr(obj, "__s2sad_function__", None) is not None and not has_any_rule(obj):
+            obj = obj.__s2sad_function__  # a @differentiate function: read the function inside
         if is_user_function(obj) and not has_any_rule(obj):
             return self.inline(obj, args, kwargs, node, hint)
         return self.emit_call(callee, args, kwargs, node, self.target_for(hint))
@@ -626,6 +629,7 @@ class _Lowerer:
         body = fdef.body
         final = body[-1]
         assert isinstance(final, gast.Return)
+        self.result_loc = self.loc(final)
         self.block(body[:-1])
         if final.value is None:
             return ir.Const(None)
@@ -670,7 +674,7 @@ def _concat_str(*parts):
     return "".join(str(p) for p in parts)
 
 
-def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None) -> ir.Function:
+def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=False) -> ir.Function:
     """Lower a parsed user function (or rule template) to verified SSA IR.
 
     Args:
@@ -678,8 +682,9 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None) -> ir.Fun
         extra_inputs: names bound on entry besides the parameters (``y_bar`` in
             a rule template).
         name: the IR function's name (defaults to the source name).
+        template: a rule template, which may take ``*args`` (bound to a tuple).
     """
-    refuse_unsupported(parsed)
+    refuse_unsupported(parsed, allow_varargs=template)
     fdef = remove_early_exits(parsed)
     args = fdef.args
     namer = Namer()
@@ -693,7 +698,8 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None) -> ir.Fun
             )
     params = []
     env = {}
-    for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs):
+    varargs = [args.vararg] if template and args.vararg is not None else []
+    for a in list(args.posonlyargs) + list(args.args) + varargs + list(args.kwonlyargs):
         var = namer.fresh(a.id)
         params.append(ir.Param(var, defaults.get(a.id)))
         env[a.id] = var
@@ -713,6 +719,7 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None) -> ir.Fun
         firstline=parsed.line_offset + parsed.node.lineno,
         doc=inspect.getdoc(func),
         exports=dict(lowerer.env),
+        result_loc=lowerer.result_loc,
     )
     return ir.verify(fn)
 

@@ -50,6 +50,9 @@ def _primal_name(func) -> str:
         return f".{func.name}"
     module = getattr(func, "__module__", None)
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    module = {"_operator": "operator", "numpy.linalg._linalg": "np.linalg"}.get(module, module)
+    if module == "numpy":
+        module = "np"
     return f"{module}.{name}" if module and module not in ("builtins",) else name
 
 
@@ -63,7 +66,7 @@ def template_ir(rule: registry.Rule) -> ir.Function:
     else:
         extra = [n + "_dot" for n in names[1:]]
     try:
-        return lower_function(parse_function(rule.template), extra_inputs=extra)
+        return lower_function(parse_function(rule.template), extra_inputs=extra, template=True)
     except Exception as exc:  # a malformed template is a rule author's bug: say which
         raise RuleError(f"the {rule.kind} rule {rule.template.__qualname__} cannot be read: {exc}") from exc
 
@@ -117,6 +120,7 @@ class _Reverser:
     adjoint_bases: dict = field(default_factory=dict)
     top_reads: set = field(default_factory=set)
     owned: set = field(default_factory=set)  # adjoint Vars holding arrays only this code refers to
+    early_pushes: list = field(default_factory=list)  # set by `block`: pushes that open the loop body
 
     # ------------------------------------------------------------ names
 
@@ -205,9 +209,17 @@ class _Reverser:
             needed = [v for v in ir.free_vars(reverse) if v in here]
             self.rev_reads.update(needed)
             if needed:
-                pushes = [ir.Push(v) for v in needed]
+                # Block arguments are saved first thing in the body, unless a nested
+                # block saves values of its own: the tape is one stack, so then
+                # everything of this block is saved at its end, after theirs.
+                nested = any(isinstance(s, ir.Push) for f in forward for s in ir.walk(f))
+                first = [] if nested else [v for v in needed if v in set(block_args)]
+                last = [v for v in needed if v not in first]
+                order = first + last
+                self.early_pushes = [ir.Push(v) for v in first]
+                pushes = [ir.Push(v) for v in last]
                 pops, mapping = [], {}
-                for v in reversed(needed):
+                for v in reversed(order):
                     new = self.namer.fresh(v.base) if v.base != "t" else self.namer.temp()
                     pops.append(ir.Pop(new, None, v))
                     mapping[v] = new
@@ -489,12 +501,15 @@ class _Reverser:
         pre = []
         body_env, start, forward_carried, outer = self.loop_adjoints(stmt, env, stmt.body, pre)
         index_r = self.namer.fresh(stmt.index.base)
+        self.early_pushes = []
         forward, pushes, rev = self.block(
             stmt.body, body_env, True, block_args=[c.arg for c in stmt.carried], subst={stmt.index: index_r}
         )
+        early, self.early_pushes = self.early_pushes, []
         body_rev = start + rev
         carried_r, post = self.finish_loop(stmt, env, body_env, body_rev, forward_carried, outer, pre)
-        fwd = ir.For(stmt.index, stmt.iterable, [s for f in forward for s in f] + pushes, stmt.carried, False, stmt.loc)
+        fwd = ir.For(stmt.index, stmt.iterable, early + [s for f in forward for s in f] + pushes, stmt.carried, False,
+                     stmt.loc)
         if not carried_r and not any(isinstance(s, ir.Assign) and s.func.value is restore for s in ir.walk(body_rev)):
             return [fwd], pre + post
         rev_loop = ir.For(index_r, stmt.iterable, body_rev, carried_r, True, stmt.loc)
@@ -504,12 +519,15 @@ class _Reverser:
         pre = []
         whole = stmt.cond_body + stmt.body
         body_env, start, forward_carried, outer = self.loop_adjoints(stmt, env, whole, pre)
+        self.early_pushes = []
         forward, pushes, rev = self.block(whole, body_env, True, block_args=[c.arg for c in stmt.carried])
+        early, self.early_pushes = self.early_pushes, []
         body_rev = start + rev
         carried_r, post = self.finish_loop(stmt, env, body_env, body_rev, forward_carried, outer, pre)
         split = len(stmt.cond_body)
         cond_fwd = [s for f in forward[:split] for s in f]
-        body_fwd = [s for f in forward[split:] for s in f] + pushes
+        # saved after the test: the last, failing test has no reverse iteration
+        body_fwd = early + [s for f in forward[split:] for s in f] + pushes
         has_restore = any(isinstance(s, ir.Assign) and s.func.value is restore for s in ir.walk(body_rev))
         if not carried_r and not has_restore:
             return [ir.While(cond_fwd, stmt.cond, body_fwd, stmt.carried, stmt.loc)], pre + post
@@ -591,7 +609,7 @@ def _positions(fn: ir.Function) -> dict:
 
 
 def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value: bool = False,
-                     name: str | None = None) -> ir.Function:
+                     name: str | None = None, tuple_grads: bool | None = None) -> ir.Function:
     """Build the adjoint of `fn`.
 
     Args:
@@ -601,6 +619,7 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
             it as an extra last parameter ``<output>_bar`` (vjp).
         return_value: also return f's value, as ``(value, gradient)``.
         name: the generated function's name.
+        tuple_grads: return the gradients as one tuple (default: when there are several).
 
     Returns:
         IR of a function with f's parameters (plus the seed for "param") that
@@ -609,7 +628,8 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
     check_inplace_updates(fn)
     restores: set = set()
     for _attempt in range(2):
-        out, reverser = _reverse_once(fn, wrt, seed, return_value, name, restores)
+        out, reverser = _reverse_once(fn, wrt, seed, return_value, name, restores,
+                                      len(wrt) > 1 if tuple_grads is None else tuple_grads)
         needed = _needed_restores(fn, reverser.rev_reads | reverser.top_reads)
         if needed <= restores:
             return ir.verify(out)
@@ -630,7 +650,7 @@ def _needed_restores(fn, reads) -> set:
     return needed
 
 
-def _reverse_once(fn, wrt, seed, return_value, name, restores):
+def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     params = [p.var for p in fn.params]
     wrt_vars = [params[i] for i in wrt]
     active = active_vars(fn, wrt_vars, [fn.result])
@@ -670,13 +690,17 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores):
     if return_value and rev.saved and isinstance(result, ir.Var):
         value = namer.fresh(result.base)
         forward.append(ir.Assign(value, NP_COPY, [result], [], None))
-    outputs = ([value] if return_value else []) + grads
     body = [ir.Marker("forward sweep")] + forward + [ir.Marker("reverse sweep")] + seed_stmts + reverse + tail
-    if len(outputs) == 1:
-        final = outputs[0]
+    if tuple_grads:
+        gradient = namer.fresh("gradient")
+        body.append(ir.Assign(gradient, ir.prim(pack_tuple), grads, [], None))
     else:
+        gradient = grads[0]
+    if return_value:
         final = namer.temp()
-        body.append(ir.Assign(final, ir.prim(pack_tuple), outputs, [], None))
+        body.append(ir.Assign(final, ir.prim(pack_tuple), [value, gradient], [], None))
+    else:
+        final = gradient
     new = ir.Function(
         name=name or f"grad_{fn.name}",
         params=list(fn.params) + extra_params,
@@ -685,5 +709,6 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores):
         filename=fn.filename,
         firstline=fn.firstline,
         doc=None,
+        result_loc=fn.result_loc,
     )
     return new, rev

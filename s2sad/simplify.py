@@ -204,7 +204,8 @@ def _reads_excluding_yields(loop, carried) -> set:
 def simplify(fn: ir.Function) -> ir.Function:
     """Apply the exact rewrites and dead-code removal to a fixpoint. Returns a new Function."""
     body = ir.substitute(fn.body, {})  # work on a copy
-    fn = ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc, dict(fn.exports))
+    fn = ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc, dict(fn.exports),
+                     fn.result_loc)
     for _ in range(50):
         mapping: dict = {}
         changed = _rewrite_block(fn.body, mapping, {})

@@ -184,3 +184,84 @@ def test_dropped_term_is_emulated():
     # broadcasts to the result's shape; the harness must do the same and pass.
     x = np.ones((3, 4))
     check_rule(np.add, x, np.arange(4.0), wrt=[1])
+
+
+# ---------------------------------------------------------------------------
+# Closure: generated code must be differentiable again (grad of grad)
+# ---------------------------------------------------------------------------
+
+import ast as _ast
+import builtins as _builtins
+import operator as _operator
+
+from s2sad.check import _template_body
+from s2sad.primitives import Attr as _Attr, Method as _Method
+
+_BINOPS = {
+    _ast.Add: _operator.add, _ast.Sub: _operator.sub, _ast.Mult: _operator.mul,
+    _ast.Div: _operator.truediv, _ast.Pow: _operator.pow, _ast.Mod: _operator.mod,
+    _ast.FloorDiv: _operator.floordiv, _ast.MatMult: _operator.matmul,
+    _ast.BitAnd: _operator.and_, _ast.BitOr: _operator.or_, _ast.BitXor: _operator.xor,
+}
+_UNARY = {_ast.USub: _operator.neg, _ast.UAdd: _operator.pos, _ast.Not: _operator.not_, _ast.Invert: _operator.invert}
+_COMPARE = {
+    _ast.Eq: _operator.eq, _ast.NotEq: _operator.ne, _ast.Lt: _operator.lt, _ast.LtE: _operator.le,
+    _ast.Gt: _operator.gt, _ast.GtE: _operator.ge, _ast.Is: _operator.is_, _ast.IsNot: _operator.is_not,
+    _ast.In: _operator.contains, _ast.NotIn: _operator.contains,
+}
+
+
+def _resolve(node, namespace):
+    if isinstance(node, _ast.Name):
+        if node.id in namespace:
+            return namespace[node.id]
+        return getattr(_builtins, node.id, None)
+    if isinstance(node, _ast.Attribute):
+        base = _resolve(node.value, namespace)
+        return getattr(base, node.attr, None) if base is not None else None
+    return None
+
+
+def _primitives_used(rule):
+    """The callables a template's body applies (as the engine will see them)."""
+    params = set(__import__("inspect").signature(rule.template).parameters)
+    namespace = rule.template.__globals__
+    for stmt in _template_body(rule.template):
+        for node in _ast.walk(stmt):
+            if isinstance(node, _ast.Call):
+                func = _resolve(node.func, namespace)
+                if isinstance(node.func, _ast.Attribute) and func is None:
+                    yield _Method(node.func.attr)  # a method call on a local value
+                elif isinstance(node.func, _ast.Name) and node.func.id in params:
+                    continue
+                else:
+                    yield func
+            elif isinstance(node, _ast.BinOp):
+                yield _BINOPS[type(node.op)]
+            elif isinstance(node, _ast.UnaryOp):
+                yield _UNARY[type(node.op)]
+            elif isinstance(node, _ast.Compare):
+                for op in node.ops:
+                    yield _COMPARE[type(op)]
+            elif isinstance(node, _ast.Subscript):
+                yield _operator.getitem
+            elif isinstance(node, _ast.Attribute) and isinstance(node.ctx, _ast.Load):
+                if _resolve(node, namespace) is None:
+                    yield _Attr(node.attr)
+
+
+def test_templates_are_closed_under_differentiation():
+    missing = {}
+    for table in (rules.ADJOINT_RULES, rules.TANGENT_RULES):
+        for rule in table.values():
+            for func in _primitives_used(rule):
+                if isinstance(func, _Method) and func.name in ("copy",):
+                    continue
+                ok = (
+                    registry.adjoint_rule(func) is not None and registry.tangent_rule(func) is not None
+                ) or registry.is_nondifferentiable(func) or func in (_builtins.isinstance,)
+                if not ok:
+                    missing.setdefault(_name(func), set()).add(f"{rule.kind}:{rule.template.__name__}")
+    assert not missing, "templates call functions that have no rules (grad of grad would fail):\n" + "\n".join(
+        f"  {name}: used by {sorted(users)}" for name, users in sorted(missing.items())
+    )
