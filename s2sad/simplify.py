@@ -103,6 +103,55 @@ def _rewrite_block(stmts, mapping, packs) -> bool:
     return changed
 
 
+_FOLDABLE = {
+    operator.is_, operator.is_not, operator.not_, operator.eq, operator.ne, operator.lt, operator.le,
+    operator.gt, operator.ge, operator.add, operator.sub, operator.mul, operator.neg, operator.pos,
+}
+
+
+def _fold_constants(stmts, mapping) -> tuple[list, bool]:
+    """Evaluate operators on literals, and keep only the taken side of an `if` on a literal.
+
+    Rule templates are written for every call (``x if axis is None else ...``);
+    at a call site with ``axis=None`` the test is a literal, and the generated
+    code should not carry the branch that can never run.
+    """
+    changed = False
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign) and stmt.func.value in _FOLDABLE and not stmt.kwargs and stmt.args \
+                and all(isinstance(a, ir.Const) for a in stmt.args) \
+                and all(isinstance(a.value, (bool, int, float, str, type(None))) for a in stmt.args):
+            try:
+                value = stmt.func.value(*(a.value for a in stmt.args))
+            except Exception:  # leave it for run time, where Python raises it as the user expects
+                value = None
+                folded = False
+            else:
+                folded = isinstance(value, (bool, int, float, str, type(None)))
+            if folded:
+                mapping[stmt.target] = ir.Const(value)
+                changed = True
+                continue
+        if isinstance(stmt, ir.If) and isinstance(stmt.cond, ir.Const):
+            taken = bool(stmt.cond.value)
+            body = stmt.then_body if taken else stmt.else_body
+            body, _ = _fold_constants(body, mapping)
+            out.extend(body)
+            for phi in stmt.phis:
+                mapping[phi.target] = phi.then_value if taken else phi.else_value
+            changed = True
+            continue
+        for attr in ("then_body", "else_body", "body", "cond_body"):
+            block = getattr(stmt, attr, None)
+            if isinstance(block, list):
+                new, c = _fold_constants(block, mapping)
+                setattr(stmt, attr, new)
+                changed |= c
+        out.append(stmt)
+    return out, changed
+
+
 def _resolve(mapping):
     def follow(a):
         seen = set()
@@ -208,7 +257,8 @@ def simplify(fn: ir.Function) -> ir.Function:
                      fn.result_loc)
     for _ in range(50):
         mapping: dict = {}
-        changed = _rewrite_block(fn.body, mapping, {})
+        fn.body, changed = _fold_constants(fn.body, mapping)
+        changed |= _rewrite_block(fn.body, mapping, {})
         if mapping:
             mapping = _resolve(mapping)
             fn.body = _drop_mapped(fn.body, mapping)
