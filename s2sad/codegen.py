@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ir
+from . import ir, runtime
 from .lower import _concat_str
 from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
 from .simplify import is_pure
@@ -192,15 +192,22 @@ def fold_temporaries(fn: ir.Function) -> dict:
             )
             if barrier:
                 pending.clear()
-            if isinstance(stmt, ir.Assign) and stmt.target.base == "t" and counts.get(stmt.target, 0) == 1 \
-                    and is_pure(stmt) and stmt.func.value not in (setitem,):
+            if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) \
+                    and counts.get(stmt.target, 0) == 1 and is_pure(stmt) and stmt.func.value not in (setitem,):
                 pending[stmt.target] = stmt
         for a in extra_reads:
             if isinstance(a, ir.Var) and a in pending:
                 folded[a] = pending.pop(a)
 
-    block(fn.body)
+    block(fn.body, extra_reads=[fn.result])
     return folded
+
+
+def _is_temporary(var, folded) -> bool:
+    """A value with no name of its own: a temporary, or the adjoint of one that was folded away."""
+    if var.base == "t":
+        return True
+    return var.base == "t_bar" and (var.of is None or var.of in folded)
 
 
 # ------------------------------------------------------------------ naming
@@ -242,7 +249,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
             return
         ma, mb = members[ra], members[rb]
         # one Python name per source name: a class may mix only one named base with temporaries
-        bases = {m.base for m in ma | mb if m.base != "t"}
+        bases = {m.base if m.base != "t_bar" else ("t_bar", m.of) for m in ma | mb if m.base != "t"}
         if len(bases) > 1:
             return
         if sum(1 for m in ma | mb if m in graph_params) > 1:
@@ -292,8 +299,14 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         if param is not None:
             name = param.name
         else:
-            named = [m for m in group if m.base != "t"]
-            base = named[0].base if named else "t"
+            named = [m for m in group if m.base not in ("t", "t_bar")]
+            adjoint_of_temp = [m for m in group if m.base == "t_bar" and m.of in naming.names]
+            if named:
+                base = named[0].base
+            elif adjoint_of_temp:
+                base = naming.names[adjoint_of_temp[0].of] + "_bar"
+            else:
+                base = "t"
             if base == "t":
                 while True:
                     temp_counter += 1
@@ -395,6 +408,16 @@ class _Renderer:
     namespace: Namespace
     folded: dict
     comments: list = field(default_factory=list)
+    int_vars: set = field(default_factory=set)  # loop indices: plain ints
+
+    def basic_index(self, atom) -> bool:
+        """Is `atom` an index NumPy treats as basic (no repeats possible)?"""
+        if isinstance(atom, ir.Var):
+            return atom in self.int_vars
+        if isinstance(atom, ir.Const):
+            items = atom.value if isinstance(atom.value, tuple) else (atom.value,)
+            return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items)
+        return False
 
     def comment(self, text):
         self.comments.append(text)
@@ -531,6 +554,13 @@ class _Renderer:
                 if func is setitem:
                     out += self.copy(stmt.target, base)
                 return out
+            if func is runtime.add_at and isinstance(stmt.args[0], ir.Var) and stmt.args[0] not in self.folded \
+                    and self.naming.names[stmt.args[0]] == self.naming.names[stmt.target] \
+                    and self.basic_index(stmt.args[1]):
+                # the accumulator is an array only the reverse sweep holds: add into it in place
+                acc, idx, value = stmt.args
+                target = ast.Subscript(self.atom(acc), self.index(idx), ast.Store())
+                return [ast.AugAssign(target, ast.Add(), self.atom(value))]
             return [self.assign_to(stmt.target, self.expr(stmt))]
         if isinstance(stmt, ir.If):
             then_body = self.block(stmt.then_body, last_line)
@@ -588,6 +618,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
     reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"}
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded)
+    renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
     body = []
     if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):
         body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))

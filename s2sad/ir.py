@@ -37,6 +37,7 @@ class Var:
 
     name: str
     base: str = field(default="", compare=False, hash=False)
+    of: "Var | None" = field(default=None, compare=False, hash=False, repr=False)  # adjoint/tangent of
 
     def __repr__(self) -> str:
         return self.name

@@ -43,11 +43,16 @@ SCALAR_SEED = ir.Ref(("scalar_seed",), runtime.scalar_seed)
 NP_COPY = ir.Ref(("np", "copy"), np.copy, np)
 RANGE = ir.Ref(("range",), range)
 ADD_AT = ir.Ref(("add_at",), runtime.add_at)
+# helpers that always return a new array nobody else refers to
+_FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like)
 
 
 def _primal_name(func) -> str:
-    if isinstance(func, (Attr, Method)):
-        return f".{func.name}"
+    if isinstance(func, Attr):
+        return f's2sad.primitives.Attr("{func.name}")'
+    if isinstance(func, Method):
+        return f's2sad.primitives.Method("{func.name}")'
+
     module = getattr(func, "__module__", None)
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     module = {"_operator": "operator", "numpy.linalg._linalg": "np.linalg"}.get(module, module)
@@ -141,7 +146,10 @@ class _Reverser:
 
     def fresh_adjoint(self, var: ir.Var) -> ir.Var:
         base = self.adjoint_base(var)
-        return self.namer.temp() if base == "t" else self.namer.fresh(base)
+        if base == "t":  # the adjoint of a temporary: named after it by codegen (t3 -> t3_bar)
+            temp = self.namer.temp()
+            return ir.Var(temp.name, "t_bar", var)
+        return self.namer.fresh(base)
 
     def is_active(self, atom) -> bool:
         return isinstance(atom, ir.Var) and atom in self.active
@@ -154,6 +162,8 @@ class _Reverser:
             return
         current = env.get(atom)
         if current is None:
+            if grad in self.owned and any(v == grad for k, v in env.items()):
+                self.owned.discard(grad)  # now the adjoint of two values: no longer ours alone
             env[atom] = grad
             return
         scatter = self._scatter_defining(grad, out)
@@ -365,6 +375,9 @@ class _Reverser:
 
         body = ir.substitute(template.body, mapping, rename_defs=rename)
         body = [self._relocate(s, stmt.loc) for s in body]
+        for s in body:
+            if isinstance(s, ir.Assign) and s.func.value in _FRESH_HELPERS:
+                self.owned.add(s.target)
         out.extend(body)
         # the mapping now also holds the renamed template variables
         full = dict(mapping)
@@ -692,7 +705,7 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
         forward.append(ir.Assign(value, NP_COPY, [result], [], None))
     body = [ir.Marker("forward sweep")] + forward + [ir.Marker("reverse sweep")] + seed_stmts + reverse + tail
     if tuple_grads:
-        gradient = namer.fresh("gradient")
+        gradient = namer.temp()
         body.append(ir.Assign(gradient, ir.prim(pack_tuple), grads, [], None))
     else:
         gradient = grads[0]

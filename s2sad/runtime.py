@@ -61,7 +61,8 @@ def zeros_like(x):
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return 0.0
     if isinstance(x, (tuple, list)):
-        return type(x)(zeros_like(item) for item in x)
+        # a list even for a tuple: the reverse sweep adds into it item by item
+        return [zeros_like(item) for item in x]
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
     return np.zeros(x.shape, dtype=dtype)
