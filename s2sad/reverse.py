@@ -126,6 +126,7 @@ class _Reverser:
     top_reads: set = field(default_factory=set)
     owned: set = field(default_factory=set)  # adjoint Vars holding arrays only this code refers to
     early_pushes: list = field(default_factory=list)  # set by `block`: pushes that open the loop body
+    _primal_bases: set | None = None
 
     # ------------------------------------------------------------ names
 
@@ -134,8 +135,13 @@ class _Reverser:
             return "t"
         return self.adjoint_bases.get(var.base) or self._new_adjoint_base(var.base)
 
+    def primal_bases(self) -> set:
+        if self._primal_bases is None:
+            self._primal_bases = {v.base for v in ir.all_defs(self.fn.body)} | {p.var.base for p in self.fn.params}
+        return self._primal_bases
+
     def _new_adjoint_base(self, base: str) -> str:
-        primal_bases = {v.base for v in ir.all_defs(self.fn.body)} | {p.var.base for p in self.fn.params}
+        primal_bases = self.primal_bases()
         candidate = base + "_bar"
         k = 2
         while candidate in primal_bases:
@@ -367,11 +373,18 @@ class _Reverser:
             if isinstance(export, ir.Var) and not isinstance(value, tuple) and env.get(value) is None:
                 first_names.setdefault(export, value)
 
+        primal_bases = self.primal_bases()
+        suffix = getattr(stmt.func.value, "__name__", None) or getattr(stmt.func.value, "name", "rule")
+
         def rename(var):
             target = first_names.get(var)
             if target is not None:
                 return self.fresh_adjoint(target)
-            return self.namer.temp() if var.base == "t" or var.base.endswith("_bar") else self.namer.fresh(var.base)
+            if var.base == "t" or var.base.endswith("_bar"):
+                return self.namer.temp()
+            # a rule's own local: never let it look like one of the user's variables
+            base = var.base if var.base not in primal_bases else f"{var.base}_{suffix}"
+            return self.namer.fresh(base)
 
         body = ir.substitute(template.body, mapping, rename_defs=rename)
         body = [self._relocate(s, stmt.loc) for s in body]

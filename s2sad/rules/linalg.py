@@ -28,7 +28,7 @@ import string
 import numpy as np
 
 from ..runtime import unbroadcast, zeros_like
-from .registry import adjoint, nondifferentiable, returns_tuple, tangent
+from .registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
 
 
 # ---------------------------------------------------------------------------
@@ -300,14 +300,14 @@ def _einsum_operand_bar(g, ins, out, ops, k):
 
 def einsum_vjp(g, operands):
     """The adjoints of every operand of ``np.einsum(*operands)`` (operands[0] is the
-    subscripts string, whose entry is None), given the result's adjoint `g`.
+    subscripts string, whose entry is 0.0), given the result's adjoint `g`.
 
     Repeated letters (traces, diagonals), letters summed within one operand,
     ellipsis and broadcasting axes are all handled.
     """
     ops = operands[1:]
     ins, out = einsum_spec(operands[0], ops)
-    return (None,) + tuple(_einsum_operand_bar(g, ins, out, ops, k) for k in range(len(ops)))
+    return (0.0,) + tuple(_einsum_operand_bar(g, ins, out, ops, k) for k in range(len(ops)))
 
 
 def einsum_jvp(dots, operands):
@@ -360,20 +360,21 @@ def einsum_vjp2(g, dots, operands):
                 continue
             bar = _einsum_operand_bar(g, ins, out, replaced, j)
             bars[j] = bar if bars[j] is None else bars[j] + bar
-    return (None,) + tuple(np.zeros(np.shape(op)) if b is None else b for b, op in zip(bars, ops))
+    return (0.0,) + tuple(np.zeros(np.shape(op)) if b is None else b for b, op in zip(bars, ops))
 
 
-def einsum_vjp_dot(g, operands_dot, operands):
-    """Refuses the derivative of einsum's adjoint with respect to its operands in
-    forward mode (forward-over-reverse through einsum); use reverse-over-forward."""
+def einsum_higher_order(*tangents):
+    """Refuses derivatives of einsum that s2sad does not implement: forward mode over
+    einsum's adjoint with respect to the operands (forward-over-reverse), and third
+    derivatives with respect to the operands."""
     raise NotImplementedError(
-        "s2sad: forward mode over the adjoint of np.einsum with respect to its operands is not "
-        "implemented (it needs tuple-valued tangent sums); differentiate the tangent (jvp) "
-        "in reverse mode instead, or write the product with np.matmul/np.tensordot."
+        "s2sad: this higher derivative of np.einsum (forward mode over its adjoint, or a third "
+        "derivative, with respect to the operands) is not implemented; differentiate the tangent "
+        "(jvp) in reverse mode instead, or write the product with np.matmul/np.tensordot."
     )
 
 
-nondifferentiable(einsum_spec)
+nondifferentiable(einsum_spec, einsum_higher_order)
 
 
 @adjoint(einsum_vjp)
@@ -386,7 +387,9 @@ def einsum_vjp_adjoint(y, g, operands):
 
 @tangent(einsum_vjp)
 def einsum_vjp_tangent(y, g, operands):
-    y_dot = einsum_vjp(g_dot, operands) + einsum_vjp_dot(g, operands_dot, operands)
+    # (the operands' term would be einsum_vjp2(g, operands_dot, operands), but tangent terms
+    # that are tuples cannot be added yet: refused)
+    y_dot = einsum_vjp(g_dot, operands) + einsum_higher_order(operands_dot)
 
 
 @adjoint(einsum_jvp)
@@ -398,6 +401,31 @@ def einsum_jvp_adjoint(y, dots, operands):
 @tangent(einsum_jvp)
 def einsum_jvp_tangent(y, dots, operands):
     y_dot = einsum_jvp(dots_dot, operands) + einsum_jvp2(dots, operands_dot, operands)
+
+
+@adjoint(einsum_jvp2)
+def einsum_jvp2_adjoint(y, dots1, dots2, operands):
+    # bilinear in (dots1, dots2), symmetric: each one's transpose is einsum_vjp2 with the other
+    dots1_bar = einsum_vjp2(y_bar, dots2, operands)
+    dots2_bar = einsum_vjp2(y_bar, dots1, operands)
+    operands_bar = einsum_higher_order(y_bar)
+
+
+@tangent(einsum_jvp2)
+def einsum_jvp2_tangent(y, dots1, dots2, operands):
+    y_dot = einsum_jvp2(dots1_dot, dots2, operands) + einsum_jvp2(dots1, dots2_dot, operands) + einsum_higher_order(operands_dot)
+
+
+@adjoint(einsum_vjp2)
+def einsum_vjp2_adjoint(y, g, dots, operands):
+    g_bar = einsum_jvp2(dots, y_bar, operands)
+    dots_bar = einsum_vjp2(g, y_bar, operands)
+    operands_bar = einsum_higher_order(y_bar)
+
+
+@tangent(einsum_vjp2)
+def einsum_vjp2_tangent(y, g, dots, operands):
+    y_dot = einsum_vjp2(g_dot, dots, operands) + einsum_higher_order(dots_dot) + einsum_higher_order(operands_dot)
 
 
 # ---------------------------------------------------------------------------
@@ -848,3 +876,10 @@ def svd_tangent(y, a, full_matrices=True, compute_uv=True, hermitian=False):
         if compute_uv
         else np.diagonal(np.matmul(U_t, np.matmul(symmetrize_triangle(a_dot, tri), V)), axis1=-2, axis2=-1)
     )
+
+
+# ---------------------------------------------------------------------------
+# ndarray methods
+# ---------------------------------------------------------------------------
+
+method_mirrors(dot=np.dot)
