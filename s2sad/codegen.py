@@ -538,8 +538,13 @@ class _Renderer:
                                                   and self.naming.names[d] == self.naming.names[s])]
         if not pairs:
             return []
-        if len(pairs) == 1:
-            return [self.assign_to(pairs[0][0], self.atom(pairs[0][1]))]
+        written = [self.naming.names[d] for d, _ in pairs]
+        read_later = [
+            {n.id for n in ast.walk(self.atom(s)) if isinstance(n, ast.Name)} for _, s in pairs
+        ]
+        if all(written[i] not in read_later[j] for i in range(len(pairs)) for j in range(i + 1, len(pairs))):
+            # no copy reads a name an earlier copy wrote: plain assignments, one per line
+            return [self.assign_to(d, self.atom(s)) for d, s in pairs]
         targets = ast.Tuple([self.name(d, store=True) for d, _ in pairs], ast.Store())
         values = ast.Tuple([self.atom(s) for _, s in pairs], ast.Load())
         return [ast.Assign([targets], values)]
