@@ -220,8 +220,7 @@ class _Reverser:
             for stmt in stmts:
                 here.update(ir.defs(stmt))
             for stmt in (s for f in forward for s in f):
-                if isinstance(stmt, ir.Assign):
-                    here.add(stmt.target)
+                here.update(ir.defs(stmt))  # includes what the transformation added (loop counters, saves)
             needed = [v for v in ir.free_vars(reverse) if v in here]
             self.rev_reads.update(needed)
             if needed:

@@ -898,3 +898,25 @@ def test_branches_switch_between_calls():
     for x in (-1.7, -0.3, 0.4, 1.6):
         expected = numeric_grad(if_elif_else, (x, 0.8), (0, 1))
         np.testing.assert_allclose(g(x, 0.8), expected, rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# module globals are read when the gradient runs, not frozen at transformation
+# ---------------------------------------------------------------------------
+
+SCALE = 2.0
+
+
+def scaled_square(x):
+    return SCALE * x * x
+
+
+def test_module_global_is_read_live():
+    global SCALE
+    g = s2sad.grad(scaled_square)
+    assert g(3.0) == pytest.approx(12.0)
+    old, SCALE = SCALE, 5.0
+    try:
+        assert g(3.0) == pytest.approx(30.0)  # d/dx 5 x^2 at 3
+    finally:
+        SCALE = old

@@ -1,0 +1,774 @@
+"""Ahead-of-time export: write generated derivatives to a module that runs without s2sad.
+
+``export(f, path, wrt=0, modes=("grad",))`` writes one Python module defining
+``grad_<name>``, ``value_and_grad_<name>``, ``vjp_<name>`` (and the forward-mode
+kinds when this s2sad has them) for the function ``f``. The module is the
+readable generated code of ``.source``, plus what that code refers to:
+
+* modules (``np``, ``math``, ``numpy.linalg`` ...) become ``import`` lines;
+* s2sad's own runtime helpers (``unbroadcast``, ``add_at`` ...) and the helper
+  functions rule tables call are copied in verbatim (``inspect.getsource``),
+  with whatever they in turn refer to; s2sad itself is never imported;
+* NumPy and ``math`` functions bound under their own names are imported from
+  NumPy / ``math``;
+* the user's own globals (data constants, functions called in positions that
+  are not differentiated) are imported from the user's module
+  (``from mymodel import W``). A function defined in a script run as
+  ``__main__`` is imported from the script's file stem, which the header says;
+* closure values and constants folded into the code are written as literals.
+
+The header records the s2sad version, the function and file it was generated
+from, the SHA-256 of the source of every user function that went into the
+derivative, and the command that regenerates the file. :func:`check` re-hashes
+those sources (reading the files, importing nothing) and reports a stale file.
+
+Exporting is deterministic: the same function, ``wrt``, modes and output path
+give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import math
+import os
+import re
+import symtable
+import sys
+import textwrap
+import types
+
+import numpy as np
+
+from . import ir
+from .errors import S2SADError
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+#: The kinds of derivative reverse mode builds (``api.build``).
+REVERSE_MODES = ("grad", "value_and_grad", "vjp")
+#: Forward-mode kinds, exported when this s2sad provides them (``s2sad.jvp`` ...).
+FORWARD_MODES = ("jvp", "hvp", "hessian")
+MODES = REVERSE_MODES + FORWARD_MODES
+
+
+class ExportError(S2SADError):
+    """A derivative cannot be written to a standalone module (or an exported file cannot be checked)."""
+
+
+# ------------------------------------------------------------------ the runtime-argument helper
+
+_AS_REAL_SOURCE = '''\
+def as_real(value):
+    """A differentiable argument as a real number: ints become floats, number lists arrays.
+
+    The in-memory derivatives of s2sad convert their arguments the same way.
+    """
+    if isinstance(value, bool) or isinstance(value, complex) or np.iscomplexobj(value) and isinstance(
+        value, (np.ndarray, np.generic)
+    ):
+        raise TypeError(f"a differentiable argument must be real, got {type(value).__name__}")
+    if isinstance(value, (int, np.integer)):
+        return float(value)
+    if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_):
+        return value.astype(np.float64)
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value
+    ):
+        return np.asarray(value, dtype=np.float64)
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"a differentiable argument must be a float (array), got {type(value).__name__}")
+    return value
+'''
+
+
+# ------------------------------------------------------------------ loading functions (CLI)
+
+
+def load_function(spec: str):
+    """The function named by ``MODULE:FUNCTION``.
+
+    MODULE is a dotted module importable from the current directory, or a path
+    to a ``.py`` file (imported as a module named after its file stem, with its
+    directory put on ``sys.path``). FUNCTION may be dotted (``Model.loss``).
+    """
+    if ":" not in spec:
+        raise ExportError(f"expected MODULE:FUNCTION, got {spec!r}", hint="e.g. mymodel:loss or path/to/model.py:loss")
+    module_part, func_part = spec.rsplit(":", 1)
+    if not module_part or not func_part:
+        raise ExportError(f"expected MODULE:FUNCTION, got {spec!r}", hint="e.g. mymodel:loss or path/to/model.py:loss")
+    if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
+        path = os.path.abspath(module_part)
+        if not os.path.isfile(path):
+            raise ExportError(f"no such file: {module_part}")
+        name = os.path.splitext(os.path.basename(path))[0]
+        if not name.isidentifier():
+            raise ExportError(f"{module_part}: the file stem {name!r} is not a valid module name")
+        directory = os.path.dirname(path)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        existing = sys.modules.get(name)
+        if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == path:
+            module = existing
+        else:
+            loader_spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[name] = module
+            try:
+                loader_spec.loader.exec_module(module)
+            except BaseException as exc:
+                del sys.modules[name]
+                raise ExportError(f"importing {module_part} failed: {type(exc).__name__}: {exc}") from exc
+    else:
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(module_part)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_part.startswith(exc.name) or exc.name == module_part:
+                raise ExportError(f"no module named {module_part!r} (from the current directory {os.getcwd()})",
+                                  hint="give a dotted module name importable from here, or a path to a .py file"
+                                  ) from exc
+            raise ExportError(f"importing {module_part} failed: {exc}") from exc
+        except BaseException as exc:
+            raise ExportError(f"importing {module_part} failed: {type(exc).__name__}: {exc}") from exc
+    obj = module
+    for part in func_part.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ExportError(f"{module_part} has no attribute {func_part!r}") from None
+    if not callable(obj):
+        raise ExportError(f"{spec} is {type(obj).__name__}, not a function")
+    return obj
+
+
+# ------------------------------------------------------------------ source hashes
+
+
+def _find_def(tree, qualname: str | None = None, name: str | None = None, line: int | None = None):
+    """The (qualname, node) of a def: by dotted qualname, or the innermost `name` spanning `line`."""
+    found = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                q = f"{prefix}{child.name}"
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    if qualname is not None and q == qualname:
+                        found.append((q, child))
+                    elif name is not None and child.name == name and line is not None and \
+                            _def_start(child) <= line <= child.end_lineno:
+                        found.append((q, child))
+                visit(child, q + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    if not found:
+        return None, None
+    return found[-1] if name is not None else found[0]
+
+
+def _def_start(node) -> int:
+    return min([node.lineno] + [d.lineno for d in node.decorator_list])
+
+
+def _def_text(lines: list, node) -> str:
+    text = "".join(lines[_def_start(node) - 1:node.end_lineno])
+    return textwrap.dedent(text).replace("\r\n", "\n")
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_tree(filename):
+    with open(filename, encoding="utf-8") as fh:
+        text = fh.read()
+    return text.splitlines(True), ast.parse(text, filename)
+
+
+def function_source_hash(filename: str, qualname: str) -> str:
+    """SHA-256 of the (dedented) source of the def `qualname` in `filename`, decorators included."""
+    lines, tree = _read_tree(filename)
+    _, node = _find_def(tree, qualname=qualname)
+    if node is None:
+        raise ExportError(f"{filename} defines no function {qualname}")
+    return _hash(_def_text(lines, node))
+
+
+def _in_package(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def _sources_of(func, gens) -> list:
+    """[(abs filename, qualname, sha256)]: `func` first, then every user function inlined into `gens`."""
+    code = func.__code__
+    filename = os.path.abspath(code.co_filename)
+    if func.__name__ == "<lambda>":
+        raise ExportError("export needs a function defined with def (a lambda has no name to export or check)",
+                          hint="define it with def")
+    try:
+        lines, tree = _read_tree(filename)
+    except (OSError, SyntaxError) as exc:
+        raise ExportError(f"cannot read the source file of {func.__qualname__}: {exc}") from exc
+    q, node = _find_def(tree, name=func.__name__, line=code.co_firstlineno)
+    if node is None:
+        raise ExportError(f"cannot find the def of {func.__qualname__} in {filename}")
+    out = [(filename, q, _hash(_def_text(lines, node)))]
+    seen = {(filename, q)}
+    wanted = []
+    for gen in gens:
+        fn_ir = getattr(gen, "ir", None)
+        if fn_ir is None:
+            continue
+        for stmt in ir.walk(fn_ir.body):
+            loc = getattr(stmt, "loc", None)
+            if loc is None or not loc.function or not loc.filename or loc.filename.startswith("<"):
+                continue
+            key = (os.path.abspath(loc.filename), loc.function, loc.line)
+            if key not in wanted:
+                wanted.append(key)
+    trees = {filename: (lines, tree)}
+    for fname, name, line in wanted:
+        if _in_package(fname):
+            continue
+        if fname not in trees:
+            try:
+                trees[fname] = _read_tree(fname)
+            except (OSError, SyntaxError):
+                continue
+        flines, ftree = trees[fname]
+        q, node = _find_def(ftree, name=name, line=line)
+        if node is None or (fname, q) in seen:
+            continue
+        seen.add((fname, q))
+        out.append((fname, q, _hash(_def_text(flines, node))))
+    return out[:1] + sorted(out[1:])
+
+
+# ------------------------------------------------------------------ literals
+
+
+def _literal(value, depth=0):
+    """Python source for a constant, or None if it has no faithful literal spelling."""
+    if depth > 50:
+        return None
+    if value is None or isinstance(value, (bool, str, bytes)) or value is Ellipsis:
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return f"float({repr(value)!r})"
+        return repr(value)
+    if isinstance(value, complex):
+        return f"complex({_literal(value.real)}, {_literal(value.imag)})"
+    if isinstance(value, (tuple, list)):
+        items = [_literal(v, depth + 1) for v in value]
+        if any(i is None for i in items):
+            return None
+        if isinstance(value, tuple):
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return "[" + ", ".join(items) + "]"
+    if isinstance(value, slice):
+        parts = [_literal(v, depth + 1) for v in (value.start, value.stop, value.step)]
+        return None if any(p is None for p in parts) else f"slice({', '.join(parts)})"
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        body = _literal(value.tolist(), depth + 1)
+        return None if body is None else f"np.array({body}, dtype=np.{value.dtype.name})"
+    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
+        inner = _literal(value.item(), depth + 1)
+        return None if inner is None else f"np.{value.dtype.name}({inner})"
+    return None
+
+
+# ------------------------------------------------------------------ generated units
+
+
+def _free_names(source: str) -> list:
+    """Global names the (single) function in `source` reads, in order of first appearance."""
+    table = symtable.symtable(source, "<s2sad export>", "exec")
+    names = []
+    for child in table.get_children():
+        stack = [child]
+        while stack:
+            t = stack.pop()
+            for sym in t.get_symbols():
+                if sym.is_global() and sym.is_referenced() and sym.get_name() not in names:
+                    names.append(sym.get_name())
+            stack.extend(t.get_children())
+    # order by first appearance in the text, for a stable and readable order
+    positions = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and node.id in names:
+            key = (node.lineno, node.col_offset)
+            if node.id not in positions or key < positions[node.id]:
+                positions[node.id] = key
+    return sorted(names, key=lambda n: (positions.get(n, (0, 0)), n))
+
+
+def _is_s2sad_compiled(obj) -> bool:
+    code = getattr(obj, "__code__", None)
+    return code is not None and code.co_filename.startswith("<s2sad")
+
+
+def _unit_of(obj):
+    """(source, bindings, globals, aliases) of a generated derivative (GeneratedFunction or compiled)."""
+    source = getattr(obj, "source", None)
+    namespace = getattr(obj, "namespace", None)
+    if isinstance(source, str) and namespace is not None:
+        primal = getattr(obj, "primal", None)
+        globs = getattr(primal, "__globals__", None) or getattr(getattr(obj, "_func", None), "__globals__", {})
+        roots = {name: root for (root, _), name in namespace.aliases.items()}
+        return source, dict(namespace.bindings), globs, roots
+    if _is_s2sad_compiled(obj):
+        import linecache
+
+        entry = linecache.cache.get(obj.__code__.co_filename)
+        if entry is None:
+            raise ExportError(f"the source of the generated function {obj.__name__} is no longer available")
+        lines = entry[2]
+        body = textwrap.dedent("".join(lines[1:-1]))
+        bindings = {}
+        for name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
+            bindings[name] = cell.cell_contents
+        return body, bindings, obj.__globals__, {}
+    raise ExportError(f"cannot export {obj!r}: it is not a generated derivative")
+
+
+def _is_api_scalar_seed(obj) -> bool:
+    return inspect.isfunction(obj) and obj.__name__ == "scalar_seed" and obj.__module__ == "s2sad.api"
+
+
+def _numpy_or_math_path(obj, root_name):
+    """('numpy.linalg', 'norm') if `obj` is that attribute of numpy (or a submodule) or math."""
+    import numpy
+
+    candidates = [("numpy", numpy), ("math", math)]
+    for sub in ("linalg", "fft", "random", "polynomial"):
+        mod = getattr(numpy, sub, None)
+        if isinstance(mod, types.ModuleType):
+            candidates.append((f"numpy.{sub}", mod))
+    for attr in dict.fromkeys([root_name, getattr(obj, "__name__", None)]):
+        if not attr:
+            continue
+        for modname, mod in candidates:
+            try:
+                if getattr(mod, attr, None) is obj:
+                    return modname, attr
+            except Exception:  # pragma: no cover - exotic module attributes
+                continue
+    return None
+
+
+def _module_import_name(module) -> tuple[str, str]:
+    """(name to import, note) for a user module; a __main__ script is imported by its file stem."""
+    name = module.__name__
+    if name != "__main__":
+        return name, ""
+    path = getattr(module, "__file__", None)
+    if not path:
+        raise ExportError("the function is defined in an interactive __main__ module, which cannot be imported",
+                          hint="define it in a .py file (a module) and export it from there")
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if not stem.isidentifier():
+        raise ExportError(f"the script {path} is run as __main__ and its stem {stem!r} is not a module name")
+    return stem, f"{name} is the script {os.path.basename(path)}, imported here as module {stem!r}"
+
+
+def _is_user_module(module) -> bool:
+    if not isinstance(module, types.ModuleType):
+        return False
+    path = getattr(module, "__file__", None)
+    if not path or module.__name__ == "s2sad" or module.__name__.startswith("s2sad."):
+        return False
+    path = os.path.abspath(path)
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        lib = os.path.join(os.path.abspath(prefix), "lib")
+        if path.startswith(lib + os.sep):
+            return False
+    return "site-packages" not in path and "dist-packages" not in path
+
+
+class _Module:
+    """The export being assembled: imports, inlined helpers, constants, generated functions."""
+
+    def __init__(self, user_modules):
+        self.user_modules = user_modules  # modules searched for user globals, in order
+        self.bound: dict = {}  # name -> object it must denote in the module
+        self.imports: dict = {}  # import line -> None (ordered set)
+        self.from_imports: dict = {}  # module -> {"name" or "name as alias": None}
+        self.helpers: list = []  # (name, source)
+        self.constants: list = []  # (name, source line, comment)
+        self.notes: list = []
+        self.pending: list = []  # (name, obj, root name, globals of the code that refers to it, who)
+
+    def bind(self, name, obj, root=None, globs=None, who=""):
+        if name in self.bound:
+            if self.bound[name] is obj or (_is_api_scalar_seed(obj) and _is_api_scalar_seed(self.bound[name])):
+                return
+            raise ExportError(f"two different objects are both called {name!r} in the exported code ({who})",
+                              hint="rename one of them in your source")
+        self.bound[name] = obj
+        self.resolve(name, obj, root or name, globs or {}, who)
+
+    def need_numpy(self):
+        if "np" in self.bound and self.bound["np"] is not np:
+            raise ExportError("the exported code needs numpy as 'np', but 'np' names something else")
+        if "np" not in self.bound:
+            self.bound["np"] = np
+            self.imports["import numpy as np"] = None
+
+    def resolve(self, name, obj, root, globs, who):
+        from . import runtime
+
+        if _is_api_scalar_seed(obj):
+            obj = runtime.scalar_seed  # the exported seed raises a plain ValueError
+        if isinstance(obj, types.ModuleType):
+            modname = obj.__name__
+            if modname == "s2sad" or modname.startswith("s2sad."):
+                raise ExportError(f"the generated code refers to the module {modname} ({who})")
+            if modname == "__main__":
+                modname, note = _module_import_name(obj)
+                self.notes.append(note)
+            self.imports[f"import {modname}" if name == modname else f"import {modname} as {name}"] = None
+            return
+        if getattr(builtins, root, _MISSING) is obj:
+            if name != root:
+                self.constants.append((name, root, "builtin"))
+            return
+        if inspect.isfunction(obj) and (obj.__module__ or "").startswith("s2sad"):
+            if _is_s2sad_compiled(obj):
+                self.inline_generated(name, obj, who)
+                return
+            self.inline_helper(name, obj, who)
+            return
+        if hasattr(obj, "source") and hasattr(obj, "namespace"):
+            self.inline_generated(name, obj, who)
+            return
+        found = _numpy_or_math_path(obj, root) if callable(obj) or isinstance(obj, type) else None
+        if found is not None:
+            modname, attr = found
+            self.from_imports.setdefault(modname, {})[attr if attr == name else f"{attr} as {name}"] = None
+            return
+        for module in self.user_modules + self._owner_modules(obj):
+            try:
+                if getattr(module, root, _MISSING) is obj:
+                    modname, note = _module_import_name(module)
+                    if note and note not in self.notes:
+                        self.notes.append(note)
+                    self.from_imports.setdefault(modname, {})[root if root == name else f"{root} as {name}"] = None
+                    return
+            except Exception:  # pragma: no cover
+                continue
+        text = _literal(obj)
+        if text is not None:
+            if "np." in text:
+                self.need_numpy()
+            self.constants.append((name, text, f"the value {who} captured at export time"))
+            return
+        raise ExportError(
+            f"cannot export the value of {name!r} ({type(obj).__name__}) that {who} refers to: it is not a global "
+            "of an importable module and has no literal form",
+            hint="make it a module-level global of your module",
+        )
+
+    def _owner_modules(self, obj):
+        modname = getattr(obj, "__module__", None)
+        module = sys.modules.get(modname) if isinstance(modname, str) else None
+        return [module] if module is not None and module not in self.user_modules else []
+
+    def inline_helper(self, name, func, who):
+        if func.__closure__:
+            raise ExportError(f"cannot inline the s2sad helper {func.__qualname__}: it is a closure")
+        try:
+            source = textwrap.dedent(inspect.getsource(func))
+        except (OSError, TypeError) as exc:  # pragma: no cover
+            raise ExportError(f"cannot read the source of the s2sad helper {func.__qualname__}: {exc}") from exc
+        if func.__name__ != name:
+            source = re.sub(rf"^def {re.escape(func.__name__)}\(", f"def {name}(", source, count=1)
+        self.helpers.append((name, source))
+        for dep in sorted(_free_names(source)):
+            if dep == name:
+                continue
+            value = func.__globals__.get(dep, _MISSING)
+            if value is _MISSING:
+                if hasattr(builtins, dep):
+                    continue
+                raise ExportError(f"the s2sad helper {func.__name__} refers to {dep!r}, which is undefined")
+            self.bind(dep, value, dep, func.__globals__, f"the s2sad helper {func.__name__}")
+
+    def inline_generated(self, name, obj, who):
+        source, bindings, globs, roots = _unit_of(obj)
+        tree = ast.parse(source)
+        fname = tree.body[0].name if tree.body and isinstance(tree.body[0], ast.FunctionDef) else name
+        self.add_unit(source, bindings, globs, roots, f"the generated {fname}")
+        if fname != name:
+            self.constants.append((name, fname, "generated function"))
+
+    def add_unit(self, source, bindings, globs, roots, who):
+        for free in _free_names(source):
+            if free in bindings:
+                self.bind(free, bindings[free], roots.get(free, free), globs, who)
+            elif free in globs:
+                self.bind(free, globs[free], free, globs, who)
+            elif hasattr(builtins, free):
+                continue
+            else:
+                raise ExportError(f"{who} refers to {free!r}, which is not defined anywhere")
+
+
+_MISSING = object()
+
+
+# ------------------------------------------------------------------ building derivatives
+
+
+def _build(func, mode, wrt):
+    from . import api
+
+    if mode in REVERSE_MODES:
+        return api.build(func, mode, wrt)
+    if mode in FORWARD_MODES:
+        import s2sad
+
+        maker = getattr(s2sad, mode, None)
+        if maker is None:
+            raise ExportError(f"mode {mode!r} needs forward mode, which this version of s2sad does not have",
+                              hint=f"export one of {', '.join(REVERSE_MODES)}")
+        gen = maker(func, wrt=wrt)
+        if not (hasattr(gen, "source") or _is_s2sad_compiled(gen)):
+            raise ExportError(f"s2sad.{mode} did not return generated code that can be exported")
+        return gen
+    raise ExportError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+
+
+def _function_name(gen, mode, func) -> str:
+    source = gen.source if hasattr(gen, "source") else _unit_of(gen)[0]
+    tree = ast.parse(source)
+    return tree.body[0].name
+
+
+def _wrt_text(func, wrt) -> tuple[str, list]:
+    from .api import resolve_wrt
+
+    positions, many = resolve_wrt(func, wrt)
+    names = list(inspect.signature(func).parameters)
+    chosen = [names[i] for i in positions]
+    return ",".join(chosen) + ("," if many and len(chosen) == 1 else ""), chosen
+
+
+def _rel(path, start) -> str:
+    rel = os.path.relpath(path, start)
+    return rel.replace(os.sep, "/")
+
+
+def _add_coercion(source: str, params: list, helper: str) -> str:
+    """Insert ``x = as_real(x)`` for each differentiated parameter after the def line."""
+    lines = source.splitlines(True)
+    fdef = ast.parse(source).body[0]
+    indent = " " * fdef.body[0].col_offset
+    head = [f"{indent}# differentiable arguments as floats, as s2sad's in-memory derivatives take them\n"]
+    head += [f"{indent}{p} = {helper}({p})\n" for p in params]
+    def_end = fdef.body[0].lineno - 1  # the body starts on the line after the def (ast.unparse)
+    return "".join(lines[:def_end] + head + lines[def_end:])
+
+
+def export_source(f, wrt=0, modes=("grad",), path=None, command=None) -> str:
+    """The text :func:`export` writes (see there). `path` is where it will be written (for the header)."""
+    from . import __version__
+    from .frontend import unwrap
+
+    func = unwrap(f)
+    if not inspect.isfunction(func):
+        raise ExportError(f"export needs a Python function, got {type(f).__name__}")
+    if isinstance(modes, str):
+        modes = (modes,)
+    modes = list(dict.fromkeys(modes))
+    if not modes:
+        raise ExportError("modes=() asks for nothing to export", hint=f"use some of {', '.join(MODES)}")
+    for mode in modes:
+        if mode not in MODES:
+            raise ExportError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    wrt_spec, wrt_names = _wrt_text(func, wrt)
+    gens = [(mode, _build(func, mode, wrt)) for mode in modes]
+
+    home = sys.modules.get(func.__module__)
+    if home is None:
+        raise ExportError(f"the module {func.__module__!r} of {func.__qualname__} is not imported")
+    user_modules = [home]
+    module = _Module(user_modules)
+    names = []
+    units = []
+    for mode, gen in gens:
+        source, bindings, globs, roots = _unit_of(gen)
+        fname = _function_name(gen, mode, func)
+        names.append(fname)
+        module.bound.setdefault(fname, gen)
+        module.add_unit(source, bindings, globs, roots, f"{fname}")
+        units.append((mode, fname, source))
+    coerce = []
+    helper_name = "as_real"
+    if wrt_names:
+        taken = set(module.bound) | {n for _, _, s in units for n in _all_names(s)}
+        k = 1
+        while helper_name in taken:
+            k += 1
+            helper_name = f"as_real_{k}"
+        coerce = wrt_names
+        module.need_numpy()
+        module.helpers.insert(0, (helper_name, _AS_REAL_SOURCE.replace("def as_real(", f"def {helper_name}(", 1)))
+
+    out_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    sources = _sources_of(func, [g for _, g in gens])
+    main_file = sources[0][0]
+    modname, note = _module_import_name(home)
+    if note and note not in module.notes:
+        module.notes.append(note)
+    if command is None:
+        spec_module = modname if home.__name__ != "__main__" else _rel(main_file, os.getcwd())
+        out_arg = _rel(os.path.abspath(path), os.getcwd()) if path else "OUT.py"
+        if out_arg.startswith("../"):
+            out_arg = os.path.abspath(path)
+        qual = sources[0][1]
+        mode_args = " ".join(f"--mode {m}" for m in modes)
+        command = f"python -m s2sad export {spec_module}:{qual} --wrt {wrt_spec} {mode_args} -o {out_arg}"
+
+    text = []
+    text.append(f"# Generated by s2sad {__version__} from {func.__qualname__} in "
+                f"{_rel(main_file, out_dir)} (module {modname}). Do not edit: regenerate it.")
+    text.append(f"# Derivatives of {func.__qualname__} with respect to {', '.join(wrt_names)}: {', '.join(names)}.")
+    for filename, qual, digest in sources:
+        text.append(f"# source sha256: {digest} {qual} in {_rel(filename, out_dir)}")
+    text.append(f"# regenerate: {command}")
+    text.append("# check it is up to date (e.g. in CI): python -m s2sad check <this file>")
+    for n in module.notes:
+        text.append(f"# note: {n}")
+    if any(_ambiguous_names(s) for _, _, s in units):
+        text.append("# ruff: noqa: E741")  # the source's own variable names (l, O, I) are kept
+    text.append('"""Derivatives of {} generated by s2sad; they need only NumPy{}."""'.format(
+        func.__qualname__, " and " + ", ".join(sorted(module.from_imports)) if module.from_imports else ""))
+    text.append("")
+    imports = sorted(module.imports, key=lambda line: (line.split()[1] != "math", line))
+    text += imports
+    for modname_i in sorted(module.from_imports):
+        names_i = ", ".join(module.from_imports[modname_i])
+        text.append(f"from {modname_i} import {names_i}")
+    text.append("")
+    text.append(f"__all__ = [{', '.join(repr(n) for n in names)}]")
+    if module.constants:
+        text.append("")
+        for name, value, comment in module.constants:
+            text.append(f"{name} = {value}  # {comment}")
+    if module.helpers:
+        text.append("")
+        text.append("")
+        text.append("# " + "-" * 30 + " helpers the generated code calls (copied from s2sad)")
+    for name, source in module.helpers:
+        text.append("")
+        text.append("")
+        text.append(source.rstrip("\n"))
+    for mode, fname, source in units:
+        text.append("")
+        text.append("")
+        text.append(f"# {'-' * 30} {mode} of {func.__qualname__} with respect to {', '.join(wrt_names)}")
+        body = _add_coercion(source, coerce, helper_name) if coerce else source
+        text.append(body.rstrip("\n"))
+    return "\n".join(text) + "\n"
+
+
+def _all_names(source) -> set:
+    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)} | {
+        a.arg for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) for a in n.args.args}
+
+
+def _ambiguous_names(source) -> bool:
+    return bool(_all_names(source) & {"l", "O", "I"})
+
+
+def export(f, path, wrt=0, modes=("grad",), command=None) -> str:
+    """Write the derivatives of `f` to the Python module `path`, which runs without s2sad.
+
+    Args:
+        f: a Python function (defined with ``def`` in a module or script file).
+        path: the ``.py`` file to write.
+        wrt: as for :func:`s2sad.grad`: a position, a name, or a tuple of them.
+        modes: which derivatives to define: "grad" (``grad_<name>``),
+            "value_and_grad", "vjp", and, when this s2sad has forward mode,
+            "jvp", "hvp", "hessian".
+        command: the regenerate command to record in the header (the CLI passes
+            its own command line; by default one is written).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import s2sad
+        >>> s2sad.export(loss, "grad_loss.py", wrt=("x", "w"))  # doctest: +SKIP
+        'grad_loss.py'
+    """
+    text = export_source(f, wrt=wrt, modes=modes, path=path, command=command)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return path
+
+
+# ------------------------------------------------------------------ staleness
+
+
+_SOURCE_LINE = re.compile(r"^# source sha256: ([0-9a-f]{64}) (\S+) in (.+)$")
+_REGEN_LINE = re.compile(r"^# regenerate: (.+)$")
+
+
+def check(path) -> list:
+    """Problems that make the exported file `path` stale ([] when it is up to date).
+
+    Reads the sources named in the header and compares their SHA-256 with the
+    recorded ones. Imports nothing.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            header = []
+            for line in fh:
+                if not line.startswith("#"):
+                    break
+                header.append(line.rstrip("\n"))
+    except OSError as exc:
+        raise ExportError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not header or not header[0].startswith("# Generated by s2sad"):
+        raise ExportError(f"{path} is not a module exported by s2sad (no s2sad header)")
+    records = [m.groups() for m in map(_SOURCE_LINE.match, header) if m]
+    regen = next((m.group(1) for m in map(_REGEN_LINE.match, header) if m), None)
+    if not records:
+        raise ExportError(f"{path} has an s2sad header but records no source hash")
+    base = os.path.dirname(os.path.abspath(path))
+    problems = []
+    for digest, qual, rel in records:
+        filename = rel if os.path.isabs(rel) else os.path.normpath(os.path.join(base, rel))
+        try:
+            current = function_source_hash(filename, qual)
+        except OSError:
+            problems.append(f"{rel}: the source file is missing")
+            continue
+        except SyntaxError as exc:
+            problems.append(f"{rel}: cannot parse it ({exc.msg}, line {exc.lineno})")
+            continue
+        except ExportError:
+            problems.append(f"{rel}: no function {qual} any more")
+            continue
+        if current != digest:
+            problems.append(f"{rel}: {qual} changed since the export")
+    if problems and regen:
+        problems.append(f"regenerate with: {regen}")
+    return problems
+
+
+__all__ = ["export", "export_source", "check", "load_function", "function_source_hash", "ExportError", "MODES"]

@@ -1,0 +1,84 @@
+"""Control flow corner cases: values living past loops, empty loops, exits from nested loops,
+parallel assignment, shadowed parameters, in-place updates in while loops, repeated helper calls."""
+
+import numpy as np
+import pytest
+
+from gradcheck import assert_grad_matches_fd
+
+def last_value(x, n):
+    for i in range(n):
+        t = x * i
+    return t * x
+
+def zero_iter(x, n):
+    s = x * 2.0
+    for i in range(n):
+        s = s * x
+    return s
+
+def nested_return(x):
+    for i in range(3):
+        for j in range(3):
+            if x * (i + j) > 2.0:
+                return x * i - j
+    return x ** 3
+
+def fib(x, y):
+    a, b = x, y
+    for i in range(5):
+        a, b = b, a * b + 0.1
+    return a + b
+
+def shadow(x, w):
+    x = x * w
+    for i in range(3):
+        x = np.tanh(x) + w
+    return x
+
+def arr_while(x):
+    y = x.copy()
+    k = 0
+    while np.sum(y) < 10.0 and k < 20:
+        y[k % 3] = y[k % 3] * 1.5 + x[(k + 1) % 3]
+        k = k + 1
+    return np.sum(y * y)
+
+def two_calls(x):
+    return helper2(x) + helper2(x * x)
+
+def helper2(a):
+    if a > 1:
+        return a * 3
+    s = 0.0
+    for i in range(2):
+        s = s + np.sin(a * i)
+    return s
+
+def cont(x):
+    s = 0.0
+    for v in x:
+        if v < 0:
+            continue
+        s += v ** 2
+    return s
+
+def ternary_chain(x, y):
+    z = x if x > y else y
+    return z * z + (x if 0 < x < 1 else -x)
+
+def kw(x, scale=2.0, *, power=3):
+    return np.sum((scale * x) ** power)
+
+cases = [
+    (last_value, (1.3, 3), (0,)), (zero_iter, (1.3, 0), (0,)), (zero_iter, (1.3, 3), (0,)),
+    (nested_return, (0.7,), (0,)), (nested_return, (0.1,), (0,)), (fib, (0.5, 0.7), (0, 1)),
+    (shadow, (0.3, 0.5), (0, 1)), (arr_while, (np.array([1.0, 2.0, 0.5]),), (0,)),
+    (two_calls, (0.5,), (0,)), (two_calls, (1.5,), (0,)), (cont, (np.array([1.0, -2.0, 3.0]),), (0,)),
+    (ternary_chain, (0.5, 0.2), (0, 1)), (ternary_chain, (-0.5, 0.2), (0, 1)), (kw, (np.array([0.5, 1.0]),), (0,)),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", cases, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(cases)])
+def test_corner_case_gradient(f, args, wrt):
+    assert_grad_matches_fd(f, args, wrt=wrt)
