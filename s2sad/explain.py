@@ -468,7 +468,7 @@ class Explanation:
         """The computational graph of this run (see :func:`s2sad.graph`)."""
         from .graph import Graph
 
-        return Graph(self)
+        return Graph(self)  # noqa: F821
 
     # -- text
 
@@ -487,7 +487,7 @@ class Explanation:
         d = self.digits
         label = f"{r.name} ({r.source_name})" if r.source_name else r.name
         if r.kind == "seed":
-            return [(label, "seed: ∂f/∂f", _fmt(r.value, d))]
+            return [(label, "  seed: ∂f/∂f", _fmt(r.value, d))]
         out = []
         many = len(r.contributions) > 1
         for k, c in enumerate(r.contributions):

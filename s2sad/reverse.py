@@ -293,13 +293,9 @@ class _Reverser:
                     out.append(ir.Assign(part, ir.prim(operator.getitem), [grad, ir.Const(i)], [], loc))
                     self.contribute(env, item, part, out, loc)
             return out
-        if (
-            func is operator.getitem
-            and stmt.args[0] in self.tuple_results
-            and isinstance(stmt.args[1], ir.Const)
-            and isinstance(stmt.args[1].value, int)
-        ):
-            key = (stmt.args[0], stmt.args[1].value)
+        element = _tuple_element(stmt, self.tuple_results)
+        if element is not None:
+            key = (stmt.args[0], element)
             current = env.get(key)
             if current is None:
                 env[key] = grad
@@ -571,6 +567,23 @@ class _Reverser:
 
 
 # ------------------------------------------------------------------ driver
+
+# Fields of the named tuples NumPy's linear algebra returns, by position.
+_RESULT_FIELDS = {"sign": 0, "logabsdet": 1, "eigenvalues": 0, "eigenvectors": 1, "Q": 0, "R": 1,
+                  "U": 0, "S": 1, "Vh": 2, "L": 0}
+
+
+def _tuple_element(stmt: ir.Assign, tuple_results) -> int | None:
+    """The position `stmt` reads from a tuple result (``r[1]`` or ``r.logabsdet``), if it does."""
+    func = stmt.func.value
+    if not stmt.args or stmt.args[0] not in tuple_results:
+        return None
+    if func is operator.getitem and isinstance(stmt.args[1], ir.Const) and isinstance(stmt.args[1].value, int):
+        return stmt.args[1].value
+    if isinstance(func, Attr) and func.name in _RESULT_FIELDS:
+        return _RESULT_FIELDS[func.name]
+    return None
+
 
 
 def _tuple_result_vars(fn: ir.Function) -> set:

@@ -367,17 +367,3 @@ add(la.symmetrize_triangle, normal(3, 3), "U", id="symmetrize_triangle")
 add(la.fold_to_triangle, normal(2, 3, 3), "L", id="fold_to_triangle")
 add(la.tril_half_diagonal, normal(3, 3), id="tril_half_diagonal")
 
-
-class _Result(tuple):
-    """Stands for numpy.linalg's named-tuple results (rebuildable from an iterable)."""
-
-    sign = eigenvalues = Q = U = property(lambda self: self[0])
-    logabsdet = eigenvectors = R = S = property(lambda self: self[1])
-    Vh = property(lambda self: self[2])
-
-
-for _field in ("sign", "eigenvalues", "Q", "U"):
-    add(Attr(_field), _Result((normal(2), normal(2, 2))), id=f"x.{_field}")
-for _field in ("logabsdet", "eigenvectors", "R", "S"):
-    add(Attr(_field), _Result((normal(2), normal(2, 2))), id=f"x.{_field}")
-add(Attr("Vh"), _Result((normal(2), normal(2), normal(3, 2))), id="x.Vh")

@@ -82,3 +82,29 @@ cases = [
 @pytest.mark.parametrize("f, args, wrt", cases, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(cases)])
 def test_corner_case_gradient(f, args, wrt):
     assert_grad_matches_fd(f, args, wrt=wrt)
+
+
+# ---------------------------------------------------------------------------
+# tuple results used by index and by field name (not added together as tuples)
+# ---------------------------------------------------------------------------
+
+
+def eigh_fields(a):
+    r = np.linalg.eigh(a @ a.T + 3 * np.eye(3))
+    return np.sum(r.eigenvalues ** 2) + np.sum(r.eigenvectors[:, 0] ** 4)
+
+
+def slogdet_fields(a):
+    r = np.linalg.slogdet(a @ a.T + np.eye(3))
+    return r.logabsdet * r.sign
+
+
+def slogdet_unpacked(a):
+    sign, logdet = np.linalg.slogdet(a @ a.T + np.eye(3))
+    return logdet * sign + logdet
+
+
+@pytest.mark.parametrize("f", [eigh_fields, slogdet_fields, slogdet_unpacked])
+def test_tuple_result_fields(f):
+    a = np.random.default_rng(1).normal(size=(3, 3))
+    assert_grad_matches_fd(f, (a,), wrt=0, rtol=1e-5, atol=1e-7)

@@ -27,9 +27,7 @@ import string
 
 import numpy as np
 
-from ..primitives import Attr
 from ..runtime import unbroadcast, zeros_like
-from .arrays import slot
 from .registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
 
 
@@ -886,42 +884,3 @@ def svd_tangent(y, a, full_matrices=True, compute_uv=True, hermitian=False):
 
 method_mirrors(dot=np.dot)
 
-
-# ---------------------------------------------------------------------------
-# Fields of the named tuples numpy.linalg returns (r.logabsdet is r[1], ...)
-# ---------------------------------------------------------------------------
-
-
-@adjoint(Attr("sign"), Attr("eigenvalues"), Attr("Q"), Attr("U"))
-def result_field_0(y, x):
-    """The field at position 0 of a numpy.linalg result (SlogdetResult.sign, EighResult.eigenvalues,
-    QRResult.Q, SVDResult.U)."""
-    x_bar = slot(y_bar, x, 0)
-
-
-@tangent(Attr("sign"), Attr("eigenvalues"), Attr("Q"), Attr("U"))
-def result_field_0_tangent(y, x):
-    y_dot = x_dot[0]
-
-
-@adjoint(Attr("logabsdet"), Attr("eigenvectors"), Attr("R"), Attr("S"))
-def result_field_1(y, x):
-    """The field at position 1 (SlogdetResult.logabsdet, EighResult.eigenvectors, QRResult.R,
-    SVDResult.S)."""
-    x_bar = slot(y_bar, x, 1)
-
-
-@tangent(Attr("logabsdet"), Attr("eigenvectors"), Attr("R"), Attr("S"))
-def result_field_1_tangent(y, x):
-    y_dot = x_dot[1]
-
-
-@adjoint(Attr("Vh"))
-def result_field_2(y, x):
-    """SVDResult.Vh."""
-    x_bar = slot(y_bar, x, 2)
-
-
-@tangent(Attr("Vh"))
-def result_field_2_tangent(y, x):
-    y_dot = x_dot[2]
