@@ -13,6 +13,7 @@ reverse sweep, each line labelled with the source line it came from.
 
 from . import rules  # registers the built-in derivative rules
 from .api import Differentiable, GeneratedFunction, InternalError, differentiate, grad, show, source, value_and_grad
+from .export import export  # noqa: E402  (the function; the module is s2sad.export in sys.modules)
 from .errors import (
     ArgumentError,
     InPlaceUpdateError,
@@ -27,6 +28,8 @@ from .errors import (
     WrtError,
 )
 from .rules.registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
+from .explain import explain
+from .graph import graph
 
 __version__ = "0.1.0"
 
@@ -35,6 +38,9 @@ __all__ = [
     "value_and_grad",
     "differentiate",
     "show",
+    "export",
+    "explain",
+    "graph",
     "source",
     "adjoint",
     "tangent",

@@ -217,8 +217,10 @@ def _build(func, kind, positions, many):
         elif kind == "vjp":
             adjoint = reverse_function(primal, list(positions), seed="param", name=f"vjp_{_safe_name(func)}",
                                        tuple_grads=many)
-        else:
-            raise ValueError(kind)
+        else:  # forward mode and higher order (s2sad.derivatives)
+            from .derivatives import build_ir
+
+            adjoint = build_ir(primal, kind, list(positions), many, _safe_name(func))
         adjoint = simplify(adjoint)
         source, namespace = to_source(adjoint)
         source = _tuple_results_as_requested(source, many)

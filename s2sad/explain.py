@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
+from . import ir, runtime
 from .api import InternalError, _as_real, resolve_wrt
 from .check import _run_adjoint_template
 from .errors import ArgumentError, Location, NoDerivativeError, S2SADError
@@ -143,7 +143,7 @@ class ReverseRow:
 class _Lit:
     """A value that is not a recorded node: a constant, a global, a loop index."""
 
-    __slots__ = ("value", "label")
+    __slots__ = ("label", "value")
 
     def __init__(self, value, label=None):
         self.value = value
@@ -153,8 +153,24 @@ class _Lit:
 class _Node:
     """One computed value of the run (an input or one executed Assign)."""
 
-    __slots__ = ("value", "stmt", "args", "kwargs", "var", "iteration", "active", "name", "shown", "depth",
-                 "position", "adjoint", "contributions", "uses", "is_input", "loc")
+    __slots__ = (
+        "active",
+        "adjoint",
+        "args",
+        "contributions",
+        "depth",
+        "is_input",
+        "iteration",
+        "kwargs",
+        "loc",
+        "name",
+        "position",
+        "shown",
+        "stmt",
+        "uses",
+        "value",
+        "var",
+    )
 
     def __init__(self, value, stmt=None, args=(), kwargs=(), var=None, iteration=(), loc=None):
         self.value = value
@@ -245,7 +261,7 @@ class _Interpreter:
     def truth(self, value, stmt):
         try:
             return bool(value)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of the user's value is reported
             raise ArgumentError(
                 f"the condition at line {stmt.loc.line if stmt.loc else '?'} is not a single truth value "
                 f"({type(exc).__name__}: {exc})",
@@ -270,7 +286,7 @@ class _Interpreter:
                 result = func(*values, **{k: a.value for k, a in kwargs})
         except S2SADError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the user's code failed: report where
             raise ArgumentError(
                 f"{self.fn.name} raised {type(exc).__name__} while explaining it: {exc}",
                 stmt.loc,
@@ -422,7 +438,7 @@ class Explanation:
     """
 
     def __init__(self, function, params, args, wrt, value, gradient, forward, reverse, nodes, output, digits,
-                 hidden_stretches):
+                 many):
         self.function = function
         self.params = params
         self.args = args
@@ -434,7 +450,7 @@ class Explanation:
         self._nodes = nodes
         self._output = output
         self.digits = digits
-        self._hidden = hidden_stretches
+        self._many = many
 
     # -- data helpers
 
@@ -468,7 +484,7 @@ class Explanation:
         """The computational graph of this run (see :func:`s2sad.graph`)."""
         from .graph import Graph
 
-        return Graph(self)  # noqa: F821
+        return Graph(self)
 
     # -- text
 
@@ -554,8 +570,6 @@ class Explanation:
     # -- markdown / HTML
 
     def _tables(self):
-        fwd = [self._fwd_cells(r) + [r.source.strip() if r.kind == "op" else ""] for r in self.forward
-               if r.shown and r.kind in ("input", "op")]
         fwd_rows = []
         for r in self.forward:
             if not r.shown:
@@ -573,7 +587,6 @@ class Explanation:
             else:
                 for a, eq, v in self._rev_lines(r):
                     rev_rows.append(("row", [a, eq.strip(), v]))
-        del fwd
         return fwd_rows, rev_rows
 
     def to_markdown(self) -> str:
@@ -653,8 +666,8 @@ def _flatten(events, max_iterations, out, shown=True):
                 visible = shown and k in keep
                 if not visible and shown and not skipped:
                     left = n - len(keep)
-                    out.append(("more", f"… {left} more iteration{'s' if left != 1 else ''} "
-                                        f"(iterations {k + 1}–{k + left} left out)", stmt, True, ev.iteration))
+                    text = f"… {left} more iteration{'s' if left != 1 else ''} (iterations {k + 1}–{k + left} left out)"
+                    out.append(("more", text, stmt, True, ev.iteration))
                     skipped = True
                 out.append(("iteration", f"{label}", stmt, visible, ev.iteration))
                 _flatten(body, max_iterations, out, visible)
@@ -703,8 +716,6 @@ def _operation(node: _Node) -> str:
     fake = ir.Assign(ir.Var(node.name), _short_path(stmt.func), [as_atom(a) for a in node.args],
                      [(k, as_atom(a)) for k, a in node.kwargs])
     text = ir.format_call(fake)
-    if stmt.func.value is setitem:
-        return f"{node.name} = {text}"
     return f"{node.name} = {text}"
 
 
@@ -721,13 +732,8 @@ def _add(a, b):
 class _Backward:
     """Reverse mode over the record, one edge at a time, with each edge's local gradient."""
 
-    def __init__(self, fn_name):
-        self.fn_name = fn_name
-
     def run(self, order, output: _Node):
-        output.adjoint = 1.0 if not isinstance(output.value, np.ndarray) else np.ones_like(output.value, dtype=float)
-        if isinstance(output.value, (np.floating, np.ndarray)) and np.ndim(output.value) == 0:
-            output.adjoint = np.ones_like(output.value)
+        output.adjoint = runtime.scalar_seed(output.value)
         output.contributions.append((None, None, None, output.adjoint))
         for node in reversed(order):
             if node.adjoint is None or node.is_input or not node.active:
@@ -812,7 +818,7 @@ class _Backward:
             return _run_adjoint_template(rule, node.value, y_bar, values, active)
         except S2SADError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a rule failing on these values is reported
             raise NoDerivativeError(
                 f"the derivative rule {rule.template.__name__} for {node.stmt.func.dotted} failed on these "
                 f"values ({type(exc).__name__}: {exc})", node.loc) from None
@@ -825,9 +831,7 @@ class _Backward:
             parts[index] = g
             self.give(src, node, g, 1.0 if _is_scalar(g) else None, tuple(parts))
         else:
-            from .runtime import scatter_add
-
-            product = scatter_add(g, src.value, index)
+            product = runtime.scatter_add(g, src.value, index)
             self.give(src, node, g, None, product)
 
 
@@ -946,21 +950,18 @@ def _explain(f, args, wrt, max_iterations, digits, order):
                 f"explain shows the gradient of a scalar function, but {func.__name__} returned "
                 f"{type(output.value).__name__} of shape {np.shape(output.value)}",
                 fn.result_loc, hint="return the scalar loss, e.g. loss.sum()")
-        _Backward(func.__name__).run(order_nodes, output)
-
-    from .runtime import zeros_like
+        _Backward().run(order_nodes, output)
 
     grads = []
     for p in positions:
         node = input_nodes[p]
-        grads.append(node.adjoint if node.adjoint is not None else zeros_like(node.value))
+        grads.append(node.adjoint if node.adjoint is not None else runtime.zeros_like(node.value))
     gradient = tuple(grads) if many else grads[0]
 
     forward = _forward_rows(input_nodes, flat, output, names, fn)
-    reverse = _reverse_rows(order_nodes, output, max_iterations)
+    reverse = _reverse_rows(order_nodes, output)
     e = Explanation(func.__name__, names, list(args) + values[len(args):], [names[p] for p in positions],
-                    result.value, gradient, forward, reverse, order_nodes, output, digits, None)
-    e._many = many
+                    result.value, gradient, forward, reverse, order_nodes, output, digits, many)
     return e
 
 
@@ -997,7 +998,7 @@ def _forward_rows(input_nodes, flat, output, names, fn):
     return rows
 
 
-def _reverse_rows(order_nodes, output, max_iterations):
+def _reverse_rows(order_nodes, output):
     rows = []
     if output is None or output.adjoint is None:
         return rows
@@ -1023,4 +1024,9 @@ def _reverse_rows(order_nodes, output, max_iterations):
     return rows
 
 
-__all__ = ["explain", "Explanation", "ForwardRow", "ReverseRow", "Contribution"]
+__all__ = ["Contribution", "Explanation", "ForwardRow", "ReverseRow", "explain"]
+
+# `s2sad.explain` is this function once the package is imported (it shadows the module name);
+# keep `s2sad.explain.explain(...)`, the module-style spelling, working too.
+explain.explain = explain
+explain.Explanation = Explanation

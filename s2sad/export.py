@@ -109,18 +109,19 @@ def load_function(spec: str):
         directory = os.path.dirname(path)
         if directory not in sys.path:
             sys.path.insert(0, directory)
-        existing = sys.modules.get(name)
-        if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == path:
-            module = existing
-        else:
-            loader_spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[name] = module
-            try:
-                loader_spec.loader.exec_module(module)
-            except BaseException as exc:
+        # a file is executed afresh each time (it may have been edited since it was last loaded)
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        previous = sys.modules.get(name)
+        sys.modules[name] = module
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException as exc:
+            if previous is None:
                 del sys.modules[name]
-                raise ExportError(f"importing {module_part} failed: {type(exc).__name__}: {exc}") from exc
+            else:
+                sys.modules[name] = previous
+            raise ExportError(f"importing {module_part} failed: {type(exc).__name__}: {exc}") from exc
     else:
         if os.getcwd() not in sys.path and "" not in sys.path:
             sys.path.insert(0, os.getcwd())
@@ -586,6 +587,9 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None) -> str:
     func = unwrap(f)
     if not inspect.isfunction(func):
         raise ExportError(f"export needs a Python function, got {type(f).__name__}")
+    if func.__name__ == "<lambda>":
+        raise ExportError("export needs a function defined with def (a lambda has no name to export or check)",
+                          hint="define it with def")
     if isinstance(modes, str):
         modes = (modes,)
     modes = list(dict.fromkeys(modes))

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 
 from .errors import ArgumentError, S2SADError
-from .explain import Explanation, _fmt, _is_scalar, explain
+from .explain import Explanation, _fmt, explain
 
 GREEN = "#1a7f37"
 RED = "#cf222e"
@@ -52,13 +52,14 @@ class Graph:
     def _build(self) -> str:
         e = self.explanation
         d = e.digits
-        out = output = e._output
+        output = e._output
         lines = [
             f"digraph {_quote(e.function)} {{",
             "  rankdir=LR;",
             '  node [fontname="Helvetica", fontsize=11, shape=ellipse];',
             '  edge [fontname="Helvetica", fontsize=10];',
-            f"  label={_quote(e._title())}; labelloc=t;",
+            (f'  label=<{html.escape(e._title())}<br/><font point-size="10"><font color="{GREEN}">value</font> '
+             f'above each edge, <font color="{RED}">gradient</font> below</font>>; labelloc=t;'),
         ]
         hidden_used = False
         shown = [n for n in e._nodes if n.shown]
@@ -95,13 +96,24 @@ class Graph:
                     tail = src.name if src.shown else "hidden"
                     hidden_used = hidden_used or not src.shown
                     lines.append(f"  {tail} -> {consumer.name} [{self._edge_label(src.value, grads[k] if k < len(grads) else None, src.active)}];")
+        into_hidden = []
+        for consumer in e._nodes:
+            if consumer.shown or consumer.is_input:
+                continue
+            for a in list(consumer.args) + [a for _, a in consumer.kwargs]:
+                if hasattr(a, "contributions") and a.shown and a.name not in into_hidden:
+                    into_hidden.append(a.name)
+                    grads = [c[3] for c in a.contributions if c[0] is not None and not c[0].shown]
+                    total = None
+                    for g in grads:
+                        total = g if total is None else total + g
+                    lines.append(f"  {a.name} -> hidden [{self._edge_label(a.value, total, a.active)}];")
         if output is not None:
             lines.append('  f [shape=plaintext, label="f"];')
             lines.append(f"  {output.name} -> f [{self._edge_label(output.value, output.adjoint, True)}];")
         if hidden_used or any(not n.shown for n in e._nodes):
             lines.append('  hidden [shape=note, color=grey, fontcolor=grey, label="… left-out loop iterations"];')
         lines.append("}")
-        del out
         return "\n".join(lines) + "\n"
 
     def _edge_label(self, value, grad, active) -> str:
@@ -196,4 +208,8 @@ def graph(f, *args, wrt=0, max_iterations: int = 3, digits: int = 4) -> Graph:
     return Graph(explain(f, *args, wrt=wrt, max_iterations=max_iterations, digits=digits))
 
 
-__all__ = ["graph", "Graph", "GraphvizMissingError"]
+__all__ = ["Graph", "GraphvizMissingError", "graph"]
+
+# `s2sad.graph` is this function once the package is imported; keep `s2sad.graph.graph(...)` working too.
+graph.graph = graph
+graph.Graph = Graph

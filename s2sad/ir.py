@@ -562,7 +562,7 @@ def substitute(stmts: list, mapping: dict, rename_defs=None) -> list:
             elif isinstance(s, Push):
                 out.append(Push(atom(s.value), s.loc))
             elif isinstance(s, Pop):
-                out.append(Pop(bind(s.target), s.loc, s.of))
+                out.append(Pop(bind(s.target), s.loc, atom(s.of) if s.of is not None else None))
             else:
                 out.append(s)
         return out

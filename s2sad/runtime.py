@@ -83,9 +83,9 @@ def scatter_add(g, x, index):
     Works for tuples and lists too (the adjoint of ``t[i]`` for a tuple ``t``).
     """
     if isinstance(x, (tuple, list)):
-        out = [zeros_like(item) for item in x]
+        out = [zeros_like(item) for item in x]  # a list: later contributions add into it
         out[index] = g
-        return type(x)(out)
+        return out
     out = zeros_like(x)
     if np.ndim(out) == 0:
         return out + g

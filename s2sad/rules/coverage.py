@@ -1,0 +1,112 @@
+"""The coverage table: every registered rule, generated from the rule tables.
+
+``docs/numpy-coverage.md`` is this module's output; a test fails when the file
+is stale. Regenerate it with::
+
+    python -m s2sad.rules.coverage > docs/numpy-coverage.md
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import ADJOINT_RULES, METHOD_MIRRORS, NONDIFFERENTIABLE, TANGENT_RULES
+from ..primitives import Attr, Method
+
+_OPERATOR_SYNTAX = {
+    "add": "a + b", "sub": "a - b", "mul": "a * b", "truediv": "a / b", "floordiv": "a // b", "mod": "a % b",
+    "pow": "a ** b", "matmul": "a @ b", "neg": "-a", "pos": "+a", "lt": "a < b", "le": "a <= b", "gt": "a > b",
+    "ge": "a >= b", "eq": "a == b", "ne": "a != b", "not_": "not a", "is_": "a is b", "is_not": "a is not b",
+    "contains": "b in a", "getitem": "x[index]", "and_": "a & b", "or_": "a | b", "xor": "a ^ b",
+    "invert": "~a", "truth": "bool(a)", "abs": "abs(a)",
+}
+
+_TABLES = {
+    "operators": "Python operators, builtins and `math`",
+    "elementwise": "NumPy element-wise functions (ufuncs)",
+    "reductions": "Reductions",
+    "arrays": "Shape, data movement, indexing, construction",
+    "linalg": "Products and linear algebra",
+    "helpers": "s2sad's own helpers (so derivative code can be differentiated again)",
+}
+
+
+def display_name(key) -> str:
+    """How a rule key reads in the table: ``np.sin``, ``a @ b``, ``x.T``, ``x.sum(...)``."""
+    if isinstance(key, Attr):
+        return f"`x.{key.name}`"
+    if isinstance(key, Method):
+        return f"`x.{key.name}(...)`"
+    module = getattr(key, "__module__", None) or ""
+    name = getattr(key, "__name__", None) or repr(key)
+    if module in ("_operator", "operator"):
+        return f"`{_OPERATOR_SYNTAX.get(name, 'operator.' + name)}`"
+    if module == "builtins" or module is None:
+        return f"`{name}`"
+    if module == "math":
+        return f"`math.{name}`"
+    if module.startswith("numpy"):
+        parts = module.split(".")
+        sub = [p for p in parts[1:] if not p.startswith("_")]
+        path = ".".join(["np"] + sub + [name])
+        if type(key).__name__ == "ufunc" or path.startswith("np._"):
+            path = f"np.{name}"
+        return f"`{path}`"
+    if module.startswith("s2sad"):
+        return f"`{name}`"
+    return f"`{module}.{name}`"
+
+
+def _note(rule) -> str:
+    text = (rule.note or "").strip().splitlines()
+    return " ".join(line.strip() for line in text).replace("|", "\\|") if text else ""
+
+
+def _table_of(rule) -> str:
+    return rule.template.__module__.rsplit(".", 1)[-1]
+
+
+def coverage_markdown() -> str:
+    """The whole coverage document as markdown."""
+    keys = list(dict.fromkeys(list(ADJOINT_RULES) + list(TANGENT_RULES)))
+    lines = [
+        "# NumPy and Python coverage",
+        "",
+        "Generated from the rule tables by `python -m s2sad.rules.coverage > docs/numpy-coverage.md`;",
+        "a test fails when this file is stale. *Adjoint* is reverse mode (grad, vjp), *tangent* is forward",
+        "mode (jvp); notes come from each rule's docstring (ties, singular points, refused arguments).",
+        "",
+        f"- functions and primitives with an adjoint rule: **{len(ADJOINT_RULES)}**",
+        f"- with a tangent rule: **{len(TANGENT_RULES)}**",
+        f"- non-differentiable, passed through: **{len(NONDIFFERENTIABLE)}**",
+        f"- array methods that reuse a function's rules: **{len(METHOD_MIRRORS)}**",
+        "",
+    ]
+    for table, title in _TABLES.items():
+        rows = []
+        for key in keys:
+            rule = ADJOINT_RULES.get(key) or TANGENT_RULES.get(key)
+            if _table_of(rule) != table:
+                continue
+            modes = ", ".join(m for m, t in (("adjoint", ADJOINT_RULES), ("tangent", TANGENT_RULES)) if key in t)
+            rows.append((display_name(key), modes, _note(rule)))
+        if not rows:
+            continue
+        lines += [f"## {title}", "", "| function | modes | notes |", "|---|---|---|"]
+        lines += [f"| {name} | {modes} | {note} |" for name, modes, note in sorted(rows, key=lambda r: r[0].lower())]
+        lines.append("")
+    lines += ["## Array methods", "", "Each method uses the rules of the function it mirrors.", ""]
+    lines += [f"- `x.{m}(...)` → {display_name(f)}" for m, f in sorted(METHOD_MIRRORS.items())]
+    lines += ["", "## Non-differentiable (pass through, contribute no derivative)", ""]
+    names = sorted({display_name(k) for k in NONDIFFERENTIABLE}, key=str.lower)
+    lines.append(", ".join(names))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _describe(obj) -> str:  # pragma: no cover - debugging aid
+    return inspect.getsource(obj)
+
+
+if __name__ == "__main__":
+    print(coverage_markdown(), end="")
