@@ -28,6 +28,7 @@ from .errors import (
     WrtError,
 )
 from .rules.registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
+from .check import check_grad, check_rule
 from .explain import explain
 from .graph import graph
 
@@ -47,6 +48,8 @@ __all__ = [
     "nondifferentiable",
     "method_mirrors",
     "returns_tuple",
+    "check_grad",
+    "check_rule",
     "Differentiable",
     "GeneratedFunction",
     "S2SADError",

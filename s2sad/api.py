@@ -21,6 +21,7 @@ from .errors import ArgumentError, Location, NonScalarOutputError, S2SADError, W
 from .frontend import parse_function, unwrap
 from .lower import normalize
 from .reverse import reverse_function
+from .rules import registry
 from .simplify import simplify
 
 
@@ -233,7 +234,8 @@ def build(func, kind: str, wrt=0):
     if not inspect.isfunction(func):
         parse_function(func)  # raises SourceUnavailableError saying what was passed
     positions, many = resolve_wrt(func, wrt)
-    return _cached(func, (kind, positions, many), lambda: _build(func, kind, positions, many))
+    key = (kind, positions, many, registry.generation())
+    return _cached(func, key, lambda: _build(func, kind, positions, many))
 
 
 def _build(func, kind, positions, many):

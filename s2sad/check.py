@@ -39,7 +39,7 @@ import numpy as np
 
 from .rules import registry
 
-__all__ = ["Case", "check_rule", "check_case", "numeric_jacobian", "numeric_jvp"]
+__all__ = ["Case", "check_rule", "check_case", "check_grad", "numeric_jacobian", "numeric_jvp"]
 
 MODES = ("adjoint", "tangent")
 
@@ -658,3 +658,63 @@ class _Checker:
                     y_dot = np.zeros(np.shape(y))
             what = "active " + ", ".join(self.describe(loc) for loc in subset)
             self._compare("tangent", subset, y_dot, fd, what)
+
+
+# ---------------------------------------------------------------------------
+# The lecture's "gradient check" for whole functions
+# ---------------------------------------------------------------------------
+
+
+def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7, h: float = 1e-6) -> float:
+    """Compare s2sad's gradient of `f` with central finite differences.
+
+    Args:
+        f: a scalar function s2sad can read.
+        *args: the point to check at (float64 gives the most reliable check).
+        wrt: as for :func:`s2sad.grad`.
+        rtol, atol: the check passes when max |grad - fd| <= atol + rtol * max |fd|.
+        h: the finite-difference step (scaled by max(1, |x|) per element).
+
+    Returns:
+        The largest absolute difference found. Raises AssertionError (showing
+        the generated source) when it is too large.
+
+    Example:
+        >>> import numpy as np
+        >>> def f(x):
+        ...     return np.sum(np.sin(x) ** 2)
+        >>> check_grad(f, np.array([0.1, 0.2, 0.3])) < 1e-7
+        True
+    """
+    from .api import build  # the API is a later stage than the rule harness; import on use
+
+    generated = build(f, "grad", wrt)
+    positions = generated._wrt_positions
+    grads = generated(*args)
+    if not generated._many:
+        grads = (grads,)
+    worst = 0.0
+    for pos, g in zip(positions, grads):
+        x = np.asarray(args[pos], dtype=np.float64)
+
+        def along(xi, pos=pos, scalar=np.ndim(args[pos]) == 0):
+            new = list(args)
+            new[pos] = float(xi) if scalar else xi
+            return f(*new)
+
+        fd = np.zeros_like(x)
+        flat = fd.reshape(-1)
+        for i in range(x.size):
+            step = h * max(1.0, abs(float(x.reshape(-1)[i])))
+            plus, minus = x.copy(), x.copy()
+            plus.reshape(-1)[i] += step
+            minus.reshape(-1)[i] -= step
+            flat[i] = (float(along(plus)) - float(along(minus))) / (2 * step)
+        err = float(np.max(np.abs(np.asarray(g, dtype=np.float64) - fd))) if fd.size else 0.0
+        worst = max(worst, err)
+        if err > atol + rtol * (float(np.max(np.abs(fd))) if fd.size else 0.0):
+            raise AssertionError(
+                f"gradient of {getattr(f, '__name__', f)} with respect to argument {pos} differs from finite "
+                f"differences by {err:.3g}\ns2sad: {g}\nfinite differences: {fd}\n{generated.source}"
+            )
+    return worst

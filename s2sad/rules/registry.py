@@ -76,6 +76,12 @@ TANGENT_RULES: dict[Hashable, Rule] = {}
 NONDIFFERENTIABLE: dict[Hashable, str] = {}
 METHOD_MIRRORS: dict[str, Hashable] = {}
 TUPLE_RESULTS: set = set()
+_generation = [0]  # bumped by every registration, so cached transformations notice new rules
+
+
+def generation() -> int:
+    """A counter that changes whenever a rule is registered or replaced."""
+    return _generation[0]
 
 
 def _primal_name(primal) -> str:
@@ -116,6 +122,7 @@ def _register(table, primals, kind, elementwise, note, override):
                 result_name=result_name,
             )
             NONDIFFERENTIABLE.pop(primal, None)
+        _generation[0] += 1
         return template
 
     return decorate
@@ -165,6 +172,7 @@ def nondifferentiable(*primals: Hashable, note: str = "") -> None:
     """
     for primal in primals:
         NONDIFFERENTIABLE[primal] = note
+    _generation[0] += 1
 
 
 def method_mirrors(**methods: Hashable) -> None:

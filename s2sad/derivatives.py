@@ -1,0 +1,672 @@
+"""The derivative operators of the lecture notes' table, as generated code.
+
+=================  ==========================================  =============================
+notes              s2sad                                       how
+=================  ==========================================  =============================
+grad               :func:`s2sad.grad`                          reverse mode
+gradv, jacobianv   :func:`jvp`                                 forward mode (tangent code)
+jacobianTv         :func:`vjp`                                 reverse mode, seed given
+jacobian           :func:`jacobian`                            n jvps or m vjps (``mode``)
+hessianv           :func:`hvp`                                 forward over reverse
+hessian            :func:`hessian`                             one hvp per input entry
+laplacian          :func:`laplacian`                           trace of H, one hvp per entry
+div, curl          :func:`divergence`, :func:`curl`            forward mode, one jvp per entry
+diffn              :func:`derivative`                          forward mode applied n times
+=================  ==========================================  =============================
+
+Every operator returns a generated function with ``.source``. The ones that
+loop over basis vectors (``jacobian``, ``hessian``, ``laplacian``,
+``divergence``, ``curl``) are small *driver* functions whose source shows the
+loop and the generated ``jvp``/``vjp``/``hvp`` it calls; the source of those
+follows the driver's in ``.source``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+
+import numpy as np
+
+from . import ir
+from .api import (
+    GeneratedFunction,
+    InternalError,
+    _cached,
+    _function_location,
+    _live_globals,
+    _param_names,
+    _safe_name,
+    _with_runtime,
+    build,
+    resolve_wrt,
+)
+from .codegen import compile_function, to_source
+from .errors import ArgumentError, NonScalarOutputError, S2SADError, WrtError
+from .forward import constant_seed_tangent, forward_function
+from .frontend import parse_function, unwrap
+from .primitives import pack_tuple
+from .reverse import reverse_function
+from .simplify import simplify
+
+__all__ = ["jvp", "vjp", "jacobian", "hessian", "hvp", "derivative", "laplacian", "divergence", "curl",
+           "grad_of_generated", "build_ir"]
+
+_MODES = ("auto", "forward", "reverse")
+
+
+# ------------------------------------------------------------------ IR builders (called by api._build)
+
+
+def _with_aux(primal: ir.Function):
+    """`primal` returning ``(loss, aux)``: the same function returning ``loss``, and the tuple's Var."""
+    whole = primal.result
+    loss = ir.Var("loss_" + (whole.name if isinstance(whole, ir.Var) else "value"), "loss")
+    taken = {v.name for v in ir.all_defs(primal.body)} | {p.var.name for p in primal.params}
+    k = 1
+    while loss.name in taken:
+        loss = ir.Var(f"loss_{k}", "loss")
+        k += 1
+    body = primal.body + [ir.Assign(loss, ir.prim(_getitem), [whole, ir.Const(0)], [], primal.result_loc)]
+    new = ir.Function(primal.name, list(primal.params), body, loss, primal.filename, primal.firstline, primal.doc,
+                      dict(primal.exports), primal.result_loc)
+    return ir.verify(new), whole
+
+
+def _getitem_aux(fn: ir.Function, whole, kind: str) -> ir.Function:
+    """Append ``aux = whole[1]`` to a generated function and return it with the result."""
+    taken = {v.name for v in ir.all_defs(fn.body)} | {p.var.name for p in fn.params}
+
+    def fresh(base):
+        name, k = base, 1
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name)
+        return ir.Var(name, base)
+
+    aux = fresh("aux")
+    body = list(fn.body) + [ir.Assign(aux, ir.prim(_getitem), [whole, ir.Const(1)], [], fn.result_loc)]
+    if kind == "value_and_grad":
+        value, gradient, inner, final = fresh("value"), fresh("gradient"), fresh("t_value_aux"), fresh("t_out")
+        body += [
+            ir.Assign(value, ir.prim(_getitem), [fn.result, ir.Const(0)], [], None),
+            ir.Assign(gradient, ir.prim(_getitem), [fn.result, ir.Const(1)], [], None),
+            ir.Assign(inner, ir.prim(pack_tuple), [value, aux], [], None),
+            ir.Assign(final, ir.prim(pack_tuple), [inner, gradient], [], None),
+        ]
+    else:
+        final = fresh("t_out")
+        body.append(ir.Assign(final, ir.prim(pack_tuple), [fn.result, aux], [], None))
+    new = ir.Function(fn.name, list(fn.params), body, final, fn.filename, fn.firstline, fn.doc, dict(fn.exports),
+                      fn.result_loc)
+    return ir.verify(new)
+
+
+import operator as _operator  # noqa: E402
+
+_getitem = _operator.getitem
+
+
+def build_ir(primal: ir.Function, kind: str, positions: list, many: bool, name: str) -> ir.Function:
+    """The IR of a generated function of `kind` ("jvp", "hvp", "derivative<n>", "<grad kind>_aux")."""
+    if kind == "jvp":
+        return forward_function(primal, positions, name=f"jvp_{name}")
+    if kind == "hvp":
+        gradient = simplify(reverse_function(primal, positions, seed="scalar", name=f"grad_{name}",
+                                             tuple_grads=many))
+        return forward_function(gradient, positions, name=f"hvp_{name}", output="tangent")
+    if kind.startswith("derivative"):
+        order = int(kind[len("derivative"):])
+        fn = primal
+        for k in range(order):
+            fn = simplify(constant_seed_tangent(fn, positions[0], name=f"derivative{k + 1}_{name}"))
+        return fn
+    if kind in ("grad_aux", "value_and_grad_aux", "vjp_aux"):
+        base = kind[:-4]
+        loss_fn, whole = _with_aux(primal)
+        if base == "vjp":
+            adjoint = reverse_function(loss_fn, positions, seed="param", name=f"vjp_{name}", tuple_grads=many)
+        else:
+            adjoint = reverse_function(loss_fn, positions, seed="scalar", return_value=(base == "value_and_grad"),
+                                       name=f"{base}_{name}", tuple_grads=many)
+        return _getitem_aux(adjoint, whole, base)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+# ------------------------------------------------------------------ runtime helpers of the drivers
+
+
+def basis(x):
+    """The standard basis vectors of `x`'s space, each shaped like `x` (1.0 for a scalar)."""
+    shape = np.shape(x)
+    if shape == ():
+        yield 1.0
+        return
+    for k in range(int(np.prod(shape))):
+        e = np.zeros(int(np.prod(shape)))
+        e[k] = 1.0
+        yield np.reshape(e, shape)
+
+
+def flat(y):
+    """`y` (an array, a number, or a tuple of them) as one flat float vector."""
+    if isinstance(y, (tuple, list)):
+        parts = [np.ravel(np.asarray(item, dtype=float)) for item in y]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    return np.ravel(np.asarray(y, dtype=float))
+
+
+def unflat(v, like):
+    """The flat vector `v` shaped like `like` (an array, a number, or a tuple of them)."""
+    if isinstance(like, (tuple, list)):
+        out, start = [], 0
+        for item in like:
+            n = int(np.size(item))
+            out.append(unflat(v[start:start + n], item))
+            start += n
+        return type(like)(out)
+    if np.ndim(like) == 0:
+        return float(v[0])
+    return np.reshape(v, np.shape(like))
+
+
+def out_shape(y):
+    """The shape the Jacobian gives to `y`: its own, or (total size,) for a tuple."""
+    if isinstance(y, (tuple, list)):
+        return (int(sum(np.size(item) for item in y)),)
+    return np.shape(y)
+
+
+def size(y):
+    """The number of entries of `y` (all entries of a tuple)."""
+    return int(np.size(flat(y)))
+
+
+def check_field(x, value, what, three=False):
+    """Refuse a field that is not R^n -> R^n (R^3 -> R^3 for curl)."""
+    n, m = int(np.size(x)), size(value)
+    if n != m or (three and n != 3):
+        need = "R^3 -> R^3" if three else "R^n -> R^n"
+        raise ArgumentError(f"{what} needs a vector field {need}, but the argument has {n} entries and the "
+                            f"value has {m}", hint="pass the point as one array and return one array of the same size")
+
+
+_DRIVER_HELPERS = {"basis": basis, "flat": flat, "unflat": unflat, "out_shape": out_shape, "size": size,
+                   "check_field": check_field, "np": np}
+
+
+# ------------------------------------------------------------------ drivers
+
+
+def _signature_text(func, namespace):
+    parts = []
+    for name, param in inspect.signature(func).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.KEYWORD_ONLY):
+            raise WrtError(f"{func.__name__} takes *args, **kwargs or keyword-only parameters, which the "
+                           "derivative drivers do not support", _function_location(func),
+                           hint="give it plain positional parameters")
+        if param.default is not param.empty:
+            namespace[f"{name}_default"] = param.default
+            parts.append(f"{name}={name}_default")
+        else:
+            parts.append(name)
+    return ", ".join(parts)
+
+
+def _driver(func, kind, wrt_names, body, doc, parts, extra_names=None, extra_sources=()):
+    """Compile a driver function `<kind>_<f>` whose body is `body`; `parts` are the generated
+    functions it calls (name -> GeneratedFunction)."""
+    name = f"{kind}_{_safe_name(func)}"
+    namespace = dict(_DRIVER_HELPERS)
+    namespace.update(parts)
+    namespace.update(extra_names or {})
+    signature = _signature_text(func, namespace)
+    source = f'def {name}({signature}):\n    """{doc}"""\n' + body.rstrip() + "\n"
+    code = compile(source, f"<s2sad {kind} of {func.__qualname__}>", "exec")
+    scope = dict(namespace)
+    exec(code, scope)
+    shown = [source] + [p.source for p in parts.values() if isinstance(p, GeneratedFunction)] + list(extra_sources)
+    full = "\n\n".join(s.rstrip() + "\n" for s in dict.fromkeys(shown))
+    return GeneratedFunction(scope[name], full, kind, func, wrt_names, None, namespace)
+
+
+def _user_function(f):
+    func = unwrap(f)
+    if isinstance(func, GeneratedFunction):
+        raise S2SADError("this operator takes a user function, not generated code",
+                         hint="pass the original function (higher order: s2sad.grad(s2sad.grad(f)) and "
+                         "s2sad.derivative(f, order=n) work on scalar functions)")
+    if not inspect.isfunction(func):
+        parse_function(func)  # raises SourceUnavailableError saying what was passed
+    return func
+
+
+def _one_wrt(func, wrt, what):
+    positions, many = resolve_wrt(func, wrt)
+    if many:
+        if len(positions) != 1:
+            raise WrtError(f"{what} takes one argument to differentiate with respect to, got wrt={wrt!r}",
+                           _function_location(func),
+                           hint="pass the variables as one array, or ask for each argument separately")
+    return positions[0]
+
+
+def _call_text(func):
+    return ", ".join(_param_names(func))
+
+
+def _guard(func, make):
+    try:
+        return make()
+    except S2SADError:
+        raise
+    except Exception as exc:  # an s2sad bug: say so, keep the cause attached
+        raise InternalError(
+            f"s2sad failed while transforming {func.__name__} ({type(exc).__name__}: {exc}). "
+            "This is a bug in s2sad; please report it with the function.",
+            _function_location(func),
+        ) from exc
+
+
+# ------------------------------------------------------------------ public API
+
+
+def jvp(f, wrt=0):
+    """Forward mode: the Jacobian-vector product J·v as generated tangent code.
+
+    Each statement of ``f`` is followed by its tangent statement (``z = x * y``
+    then ``z_dot = x_dot * y + x * y_dot``); no tape is used.
+
+    Args:
+        f: a Python function whose source s2sad can read.
+        wrt: the parameter(s) to differentiate: a position or a name, or a tuple of them.
+
+    Returns:
+        A function ``(*args, *tangents) -> (value, value_dot)`` taking one tangent
+        per ``wrt`` parameter, shaped like it; ``value_dot`` is shaped like the
+        value (a tuple for a tuple). For a scalar ``f`` this is the lecture's ``gradv``.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x, y):
+        ...     return x * y + np.sin(x)
+        >>> value, value_dot = s2sad.jvp(f)(0.0, 3.0, 1.0)  # d/dx at (0, 3) = y + cos x
+        >>> value, value_dot
+        (0.0, 4.0)
+    """
+    return build(_user_function(f), "jvp", wrt)
+
+
+def vjp(f, wrt=0, *, has_aux=False):
+    """Reverse mode with a given cotangent: the vector-Jacobian product vᵀJ (``jacobianTv``).
+
+    Args:
+        f: a Python function returning an array, a number or a tuple of them.
+        wrt: the parameter(s) to differentiate: a position, a name, or a tuple of them.
+        has_aux: ``f`` returns ``(output, aux)``; only ``output`` is differentiated.
+
+    Returns:
+        A function ``(*args, out_bar) -> x_bar`` (a tuple when ``wrt`` is a tuple;
+        ``(x_bar, aux)`` with ``has_aux``); ``out_bar`` is shaped like the output.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x):
+        ...     return x * x
+        >>> s2sad.vjp(f)(np.array([1.0, 2.0]), np.array([1.0, 10.0]))
+        array([ 2., 40.])
+    """
+    return build(_user_function(f), "vjp_aux" if has_aux else "vjp", wrt)
+
+
+def hvp(f, wrt=0):
+    """The Hessian-vector product H·v by forward-over-reverse, never building H.
+
+    The generated code is the tangent (forward-mode) program of the generated
+    gradient: each statement of the gradient's forward and reverse sweeps is
+    followed by its tangent, and values saved on the tape travel with theirs.
+
+    Args:
+        f: a Python function returning a scalar.
+        wrt: the parameter(s): a position, a name, or a tuple (then one ``v`` per
+            parameter, and a tuple of results).
+
+    Returns:
+        A function ``(*args, v) -> H @ v`` (``v`` shaped like the ``wrt`` argument).
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x):
+        ...     return np.sum(x ** 3)
+        >>> s2sad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 1.0]))  # H = diag(6 x)
+        array([ 6., 12.])
+    """
+    return build(_user_function(f), "hvp", wrt)
+
+
+def derivative(f, order=1, wrt=0):
+    """The n-th derivative of a scalar -> scalar function (``diffn``), by forward mode applied n times.
+
+    Each order is the tangent program of the previous generated program, with
+    the tangent of the argument seeded by 1.
+
+    Args:
+        f: a Python function of a scalar (other parameters are held fixed).
+        order: 1, 2, 3, ...
+        wrt: the scalar parameter.
+
+    Returns:
+        A function with ``f``'s signature returning the derivative.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x):
+        ...     return x ** 4
+        >>> s2sad.derivative(f, order=3)(2.0)  # 24 x
+        48.0
+    """
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
+        raise ArgumentError(f"order must be a positive integer, got {order!r}")
+    func = _user_function(f)
+    _one_wrt(func, wrt, "derivative")
+    return build(func, f"derivative{int(order)}", wrt)
+
+
+def jacobian(f, wrt=0, mode="auto"):
+    """The Jacobian matrix, by forward mode (one jvp per input entry) or reverse mode
+    (one vjp per output entry).
+
+    Args:
+        f: a Python function returning an array, a number or a tuple of them (a
+            tuple counts as the vector of all its entries).
+        wrt: the parameter(s): a position, a name or a tuple (then a tuple of Jacobians).
+        mode: "forward", "reverse", or "auto": forward when the input has fewer
+            entries than the output, else reverse (decided at each call; the
+            generated driver in ``.source`` shows both loops and the test).
+
+    Returns:
+        A function ``(*args) -> J`` with ``J.shape == out.shape + x.shape``.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x):
+        ...     return np.array([x[0] * x[1] + np.sin(x[0]), np.exp(x[0] - x[1])])
+        >>> J = s2sad.jacobian(f, mode="forward")(np.array([0.0, 0.0]))
+        >>> J
+        array([[ 1.,  0.],
+               [ 1., -1.]])
+    """
+    if mode not in _MODES:
+        raise ArgumentError(f"mode must be one of {_MODES}, got {mode!r}")
+    func = _user_function(f)
+    positions, many = resolve_wrt(func, wrt)
+    names = _param_names(func)
+    return _cached(func, ("jacobian", positions, many, mode),
+                   lambda: _guard(func, lambda: _jacobian(func, positions, many, mode, names)))
+
+
+def _jacobian(func, positions, many, mode, names):
+    fname = _safe_name(func)
+    args = _call_text(func)
+    if many:
+        parts = {f"jacobian_{fname}_{names[p]}": jacobian(func, p, mode) for p in positions}
+        body = "    return (" + ", ".join(f"{k}({args})" for k in parts) + ",)\n"
+        return _driver(func, "jacobian", [names[p] for p in positions], body,
+                       f"The Jacobians of {func.__name__} with respect to {', '.join(names[p] for p in positions)}.",
+                       parts)
+    p = positions[0]
+    x = names[p]
+    parts = {}
+    forward = reverse = ""
+    if mode in ("auto", "forward"):
+        jvp_fn = build(func, "jvp", p)
+        parts[jvp_fn.__name__] = jvp_fn
+        forward = (
+            f"# forward mode: one jvp per entry of {x} (J @ e is a column of J)\n"
+            f"columns = []\n"
+            f"for e in basis({x}):\n"
+            f"    value, value_dot = {jvp_fn.__name__}({args}, e)\n"
+            f"    columns.append(flat(value_dot))\n"
+            f"return np.reshape(np.stack(columns, axis=-1), out_shape(value) + np.shape({x}))\n"
+        )
+    if mode in ("auto", "reverse"):
+        vjp_fn = build(func, "vjp", p)
+        parts[vjp_fn.__name__] = vjp_fn
+        reverse = (
+            f"# reverse mode: one vjp per entry of the value (e @ J is a row of J)\n"
+            f"rows = []\n"
+            f"for e in basis(flat(value)):\n"
+            f"    {x}_bar = {vjp_fn.__name__}({args}, unflat(e, value))\n"
+            f"    rows.append(np.ravel({x}_bar))\n"
+            f"return np.reshape(np.stack(rows, axis=0), out_shape(value) + np.shape({x}))\n"
+        )
+    primal_name = fname if fname not in names else f"{fname}_primal"
+    extra = {primal_name: func}
+
+    def indent(text, n):
+        return "".join(" " * n + line + "\n" for line in text.splitlines())
+
+    if mode == "forward":
+        body = indent(forward, 4)
+    elif mode == "reverse":
+        body = indent(f"value = {primal_name}({args})\n", 4) + indent(reverse, 4)
+    else:
+        body = (
+            indent(f"value = {primal_name}({args})\n", 4)
+            + f"    if np.size({x}) < size(value):  # mode='auto': fewer inputs than outputs\n"
+            + indent(forward, 8)
+            + "    else:\n"
+            + indent(reverse, 8)
+        )
+    return _driver(func, "jacobian", [x], body, f"The Jacobian of {func.__name__} with respect to {x} "
+                   f"(mode={mode!r}); shape: value shape + {x} shape.", parts, extra)
+
+
+def hessian(f, wrt=0):
+    """The Hessian matrix of a scalar function: one Hessian-vector product
+    (forward over reverse, see :func:`hvp`) per entry of the argument.
+
+    Args:
+        f: a Python function returning a scalar.
+        wrt: the parameter: a position or a name.
+
+    Returns:
+        A function ``(*args) -> H`` with ``H.shape == x.shape + x.shape``.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x):
+        ...     return x[0] ** 2 * x[1]
+        >>> s2sad.hessian(f)(np.array([1.0, 3.0]))
+        array([[6., 2.],
+               [2., 0.]])
+    """
+    func = _user_function(f)
+    p = _one_wrt(func, wrt, "hessian")
+    return _cached(func, ("hessian", p), lambda: _guard(func, lambda: _hessian(func, p)))
+
+
+def _hessian(func, p):
+    x = _param_names(func)[p]
+    args = _call_text(func)
+    hvp_fn = build(func, "hvp", p)
+    body = (
+        f"    # one Hessian-vector product (forward over reverse) per entry of {x}: H @ e is a column of H\n"
+        f"    columns = []\n"
+        f"    for e in basis({x}):\n"
+        f"        columns.append(np.ravel({hvp_fn.__name__}({args}, e)))\n"
+        f"    return np.reshape(np.stack(columns, axis=-1), np.shape({x}) + np.shape({x}))\n"
+    )
+    return _driver(func, "hessian", [x], body, f"The Hessian of {func.__name__} with respect to {x}.",
+                   {hvp_fn.__name__: hvp_fn})
+
+
+def laplacian(f, wrt=0):
+    """The Laplacian (trace of the Hessian) of a scalar function, one Hessian-vector product per entry.
+
+    Args:
+        f: a Python function returning a scalar.
+        wrt: the parameter: a position or a name.
+
+    Returns:
+        A function ``(*args) -> sum_k d^2 f / dx_k^2``.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x):
+        ...     return np.sum(x ** 2)
+        >>> s2sad.laplacian(f)(np.array([1.0, 2.0, 3.0]))
+        6.0
+    """
+    func = _user_function(f)
+    p = _one_wrt(func, wrt, "laplacian")
+
+    def make():
+        x = _param_names(func)[p]
+        args = _call_text(func)
+        hvp_fn = build(func, "hvp", p)
+        body = (
+            f"    # the trace of the Hessian: e . (H @ e) for each basis vector e of {x}\n"
+            f"    total = 0.0\n"
+            f"    for e in basis({x}):\n"
+            f"        total = total + float(np.sum(e * {hvp_fn.__name__}({args}, e)))\n"
+            f"    return total\n"
+        )
+        return _driver(func, "laplacian", [x], body, f"The Laplacian of {func.__name__} in {x}.",
+                       {hvp_fn.__name__: hvp_fn})
+
+    return _cached(func, ("laplacian", p), lambda: _guard(func, make))
+
+
+def divergence(f, wrt=0):
+    """The divergence of a vector field R^n -> R^n (trace of the Jacobian), one jvp per entry.
+
+    Args:
+        f: a Python function mapping an array of n entries to an array of n entries.
+        wrt: the parameter: a position or a name.
+
+    Returns:
+        A function ``(*args) -> sum_k dF_k / dx_k``.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def F(x):
+        ...     return x * x
+        >>> s2sad.divergence(F)(np.array([1.0, 2.0, 3.0]))
+        12.0
+    """
+    func = _user_function(f)
+    p = _one_wrt(func, wrt, "divergence")
+
+    def make():
+        x = _param_names(func)[p]
+        args = _call_text(func)
+        jvp_fn = build(func, "jvp", p)
+        body = (
+            f"    # the trace of the Jacobian: entry k of J @ e_k, one jvp per basis vector e_k of {x}\n"
+            f"    total = 0.0\n"
+            f"    for k, e in enumerate(basis({x})):\n"
+            f"        value, value_dot = {jvp_fn.__name__}({args}, e)\n"
+            f"        check_field({x}, value, 'divergence')\n"
+            f"        total = total + float(flat(value_dot)[k])\n"
+            f"    return total\n"
+        )
+        return _driver(func, "divergence", [x], body, f"The divergence of {func.__name__} in {x}.",
+                       {jvp_fn.__name__: jvp_fn})
+
+    return _cached(func, ("divergence", p), lambda: _guard(func, make))
+
+
+def curl(f, wrt=0):
+    """The curl of a vector field R^3 -> R^3, from its Jacobian by forward mode (3 jvps).
+
+    Args:
+        f: a Python function mapping an array of 3 entries to an array of 3 entries.
+        wrt: the parameter: a position or a name.
+
+    Returns:
+        A function ``(*args) -> (dF3/dy - dF2/dz, dF1/dz - dF3/dx, dF2/dx - dF1/dy)``.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def F(p):
+        ...     return np.array([-p[1], p[0], 0.0 * p[2]])
+        >>> s2sad.curl(F)(np.array([1.0, 2.0, 3.0]))
+        array([0., 0., 2.])
+    """
+    func = _user_function(f)
+    p = _one_wrt(func, wrt, "curl")
+
+    def make():
+        x = _param_names(func)[p]
+        args = _call_text(func)
+        jvp_fn = build(func, "jvp", p)
+        body = (
+            f"    # the Jacobian by forward mode, one jvp per basis vector of {x}: J[i, j] = dF_i / dx_j\n"
+            f"    columns = []\n"
+            f"    for e in basis({x}):\n"
+            f"        value, value_dot = {jvp_fn.__name__}({args}, e)\n"
+            f"        columns.append(flat(value_dot))\n"
+            f"    check_field({x}, value, 'curl', three=True)\n"
+            f"    J = np.stack(columns, axis=-1)\n"
+            f"    return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])\n"
+        )
+        return _driver(func, "curl", [x], body, f"The curl of {func.__name__} in {x}.", {jvp_fn.__name__: jvp_fn})
+
+    return _cached(func, ("curl", p), lambda: _guard(func, make))
+
+
+# ------------------------------------------------------------------ grad of generated code
+
+
+def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFunction:
+    """``s2sad.grad`` applied to generated code (``grad(grad(f))``) for scalar -> scalar functions.
+
+    The derivative of the generated program is its tangent program with the
+    argument's tangent seeded by 1 (forward over reverse): exact, and the
+    tape of the generated code travels with its tangents.
+    """
+    if has_aux:
+        raise ArgumentError("has_aux is not supported when differentiating generated code")
+    if g.ir is None:
+        raise S2SADError(f"{g!r} is a driver around generated code, which grad cannot differentiate again",
+                         hint="differentiate a generated gradient, jvp, hvp or derivative")
+    names = [p.var.name for p in g.ir.params]
+    if isinstance(wrt, str):
+        if wrt not in names:
+            raise WrtError(f"the generated function {g.__name__} has no parameter named {wrt!r}",
+                           hint=f"its parameters are {names}")
+        position = names.index(wrt)
+    elif isinstance(wrt, bool) or not isinstance(wrt, int) or not -len(names) <= wrt < len(names):
+        raise WrtError(f"wrt must be one parameter position or name of {g.__name__} {names}, got {wrt!r}",
+                       hint="grad of generated code differentiates scalar -> scalar functions, one argument")
+    else:
+        position = wrt % len(names)
+
+    def make():
+        fn = simplify(constant_seed_tangent(g.ir, position, name=f"grad_{g.ir.name}"))
+        source, namespace = to_source(fn)
+        namespace = _with_runtime(namespace, g.primal, g.ir.result_loc)
+        compiled = compile_function(source, fn.name, namespace, live_globals=_live_globals(g.primal, namespace),
+                                    filename=f"<s2sad grad of {g.__name__}>")
+        what = names[position]
+
+        def checked(*args, **kwargs):
+            x = args[position] if position < len(args) else kwargs.get(what)
+            if np.ndim(x) != 0:
+                raise NonScalarOutputError(
+                    f"grad of the generated {g.kind} needs a scalar argument {what}, got shape {np.shape(x)}",
+                    hint="grad(grad(f)) is for scalar -> scalar f; use s2sad.hessian or s2sad.hvp for arrays")
+            out = compiled(*args, **kwargs)
+            if isinstance(out, tuple) or np.ndim(out) != 0:
+                raise NonScalarOutputError(
+                    f"grad needs {g.__name__} to return a scalar, but it returned "
+                    f"{'a tuple' if isinstance(out, tuple) else 'shape ' + str(np.shape(out))}",
+                    hint="use s2sad.hessian or s2sad.jacobian instead")
+            return out
+
+        checked.__name__ = fn.name
+        checked.__signature__ = inspect.signature(compiled)
+        return GeneratedFunction(checked, source, "grad", g.primal, [what], fn, namespace)
+
+    return _cached(g, ("grad", position), lambda: _guard(g.primal, make))
