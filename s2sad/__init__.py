@@ -13,6 +13,7 @@ reverse sweep, each line labelled with the source line it came from.
 
 from . import rules  # registers the built-in derivative rules
 from .api import Differentiable, GeneratedFunction, InternalError, differentiate, grad, show, source, value_and_grad
+from .derivatives import curl, derivative, divergence, hessian, hvp, jacobian, jvp, laplacian, vjp
 from .export import export  # noqa: E402  (the function; the module is s2sad.export in sys.modules)
 from .errors import (
     ArgumentError,
@@ -37,6 +38,15 @@ __version__ = "0.1.0"
 __all__ = [
     "grad",
     "value_and_grad",
+    "jvp",
+    "vjp",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "derivative",
+    "laplacian",
+    "divergence",
+    "curl",
     "differentiate",
     "show",
     "export",

@@ -303,13 +303,17 @@ def _live_globals(func, namespace: Namespace):
 # ------------------------------------------------------------------ public API
 
 
-def grad(f, wrt=0):
+def grad(f, wrt=0, *, has_aux=False):
     """The gradient of a scalar function, as a generated Python function.
 
     Args:
-        f: a Python function whose source s2sad can read, returning a scalar.
+        f: a Python function whose source s2sad can read, returning a scalar;
+            or generated code of a scalar -> scalar function (``grad(grad(f))``,
+            by forward mode over the generated program).
         wrt: the parameter to differentiate with respect to: a position or a
             name, or a tuple of them (then the result is a tuple, in that order).
+        has_aux: ``f`` returns ``(loss, aux)``; the generated function returns
+            ``(gradient, aux)`` (as in JAX).
 
     Returns:
         A function with ``f``'s signature returning the gradient(s). Its
@@ -323,12 +327,21 @@ def grad(f, wrt=0):
         2.5838531634528574
         >>> s2sad.grad(f, wrt=("x", "y"))(2.0, 3.0)[1]
         2.0
+        >>> s2sad.grad(s2sad.grad(f))(0.0, 3.0)  # -sin(x)
+        -0.0
     """
-    return build(f, "grad", wrt)
+    if isinstance(f, GeneratedFunction):
+        from .derivatives import grad_of_generated
+
+        return grad_of_generated(f, wrt, has_aux)
+    return build(f, "grad_aux" if has_aux else "grad", wrt)
 
 
-def value_and_grad(f, wrt=0):
+def value_and_grad(f, wrt=0, *, has_aux=False):
     """Like :func:`grad`, but the generated function returns ``(f(*args), gradient)``.
+
+    With ``has_aux=True``, ``f`` returns ``(loss, aux)`` and the generated
+    function returns ``((loss, aux), gradient)`` (as in JAX).
 
     Example:
         >>> import s2sad
@@ -337,7 +350,7 @@ def value_and_grad(f, wrt=0):
         >>> s2sad.value_and_grad(f)(2.0)
         (8.0, 12.0)
     """
-    return build(f, "value_and_grad", wrt)
+    return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt)
 
 
 class Differentiable:
@@ -368,6 +381,41 @@ class Differentiable:
     def value_and_grad(self):
         """The generated value-and-gradient (see :func:`s2sad.value_and_grad`)."""
         return build(self.__wrapped__, "value_and_grad", self._wrt)
+
+    @property
+    def jvp(self):
+        """The generated Jacobian-vector product (see :func:`s2sad.jvp`)."""
+        from . import derivatives
+
+        return derivatives.jvp(self.__wrapped__, self._wrt)
+
+    @property
+    def vjp(self):
+        """The generated vector-Jacobian product (see :func:`s2sad.vjp`)."""
+        from . import derivatives
+
+        return derivatives.vjp(self.__wrapped__, self._wrt)
+
+    @property
+    def jacobian(self):
+        """The Jacobian (see :func:`s2sad.jacobian`)."""
+        from . import derivatives
+
+        return derivatives.jacobian(self.__wrapped__, self._wrt)
+
+    @property
+    def hessian(self):
+        """The Hessian (see :func:`s2sad.hessian`)."""
+        from . import derivatives
+
+        return derivatives.hessian(self.__wrapped__, self._wrt)
+
+    @property
+    def hvp(self):
+        """The Hessian-vector product (see :func:`s2sad.hvp`)."""
+        from . import derivatives
+
+        return derivatives.hvp(self.__wrapped__, self._wrt)
 
     def __repr__(self) -> str:
         return f"<s2sad.differentiate {self.__wrapped__.__qualname__} wrt={self._wrt!r}>"

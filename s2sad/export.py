@@ -679,8 +679,30 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None) -> str:
         text.append("")
         text.append(f"# {'-' * 30} {mode} of {func.__qualname__} with respect to {', '.join(wrt_names)}")
         body = _add_coercion(source, coerce, helper_name) if coerce else source
+        body = _drop_unused_results(body)
         text.append(body.rstrip("\n"))
     return "\n".join(text) + "\n"
+
+
+def _drop_unused_results(source: str) -> str:
+    """``t1 = print(x)`` -> ``print(x)`` when nothing reads ``t1`` (a call kept for its effect).
+
+    Generated code keeps impure calls whose results are unused (``print``, the
+    seed's scalar check); binding their result to a name nothing reads is what
+    linters flag as an unused variable (F841).
+    """
+    tree = ast.parse(source)
+    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
+    lines = source.splitlines(True)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id not in loads and isinstance(node.value, ast.Call):
+            i = node.lineno - 1
+            prefix = f"{node.targets[0].id} = "
+            col = node.col_offset
+            if lines[i][col:col + len(prefix)] == prefix:
+                lines[i] = lines[i][:col] + lines[i][col + len(prefix):]
+    return "".join(lines)
 
 
 def _all_names(source) -> set:
