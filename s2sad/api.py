@@ -327,8 +327,8 @@ def grad(f, wrt=0, *, has_aux=False):
         2.5838531634528574
         >>> s2sad.grad(f, wrt=("x", "y"))(2.0, 3.0)[1]
         2.0
-        >>> s2sad.grad(s2sad.grad(f))(0.0, 3.0)  # -sin(x)
-        -0.0
+        >>> float(s2sad.grad(s2sad.grad(f))(0.5, 3.0))  # -sin(x)
+        -0.479425538604203
     """
     if isinstance(f, GeneratedFunction):
         from .derivatives import grad_of_generated

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 
@@ -291,7 +292,7 @@ def jvp(f, wrt=0):
         >>> def f(x, y):
         ...     return x * y + np.sin(x)
         >>> value, value_dot = s2sad.jvp(f)(0.0, 3.0, 1.0)  # d/dx at (0, 3) = y + cos x
-        >>> value, value_dot
+        >>> float(value), float(value_dot)
         (0.0, 4.0)
     """
     return build(_user_function(f), "jvp", wrt)
@@ -362,7 +363,7 @@ def derivative(f, order=1, wrt=0):
         >>> import numpy as np, s2sad
         >>> def f(x):
         ...     return x ** 4
-        >>> s2sad.derivative(f, order=3)(2.0)  # 24 x
+        >>> float(s2sad.derivative(f, order=3)(2.0))  # 24 x
         48.0
     """
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
@@ -591,7 +592,7 @@ def curl(f, wrt=0):
         >>> import numpy as np, s2sad
         >>> def F(p):
         ...     return np.array([-p[1], p[0], 0.0 * p[2]])
-        >>> s2sad.curl(F)(np.array([1.0, 2.0, 3.0]))
+        >>> s2sad.curl(F)(np.array([1.0, 2.0, 3.0])) + 0.0
         array([0., 0., 2.])
     """
     func = _user_function(f)
@@ -647,8 +648,12 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
         fn = simplify(constant_seed_tangent(g.ir, position, name=f"grad_{g.ir.name}"))
         source, namespace = to_source(fn)
         namespace = _with_runtime(namespace, g.primal, g.ir.result_loc)
-        compiled = compile_function(source, fn.name, namespace, live_globals=_live_globals(g.primal, namespace),
-                                    filename=f"<s2sad grad of {g.__name__}>")
+        with warnings.catch_warnings():
+            # the seed is the number 1.0: code indexing it is refused at run time (non-scalar argument)
+            warnings.simplefilter("ignore", SyntaxWarning)
+            compiled = compile_function(source, fn.name, namespace,
+                                        live_globals=_live_globals(g.primal, namespace),
+                                        filename=f"<s2sad grad of {g.__name__}>")
         what = names[position]
 
         def checked(*args, **kwargs):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import linecache
 import numbers
 import operator
 import unicodedata
@@ -666,7 +667,8 @@ def _flatten(events, max_iterations, out, shown=True):
                 visible = shown and k in keep
                 if not visible and shown and not skipped:
                     left = n - len(keep)
-                    text = f"… {left} more iteration{'s' if left != 1 else ''} (iterations {k + 1}–{k + left} left out)"
+                    span = f"iteration {k + 1}" if left == 1 else f"iterations {k + 1}–{k + left}"
+                    text = f"… {left} more iteration{'s' if left != 1 else ''} ({span} left out)"
                     out.append(("more", text, stmt, True, ev.iteration))
                     skipped = True
                 out.append(("iteration", f"{label}", stmt, visible, ev.iteration))
@@ -915,7 +917,8 @@ def _explain(f, args, wrt, max_iterations, digits, order):
         raise ArgumentError(f"{func.__name__} takes {len(params)} parameters, got {len(values)} values")
     interp = _Interpreter(fn, func)
     env, events = {}, []
-    first = Location(fn.filename, fn.firstline, 0, "", fn.name)
+    def_line = linecache.getline(fn.filename, fn.firstline).rstrip("\n")
+    first = Location(fn.filename, fn.firstline, 0, def_line, fn.name)
     input_nodes = []
     for k, (var, value) in enumerate(zip(params, values)):
         node = _Node(value, None, (), (), var, (), first)

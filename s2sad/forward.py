@@ -235,6 +235,7 @@ class _Forward:
     active: set
     mutated: set
     tangent_bases: dict = field(default_factory=dict)
+    pushed: dict = field(default_factory=dict)  # pushed value -> the tangent pushed with it
 
     # ------------------------------------------------------------ names
 
@@ -291,11 +292,12 @@ class _Forward:
                 out.append(stmt)
                 if self.is_active(stmt.value):
                     pushed = self.tangent_or_zeros(stmt.value, env, out, stmt.loc)
+                    self.pushed[stmt.value] = pushed  # the pop names it (Pop.of)
                     out.append(ir.Push(pushed, stmt.loc))
             elif isinstance(stmt, ir.Pop):
                 if self.is_active(stmt.of):
                     t = self.fresh_tangent(stmt.target)
-                    out.append(ir.Pop(t, stmt.loc, env.get(stmt.of)))
+                    out.append(ir.Pop(t, stmt.loc, self.pushed.get(stmt.of, env.get(stmt.of))))
                     if self.is_active(stmt.target):
                         env[stmt.target] = t
                 out.append(stmt)

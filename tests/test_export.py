@@ -95,15 +95,28 @@ scaled = make_scaled(1.75)
 X3 = [0.5, -1.0, 2.0]
 W3 = [0.3, 0.2, -0.1]
 
+FORWARD = hasattr(s2sad, "hvp") and hasattr(s2sad, "hessian") and hasattr(s2sad, "jvp")
+FWD = ("jvp", "hvp", "hessian") if FORWARD else ()
+V3 = "np.array([1.0, 0.5, -2.0])"
+
 # name, wrt, modes, args (as Python literals, rebuilt identically in the subprocess)
 CASES = [
     ("loop_branch", ("x", "w"), ("grad", "value_and_grad", "vjp"), f"[np.array({X3}), np.array({W3})]"),
-    ("while_loop", 0, ("grad", "value_and_grad"), "[0.7]"),
-    ("inplace", "x", ("grad",), f"[np.array({X3})]"),
+    ("while_loop", 0, ("grad", "value_and_grad") + FWD, "[0.7]"),
+    ("inplace", "x", ("grad",) + FWD, f"[np.array({X3})]"),
     ("scalars", (0, 1), ("grad", "value_and_grad"), "[1.5, 0.5]"),
     ("scaled", 0, ("grad",), f"[np.array({X3})]"),
-    ("vector_out", 0, ("grad", "vjp"), f"[np.array({X3})]"),
+    ("vector_out", 0, ("grad", "vjp") + FWD[:1], f"[np.array({X3})]"),
 ]
+
+
+def extra_args(name, mode):
+    """The cotangent of vjp, the tangent of jvp and hvp (as literals)."""
+    if mode == "vjp":
+        return "[np.array([1.0, 2.0, -1.0])]" if name in ("vector_out", "loop_branch") else "[1.0]"
+    if mode in ("jvp", "hvp"):
+        return "[0.25]" if name == "while_loop" else f"[{V3}]"
+    return "[]"
 
 SUBPROCESS = '''\
 import sys
@@ -121,7 +134,7 @@ for name, wrt, modes, args in CASES:
     for mode in modes:
         fn = getattr(mod, mode + "_" + name)
         a = eval(args)
-        extra = [np.array([1.0, 2.0, -1.0])] if mode == "vjp" else []
+        extra = eval(EXTRA[(name, mode)])
         try:
             out[(name, mode)] = ("ok", fn(*a, *extra))
         except Exception as exc:
@@ -148,7 +161,8 @@ def exported(tmp_path_factory):
             path = root / f"exported_{name}.py"
             export(getattr(model, name), str(path), wrt=wrt, modes=modes)
             paths[name] = path
-        script = f"CASES = {CASES!r}\n" + SUBPROCESS
+        extras = {(name, mode): extra_args(name, mode) for name, _, modes, _ in CASES for mode in modes}
+        script = f"CASES = {CASES!r}\nEXTRA = {extras!r}\n" + SUBPROCESS
         proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120,
                               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "HOME": str(root)})
         assert proc.returncode == 0, proc.stderr
@@ -199,7 +213,19 @@ def test_exported_matches_in_memory_and_finite_differences(exported, case):
             _close(got[0], value, rtol=1e-12)
             _close(got[1], g, rtol=1e-12, atol=1e-12)
         elif mode == "vjp":
-            _close(got, s2sad.api.build(f, "vjp", wrt)(*args, np.array([1.0, 2.0, -1.0])), rtol=1e-12, atol=1e-12)
+            extra = _args(extra_args(name, mode))
+            _close(got, s2sad.api.build(f, "vjp", wrt)(*args, *extra), rtol=1e-12, atol=1e-12)
+        elif mode in ("jvp", "hvp"):
+            extra = _args(extra_args(name, mode))
+            _close(got, getattr(s2sad, mode)(f, wrt=wrt)(*args, *extra), rtol=1e-12, atol=1e-12)
+            # central differences along the tangent: of f (jvp) or of its gradient (hvp)
+            h = 1e-6
+            shifted = [[a + s * h * extra[0] if i == 0 else a for i, a in enumerate(args)] for s in (1, -1)]
+            of = f if mode == "jvp" else s2sad.grad(f, wrt=wrt)
+            fd = (np.asarray(of(*shifted[0])) - np.asarray(of(*shifted[1]))) / (2 * h)
+            _close(got[1] if mode == "jvp" else got, fd, rtol=1e-5, atol=1e-6)
+        elif mode == "hessian":
+            _close(got, s2sad.hessian(f, wrt=wrt)(*args), rtol=1e-12, atol=1e-12)
 
 
 def test_exported_vjp_and_the_plain_value_error_of_the_seed(exported):
@@ -211,6 +237,9 @@ def test_exported_vjp_and_the_plain_value_error_of_the_seed(exported):
     v = np.array([1.0, 2.0, -1.0])
     x = np.array(X3)
     np.testing.assert_allclose(got, np.cos(x) * model.WEIGHTS * v)
+    if FORWARD:
+        status, (value, value_dot) = results[("vector_out", "jvp")]
+        np.testing.assert_allclose(value_dot, np.cos(x) * model.WEIGHTS * _args(V3))
 
 
 def test_arguments_are_converted_like_in_memory(exported):

@@ -225,6 +225,25 @@ def _flatten(g, wrt):
     return [np.asarray(p, dtype=np.float64) for p in parts]
 
 
+def _at_a_kink(f, args, wrt, h=1e-7):
+    wrts = wrt if isinstance(wrt, tuple) else (wrt,)
+    base = float(f(*args))
+    for w in wrts:
+        pos = PARAMS.index(w) if isinstance(w, str) else w
+        x = np.asarray(args[pos], dtype=np.float64)
+        for i in range(x.size):
+            slopes = []
+            for sign in (1.0, -1.0):
+                moved = x.copy()
+                moved.reshape(-1)[i] += sign * h
+                new = list(args)
+                new[pos] = float(moved) if np.ndim(args[pos]) == 0 else moved
+                slopes.append(sign * (float(f(*new)) - base) / h)
+            if abs(slopes[0] - slopes[1]) > 1e-3 * (1 + abs(slopes[0])):
+                return True
+    return False
+
+
 def check_program(program_dir, source, wrt, raw_args):
     note(source)
     note(f"wrt={wrt!r}")
@@ -243,6 +262,8 @@ def check_program(program_dir, source, wrt, raw_args):
     # reject points where finite differences themselves are unreliable (near a branch boundary)
     assume(all(np.all(np.isfinite(a)) and np.all(np.abs(a) < 1e5) for a in fd))
     assume(all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(fd, fd_coarse)))
+    # ... and at a kink, where the one-sided derivatives differ and the central difference averages them
+    assume(not _at_a_kink(f, args, wrt))
 
     g = s2sad.grad(f, wrt)(*args)
     if isinstance(wrt, tuple):
@@ -262,10 +283,13 @@ def check_program(program_dir, source, wrt, raw_args):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+import os
+
 SETTINGS = settings(
-    max_examples=40,
+    # S2SAD_FUZZ=2000 runs a long, non-derandomized search locally; CI keeps 40 fixed examples
+    max_examples=int(os.environ.get("S2SAD_FUZZ", 40)),
     deadline=None,
-    derandomize=True,
+    derandomize="S2SAD_FUZZ" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 

@@ -55,6 +55,11 @@ def test_rule(case):
     check_case(case)
 
 
+def _builtin(table) -> set:
+    """Keys of the rules s2sad ships (other tests register rules of their own)."""
+    return {k for k, rule in table.items() if rule.template.__module__.startswith("s2sad.rules")}
+
+
 def test_every_rule_has_a_case():
     covered = set()
     for case in CASES:
@@ -63,14 +68,14 @@ def test_every_rule_has_a_case():
             covered.add(registry.resolve_key(case.primal))
         except TypeError:
             pass
-    keys = set(rules.ADJOINT_RULES) | set(rules.TANGENT_RULES)
+    keys = _builtin(rules.ADJOINT_RULES) | _builtin(rules.TANGENT_RULES)
     missing = sorted(_name(key) for key in keys if key not in covered)
     assert not missing, f"{len(missing)} registered rules have no check case: {missing}"
 
 
 def test_every_rule_has_both_modes():
-    only_adjoint = sorted(_name(k) for k in set(rules.ADJOINT_RULES) - set(rules.TANGENT_RULES))
-    only_tangent = sorted(_name(k) for k in set(rules.TANGENT_RULES) - set(rules.ADJOINT_RULES))
+    only_adjoint = sorted(_name(k) for k in _builtin(rules.ADJOINT_RULES) - set(rules.TANGENT_RULES))
+    only_tangent = sorted(_name(k) for k in _builtin(rules.TANGENT_RULES) - set(rules.ADJOINT_RULES))
     assert not only_adjoint and not only_tangent, (
         f"adjoint rule without tangent rule: {only_adjoint}; tangent rule without adjoint rule: {only_tangent}"
     )

@@ -66,9 +66,16 @@ def _table_of(rule) -> str:
     return rule.template.__module__.rsplit(".", 1)[-1]
 
 
+def _shipped(table) -> dict:
+    """The rules s2sad ships, without any a user (or a test) registered."""
+    return {k: r for k, r in table.items() if r.template.__module__.startswith("s2sad.rules")}
+
+
 def coverage_markdown() -> str:
-    """The whole coverage document as markdown."""
-    keys = list(dict.fromkeys(list(ADJOINT_RULES) + list(TANGENT_RULES)))
+    """The whole coverage document as markdown (built-in rules only)."""
+    adjoints, tangents = _shipped(ADJOINT_RULES), _shipped(TANGENT_RULES)
+    nondiff = {k: v for k, v in NONDIFFERENTIABLE.items() if _shipped_key(k)}
+    keys = list(dict.fromkeys(list(adjoints) + list(tangents)))
     lines = [
         "# NumPy and Python coverage",
         "",
@@ -76,19 +83,19 @@ def coverage_markdown() -> str:
         "a test fails when this file is stale. *Adjoint* is reverse mode (grad, vjp), *tangent* is forward",
         "mode (jvp); notes come from each rule's docstring (ties, singular points, refused arguments).",
         "",
-        f"- functions and primitives with an adjoint rule: **{len(ADJOINT_RULES)}**",
-        f"- with a tangent rule: **{len(TANGENT_RULES)}**",
-        f"- non-differentiable, passed through: **{len(NONDIFFERENTIABLE)}**",
+        f"- functions and primitives with an adjoint rule: **{len(adjoints)}**",
+        f"- with a tangent rule: **{len(tangents)}**",
+        f"- non-differentiable, passed through: **{len(nondiff)}**",
         f"- array methods that reuse a function's rules: **{len(METHOD_MIRRORS)}**",
         "",
     ]
     for table, title in _TABLES.items():
         rows = []
         for key in keys:
-            rule = ADJOINT_RULES.get(key) or TANGENT_RULES.get(key)
+            rule = adjoints.get(key) or tangents.get(key)
             if _table_of(rule) != table:
                 continue
-            modes = ", ".join(m for m, t in (("adjoint", ADJOINT_RULES), ("tangent", TANGENT_RULES)) if key in t)
+            modes = ", ".join(m for m, t in (("adjoint", adjoints), ("tangent", tangents)) if key in t)
             rows.append((display_name(key), modes, _note(rule)))
         if not rows:
             continue
@@ -98,10 +105,18 @@ def coverage_markdown() -> str:
     lines += ["## Array methods", "", "Each method uses the rules of the function it mirrors.", ""]
     lines += [f"- `x.{m}(...)` → {display_name(f)}" for m, f in sorted(METHOD_MIRRORS.items())]
     lines += ["", "## Non-differentiable (pass through, contribute no derivative)", ""]
-    names = sorted({display_name(k) for k in NONDIFFERENTIABLE}, key=str.lower)
+    names = sorted({display_name(k) for k in nondiff}, key=str.lower)
     lines.append(", ".join(names))
     lines.append("")
     return "\n".join(lines)
+
+
+def _shipped_key(key) -> bool:
+    """Was this non-differentiable entry declared by s2sad (not by a user)?"""
+    return key in _BUILTIN_NONDIFF
+
+
+_BUILTIN_NONDIFF = set(NONDIFFERENTIABLE)  # this module is imported after the tables, before any user code
 
 
 def _describe(obj) -> str:  # pragma: no cover - debugging aid
