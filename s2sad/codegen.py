@@ -409,6 +409,7 @@ class _Renderer:
     folded: dict
     comments: list = field(default_factory=list)
     int_vars: set = field(default_factory=set)  # loop indices: plain ints
+    read: set = field(default_factory=set)  # Vars something reads
 
     def basic_index(self, atom) -> bool:
         """Is `atom` an index NumPy treats as basic (no repeats possible)?"""
@@ -566,6 +567,8 @@ class _Renderer:
                 acc, idx, value = stmt.args
                 target = ast.Subscript(self.atom(acc), self.index(idx), ast.Store())
                 return [ast.AugAssign(target, ast.Add(), self.atom(value))]
+            if stmt.target not in self.read and not is_pure(stmt):
+                return [ast.Expr(self.expr(stmt))]  # called for its effect (print, an assert helper)
             return [self.assign_to(stmt.target, self.expr(stmt))]
         if isinstance(stmt, ir.If):
             then_body = self.block(stmt.then_body, last_line)
@@ -575,7 +578,7 @@ class _Renderer:
             if not then_body:
                 if not else_body:
                     return []
-                return [ast.If(ast.UnaryOp(ast.Not(), self.atom(stmt.cond)), else_body, [])]
+                return [ast.If(_negate(self.atom(stmt.cond)), else_body, [])]
             return [ast.If(self.atom(stmt.cond), then_body, else_body)]
         if isinstance(stmt, ir.For):
             pre = self.parallel_copy([(c.arg, c.init) for c in stmt.carried])
@@ -613,6 +616,19 @@ class _Renderer:
         return []
 
 
+_INVERSE_COMPARISON = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+                       ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _negate(test):
+    """`not test`, written as the inverse comparison where that is exact (== / != / is / in)."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _INVERSE_COMPARISON:
+        return ast.Compare(test.left, [_INVERSE_COMPARISON[type(test.ops[0])]()], test.comparators)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    return ast.UnaryOp(ast.Not(), test)
+
+
 def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str, Namespace]:
     """Render `fn` as Python source. Returns the source and the names it refers to."""
     namespace = namespace or Namespace()
@@ -624,6 +640,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
+    renderer.read = ir.all_vars_used(fn.body) | ({fn.result} if isinstance(fn.result, ir.Var) else set())
     body = []
     if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):
         body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))

@@ -739,9 +739,13 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
         body.append(ir.Assign(final, ir.prim(pack_tuple), [value, gradient], [], None))
     else:
         final = gradient
+    params = list(fn.params)
+    if extra_params and any(p.default is not None for p in params):
+        # the seed comes after every argument, so no argument can keep a default
+        params = [ir.Param(p.var, None) for p in params]
     new = ir.Function(
         name=name or f"grad_{fn.name}",
-        params=list(fn.params) + extra_params,
+        params=params + extra_params,
         body=body,
         result=final,
         filename=fn.filename,

@@ -108,3 +108,24 @@ def slogdet_unpacked(a):
 def test_tuple_result_fields(f):
     a = np.random.default_rng(1).normal(size=(3, 3))
     assert_grad_matches_fd(f, (a,), wrt=0, rtol=1e-5, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------
+# random numbers: the reparameterization trick differentiates w.r.t. mu and sigma
+# ---------------------------------------------------------------------------
+
+
+def reparameterized(mu, sigma):
+    eps = np.random.default_rng(0).normal(size=4)
+    z = mu + sigma * eps
+    return np.sum(z ** 2)
+
+
+def sampled_directly(mu, sigma):
+    z = np.random.default_rng(0).normal(mu, sigma, size=4)  # the draw is held fixed: z = mu + sigma * eps
+    return np.sum(z ** 2)
+
+
+@pytest.mark.parametrize("f", [reparameterized, sampled_directly])
+def test_reparameterization(f):
+    assert_grad_matches_fd(f, (0.5, 1.5), wrt=(0, 1))
