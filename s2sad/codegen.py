@@ -205,9 +205,9 @@ def fold_temporaries(fn: ir.Function) -> dict:
 
 def _is_temporary(var, folded) -> bool:
     """A value with no name of its own: a temporary, or the adjoint of one that was folded away."""
-    if var.base == "t":
+    if ir.is_temp(var):
         return True
-    return var.base == "t_bar" and (var.of is None or var.of in folded)
+    return var.base == "t_bar" and var.of is not None and var.of in folded
 
 
 # ------------------------------------------------------------------ naming
@@ -249,7 +249,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
             return
         ma, mb = members[ra], members[rb]
         # one Python name per source name: a class may mix only one named base with temporaries
-        bases = {m.base if m.base != "t_bar" else ("t_bar", m.of) for m in ma | mb if m.base != "t"}
+        bases = {m.base if m.base != "t_bar" else ("t_bar", m.of) for m in ma | mb if not ir.is_temp(m)}
         if len(bases) > 1:
             return
         if sum(1 for m in ma | mb if m in graph_params) > 1:
@@ -299,15 +299,14 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         if param is not None:
             name = param.name
         else:
-            named = [m for m in group if m.base not in ("t", "t_bar")]
+            named = [m for m in group if not ir.is_temp(m) and not (m.base == "t_bar" and m.of is not None)]
             adjoint_of_temp = [m for m in group if m.base == "t_bar" and m.of in naming.names]
+            base = None
             if named:
                 base = named[0].base
             elif adjoint_of_temp:
                 base = naming.names[adjoint_of_temp[0].of] + "_bar"
-            else:
-                base = "t"
-            if base == "t":
+            if base is None:  # a temporary: numbered in order of definition
                 while True:
                     temp_counter += 1
                     name = f"t{temp_counter}"
@@ -410,6 +409,7 @@ class _Renderer:
     comments: list = field(default_factory=list)
     int_vars: set = field(default_factory=set)  # loop indices: plain ints
     read: set = field(default_factory=set)  # Vars something reads
+    main_function: str = ""  # the user function this code derives from (its lines need no "in ...")
 
     def basic_index(self, atom) -> bool:
         """Is `atom` an index NumPy treats as basic (no repeats possible)?"""
@@ -518,8 +518,8 @@ class _Renderer:
                 continue
             if loc is not None and loc.text and (loc.filename, loc.line) != last_line[0]:
                 where = f"line {loc.line}"
-                if loc.function and loc.function != self.fn.name.split("grad_")[-1] and loc.function != self.fn.name:
-                    where += f" in {loc.function}"
+                if loc.function and loc.function != self.main_function:
+                    where += f" in {loc.function}"  # a line of a helper inlined here
                 out.append(self.comment(f"{where}: {loc.text.strip()}"))
                 last_line[0] = (loc.filename, loc.line)
             out.extend(self.statement(stmt, last_line))
@@ -640,6 +640,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
+    renderer.main_function = fn.result_loc.function if fn.result_loc is not None else fn.name
     renderer.read = ir.all_vars_used(fn.body) | ({fn.result} if isinstance(fn.result, ir.Var) else set())
     body = []
     if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):

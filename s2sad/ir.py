@@ -88,6 +88,11 @@ class Ref:
 Atom = Union[Var, Const, Ref]
 
 
+def is_temp(var) -> bool:
+    """A temporary the lowering made up (``t7``), as opposed to a user's variable named ``t``."""
+    return isinstance(var, Var) and var.base == "t" and var.name[1:].isdigit() and var.name[0] == "t"
+
+
 def prim(value) -> Ref:
     """A :class:`Ref` to a primitive that codegen prints as syntax (operators, ``x.T``)."""
     return Ref((), value)

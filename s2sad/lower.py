@@ -96,7 +96,7 @@ class Namer:
 
 
 def is_temp(var: ir.Var) -> bool:
-    return var.base == "t"
+    return ir.is_temp(var)
 
 
 def is_user_function(obj) -> bool:

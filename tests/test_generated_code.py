@@ -504,3 +504,19 @@ def test_generated_gradient_of_loop_and_branch_is_right():
     assert_grad_matches_fd(loopy, (0.4, 1.1), (0, 1))
     assert_grad_matches_fd(while_loopy, (0.5,))
     assert_grad_matches_fd(linear_loop, (0.5,))
+
+
+def names_like_temporaries(h, W, xs):
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    t = np.sum(h * h)
+    t_bar = t * 2
+    t1 = t_bar + 1.0
+    return t1 * t
+
+
+def test_user_names_that_look_like_temporaries_keep_their_names():
+    src = s2sad.grad(names_like_temporaries).source
+    assert "for t in " in src and "t = np.sum(" in src and "t_bar = t * 2" in src, src
+    args = (np.full(3, 0.1), np.eye(3) * 0.5, np.full((4, 3), 0.2))
+    assert s2sad.check_grad(names_like_temporaries, *args) < 1e-6
