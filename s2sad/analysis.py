@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import operator
 
-from . import ir
+from . import ir, runtime
 from .errors import InPlaceUpdateError
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, setitem
+from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
 from .rules import registry
 
 
@@ -237,3 +237,53 @@ def check_inplace_updates(fn: ir.Function) -> None:
                 stmt.loc,
                 hint=f"copy before updating if you need the old values: {name}_old = {name}.copy()",
             )
+
+
+# ----------------------------------------------------------- shared buffers
+
+_VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "diagonal", "view"}
+_VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray"}
+
+
+def buffer_chains(fn: ir.Function, views: bool = True):
+    """Group values that may be one NumPy buffer: in-place updates and their bases,
+    copies, loop-carried values and branch joins (and, with `views`, slices,
+    transposes and reshapes of a value).
+
+    Returns:
+        ``find(var)``: the representative of var's group (union-find).
+    """
+    parent: dict = {}
+
+    def find(v):
+        parent.setdefault(v, v)
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    def union(a, b):
+        if isinstance(a, ir.Var) and isinstance(b, ir.Var):
+            parent[find(a)] = find(b)
+
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Assign):
+            func = stmt.func.value
+            in_place = func is setitem or func is runtime.add_at or func is restore or func is identity
+            is_view = views and (
+                func is operator.getitem
+                or isinstance(func, Attr)
+                or (isinstance(func, Method) and func.name in _VIEW_METHODS)
+                or (getattr(func, "__module__", "") == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS)
+            )
+            if (in_place or is_view) and stmt.args:
+                union(stmt.target, stmt.args[0])
+        elif isinstance(stmt, (ir.For, ir.While)):
+            for c in stmt.carried:
+                for v in (c.init, c.next, c.out):
+                    union(c.arg, v)
+        elif isinstance(stmt, ir.If):
+            for phi in stmt.phis:
+                union(phi.target, phi.then_value)
+                union(phi.target, phi.else_value)
+    return find

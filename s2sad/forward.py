@@ -44,7 +44,7 @@ import gast
 import numpy as np
 
 from . import ir, runtime
-from .analysis import useful_vars, varied_vars
+from .analysis import buffer_chains, useful_vars, varied_vars
 from .errors import NoDerivativeError, RuleError
 from .frontend import parse_function
 from .lower import Namer, lower_function
@@ -183,37 +183,13 @@ def active_for_tangents(fn: ir.Function, wrt_vars) -> set:
 
 def _mutated(fn: ir.Function) -> set:
     """Vars whose buffer some in-place statement (setitem, add_at, restore) writes."""
-    parent = {}
-
-    def find(v):
-        parent.setdefault(v, v)
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    def union(a, b):
-        if isinstance(a, ir.Var) and isinstance(b, ir.Var):
-            parent[find(a)] = find(b)
-
-    roots = []
-    for s in ir.walk(fn.body):
-        if isinstance(s, ir.Assign):
-            func = s.func.value
-            if func is setitem or func is ADD_AT or func is identity:
-                union(s.target, s.args[0])
-            if func in (setitem, ADD_AT, restore) and isinstance(s.args[0], ir.Var):
-                roots.append(s.args[0])
-        elif isinstance(s, (ir.For, ir.While)):
-            for c in s.carried:
-                for v in (c.init, c.next, c.out):
-                    union(c.arg, v)
-        elif isinstance(s, ir.If):
-            for phi in s.phis:
-                union(phi.target, phi.then_value)
-                union(phi.target, phi.else_value)
-    chains = {find(r) for r in roots}
-    return {v for v in list(parent) if find(v) in chains}
+    find = buffer_chains(fn, views=False)
+    written = {
+        find(s.args[0])
+        for s in ir.walk(fn.body)
+        if isinstance(s, ir.Assign) and s.func.value in (setitem, ADD_AT, restore) and isinstance(s.args[0], ir.Var)
+    }
+    return {v for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if find(v) in written}
 
 
 # ------------------------------------------------------------------ the transformation

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ir, runtime
-from .analysis import active_vars, check_inplace_updates
+from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .errors import NoDerivativeError, RuleError
 from .frontend import parse_function
 from .lower import Namer, lower_function
@@ -599,46 +599,6 @@ def _tuple_result_vars(fn: ir.Function) -> set:
     return found
 
 
-def _chains(fn: ir.Function):
-    """Union-find over values that may share one buffer (updates, loop values, views)."""
-    parent = {}
-
-    def find(v):
-        parent.setdefault(v, v)
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    def union(a, b):
-        if isinstance(a, ir.Var) and isinstance(b, ir.Var):
-            parent[find(a)] = find(b)
-
-    views = (operator.getitem,)
-    view_methods = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "diagonal", "view"}
-    for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.Assign):
-            func = stmt.func.value
-            if func is setitem or func is identity or func in views or isinstance(func, Attr) or (
-                isinstance(func, Method) and func.name in view_methods
-            ):
-                union(stmt.target, stmt.args[0])
-            elif getattr(func, "__module__", "") == "numpy" and getattr(func, "__name__", "") in (
-                "reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray",
-            ):
-                union(stmt.target, stmt.args[0])
-        elif isinstance(stmt, (ir.For, ir.While)):
-            for c in stmt.carried:
-                union(c.arg, c.init)
-                union(c.arg, c.next)
-                union(c.arg, c.out)
-        elif isinstance(stmt, ir.If):
-            for phi in stmt.phis:
-                union(phi.target, phi.then_value)
-                union(phi.target, phi.else_value)
-    return find
-
-
 def _positions(fn: ir.Function) -> dict:
     order = {}
     for k, v in enumerate([p.var for p in fn.params] + ir.all_defs(fn.body)):
@@ -676,7 +636,7 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
 
 
 def _needed_restores(fn, reads) -> set:
-    find = _chains(fn)
+    find = buffer_chains(fn, views=True)
     order = _positions(fn)
     needed = set()
     for stmt in ir.walk(fn.body):
