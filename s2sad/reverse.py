@@ -127,6 +127,7 @@ class _Reverser:
     owned: set = field(default_factory=set)  # adjoint Vars holding arrays only this code refers to
     early_pushes: list = field(default_factory=list)  # set by `block`: pushes that open the loop body
     _primal_bases: set | None = None
+    mutated: set = field(default_factory=set)  # values whose buffer an in-place update writes
 
     # ------------------------------------------------------------ names
 
@@ -223,6 +224,20 @@ class _Reverser:
                 here.update(ir.defs(stmt))  # includes what the transformation added (loop counters, saves)
             needed = [v for v in ir.free_vars(reverse) if v in here]
             self.rev_reads.update(needed)
+            # Reading an element or an attribute of a value the loop does not change
+            # is cheaper to do again than to save: `x[i]`, `W[i]`, `x.shape`.
+            definers = {s.target: s for f in forward for s in f if isinstance(s, ir.Assign)}
+            again = [v for v in needed if self._recomputable(definers.get(v), here, subst or {})]
+            needed = [v for v in needed if v not in again]
+            clones, recomputed = [], {}
+            for v in again:
+                d = definers[v]
+                new = self.namer.fresh(v.base) if v.base != "t" else self.namer.temp()
+                args = [(subst or {}).get(a, a) if isinstance(a, ir.Var) else a for a in d.args]
+                clones.append(ir.Assign(new, d.func, args, list(d.kwargs), d.loc))
+                recomputed[v] = new
+            if recomputed:
+                reverse = clones + ir.substitute(reverse, recomputed)
             if needed:
                 # Block arguments are saved first thing in the body, unless a nested
                 # block saves values of its own: the tape is one stack, so then
@@ -240,6 +255,21 @@ class _Reverser:
                     mapping[v] = new
                 reverse = pops + ir.substitute(reverse, mapping)
         return forward, pushes, reverse
+
+    def _recomputable(self, stmt, here, subst) -> bool:
+        """Can the reverse sweep compute `stmt` again instead of taping its result?"""
+        if stmt is None or stmt.kwargs:
+            return False
+        func = stmt.func.value
+        if not (func is operator.getitem or isinstance(func, Attr) or func is len):
+            return False
+        for a in stmt.args:
+            if isinstance(a, ir.Var):
+                if a in self.mutated:
+                    return False  # its buffer is written in place: the value would be a later one
+                if a in here and a not in subst:
+                    return False  # defined in this block: not available at the top of the reverse block
+        return True
 
     def statement(self, stmt, env, in_loop):
         if isinstance(stmt, ir.Assign):
@@ -599,6 +629,13 @@ def _tuple_result_vars(fn: ir.Function) -> set:
     return found
 
 
+def _mutated(fn: ir.Function) -> set:
+    """Values sharing a buffer with one that an in-place update writes."""
+    find = buffer_chains(fn, views=True)
+    written = {find(s.args[0]) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value is setitem}
+    return {v for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if find(v) in written}
+
+
 def _positions(fn: ir.Function) -> dict:
     order = {}
     for k, v in enumerate([p.var for p in fn.params] + ir.all_defs(fn.body)):
@@ -655,7 +692,7 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     namer = Namer(p.var.name for p in fn.params)
     namer.taken.update(v.name for v in ir.all_defs(fn.body))
     namer.temps = max([int(v.name[1:]) for v in ir.all_defs(fn.body) if v.base == "t" and v.name[1:].isdigit()] or [0])
-    rev = _Reverser(fn, namer, active, restores, tuple_results=_tuple_result_vars(fn))
+    rev = _Reverser(fn, namer, active, restores, tuple_results=_tuple_result_vars(fn), mutated=_mutated(fn))
     env: dict = {}
     seed_stmts = []
     extra_params = []
