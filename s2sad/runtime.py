@@ -21,6 +21,8 @@ def unbroadcast(g, x):
         >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
         array([2., 2., 2.])
     """
+    if isinstance(g, (float, int, np.number)) and isinstance(x, (float, int, np.number)):
+        return g  # two scalars: nothing was broadcast (the common case in scalar loops, made fast)
     x_shape = np.shape(x)
     g_shape = np.shape(g)
     if g_shape == x_shape:
