@@ -16,7 +16,8 @@ import operator
 import numpy as np
 
 from . import ir, runtime
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, setitem
+from .analysis import buffer_chains
+from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
 from .rules import registry
 
 _PURE_BUILTINS = {
@@ -61,12 +62,16 @@ def _one(atom) -> bool:
     return isinstance(atom, ir.Const) and type(atom.value) in (int, float) and atom.value == 1
 
 
-def _rewrite_block(stmts, mapping, packs) -> bool:
-    """One pass of local rewrites; records replacements in `mapping`. Returns True if changed."""
+def _rewrite_block(stmts, mapping, packs, mutated=frozenset()) -> bool:
+    """One pass of local rewrites; records replacements in `mapping`. Returns True if changed.
+
+    ``1.0 * x`` and ``x ** 1`` become ``x`` only when no in-place update writes
+    the result: otherwise the update would write into ``x`` itself.
+    """
     changed = False
     for stmt in stmts:
         for child in ir.child_blocks(stmt):
-            changed |= _rewrite_block(child, mapping, packs)
+            changed |= _rewrite_block(child, mapping, packs, mutated)
         if isinstance(stmt, ir.Assign):
             if stmt.target in mapping:
                 continue
@@ -75,11 +80,17 @@ def _rewrite_block(stmts, mapping, packs) -> bool:
             if func is identity:
                 mapping[stmt.target] = args[0]
                 changed = True
+            elif stmt.target in mutated:
+                pass
             elif func is operator.mul and len(args) == 2 and _one(args[0]) and isinstance(args[1], ir.Var):
                 mapping[stmt.target] = args[1]
                 changed = True
             elif func is operator.mul and len(args) == 2 and _one(args[1]) and isinstance(args[0], ir.Var):
                 mapping[stmt.target] = args[0]
+                changed = True
+            elif func in (operator.pow, np.power) and len(args) == 2 and _one(args[1]) and isinstance(args[0], ir.Var) \
+                    and not stmt.kwargs:
+                mapping[stmt.target] = args[0]  # x ** 1 is x
                 changed = True
             elif func is pack_tuple:
                 packs[stmt.target] = list(args)
@@ -109,6 +120,18 @@ _FOLDABLE = {
 }
 
 
+def _foldable(func) -> bool:
+    """Operators, and the small helpers of s2sad's own rule tables that have no derivative
+    (``slope_exponent``): pure functions, safe to evaluate on literals."""
+    try:
+        if func in _FOLDABLE:
+            return True
+    except TypeError:
+        return False
+    module = getattr(func, "__module__", "") or ""
+    return module.startswith("s2sad.rules") and registry.is_nondifferentiable(func)
+
+
 def _fold_constants(stmts, mapping) -> tuple[list, bool]:
     """Evaluate operators on literals, and keep only the taken side of an `if` on a literal.
 
@@ -119,7 +142,7 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
     changed = False
     out = []
     for stmt in stmts:
-        if isinstance(stmt, ir.Assign) and stmt.func.value in _FOLDABLE and not stmt.kwargs and stmt.args \
+        if isinstance(stmt, ir.Assign) and _foldable(stmt.func.value) and not stmt.kwargs and stmt.args \
                 and all(isinstance(a, ir.Const) for a in stmt.args) \
                 and all(isinstance(a.value, (bool, int, float, str, type(None))) for a in stmt.args):
             try:
@@ -150,6 +173,14 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
                 changed |= c
         out.append(stmt)
     return out, changed
+
+
+def _written_in_place(fn) -> set:
+    """Values whose buffer an in-place update (x[i] = v, x_bar[i] += g) writes."""
+    find = buffer_chains(fn, views=True)
+    writes = (setitem, runtime.add_at, restore)
+    written = {find(s.args[0]) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value in writes}
+    return {v for v in ir.all_defs(fn.body) if find(v) in written}
 
 
 def _resolve(mapping):
@@ -258,7 +289,7 @@ def simplify(fn: ir.Function) -> ir.Function:
     for _ in range(50):
         mapping: dict = {}
         fn.body, changed = _fold_constants(fn.body, mapping)
-        changed |= _rewrite_block(fn.body, mapping, {})
+        changed |= _rewrite_block(fn.body, mapping, {}, _written_in_place(fn))
         if mapping:
             mapping = _resolve(mapping)
             fn.body = _drop_mapped(fn.body, mapping)
@@ -271,4 +302,4 @@ def simplify(fn: ir.Function) -> ir.Function:
 
 
 __all__ = ["simplify", "is_pure"]
-del math, registry
+del math

@@ -4,6 +4,8 @@ parallel assignment, shadowed parameters, in-place updates in while loops, repea
 import numpy as np
 import pytest
 
+import s2sad
+
 from gradcheck import assert_grad_matches_fd
 
 def last_value(x, n):
@@ -129,3 +131,25 @@ def sampled_directly(mu, sigma):
 @pytest.mark.parametrize("f", [reparameterized, sampled_directly])
 def test_reparameterization(f):
     assert_grad_matches_fd(f, (0.5, 1.5), wrt=(0, 1))
+
+
+# ---------------------------------------------------------------------------
+# exact simplifications never turn an update of a new array into an update of the input
+# ---------------------------------------------------------------------------
+
+
+def updates_of_trivial_copies(x):
+    y = 1.0 * x
+    y[0] = 5.0
+    z = x ** 1
+    z[1] = 2.0
+    return np.sum(y * z * x)
+
+
+def test_simplification_keeps_updated_arrays_apart():
+    x = np.array([1.0, 2.0, 3.0])
+    before = x.copy()
+    s2sad.grad(updates_of_trivial_copies)(x)
+    s2sad.value_and_grad(updates_of_trivial_copies)(x)
+    np.testing.assert_array_equal(x, before)  # the caller's array is untouched
+    assert_grad_matches_fd(updates_of_trivial_copies, (before,))
