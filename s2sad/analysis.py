@@ -17,7 +17,7 @@ import operator
 
 from . import ir, runtime
 from .errors import InPlaceUpdateError
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
+from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
 from .rules import registry
 
 
@@ -178,7 +178,7 @@ def check_inplace_updates(fn: ir.Function) -> None:
             return False
         if atom in producers:
             stmt = producers[atom]
-            if stmt.func.value is setitem:
+            if stmt.func.value is setitem or stmt.func.value is list_append:
                 return owned(stmt.args[0], seen)
             return _is_fresh_call(stmt)
         if atom in carried_of:
@@ -194,31 +194,45 @@ def check_inplace_updates(fn: ir.Function) -> None:
     reads: dict = {}
     position = 0
 
-    def visit(stmts, loop_end=None):
+    # each read is recorded with the branches it sits in, as ((id(if), side), ...):
+    # a read on the other side of an `if` from an update never sees it
+    paths: dict = {}
+
+    def visit(stmts, path=()):
         nonlocal position
         for stmt in stmts:
             position += 1
             here = position
             for a in ir.uses(stmt):
                 if isinstance(a, ir.Var):
-                    reads.setdefault(a, []).append((here, stmt))
+                    reads.setdefault(a, []).append((here, stmt, path))
             if isinstance(stmt, ir.Assign):
                 order[stmt] = here
-            for child in ir.child_blocks(stmt):
-                visit(child)
+                paths[stmt] = path
             if isinstance(stmt, ir.If):
+                visit(stmt.then_body, path + ((id(stmt), "then"),))
+                then_end = position
+                visit(stmt.else_body, path + ((id(stmt), "else"),))
                 for phi in stmt.phis:
-                    for v in (phi.then_value, phi.else_value):
-                        if isinstance(v, ir.Var):
-                            reads.setdefault(v, []).append((position, stmt))
+                    if isinstance(phi.then_value, ir.Var):
+                        reads.setdefault(phi.then_value, []).append((then_end, stmt, path + ((id(stmt), "then"),)))
+                    if isinstance(phi.else_value, ir.Var):
+                        reads.setdefault(phi.else_value, []).append((position, stmt, path + ((id(stmt), "else"),)))
+                continue
+            for child in ir.child_blocks(stmt):
+                visit(child, path)
             if isinstance(stmt, (ir.For, ir.While)):
                 for c in stmt.carried:
                     if isinstance(c.next, ir.Var):
-                        reads.setdefault(c.next, []).append((position, stmt))
+                        reads.setdefault(c.next, []).append((position, stmt, path))
+
+    def exclusive(a, b) -> bool:
+        sides = dict(a)
+        return any(key in sides and sides[key] != side for key, side in b)
 
     visit(fn.body)
     for stmt in ir.walk(fn.body):
-        if not (isinstance(stmt, ir.Assign) and stmt.func.value is setitem):
+        if not (isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append)):
             continue
         base = stmt.args[0]
         if not owned(base):
@@ -229,7 +243,10 @@ def check_inplace_updates(fn: ir.Function) -> None:
                 stmt.loc,
                 hint=f"make it a new array first, e.g. {name} = {name}.copy() or np.zeros(...)",
             )
-        later = [s for pos, s in reads.get(base, []) if pos > order[stmt] and s is not stmt]
+        later = [
+            s for pos, s, path in reads.get(base, [])
+            if pos > order[stmt] and s is not stmt and not exclusive(path, paths[stmt])
+        ]
         if later:
             name = base.base if isinstance(base, ir.Var) else repr(base)
             raise InPlaceUpdateError(
@@ -269,7 +286,7 @@ def buffer_chains(fn: ir.Function, views: bool = True):
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Assign):
             func = stmt.func.value
-            in_place = func is setitem or func is runtime.add_at or func is restore or func is identity
+            in_place = func in (setitem, runtime.add_at, restore, identity, list_append, unappend)
             is_view = views and (
                 func is operator.getitem
                 or isinstance(func, Attr)

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import ir, runtime
 from .lower import _concat_str
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
+from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
 from .simplify import is_pure
 
 # ------------------------------------------------------------------ liveness
@@ -188,12 +188,13 @@ def fold_temporaries(fn: ir.Function) -> dict:
                 if a in pending:
                     folded[a] = pending.pop(a)
             barrier = isinstance(stmt, _BARRIERS) or (
-                isinstance(stmt, ir.Assign) and (not is_pure(stmt) or stmt.func.value in (setitem, restore))
+                isinstance(stmt, ir.Assign)
+                and (not is_pure(stmt) or stmt.func.value in (setitem, restore, list_append, unappend))
             )
             if barrier:
                 pending.clear()
             if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) \
-                    and counts.get(stmt.target, 0) == 1 and is_pure(stmt) and stmt.func.value not in (setitem,):
+                    and counts.get(stmt.target, 0) == 1 and is_pure(stmt) and stmt.func.value not in (setitem, list_append):
                 pending[stmt.target] = stmt
         for a in extra_reads:
             if isinstance(a, ir.Var) and a in pending:
@@ -272,7 +273,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
             for phi in stmt.phis:
                 try_union(phi.target, phi.then_value)
                 try_union(phi.target, phi.else_value)
-        elif isinstance(stmt, ir.Assign) and stmt.func.value is setitem:
+        elif isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append):
             try_union(stmt.target, stmt.args[0])
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Pop) and stmt.of is not None:
@@ -553,6 +554,12 @@ class _Renderer:
     def statement(self, stmt, last_line):
         if isinstance(stmt, ir.Assign):
             func = stmt.func.value
+            if func is list_append:
+                base, value = stmt.args
+                call = ast.Call(ast.Attribute(self.atom(base), "append", ast.Load()), [self.atom(value)], [])
+                return [ast.Expr(call)] + self.copy(stmt.target, base)
+            if func is unappend:
+                return [ast.Expr(ast.Call(ast.Attribute(self.atom(stmt.args[0]), "pop", ast.Load()), [], []))]
             if func is setitem or func is restore:
                 base, idx, value = stmt.args
                 target = ast.Subscript(self.atom(base), self.index(idx), ast.Store())

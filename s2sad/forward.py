@@ -48,7 +48,7 @@ from .analysis import buffer_chains, useful_vars, varied_vars
 from .errors import NoDerivativeError, RuleError
 from .frontend import parse_function
 from .lower import Namer, lower_function
-from .primitives import identity, pack_list, pack_tuple, restore, setitem
+from .primitives import identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
 from .reverse import _primal_name, bind_template
 from .rules import registry
 
@@ -187,7 +187,8 @@ def _mutated(fn: ir.Function) -> set:
     written = {
         find(s.args[0])
         for s in ir.walk(fn.body)
-        if isinstance(s, ir.Assign) and s.func.value in (setitem, ADD_AT, restore) and isinstance(s.args[0], ir.Var)
+        if isinstance(s, ir.Assign) and s.func.value in (setitem, ADD_AT, restore, list_append, unappend)
+        and isinstance(s.args[0], ir.Var)
     }
     return {v for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if find(v) in written}
 
@@ -301,6 +302,35 @@ class _Forward:
             t = self.fresh_tangent(stmt.target)
             out.append(ir.Assign(t, stmt.func, items, [], loc))
             env[stmt.target] = t
+            return out
+        if func is list_append:
+            # the tangent list grows with the list: items.append(v) -> items_dot.append(v_dot)
+            items, value = stmt.args
+            items_dot = env.get(items) if self.is_active(items) else None
+            if items_dot is None and not self.is_active(value):
+                self.active.discard(stmt.target)
+                return out
+            if items_dot is None:
+                items_dot = self.zeros(items, out, loc, name_for=stmt.target)
+            value_dot = self.tangent_or_zeros(value, env, out, loc)
+            t = self.fresh_tangent(stmt.target)
+            out.append(ir.Assign(t, stmt.func, [items_dot, value_dot], [], loc))
+            env[stmt.target] = t
+            return out
+        if func is runtime.add_sequences:
+            # item-by-item addition is linear: its tangent is the item-by-item sum of the tangents
+            if not any(self.is_active(a) for a in stmt.args):
+                self.active.discard(stmt.target)
+                return out
+            parts = [self.tangent_or_zeros(a, env, out, loc) for a in stmt.args]
+            t = self.fresh_tangent(stmt.target)
+            out.append(ir.Assign(t, stmt.func, parts, [], loc))
+            env[stmt.target] = t
+            return out
+        if func is unappend:
+            y = stmt.args[0]
+            if self.is_active(y) and env.get(y) is not None:
+                out.append(ir.Assign(self.namer.temp(), stmt.func, [env[y]], [], loc))
             return out
         if func is setitem:
             return self.inplace(stmt, env, setitem)

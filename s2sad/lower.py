@@ -13,6 +13,7 @@ discarded after it; nothing is kept between calls.
 from __future__ import annotations
 
 import builtins
+import copy
 import inspect
 import operator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .frontend import _MISSING, ParsedFunction, parse_function
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, setitem
+from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, setitem
 from .rules import registry
 
 _BINOPS = {
@@ -137,6 +138,9 @@ def assigned_names(stmts) -> list[str]:
                 target(node.target)
             elif isinstance(node, gast.For):
                 target(node.target)
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and node.func.attr == "append" and isinstance(node.func.value, gast.Name):
+                found[node.func.value.id] = None  # items.append(v) rebinds items
     return list(found)
 
 
@@ -287,6 +291,43 @@ class _Lowerer:
         items = [self.expr(elt) for elt in node.elts]
         return self.emit_call(pack_list, items, node=node, target=self.target_for(hint))
 
+    def expr_ListComp(self, node, hint):
+        """``[elt for x in xs if c]`` is the loop ``acc = []; for x in xs: if c: acc.append(elt)``."""
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            raise self.error(UnsupportedSyntaxError, "s2sad handles comprehensions with one `for` only", node,
+                             hint="write the nested loops out, appending to a list")
+        gen = node.generators[0]
+        # the comprehension's own variables must not clobber the function's: rename them
+        renames = {}
+        for name_node in gast.walk(gen.target):
+            if isinstance(name_node, gast.Name):
+                renames[name_node.id] = self.namer.fresh(name_node.id + "_item").name
+        rename = _Renamer(renames)
+        target = rename.visit(copy.deepcopy(gen.target))
+        elt = rename.visit(copy.deepcopy(node.elt))
+        ifs = [rename.visit(copy.deepcopy(c)) for c in gen.ifs]
+        acc = self.namer.fresh(hint or "items").name
+        append = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=gast.Name(id=acc, ctx=gast.Load(), annotation=None, type_comment=None),
+                                attr="append", ctx=gast.Load()),
+            args=[elt], keywords=[]))
+        body = [append]
+        for cond in reversed(ifs):
+            body = [gast.If(test=cond, body=body, orelse=[])]
+        loop = gast.For(target=target, iter=gen.iter, body=body, orelse=[], type_comment=None)
+        for sub in gast.walk(loop):
+            if getattr(sub, "lineno", None) is None and "lineno" in getattr(sub, "_attributes", ()):
+                gast.copy_location(sub, node)
+        self.env[acc] = self.emit_call(pack_list, [], node=node, target=self.namer.fresh(acc))
+        self.local_names.add(acc)
+        self.stmt_For(loop)
+        result = self.env.pop(acc)
+        for new_name in renames.values():
+            self.env.pop(new_name, None)
+        return result
+
+    expr_GeneratorExp = expr_ListComp  # consumed at once by the call it is passed to (sum, max, ...)
+
     def expr_Slice(self, node, hint):
         parts = [self.expr(p) if p is not None else ir.Const(None) for p in (node.lower, node.upper, node.step)]
         if all(isinstance(p, ir.Const) for p in parts):
@@ -348,13 +389,21 @@ class _Lowerer:
         if isinstance(func, gast.Attribute):
             base = self.expr(func.value)
             if not isinstance(base, ir.Ref):  # a method of a local value
+                if func.attr == "append" and isinstance(func.value, gast.Name) and func.value.id in self.env \
+                        and len(node.args) == 1 and not node.keywords:
+                    # items.append(v) binds a new version of `items` (the same list, one longer)
+                    value = self.expr(node.args[0])
+                    updated = self.emit_call(list_append, [base, value], node=node,
+                                             target=self.namer.fresh(func.value.id))
+                    self.env[func.value.id] = updated
+                    return ir.Const(None)
                 if func.attr in _MUTATING_METHODS:
                     raise self.error(
                         InPlaceUpdateError,
                         f"the method .{func.attr}() changes its object in place, which s2sad does not differentiate",
                         node,
                         hint="build a new value instead (e.g. np.sort(x), or collect values with "
-                        "np.zeros(n) and out[i] = ... in the loop)",
+                        "out = [] and out.append(...) on a local list)",
                     )
                 args = [base] + [self.expr(a) for a in node.args]
                 kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
@@ -667,6 +716,18 @@ class _Lowerer:
                        local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs)
         result = sub.body_and_result(fdef)
         return result
+
+
+class _Renamer(gast.NodeTransformer):
+    """Renames the given names in an expression (a comprehension's own variables)."""
+
+    def __init__(self, renames):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if node.id in self.renames:
+            node.id = self.renames[node.id]
+        return node
 
 
 def _concat_str(*parts):

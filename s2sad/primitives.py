@@ -69,3 +69,14 @@ def identity(x):
 def restore(x, index, saved):
     """Put back values an in-place update overwrote (reverse sweep only)."""
     x[index] = saved
+
+
+def list_append(items, value):
+    """The primitive behind ``items.append(value)``: appends in place, returns the list."""
+    items.append(value)
+    return items
+
+
+def unappend(items):
+    """Take back the last ``append`` (reverse sweep only): the list as it was before it."""
+    items.pop()

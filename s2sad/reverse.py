@@ -35,7 +35,7 @@ from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .errors import NoDerivativeError, RuleError
 from .frontend import parse_function
 from .lower import Namer, lower_function
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
+from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
 from .rules import registry
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
@@ -43,6 +43,7 @@ SCALAR_SEED = ir.Ref(("scalar_seed",), runtime.scalar_seed)
 NP_COPY = ir.Ref(("np", "copy"), np.copy, np)
 RANGE = ir.Ref(("range",), range)
 ADD_AT = ir.Ref(("add_at",), runtime.add_at)
+ADD_SEQUENCES = ir.Ref(("add_sequences",), runtime.add_sequences)
 # helpers that always return a new array nobody else refers to
 _FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like)
 
@@ -128,6 +129,7 @@ class _Reverser:
     early_pushes: list = field(default_factory=list)  # set by `block`: pushes that open the loop body
     _primal_bases: set | None = None
     mutated: set = field(default_factory=set)  # values whose buffer an in-place update writes
+    sequences: set = field(default_factory=set)  # values that are lists or tuples built in the function
 
     # ------------------------------------------------------------ names
 
@@ -174,7 +176,7 @@ class _Reverser:
             env[atom] = grad
             return
         scatter = self._scatter_defining(grad, out)
-        if scatter is not None and current in self.owned:
+        if scatter is not None and current in self.owned and atom not in self.sequences:
             # x_bar[i] += g in place: x_bar is an array only the reverse sweep holds
             g, _, index = scatter.args
             total = self.fresh_adjoint(atom)
@@ -183,7 +185,10 @@ class _Reverser:
             env[atom] = total
             return
         total = self.fresh_adjoint(atom)
-        out.append(ir.Assign(total, ir.prim(operator.add), [current, grad], [], loc))
+        if atom in self.sequences:  # a list's adjoint is a list: add item by item
+            out.append(ir.Assign(total, ADD_SEQUENCES, [current, grad], [], loc))
+        else:
+            out.append(ir.Assign(total, ir.prim(operator.add), [current, grad], [], loc))
         self.owned.add(total)
         env[atom] = total
 
@@ -307,6 +312,10 @@ class _Reverser:
         if id(stmt) in self.saved:
             done = self.namer.temp()
             rev.append(ir.Assign(done, ir.prim(restore), [y, stmt.args[1], self.saved[id(stmt)]], [], stmt.loc))
+        elif func is list_append and id(stmt) in self.restores:
+            # the reverse sweep reads the shorter list: take the appended value back off
+            done = self.namer.temp()
+            rev.append(ir.Assign(done, ir.prim(unappend), [y], [], stmt.loc))
         return forward, rev
 
     def adjoint_of(self, stmt: ir.Assign, grad, env):
@@ -315,6 +324,22 @@ class _Reverser:
         loc = stmt.loc
         if func is identity:
             self.contribute(env, stmt.args[0], grad, out, loc)
+            return out
+        if func is list_append:
+            # y is the list with the value at its end: the last adjoint is the value's, the rest the list's
+            items, value = stmt.args
+            if self.is_active(value):
+                last = self.namer.temp()
+                out.append(ir.Assign(last, ir.prim(operator.getitem), [grad, ir.Const(-1)], [], loc))
+                self.contribute(env, value, last, out, loc)
+            if self.is_active(items):
+                rest = self.namer.temp()
+                out.append(ir.Assign(rest, ir.prim(operator.getitem), [grad, ir.Const(slice(None, -1))], [], loc))
+                self.contribute(env, items, rest, out, loc)
+            return out
+        if func is runtime.add_sequences:
+            for item in stmt.args:  # linear: each operand receives the whole adjoint
+                self.contribute(env, item, grad, out, loc)
             return out
         if func is pack_tuple or func is pack_list:
             for i, item in enumerate(stmt.args):
@@ -561,7 +586,8 @@ class _Reverser:
         carried_r, post = self.finish_loop(stmt, env, body_env, body_rev, forward_carried, outer, pre)
         fwd = ir.For(stmt.index, stmt.iterable, early + [s for f in forward for s in f] + pushes, stmt.carried, False,
                      stmt.loc)
-        if not carried_r and not any(isinstance(s, ir.Assign) and s.func.value is restore for s in ir.walk(body_rev)):
+        if not carried_r and not any(isinstance(s, ir.Assign) and s.func.value in (restore, unappend)
+                                     for s in ir.walk(body_rev)):
             return [fwd], pre + post
         rev_loop = ir.For(index_r, stmt.iterable, body_rev, carried_r, True, stmt.loc)
         return [fwd], pre + [rev_loop] + post
@@ -579,7 +605,7 @@ class _Reverser:
         cond_fwd = [s for f in forward[:split] for s in f]
         # saved after the test: the last, failing test has no reverse iteration
         body_fwd = early + [s for f in forward[split:] for s in f] + pushes
-        has_restore = any(isinstance(s, ir.Assign) and s.func.value is restore for s in ir.walk(body_rev))
+        has_restore = any(isinstance(s, ir.Assign) and s.func.value in (restore, unappend) for s in ir.walk(body_rev))
         if not carried_r and not has_restore:
             return [ir.While(cond_fwd, stmt.cond, body_fwd, stmt.carried, stmt.loc)], pre + post
         # count the iterations, so the reverse loop runs as many times
@@ -629,10 +655,19 @@ def _tuple_result_vars(fn: ir.Function) -> set:
     return found
 
 
+def _sequences(fn: ir.Function) -> set:
+    """Values that are lists or tuples the function builds (and their updates, loop values, joins)."""
+    find = buffer_chains(fn, views=False)
+    built = {find(s.target) for s in ir.walk(fn.body)
+             if isinstance(s, ir.Assign) and s.func.value in (pack_list, pack_tuple, list_append)}
+    return {v for v in ir.all_defs(fn.body) if find(v) in built}
+
+
 def _mutated(fn: ir.Function) -> set:
     """Values sharing a buffer with one that an in-place update writes."""
     find = buffer_chains(fn, views=True)
-    written = {find(s.args[0]) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value is setitem}
+    written = {find(s.args[0]) for s in ir.walk(fn.body)
+               if isinstance(s, ir.Assign) and s.func.value in (setitem, list_append)}
     return {v for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if find(v) in written}
 
 
@@ -677,7 +712,7 @@ def _needed_restores(fn, reads) -> set:
     order = _positions(fn)
     needed = set()
     for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.Assign) and stmt.func.value is setitem:
+        if isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append):
             chain = find(stmt.target)
             here = order.get(stmt.target, 0)
             if any(find(v) == chain and order.get(v, 0) < here for v in reads if isinstance(v, ir.Var)):
@@ -692,7 +727,8 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     namer = Namer(p.var.name for p in fn.params)
     namer.taken.update(v.name for v in ir.all_defs(fn.body))
     namer.temps = max([int(v.name[1:]) for v in ir.all_defs(fn.body) if v.base == "t" and v.name[1:].isdigit()] or [0])
-    rev = _Reverser(fn, namer, active, restores, tuple_results=_tuple_result_vars(fn), mutated=_mutated(fn))
+    rev = _Reverser(fn, namer, active, restores, tuple_results=_tuple_result_vars(fn), mutated=_mutated(fn),
+                    sequences=_sequences(fn))
     env: dict = {}
     seed_stmts = []
     extra_params = []

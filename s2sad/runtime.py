@@ -107,8 +107,8 @@ def add_at(acc, index, g):
     """
     if isinstance(acc, (tuple, list)):
         items = list(acc)
-        items[index] = items[index] + g
-        return type(acc)(items)
+        items[index] = add_sequences(items[index], g)
+        return items
     if np.ndim(acc) == 0:
         return acc + g
     if _is_basic_index(index):
@@ -116,6 +116,17 @@ def add_at(acc, index, g):
     else:
         np.add.at(acc, index, g)
     return acc
+
+
+def add_sequences(a, b):
+    """Add two adjoints of a list or tuple item by item (``+`` would concatenate them)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return [add_sequences(x, y) for x, y in zip(a, b)]
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
 
 
 def zero_at(g, index):
@@ -145,4 +156,4 @@ def scalar_seed(y):
     return 1.0
 
 
-RUNTIME_HELPERS = ("scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

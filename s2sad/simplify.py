@@ -17,7 +17,7 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import buffer_chains
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, restore, setitem
+from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
 from .rules import registry
 
 _PURE_BUILTINS = {
@@ -37,7 +37,7 @@ def is_pure(stmt) -> bool:
     if not isinstance(stmt, ir.Assign):
         return False
     func = stmt.func.value
-    if func in (identity, pack_tuple, pack_list, setitem, operator.getitem) or isinstance(func, Attr):
+    if func in (identity, pack_tuple, pack_list, setitem, list_append, operator.getitem) or isinstance(func, Attr):
         return True
     if isinstance(func, Method):
         return func.name not in _IMPURE_METHODS
@@ -178,7 +178,7 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
 def _written_in_place(fn) -> set:
     """Values whose buffer an in-place update (x[i] = v, x_bar[i] += g) writes."""
     find = buffer_chains(fn, views=True)
-    writes = (setitem, runtime.add_at, restore)
+    writes = (setitem, runtime.add_at, restore, list_append, unappend)
     written = {find(s.args[0]) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value in writes}
     return {v for v in ir.all_defs(fn.body) if find(v) in written}
 
