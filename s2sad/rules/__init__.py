@@ -27,4 +27,5 @@ from . import arrays  # noqa: E402,F401  shape, data movement, indexing, constru
 from . import linalg  # noqa: E402,F401  dot, matmul, einsum, numpy.linalg
 from . import helpers  # noqa: E402,F401  rules for s2sad's own runtime helpers
 from . import nondiff  # noqa: E402,F401  functions with no derivative
-from . import coverage  # noqa: E402,F401  (after the tables: it records which entries are built in)
+# What s2sad itself declares non-differentiable (users may add more later).
+BUILTIN_NONDIFFERENTIABLE = frozenset(NONDIFFERENTIABLE)

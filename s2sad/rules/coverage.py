@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 
-from . import ADJOINT_RULES, METHOD_MIRRORS, NONDIFFERENTIABLE, TANGENT_RULES
+from . import ADJOINT_RULES, BUILTIN_NONDIFFERENTIABLE, METHOD_MIRRORS, NONDIFFERENTIABLE, TANGENT_RULES
 from ..primitives import Attr, Method
 
 _OPERATOR_SYNTAX = {
@@ -113,10 +113,7 @@ def coverage_markdown() -> str:
 
 def _shipped_key(key) -> bool:
     """Was this non-differentiable entry declared by s2sad (not by a user)?"""
-    return key in _BUILTIN_NONDIFF
-
-
-_BUILTIN_NONDIFF = set(NONDIFFERENTIABLE)  # this module is imported after the tables, before any user code
+    return key in BUILTIN_NONDIFFERENTIABLE
 
 
 def _describe(obj) -> str:  # pragma: no cover - debugging aid

@@ -87,6 +87,26 @@ def matmul_shape(a, b):
     return batch + (np.shape(a)[-2], np.shape(b)[-1])
 
 
+def matmul_bar_a(g, a, b):
+    """The adjoint of `a` in ``y = a @ b`` given ``g = y_bar``: g b^T, shaped like `a`.
+
+    1-D operands are promoted as ``np.matmul`` promotes them; batch axes that
+    broadcasting added are summed back.
+    """
+    a2 = np.expand_dims(a, -2) if np.ndim(a) == 1 else a
+    b2 = np.expand_dims(b, -1) if np.ndim(b) == 1 else b
+    g2 = np.reshape(g, matmul_shape(a2, b2))
+    return np.reshape(unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2), np.shape(a))
+
+
+def matmul_bar_b(g, a, b):
+    """The adjoint of `b` in ``y = a @ b`` given ``g = y_bar``: a^T g, shaped like `b`."""
+    a2 = np.expand_dims(a, -2) if np.ndim(a) == 1 else a
+    b2 = np.expand_dims(b, -1) if np.ndim(b) == 1 else b
+    g2 = np.reshape(g, matmul_shape(a2, b2))
+    return np.reshape(unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2), np.shape(b))
+
+
 def kron_layout(a, b):
     """Shapes and axes for the adjoint of np.kron.
 
@@ -437,11 +457,33 @@ def einsum_vjp2_tangent(y, g, dots, operands):
 def matmul(y, x1, x2):
     """1-D operands are promoted as NumPy does; broadcast batch axes are summed back."""
     # Y = A B  =>  A_bar = Y_bar B^T,  B_bar = A^T Y_bar
-    a = np.expand_dims(x1, -2) if np.ndim(x1) == 1 else x1
-    b = np.expand_dims(x2, -1) if np.ndim(x2) == 1 else x2
-    g = np.reshape(y_bar, matmul_shape(a, b))
-    x1_bar = np.reshape(unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a), np.shape(x1))
-    x2_bar = np.reshape(unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b), np.shape(x2))
+    x1_bar = matmul_bar_a(y_bar, x1, x2)
+    x2_bar = matmul_bar_b(y_bar, x1, x2)
+
+
+# matmul_bar_a(g, a, b) = g b^T is linear in g and in b (a gives only the shape):
+#   its adjoint in g is the forward map g_bar = z_bar @ b; in b it is z_bar^T g = matmul_bar_b(g, z_bar, b)
+@adjoint(matmul_bar_a)
+def matmul_bar_a_adjoint(y, g, a, b):
+    g_bar = np.reshape(np.matmul(y_bar, b), np.shape(g))
+    b_bar = matmul_bar_b(g, y_bar, b)
+
+
+@tangent(matmul_bar_a)
+def matmul_bar_a_tangent(y, g, a, b):
+    y_dot = matmul_bar_a(g_dot, a, b) + matmul_bar_a(g, a, b_dot)
+
+
+# matmul_bar_b(g, a, b) = a^T g: adjoint in g is a @ z_bar; in a it is g z_bar^T = matmul_bar_a(g, a, z_bar)
+@adjoint(matmul_bar_b)
+def matmul_bar_b_adjoint(y, g, a, b):
+    g_bar = np.reshape(np.matmul(a, y_bar), np.shape(g))
+    a_bar = matmul_bar_a(g, a, y_bar)
+
+
+@tangent(matmul_bar_b)
+def matmul_bar_b_tangent(y, g, a, b):
+    y_dot = matmul_bar_b(g_dot, a, b) + matmul_bar_b(g, a_dot, b)
 
 
 @tangent(np.matmul, operator.matmul, np.linalg.matmul)
