@@ -230,6 +230,19 @@ def _scalar_seed_for(func, location):
 
 def build(func, kind: str, wrt=0):
     """Run the pipeline and compile. Cached per function, kind and wrt."""
+    try:  # the fast path: this exact request was answered before
+        return _CACHE[func][("request", kind, wrt, registry.generation())]
+    except (KeyError, TypeError):
+        pass
+    generated = _build_cached(func, kind, wrt)
+    try:
+        _CACHE.setdefault(func, {})[("request", kind, wrt, registry.generation())] = generated
+    except TypeError:  # unhashable wrt (a list) or a function that cannot be weakly referenced
+        pass
+    return generated
+
+
+def _build_cached(func, kind: str, wrt=0):
     func = unwrap(func)
     if not inspect.isfunction(func):
         parse_function(func)  # raises SourceUnavailableError saying what was passed
