@@ -141,6 +141,8 @@ def _live_stmt(stmt, live, graph, folded) -> set:
         before = (top - defined_at_top) | through
         before |= _vars(c.init for c in stmt.carried)
         return before
+    if isinstance(stmt, ir.Raise):
+        return _stmt_reads(stmt, folded)  # nothing after a raise runs
     if isinstance(stmt, (ir.Assert, ir.Push)):
         return live | _stmt_reads(stmt, folded)
     return live
@@ -149,7 +151,7 @@ def _live_stmt(stmt, live, graph, folded) -> set:
 # ------------------------------------------------------------------ folding
 
 
-_BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Marker)
+_BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Raise, ir.Marker)
 
 
 def fold_temporaries(fn: ir.Function) -> dict:
@@ -579,9 +581,11 @@ class _Renderer:
             return [self.assign_to(stmt.target, self.expr(stmt))]
         if isinstance(stmt, ir.If):
             then_body = self.block(stmt.then_body, last_line)
-            then_body += self.parallel_copy([(p.target, p.then_value) for p in stmt.phis])
+            if not _raises(stmt.then_body):
+                then_body += self.parallel_copy([(p.target, p.then_value) for p in stmt.phis])
             else_body = self.block(stmt.else_body, last_line)
-            else_body += self.parallel_copy([(p.target, p.else_value) for p in stmt.phis])
+            if not _raises(stmt.else_body):
+                else_body += self.parallel_copy([(p.target, p.else_value) for p in stmt.phis])
             if not then_body:
                 if not else_body:
                     return []
@@ -613,6 +617,8 @@ class _Renderer:
         if isinstance(stmt, ir.Assert):
             msg = self.atom(stmt.msg) if stmt.msg is not None else None
             return [ast.Assert(self.atom(stmt.test), msg)]
+        if isinstance(stmt, ir.Raise):
+            return [ast.Raise(self.atom(stmt.exc) if stmt.exc is not None else None, None)]
         if isinstance(stmt, ir.Push):
             call = ast.Call(ast.Attribute(ast.Name(self.naming.tape, ast.Load()), "append", ast.Load()),
                             [self.atom(stmt.value)], [])
@@ -625,6 +631,11 @@ class _Renderer:
 
 _INVERSE_COMPARISON = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
                        ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _raises(block) -> bool:
+    """Does `block` end by raising (so nothing after it in the block runs)?"""
+    return bool(block) and isinstance(block[-1], ir.Raise)
 
 
 def _negate(test):

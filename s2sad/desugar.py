@@ -41,7 +41,6 @@ _REFUSED = {
     gast.FunctionDef: ("a function defined inside the function", "define it at module level and call it"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
-    gast.Raise: ("raise", "check inputs before calling the differentiated function, or use assert"),
     gast.SetComp: ("a set comprehension", "write the loop out"),
     gast.DictComp: ("a dict comprehension", "write the loop out"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
@@ -153,7 +152,7 @@ def _exits(stmts, kinds) -> bool:
 def _always_exits(stmts) -> bool:
     """Does every path through `stmts` end in return, break or continue?"""
     for stmt in stmts:
-        if isinstance(stmt, (gast.Return, gast.Break, gast.Continue)):
+        if isinstance(stmt, (gast.Return, gast.Break, gast.Continue, gast.Raise)):
             return True
         if isinstance(stmt, gast.If) and _always_exits(stmt.body) and _always_exits(stmt.orelse):
             return True

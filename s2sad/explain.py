@@ -254,6 +254,9 @@ class _Interpreter:
                 if not self.truth(test, stmt):
                     msg = self.atom(stmt.msg, env).value if stmt.msg is not None else ""
                     raise ArgumentError(f"assertion failed while explaining {self.fn.name}: {msg}", stmt.loc)
+            elif isinstance(stmt, ir.Raise):
+                exc = self.atom(stmt.exc, env).value if stmt.exc is not None else None
+                raise ArgumentError(f"{self.fn.name} raised {exc!r} on these arguments", stmt.loc)
             elif isinstance(stmt, ir.Marker):
                 continue
             else:

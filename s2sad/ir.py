@@ -172,6 +172,14 @@ class Assert:
 
 
 @dataclass(eq=False)
+class Raise:
+    """``raise exc``: the function stops here with an exception (no derivative flows)."""
+
+    exc: Atom | None = None
+    loc: Location | None = None
+
+
+@dataclass(eq=False)
 class Push:
     """Save ``value`` on the tape (forward sweep, inside loops only)."""
 
@@ -199,7 +207,7 @@ class Marker:
     text: str
 
 
-Stmt = Union[Assign, If, For, While, Assert, Push, Pop, Marker]
+Stmt = Union[Assign, If, For, While, Assert, Raise, Push, Pop, Marker]
 
 
 @dataclass(eq=False)
@@ -271,6 +279,8 @@ def uses(stmt: Stmt) -> list:
         return [stmt.test] + ([stmt.msg] if stmt.msg is not None else [])
     if isinstance(stmt, Push):
         return [stmt.value]
+    if isinstance(stmt, Raise):
+        return [stmt.exc] if stmt.exc is not None else []
     return []
 
 
@@ -369,7 +379,7 @@ def verify(fn: Function) -> Function:
                 end = block(stmt.body, inner)
                 for c in stmt.carried:
                     check_atom(c.next, end, where + " (yield)")
-            elif not isinstance(stmt, (Assign, Assert, Push, Pop, Marker)):
+            elif not isinstance(stmt, (Assign, Assert, Raise, Push, Pop, Marker)):
                 raise IRError(f"{where}: unknown statement {stmt!r}")
             for var in defs(stmt):
                 bind(var, where)
@@ -504,6 +514,8 @@ def _format_block(stmts, depth, lines, last_line):
             lines.append(f"{pad}assert {format_atom(stmt.test)}{msg}")
         elif isinstance(stmt, Push):
             lines.append(f"{pad}push({format_atom(stmt.value)})")
+        elif isinstance(stmt, Raise):
+            lines.append(f"{pad}raise" + (f" {format_atom(stmt.exc)}" if stmt.exc is not None else ""))
         elif isinstance(stmt, Pop):
             lines.append(f"{pad}{stmt.target!r} = pop()")
         elif isinstance(stmt, Marker):
@@ -566,6 +578,8 @@ def substitute(stmts: list, mapping: dict, rename_defs=None) -> list:
                 out.append(Assert(atom(s.test), atom(s.msg) if s.msg is not None else None, s.loc))
             elif isinstance(s, Push):
                 out.append(Push(atom(s.value), s.loc))
+            elif isinstance(s, Raise):
+                out.append(Raise(atom(s.exc) if s.exc is not None else None, s.loc))
             elif isinstance(s, Pop):
                 out.append(Pop(bind(s.target), s.loc, atom(s.of) if s.of is not None else None))
             else:

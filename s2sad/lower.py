@@ -659,6 +659,13 @@ class _Lowerer:
         msg = self.expr(node.msg) if node.msg is not None else None
         self.out.append(ir.Assert(test, msg, self.loc(node)))
 
+    def stmt_Raise(self, node):
+        if node.cause is not None:
+            raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate `raise ... from ...`", node,
+                             hint="raise the exception without `from`")
+        exc = self.expr(node.exc) if node.exc is not None else None
+        self.out.append(ir.Raise(exc, self.loc(node)))
+
     def stmt_Return(self, node):
         raise AssertionError("desugar leaves only the final return")  # pragma: no cover
 

@@ -153,3 +153,33 @@ def test_simplification_keeps_updated_arrays_apart():
     s2sad.value_and_grad(updates_of_trivial_copies)(x)
     np.testing.assert_array_equal(x, before)  # the caller's array is untouched
     assert_grad_matches_fd(updates_of_trivial_copies, (before,))
+
+
+# ---------------------------------------------------------------------------
+# raise: input validation stays in the generated code and raises the same exception
+# ---------------------------------------------------------------------------
+
+
+def validated(x, y):
+    if np.ndim(x) != 1:
+        raise ValueError(f"x must be a vector, got {np.ndim(x)} axes")
+    if y < 0:
+        raise ValueError("y must be >= 0")
+    s = 0.0
+    for v in x:
+        if v > 100:
+            raise ValueError("too big")
+        s = s + v * y * v
+    return s
+
+
+def test_raise_keeps_validation():
+    x = np.array([1.0, 2.0])
+    assert_grad_matches_fd(validated, (x, 2.0), wrt=(0, 1))
+    with pytest.raises(ValueError, match="y must be >= 0"):
+        s2sad.grad(validated)(x, -1.0)
+    with pytest.raises(ValueError, match="too big"):
+        s2sad.value_and_grad(validated)(np.array([1.0, 200.0]), 1.0)
+    with pytest.raises(ValueError, match="2 axes"):
+        s2sad.jvp(validated)(np.ones((2, 2)), 1.0, np.ones((2, 2)))
+    assert "raise ValueError(" in s2sad.grad(validated).source
