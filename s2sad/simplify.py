@@ -185,6 +185,51 @@ def _written_in_place(fn) -> set:
     return {v for v in ir.all_defs(fn.body) if find(v) in written}
 
 
+def _atom_key(a):
+    if isinstance(a, ir.Var):
+        return ("var", a.name)
+    if isinstance(a, ir.Const):
+        return ("const", type(a.value).__name__, repr(a.value))
+    if isinstance(a, ir.Ref):
+        return ("ref", a.path, id(a.value))
+    return None
+
+
+def _expression_key(stmt):
+    """What an Assign computes, as a hashable key, or None."""
+    func = stmt.func.value
+    fkey = (id(func), stmt.func.path) if stmt.func.path else ("prim", repr(func))
+    args = tuple(_atom_key(a) for a in stmt.args)
+    kwargs = tuple((k, _atom_key(a)) for k, a in stmt.kwargs)
+    return (fkey, args, kwargs)
+
+
+def _common_subexpressions(stmts, mapping, available, written) -> bool:
+    """Reuse the value of an identical pure statement that runs before (in this block or one
+    enclosing it): ``x[i] * x[i]`` reads ``x[i]`` once. Arrays updated in place are never shared."""
+    available = dict(available)
+    changed = False
+    for stmt in stmts:
+        if isinstance(stmt, ir.If):
+            changed |= _common_subexpressions(stmt.then_body, mapping, available, written)
+            changed |= _common_subexpressions(stmt.else_body, mapping, available, written)
+        elif isinstance(stmt, ir.While):
+            inner = dict(available)
+            changed |= _common_subexpressions(stmt.cond_body + stmt.body, mapping, inner, written)
+        elif isinstance(stmt, ir.For):
+            changed |= _common_subexpressions(stmt.body, mapping, available, written)
+        elif isinstance(stmt, ir.Assign) and stmt.target not in mapping and stmt.target not in written \
+                and is_pure(stmt) and stmt.func.value not in (setitem, list_append, identity):
+            key = _expression_key(stmt)
+            earlier = available.get(key)
+            if earlier is not None and earlier not in written:
+                mapping[stmt.target] = earlier
+                changed = True
+            else:
+                available[key] = stmt.target
+    return changed
+
+
 def _resolve(mapping):
     def follow(a):
         seen = set()
@@ -291,7 +336,10 @@ def simplify(fn: ir.Function) -> ir.Function:
     for _ in range(50):
         mapping: dict = {}
         fn.body, changed = _fold_constants(fn.body, mapping)
-        changed |= _rewrite_block(fn.body, mapping, {}, _written_in_place(fn))
+        written = _written_in_place(fn)
+        changed |= _rewrite_block(fn.body, mapping, {}, written)
+        if not mapping:
+            changed |= _common_subexpressions(fn.body, mapping, {}, written)
         if mapping:
             mapping = _resolve(mapping)
             fn.body = _drop_mapped(fn.body, mapping)
