@@ -190,13 +190,13 @@ def fold_temporaries(fn: ir.Function) -> dict:
                 if a in pending:
                     folded[a] = pending.pop(a)
             barrier = isinstance(stmt, _BARRIERS) or (
-                isinstance(stmt, ir.Assign)
-                and (not is_pure(stmt) or stmt.func.value in (setitem, restore, list_append, unappend))
+                isinstance(stmt, ir.Assign) and not _foldable(stmt) and (
+                    not is_pure(stmt) or stmt.func.value in (setitem, restore, list_append, unappend))
             )
             if barrier:
                 pending.clear()
             if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) \
-                    and counts.get(stmt.target, 0) == 1 and is_pure(stmt) and stmt.func.value not in (setitem, list_append):
+                    and counts.get(stmt.target, 0) == 1 and _foldable(stmt):
                 pending[stmt.target] = stmt
         for a in extra_reads:
             if isinstance(a, ir.Var) and a in pending:
@@ -204,6 +204,13 @@ def fold_temporaries(fn: ir.Function) -> dict:
 
     block(fn.body, extra_reads=[fn.result])
     return folded
+
+
+def _foldable(stmt) -> bool:
+    func = stmt.func.value
+    if func is LAZY_AND or func is LAZY_OR:
+        return True
+    return is_pure(stmt) and func not in (setitem, list_append)
 
 
 def _is_temporary(var, folded) -> bool:
@@ -495,6 +502,9 @@ class _Renderer:
         if isinstance(func, Method):
             return ast.Call(ast.Attribute(self.atom(args[0]), func.name, ast.Load()),
                             [self.atom(a) for a in args[1:]], kwargs)
+        if func is LAZY_AND or func is LAZY_OR:
+            op = ast.And() if func is LAZY_AND else ast.Or()
+            return ast.BoolOp(op, [self.atom(args[0]), self.atom(args[1])])
         if func is _concat_str:
             values = []
             for a in args:
@@ -647,13 +657,74 @@ def _negate(test):
     return ast.UnaryOp(ast.Not(), test)
 
 
+class _LazyAnd:
+    """Codegen's own primitive for ``a and b`` (``b`` evaluated only when ``a`` is true)."""
+
+
+class _LazyOr:
+    """Codegen's own primitive for ``a or b``."""
+
+
+LAZY_AND, LAZY_OR = _LazyAnd(), _LazyOr()
+
+
+def _boolean_operators(fn: ir.Function):
+    """``and``/``or`` were lowered to an `If` whose one branch computes the right operand;
+    write them back as ``a and b`` where that operand's statements all fold into it.
+
+    Returns (a rewritten copy of `fn`, the statements that must fold for it to be valid).
+    """
+    must_fold = []
+
+    def rewrite(stmts):
+        out = []
+        for stmt in stmts:
+            for attr in ("then_body", "else_body", "body", "cond_body"):
+                block = getattr(stmt, attr, None)
+                if isinstance(block, list):
+                    setattr(stmt, attr, rewrite(block))
+            lazy = _as_boolean(stmt)
+            if lazy is None:
+                out.append(stmt)
+                continue
+            hoisted, assign = lazy
+            must_fold.extend(hoisted)
+            out.extend(hoisted)
+            out.append(assign)
+        return out
+
+    copy = ir.Function(fn.name, list(fn.params), rewrite(ir.substitute(fn.body, {})), fn.result, fn.filename,
+                       fn.firstline, fn.doc, fn.exports, fn.result_loc)
+    return copy, must_fold
+
+
+def _as_boolean(stmt):
+    if not (isinstance(stmt, ir.If) and len(stmt.phis) == 1 and isinstance(stmt.cond, ir.Var)):
+        return None
+    phi = stmt.phis[0]
+    if phi.else_value == stmt.cond and not stmt.else_body:
+        body, operand, func = stmt.then_body, phi.then_value, LAZY_AND
+    elif phi.then_value == stmt.cond and not stmt.then_body:
+        body, operand, func = stmt.else_body, phi.else_value, LAZY_OR
+    else:
+        return None
+    if not all(isinstance(s, ir.Assign) and ir.is_temp(s.target) and is_pure(s) for s in body):
+        return None
+    return list(body), ir.Assign(phi.target, ir.prim(func), [stmt.cond, operand], [], stmt.loc)
+
+
 def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str, Namespace]:
     """Render `fn` as Python source. Returns the source and the names it refers to."""
     namespace = namespace or Namespace()
     refs = collect_refs(fn)
     for r in refs:
         namespace.name_for(r)
-    folded = fold_temporaries(fn)
+    rewritten, must_fold = _boolean_operators(fn)
+    folded = fold_temporaries(rewritten)
+    if all(s.target in folded for s in must_fold):
+        fn = rewritten  # every right operand stays inside its `and`/`or`: laziness is kept
+    else:
+        folded = fold_temporaries(fn)
     reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"}
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded)
