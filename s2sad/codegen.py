@@ -302,6 +302,8 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
     naming = Naming()
     taken_by: dict = {}  # python name -> list of class roots using it
     used_names = set(reserved)
+    # temporaries are numbered around the user's own names (a variable called t1 stays t1)
+    user_names = {v.base for v in order if not ir.is_temp(v) and v.base != "t_bar"}
     temp_counter = 0
     for r in classes:
         group = members[r]
@@ -320,7 +322,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
                 while True:
                     temp_counter += 1
                     name = f"t{temp_counter}"
-                    if name not in used_names and name not in taken_by:
+                    if name not in used_names and name not in taken_by and name not in user_names:
                         break
             else:
                 base = _safe_identifier(base)
