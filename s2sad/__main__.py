@@ -140,8 +140,9 @@ def _cmd_explain(args, argv) -> int:
         raise ex.ExportError(f"explain is not available in this version of s2sad ({exc})") from None
     func = ex.load_function(args.function)
     values = _parse_args(args.args) if args.args is not None else []
-    kwargs = {}
-    if args.wrt is not None:
+    # like the lecture's traces, show the adjoint of every real argument unless told otherwise
+    kwargs = {"wrt": None}
+    if args.wrt is not None and args.wrt != "all":
         kwargs["wrt"] = _parse_wrt(args.wrt)
     if args.digits is not None:
         kwargs["digits"] = args.digits
@@ -196,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate FUNCTION at --args and print its forward and reverse traces.")
     p.add_argument("function", metavar="MODULE:FUNCTION")
     p.add_argument("--args", metavar="VALUES", help="comma-separated Python literals, e.g. 2,5 or '[1.0, 2.0], 3'")
-    p.add_argument("--wrt", metavar="PARAMS", help="as for export; 'all' for every real argument")
+    p.add_argument("--wrt", metavar="PARAMS", help="as for export (default: every real argument)")
     p.add_argument("--digits", type=int, metavar="N", help="significant digits to print")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables")
     p.set_defaults(run=_cmd_explain)
