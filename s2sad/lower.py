@@ -24,6 +24,8 @@ from . import ir
 from .desugar import refuse_unsupported, remove_early_exits
 from .errors import (
     InPlaceUpdateError,
+    NoDerivativeError,
+    SourceUnavailableError,
     NameResolutionError,
     RecursionNotSupportedError,
     S2SADError,
@@ -703,7 +705,17 @@ class _Lowerer:
                 node,
                 hint="rewrite the recursion as a loop",
             )
-        parsed = parse_function(func)
+        try:
+            parsed = parse_function(func)
+        except SourceUnavailableError as exc:
+            name = getattr(func, "__qualname__", repr(func))
+            raise self.error(
+                NoDerivativeError,
+                f"{name} has no derivative rule, and s2sad cannot read its source ({exc.message})",
+                node,
+                hint=f"define {name} in a .py file, or register a rule:\n"
+                f"    @s2sad.adjoint({name})\n    def {func.__name__}_adjoint(y, ...): ...",
+            ) from None
         refuse_unsupported(parsed)
         fdef = remove_early_exits(parsed)
         sig = inspect.signature(func)
