@@ -230,6 +230,14 @@ def _common_subexpressions(stmts, mapping, available, written) -> bool:
     return changed
 
 
+def _follow_adjoint_links(fn, mapping) -> None:
+    """An adjoint remembers which value it is the adjoint of (for its name, ``t3_bar``);
+    when that value is replaced by another, the link follows it."""
+    for v in ir.all_defs(fn.body):
+        if v.of is not None and isinstance(mapping.get(v.of), ir.Var):
+            object.__setattr__(v, "of", mapping[v.of])  # naming metadata only; not part of identity
+
+
 def _resolve(mapping):
     def follow(a):
         seen = set()
@@ -342,6 +350,7 @@ def simplify(fn: ir.Function) -> ir.Function:
             changed |= _common_subexpressions(fn.body, mapping, {}, written)
         if mapping:
             mapping = _resolve(mapping)
+            _follow_adjoint_links(fn, mapping)
             fn.body = _drop_mapped(fn.body, mapping)
             fn.body = ir.substitute(fn.body, mapping)
             fn.result = mapping.get(fn.result, fn.result) if isinstance(fn.result, ir.Var) else fn.result
