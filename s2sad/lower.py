@@ -118,8 +118,12 @@ def has_any_rule(obj) -> bool:
     )
 
 
-def assigned_names(stmts) -> list[str]:
-    """Names a block (re)binds, in order of first appearance; subscript targets count."""
+def assigned_names(stmts, local_names=None) -> list[str]:
+    """Names a block (re)binds, in order of first appearance; subscript targets count.
+
+    ``items.append(v)`` rebinds ``items`` too when `items` is one of `local_names`
+    (a module such as ``np`` in ``np.append(...)`` is not).
+    """
     found: dict[str, None] = {}
 
     def target(node):
@@ -141,7 +145,8 @@ def assigned_names(stmts) -> list[str]:
             elif isinstance(node, gast.For):
                 target(node.target)
             elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-                    and node.func.attr == "append" and isinstance(node.func.value, gast.Name):
+                    and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
+                    and local_names is not None and node.func.value.id in local_names:
                 found[node.func.value.id] = None  # items.append(v) rebinds items
     return list(found)
 
@@ -519,7 +524,7 @@ class _Lowerer:
             bind = [(target, seq)]
         del items_prefix
         index = self.namer.fresh(index_name or "k")
-        body_names = assigned_names(node.body) + [
+        body_names = assigned_names(node.body, self.local_names) + [
             n for t, _ in bind for n in assigned_names([gast.Assign(targets=[t], value=None, type_comment=None)])
         ]
         carried = self._loop_carried(list(dict.fromkeys(body_names)), exclude={index_name})
@@ -540,7 +545,7 @@ class _Lowerer:
         self.out.append(ir.For(index, iterable, body, carried_ir, loc=self.loc(node)))
 
     def stmt_While(self, node):
-        carried = self._loop_carried(assigned_names(node.body))
+        carried = self._loop_carried(assigned_names(node.body, self.local_names))
         outer_env, outer_out = self.env, self.out
         self.env = dict(outer_env)
         self.env.update({name: arg for name, arg, _ in carried})

@@ -1,6 +1,7 @@
+# ruff: noqa: RUF059, PLR1730, PLW0120, BLE001  (user code as users write it; one-line failure reports)
 """QA sweep: realistic user functions checked against finite differences.
 
-Each case runs s2sad.grad, value_and_grad and jvp (and hvp / hessian where
+Each case runs s2sad.grad and jvp (and value_and_grad, hvp, hessian where
 marked) and compares with central differences in float64. Cases marked
 ``xfail(strict=True)`` document bugs found by the sweep; they start passing
 (and then fail strictly) once the bug is fixed, so the mark can be removed.
@@ -15,9 +16,9 @@ import math
 
 import numpy as np
 import pytest
+from gradcheck import numeric_grad, position_of
 
 import s2sad
-from gradcheck import numeric_grad, position_of
 
 GRAVITY = 9.81
 COEFS = np.array([1.0, -2.0, 0.5, 3.0])
@@ -1349,10 +1350,6 @@ def decorated(x):
     return np.sum(np.sin(x))
 
 
-def calls_decorated(x):
-    return decorated(x) * 2.0
-
-
 class Model:
     def __init__(self):
         self.scale = 2.0
@@ -1374,7 +1371,7 @@ def bad_try(x):
 
 
 def bad_lambda(x):
-    g = lambda z: z * 2  # noqa: E731
+    g = lambda z: z * 2
     return g(x)
 
 
@@ -1449,10 +1446,6 @@ def bad_vector_output(x):
 
 def real_attr(x):
     return np.sum(x.real ** 2)
-
-
-def kwonly(x, *, k=2.0):
-    return k * x ** 2
 
 
 def eigh_explain(S):
