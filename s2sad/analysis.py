@@ -14,6 +14,7 @@ and says what to write instead.
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass, field
 
 from . import ir, runtime
 from .errors import InPlaceUpdateError
@@ -189,48 +190,9 @@ def check_inplace_updates(fn: ir.Function) -> None:
             return all(owned(v, seen) for v in (phi.then_value, phi.else_value) if isinstance(v, ir.Var))
         return False
 
-    # positions in program order, to find reads of an old version after an update
-    order: dict = {}
-    reads: dict = {}
-    position = 0
+    trace = _program_order(fn)
+    order, reads, paths = trace.position, trace.reads, trace.path_of
 
-    # each read is recorded with the branches it sits in, as ((id(if), side), ...):
-    # a read on the other side of an `if` from an update never sees it
-    paths: dict = {}
-
-    def visit(stmts, path=()):
-        nonlocal position
-        for stmt in stmts:
-            position += 1
-            here = position
-            for a in ir.uses(stmt):
-                if isinstance(a, ir.Var):
-                    reads.setdefault(a, []).append((here, stmt, path))
-            if isinstance(stmt, ir.Assign):
-                order[stmt] = here
-                paths[stmt] = path
-            if isinstance(stmt, ir.If):
-                visit(stmt.then_body, path + ((id(stmt), "then"),))
-                then_end = position
-                visit(stmt.else_body, path + ((id(stmt), "else"),))
-                for phi in stmt.phis:
-                    if isinstance(phi.then_value, ir.Var):
-                        reads.setdefault(phi.then_value, []).append((then_end, stmt, path + ((id(stmt), "then"),)))
-                    if isinstance(phi.else_value, ir.Var):
-                        reads.setdefault(phi.else_value, []).append((position, stmt, path + ((id(stmt), "else"),)))
-                continue
-            for child in ir.child_blocks(stmt):
-                visit(child, path)
-            if isinstance(stmt, (ir.For, ir.While)):
-                for c in stmt.carried:
-                    if isinstance(c.next, ir.Var):
-                        reads.setdefault(c.next, []).append((position, stmt, path))
-
-    def exclusive(a, b) -> bool:
-        sides = dict(a)
-        return any(key in sides and sides[key] != side for key, side in b)
-
-    visit(fn.body)
     for stmt in ir.walk(fn.body):
         if not (isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append)):
             continue
@@ -245,7 +207,7 @@ def check_inplace_updates(fn: ir.Function) -> None:
             )
         later = [
             s for pos, s, path in reads.get(base, [])
-            if pos > order[stmt] and s is not stmt and not exclusive(path, paths[stmt])
+            if pos > order[stmt] and s is not stmt and not _exclusive(path, paths[stmt])
         ]
         if later:
             name = base.base if isinstance(base, ir.Var) else repr(base)
@@ -256,10 +218,238 @@ def check_inplace_updates(fn: ir.Function) -> None:
             )
 
 
+@dataclass
+class _Order:
+    """Where each statement and value sits in program order, and where each value is read.
+
+    A read is recorded with the branches it sits in, as ``((id(if), side), ...)``:
+    a read on the other side of an ``if`` from an update never sees it.
+    """
+
+    position: dict = field(default_factory=dict)  # Assign -> its position
+    path_of: dict = field(default_factory=dict)  # Assign -> its branch path
+    defined_at: dict = field(default_factory=dict)  # Var -> position of its definition
+    reads: dict = field(default_factory=dict)  # Var -> [(position, statement, path)]
+    producer: dict = field(default_factory=dict)  # Var -> the Assign that binds it
+    loops_of: dict = field(default_factory=dict)  # Assign -> ids of the loops around it
+    defined_in: dict = field(default_factory=dict)  # Var -> ids of the loops around its definition
+    read_loops: dict = field(default_factory=dict)  # Var -> [(position, ids of the loops around the read)]
+
+
+def _program_order(fn: ir.Function) -> _Order:
+    trace = _Order()
+    counter = [0]
+
+    def read(var, pos, stmt, path, loops):
+        if isinstance(var, ir.Var):
+            trace.reads.setdefault(var, []).append((pos, stmt, path))
+            trace.read_loops.setdefault(var, []).append((pos, path, loops))
+
+    def visit(stmts, path=(), loops=()):
+        for stmt in stmts:
+            counter[0] += 1
+            here = counter[0]
+            for a in ir.uses(stmt):
+                read(a, here, stmt, path, loops)
+            if isinstance(stmt, ir.Assign):
+                trace.position[stmt] = here
+                trace.path_of[stmt] = path
+                trace.loops_of[stmt] = loops
+                trace.defined_at[stmt.target] = here
+                trace.defined_in[stmt.target] = loops
+                trace.producer[stmt.target] = stmt
+            if isinstance(stmt, ir.If):
+                visit(stmt.then_body, path + ((id(stmt), "then"),), loops)
+                then_end = counter[0]
+                visit(stmt.else_body, path + ((id(stmt), "else"),), loops)
+                for phi in stmt.phis:
+                    read(phi.then_value, then_end, stmt, path + ((id(stmt), "then"),), loops)
+                    read(phi.else_value, counter[0], stmt, path + ((id(stmt), "else"),), loops)
+                    trace.defined_at[phi.target] = counter[0]
+                    trace.defined_in[phi.target] = loops
+                continue
+            if isinstance(stmt, (ir.For, ir.While)):
+                inner = loops + (id(stmt),)
+                if isinstance(stmt, ir.For):
+                    trace.defined_at[stmt.index] = here
+                    trace.defined_in[stmt.index] = inner
+                for c in stmt.carried:
+                    trace.defined_at[c.arg] = here
+                    trace.defined_in[c.arg] = inner
+                for child in ir.child_blocks(stmt):
+                    visit(child, path, inner)
+                if isinstance(stmt, ir.While):
+                    read(stmt.cond, counter[0], stmt, path, inner)
+                for c in stmt.carried:
+                    read(c.next, counter[0], stmt, path, inner)
+                    trace.defined_at[c.out] = counter[0]
+                    trace.defined_in[c.out] = loops
+                continue
+            for child in ir.child_blocks(stmt):
+                visit(child, path, loops)
+
+    for p in fn.params:
+        trace.defined_at[p.var] = 0
+        trace.defined_in[p.var] = ()
+    visit(fn.body)
+    return trace
+
+
+def _read_after(trace: _Order, var, update) -> bool:
+    """Is `var` read after `update` runs: later in the program, or in a later iteration of a
+    loop around the update that `var` was defined outside of?"""
+    here, path, loops = trace.position[update], trace.path_of[update], trace.loops_of[update]
+    outside = [loop for loop in loops if loop not in trace.defined_in.get(var, ())]
+    for pos, read_path, read_loops in trace.read_loops.get(var, []):
+        if _exclusive(read_path, path):
+            continue
+        if pos > here or any(loop in read_loops for loop in outside):
+            return True
+    return False
+
+
+def _exclusive(a, b) -> bool:
+    """Are two branch paths on different sides of one `if`?"""
+    sides = dict(a)
+    return any(key in sides and sides[key] != side for key, side in b)
+
+
+# ------------------------------------------------------------ views and aliases
+
+
+def _may_alias(fn: ir.Function):
+    """Union-find of values that may share memory: views, copies of names, loop and branch
+    joins, updates, and containers with what they contain."""
+    find = buffer_chains(fn, views=True)
+    parent_union = []
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Assign) and stmt.func.value in (pack_list, pack_tuple, list_append):
+            for a in stmt.args:
+                if isinstance(a, ir.Var):
+                    parent_union.append((stmt.target, a))
+    # buffer_chains returns only `find`; rebuild with the container edges on top
+    groups: dict = {}
+
+    def root(v):
+        r = find(v)
+        while r in groups and groups[r] != r:
+            r = groups[r]
+        return r
+
+    for a, b in parent_union:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            groups[ra] = rb
+    return root
+
+
+def _definite_view(stmt) -> bool:
+    """Does `stmt` make a view of its argument whatever the shapes (``a[1:3]``, ``a.T``,
+    ``a.reshape(...)``)? An integer index (a copy of an element of a 1-D array, a view
+    of a row otherwise) is left to the run-time check."""
+    if stmt is None:
+        return False
+    func = stmt.func.value
+    if func is operator.getitem:
+        index = stmt.args[1]
+        if not isinstance(index, ir.Const):
+            return False
+        items = index.value if isinstance(index.value, tuple) else (index.value,)
+        return any(isinstance(i, slice) or i is None or i is Ellipsis for i in items)
+    if isinstance(func, Attr):
+        return func.name in ("T", "mT", "real", "imag", "flat")
+    if isinstance(func, Method):
+        return func.name in _VIEW_METHODS
+    return getattr(func, "__module__", "") == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS
+
+
+def guard_inplace_updates(fn: ir.Function) -> ir.Function:
+    """Make sure no value can see an in-place update that SSA says it does not.
+
+    ``b = a[1:3]; a[1] = 0; use(b)``: in NumPy ``b`` sees the write; in SSA it
+    would not, and the gradient would be wrong. Such programs are refused with
+    the line to change. Where only the run time can tell (``prev = A[i]`` is a
+    copy for a 1-D ``A`` but a view of a row of a 2-D one; ``old = cur`` in a loop
+    is the same array only if the loop never ran), the update is preceded by
+    ``not_a_view(prev, A, ...)``, which raises if the two share memory.
+
+    Returns:
+        `fn`, or a copy with those run-time checks inserted.
+    """
+    check_inplace_updates(fn)
+    trace = _program_order(fn)
+    root = _may_alias(fn)
+    members: dict = {}
+    for v in trace.defined_at:
+        members.setdefault(root(v), []).append(v)
+    checks: dict = {}  # id(update) -> values to check before it
+    for stmt in ir.walk(fn.body):
+        if not (isinstance(stmt, ir.Assign) and stmt.func.value is setitem):
+            continue
+        base, here = stmt.args[0], trace.position[stmt]
+        for v in members.get(root(base), []):
+            if v is base or v == stmt.target or trace.defined_at.get(v, 0) >= here:
+                continue
+            if not _read_after(trace, v, stmt):
+                continue
+            producer = trace.producer.get(v)
+            if _definite_view(producer):
+                name = v.base if not ir.is_temp(v) else "a value"
+                made = f" (made at line {producer.loc.line})" if producer.loc else ""
+                raise InPlaceUpdateError(
+                    f"{name!r}{made} is a view of {base.base!r}, which is updated in place here before {name!r} "
+                    "is read again: NumPy would show the change through it, and the derivative could not follow",
+                    stmt.loc,
+                    hint=f"take a copy where {name!r} is made (`.copy()`), or update a copy of {base.base!r}",
+                )
+            # a value that may or may not share memory (an element or a row, a list holding arrays,
+            # the same array under another name on some paths): checked when the update runs
+            checks.setdefault(id(stmt), []).append(v)
+    if not checks:
+        return fn
+    return _insert_checks(fn, checks)
+
+
+def _insert_checks(fn, checks):
+    numbers = [int(v.name[1:]) for v in ir.all_defs(fn.body) if ir.is_temp(v)]
+    counter = [max(numbers, default=0)]
+
+    def temp():
+        counter[0] += 1
+        return ir.Var(f"t{counter[0]}", "t")
+
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            for attr in ("then_body", "else_body", "body", "cond_body"):
+                child = getattr(stmt, attr, None)
+                if isinstance(child, list):
+                    setattr(stmt, attr, block(child))
+            for v in checks.get(id(stmt), []):
+                text = stmt.loc.text.strip() if stmt.loc is not None else ""
+                where = ir.Const(f"line {stmt.loc.line if stmt.loc else '?'}: {text}")
+                out.append(ir.Assign(temp(), NOT_A_VIEW, [v, stmt.args[0], where], [], stmt.loc))
+            out.append(stmt)
+        return out
+
+    body = block(fn.body)  # statements are shared with `fn`; only the block lists are new
+    new = ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
+                      dict(fn.exports), fn.result_loc)
+    return ir.verify(new)
+
+
+NOT_A_VIEW = ir.Ref(("not_a_view",), runtime.not_a_view)
+
+
 # ----------------------------------------------------------- shared buffers
 
+# Calls that return a view of their first argument (for some or all shapes).
 _VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "diagonal", "view"}
-_VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray"}
+_VIEW_FUNCTIONS = {
+    "reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray", "asanyarray",
+    "diagonal", "flip", "fliplr", "flipud", "rot90", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to",
+    "real", "imag", "matrix_transpose", "permute_dims",
+}
 
 
 def buffer_chains(fn: ir.Function, views: bool = True):

@@ -17,8 +17,9 @@ import numpy as np
 
 from . import ir, runtime
 from .codegen import Namespace, compile_function, to_source
-from .errors import ArgumentError, Location, NonScalarOutputError, S2SADError, WrtError
+from .errors import ArgumentError, InPlaceUpdateError, Location, NonScalarOutputError, S2SADError, WrtError
 from .frontend import parse_function, unwrap
+from .analysis import guard_inplace_updates
 from .lower import normalize
 from .reverse import reverse_function
 from .rules import registry
@@ -253,7 +254,7 @@ def _build_cached(func, kind: str, wrt=0):
 
 def _build(func, kind, positions, many):
     try:
-        primal = normalize(func)
+        primal = guard_inplace_updates(normalize(func))
         names = [p.var.name for p in primal.params]
         wrt_names = [names[i] for i in positions]
         if kind in ("grad", "value_and_grad"):
@@ -296,9 +297,23 @@ def _safe_name(func) -> str:
 
 
 def _with_runtime(namespace: Namespace, func, location) -> Namespace:
+    """In memory, the run-time checks of generated code raise s2sad's own errors."""
     if "scalar_seed" in namespace.bindings and namespace.bindings["scalar_seed"] is runtime.scalar_seed:
         namespace.bindings["scalar_seed"] = _scalar_seed_for(func, location or _function_location(func))
+    if namespace.bindings.get("not_a_view") is runtime.not_a_view:
+        namespace.bindings["not_a_view"] = _not_a_view_for(func)
     return namespace
+
+
+def _not_a_view_for(func):
+    def not_a_view(value, base, where=""):
+        try:
+            return runtime.not_a_view(value, base, where)
+        except ValueError as exc:
+            raise InPlaceUpdateError(str(exc), _function_location(func),
+                                     hint="take a copy (`.copy()`) of the array before updating it") from None
+
+    return not_a_view
 
 
 def _live_globals(func, namespace: Namespace):

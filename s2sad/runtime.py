@@ -118,6 +118,27 @@ def add_at(acc, index, g):
     return acc
 
 
+def _shares(value, base) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_shares(item, base) for item in value)
+    return isinstance(value, np.ndarray) and isinstance(base, np.ndarray) and np.shares_memory(value, base)
+
+
+def not_a_view(value, base, where=""):
+    """`value`, checked not to share memory with `base`, which is about to be updated in place.
+
+    ``prev = A[i]`` copies an element of a 1-D ``A`` but is a view of a row of a
+    2-D one; ``A[i] = ...`` would then change ``prev`` too, which the derivative
+    cannot follow. Raises ValueError in that case, saying where.
+    """
+    if _shares(value, base):
+        raise ValueError(
+            f"{where}: this in-place update would also change another variable that is read later "
+            "(NumPy shares their memory), which the derivative cannot follow; take a copy (`.copy()`) first"
+        )
+    return value
+
+
 def add_sequences(a, b):
     """Add two adjoints of a list or tuple item by item (``+`` would concatenate them)."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -156,4 +177,4 @@ def scalar_seed(y):
     return 1.0
 
 
-RUNTIME_HELPERS = ("add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

@@ -373,3 +373,9 @@ helper(gather_items, [0.5, -1.0], 2.0, id="gather_items-floats")
 helper(diff_adjoint, normal(5), 1, -1, id="diff_adjoint")
 helper(diff_adjoint, normal(3, 2), 2, 1, id="diff_adjoint-n2")
 helper(diff_adjoint, normal(2, 3), 3, 0, id="diff_adjoint-n3-axis0")
+
+
+# the run-time view guard is the identity on its first argument
+from s2sad.runtime import not_a_view  # noqa: E402
+
+CASES.append(Case(not_a_view, (np.linspace(0.1, 0.9, 4), np.zeros(3), "here"), wrt=[0], id="not_a_view"))
