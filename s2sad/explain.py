@@ -406,7 +406,9 @@ def _fmt(value, digits: int = 5) -> str:
 
 
 def _is_scalar(value) -> bool:
-    return np.ndim(value) == 0 and isinstance(value, (numbers.Number, np.generic, np.ndarray))
+    if not isinstance(value, (numbers.Number, np.generic, np.ndarray)):
+        return False  # tuples (eigh's (w, V)), lists, None
+    return np.ndim(value) == 0
 
 
 def _width(text: str) -> int:

@@ -19,8 +19,9 @@ import operator
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
-from . import ir
+from . import ir, runtime
 from .desugar import refuse_unsupported, remove_early_exits
 from .errors import (
     InPlaceUpdateError,
@@ -169,6 +170,7 @@ class _Lowerer:
     stack: tuple = ()
     local_names: set = field(default_factory=set)
     packs: dict = field(default_factory=dict)  # Var bound to a tuple display -> its items
+    arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     result_loc: object = None
 
     # ------------------------------------------------------------ helpers
@@ -425,14 +427,37 @@ class _Lowerer:
                 node,
                 hint="call the function by its module-level name",
             )
+        obj = callee.value
+        if obj in (builtins.max, builtins.min) and not node.keywords:
+            return self.extremum(obj, node, hint)
         args = [self.expr(a) for a in node.args]
         kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
-        obj = callee.value
         if getattr(obj, "__s2sad_function__", None) is not None and not has_any_rule(obj):
             obj = obj.__s2sad_function__  # a @differentiate function: read the function inside
         if is_user_function(obj) and not has_any_rule(obj):
             return self.inline(obj, args, kwargs, node, hint)
         return self.emit_call(callee, args, kwargs, node, self.target_for(hint))
+
+    def extremum(self, func, node, hint):
+        """``max(a, b, c)`` is ``max(max(a, b), c)``; ``max([a, b])`` and ``max((a, b))`` likewise;
+        ``max(x)`` of one array or list is ``np.max(x)`` (the largest element)."""
+        items = node.args
+        if len(items) == 1 and isinstance(items[0], (gast.List, gast.Tuple)):
+            items = items[0].elts
+        if len(items) == 1:
+            value = self.expr(items[0])
+            reduce = np.max if func is builtins.max else np.min
+            return self.emit_call(ir.Ref(("np", reduce.__name__), reduce, np), [value], node=node,
+                                  target=self.target_for(hint))
+        if not items:
+            raise self.error(UnsupportedSyntaxError, f"{func.__name__}() needs at least one argument", node)
+        ref = ir.Ref((func.__name__,), func)
+        result = self.expr(items[0])
+        for k, item in enumerate(items[1:]):
+            last = k == len(items) - 2
+            result = self.emit_call(ref, [result, self.expr(item)], node=node,
+                                    target=self.target_for(hint) if last else None)
+        return result
 
     # ------------------------------------------------------------ control flow
 
@@ -479,7 +504,9 @@ class _Lowerer:
             if name in exclude:
                 continue
             init = self.env.get(name, ir.Const(None))
-            carried.append((name, self.namer.fresh(name), init))
+            arg = self.namer.fresh(name)
+            self.arg_inits[arg] = init
+            carried.append((name, arg, init))
         return carried
 
     def _finish_loop(self, carried, body_env):
@@ -639,6 +666,20 @@ class _Lowerer:
         if isinstance(target, gast.Name):
             current = self.read_name(gast.Name(id=target.id, ctx=gast.Load(), annotation=None, type_comment=None))
             value = self.expr(node.value)
+            same, probe = {current}, current
+            while isinstance(probe, ir.Var) and probe in self.arg_inits:
+                probe = self.arg_inits[probe]  # a loop's block argument is its initial value at first
+                if probe in same:
+                    break
+                same.add(probe)
+            aliases = [n for n, a in self.env.items() if a in same and n != target.id and isinstance(a, ir.Var)]
+            if any(self.read_later(n, node) for n in aliases):
+                # for an array, `y += v` writes into the array `other` also names (NumPy); for a
+                # number it only rebinds y. Only the run time knows which: check there.
+                where = f"line {self.loc(node).line}: {self.loc(node).text.strip()} ({target.id} is also named " \
+                        f"{', '.join(aliases)})"
+                current = self.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
+                                         [current, current, ir.Const(where)], node=node)
             self.env[target.id] = self.emit_call(op, [current, value], node=node, target=self.namer.fresh(target.id))
             return
         if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
@@ -652,6 +693,17 @@ class _Lowerer:
             return
         raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate this augmented assignment", node,
                          hint="update a local name or an element of a local array")
+
+    def read_later(self, name, node) -> bool:
+        """Is `name` read after `node` in the function (later lines, or anywhere in a loop around it)?"""
+        line = getattr(node, "lineno", 0)
+        loops = [n for n in gast.walk(self.parsed.node) if isinstance(n, (gast.For, gast.While))
+                 and n.lineno <= line <= max(getattr(x, "lineno", 0) or 0 for x in gast.walk(n))]
+        for n in gast.walk(self.parsed.node):
+            if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load):
+                if n.lineno > line or any(n in set(gast.walk(loop)) for loop in loops):
+                    return True
+        return False
 
     def stmt_Expr(self, node):
         if isinstance(node.value, gast.Constant):

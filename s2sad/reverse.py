@@ -50,9 +50,9 @@ _FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like)
 
 def _primal_name(func) -> str:
     if isinstance(func, Attr):
-        return f's2sad.primitives.Attr("{func.name}")'
+        return f"the attribute .{func.name}"
     if isinstance(func, Method):
-        return f's2sad.primitives.Method("{func.name}")'
+        return f"the method .{func.name}()"
 
     module = getattr(func, "__module__", None)
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
@@ -372,6 +372,13 @@ class _Reverser:
         if rule is None:
             if registry.is_nondifferentiable(func):
                 return out
+            if isinstance(func, (Attr, Method)):
+                raise NoDerivativeError(
+                    f"{_primal_name(func)} has no derivative rule",
+                    loc,
+                    hint="use the NumPy function that does the same (docs/numpy-coverage.md lists what has "
+                    "rules), or register a rule of your own (README: 'Your own derivative rules')",
+                )
             raise NoDerivativeError(
                 f"{_primal_name(func)} has no derivative rule, and s2sad cannot read its source",
                 loc,
