@@ -110,7 +110,13 @@ class GeneratedFunction:
         except (TypeError, ValueError):  # pragma: no cover
             pass
 
+    # kinds whose generated function takes f's arguments then this many trailing ones (the seeds)
+    _TRAILING = {"jvp": "wrt", "hvp": "wrt", "vjp": 1, "vjp_aux": 1}
+
     def __call__(self, *args, **kwargs):
+        trailing = self._TRAILING.get(self.kind)
+        if trailing is not None:
+            args, kwargs = self._with_defaults(args, kwargs, len(self.wrt) if trailing == "wrt" else trailing)
         if self._wrt_positions:
             args = list(args)
             for pos in self._wrt_positions:
@@ -121,10 +127,47 @@ class GeneratedFunction:
                 name = name_of[pos]
                 if name in kwargs:
                     kwargs[name] = _as_real(kwargs[name], self.primal, pos)
-        result = self._func(*args, **kwargs)
+        try:
+            result = self._func(*args, **kwargs)
+        except TypeError as exc:
+            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:  # the call itself: arity
+                raise ArgumentError(f"{self.__name__}{self.__signature__}: {exc}".replace(
+                    "__s2sad_factory__.<locals>.", ""), _function_location(self.primal),
+                    hint="pass the arguments the signature shows") from None
+            raise
         if self.kind in ("grad", "value_and_grad", "vjp"):
             result = self._match_dtypes(result, args, kwargs)
         return result
+
+    def _with_defaults(self, args, kwargs, n_trailing):
+        """``jvp(f)(x, v)`` for ``f(x, scale=2.0)``: the last `n_trailing` positional values are the
+        seeds (tangents or cotangent); f's own arguments take their defaults and keywords as in f."""
+        params = list(inspect.signature(self.primal).parameters.values())
+        if not kwargs and len(args) == len(params) + n_trailing:
+            primal_args, seeds = list(args[: len(params)]), list(args[len(params):])
+        else:
+            if len(args) < n_trailing:
+                raise ArgumentError(f"{self.__name__} takes {self.primal.__name__}'s arguments and then "
+                                    f"{n_trailing} more", _function_location(self.primal))
+            primal_args, seeds = list(args[: len(args) - n_trailing]), list(args[len(args) - n_trailing:])
+            own = {k: v for k, v in kwargs.items() if k in {p.name for p in params}}
+            extra = {k: v for k, v in kwargs.items() if k not in own}
+            try:
+                bound = inspect.signature(self.primal).bind(*primal_args, **own)
+            except TypeError as exc:
+                raise ArgumentError(f"{self.__name__}: {exc}", _function_location(self.primal)) from None
+            bound.apply_defaults()
+            primal_args = [bound.arguments[p.name] for p in params]
+            kwargs = extra
+        if self.kind == "jvp":
+            for pos, tangent in zip(self._wrt_positions, seeds):
+                if np.shape(tangent) != np.shape(primal_args[pos]):
+                    name = _param_names(self.primal)[pos]
+                    raise ArgumentError(
+                        f"the tangent for {name} has shape {np.shape(tangent)}, but {name} has shape "
+                        f"{np.shape(primal_args[pos])}", _function_location(self.primal),
+                        hint="give one tangent per differentiated argument, each of that argument's shape")
+        return tuple(primal_args) + tuple(seeds), kwargs
 
     def _match_dtypes(self, result, args, kwargs):
         """A float32 (or float16) argument gets a gradient of its own dtype, as it would in JAX.
@@ -302,7 +345,20 @@ def _with_runtime(namespace: Namespace, func, location) -> Namespace:
         namespace.bindings["scalar_seed"] = _scalar_seed_for(func, location or _function_location(func))
     if namespace.bindings.get("not_a_view") is runtime.not_a_view:
         namespace.bindings["not_a_view"] = _not_a_view_for(func)
+    if namespace.bindings.get("check_cotangent") is runtime.check_cotangent:
+        namespace.bindings["check_cotangent"] = _check_cotangent_for(func)
     return namespace
+
+
+def _check_cotangent_for(func):
+    def check_cotangent(out_bar, out):
+        try:
+            return runtime.check_cotangent(out_bar, out)
+        except ValueError as exc:
+            raise ArgumentError(f"vjp of {func.__name__}: {exc}", _function_location(func),
+                                hint="pass out_bar with the shape of the function's output") from None
+
+    return check_cotangent
 
 
 def _not_a_view_for(func):
@@ -398,7 +454,7 @@ class Differentiable:
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return types.MethodType(self, obj)
+        return _BoundDifferentiable(self, obj)
 
     @property
     def grad(self):
@@ -447,6 +503,23 @@ class Differentiable:
 
     def __repr__(self) -> str:
         return f"<s2sad.differentiate {self.__wrapped__.__qualname__} wrt={self._wrt!r}>"
+
+
+class _BoundDifferentiable:
+    """``obj.method`` for a ``@differentiate`` method: calls and derivatives with ``self`` bound."""
+
+    def __init__(self, differentiable, obj):
+        self._d, self._obj = differentiable, obj
+        functools.update_wrapper(self, differentiable.__wrapped__)
+
+    def __call__(self, *args, **kwargs):
+        return self._d.__wrapped__(self._obj, *args, **kwargs)
+
+    def __getattr__(self, name):
+        derivative = getattr(self._d, name)  # .grad, .value_and_grad, .jvp, ...
+        if callable(derivative):
+            return functools.partial(derivative, self._obj)
+        return derivative
 
 
 def differentiate(f=None, *, wrt=0):

@@ -364,8 +364,12 @@ def _unit_of(obj):
     raise ExportError(f"cannot export {obj!r}: it is not a generated derivative")
 
 
+_API_CHECKS = ("scalar_seed", "not_a_view", "check_cotangent")  # in memory they raise s2sad's own errors
+
+
 def _is_api_scalar_seed(obj) -> bool:
-    return inspect.isfunction(obj) and obj.__name__ == "scalar_seed" and obj.__module__ == "s2sad.api"
+    """A run-time check as the API binds it in memory (a closure raising s2sad errors)."""
+    return inspect.isfunction(obj) and obj.__name__ in _API_CHECKS and obj.__module__ == "s2sad.api"
 
 
 def _numpy_or_math_path(obj, root_name):
@@ -451,7 +455,7 @@ class _Module:
         from . import runtime
 
         if _is_api_scalar_seed(obj):
-            obj = runtime.scalar_seed  # the exported seed raises a plain ValueError
+            obj = getattr(runtime, obj.__name__)  # exported, the check raises a plain ValueError
         if isinstance(obj, types.ModuleType):
             modname = obj.__name__
             if modname == "s2sad" or modname.startswith("s2sad."):

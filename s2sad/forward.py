@@ -317,6 +317,15 @@ class _Forward:
             out.append(ir.Assign(t, stmt.func, [items_dot, value_dot], [], loc))
             env[stmt.target] = t
             return out
+        if func is runtime.pad_none:
+            parts, like = stmt.args
+            if not self.is_active(parts) or env.get(parts) is None:
+                self.active.discard(stmt.target)
+                return out
+            t = self.fresh_tangent(stmt.target)
+            out.append(ir.Assign(t, stmt.func, [env[parts], like], [], loc))
+            env[stmt.target] = t
+            return out
         if func is runtime.add_sequences:
             # item-by-item addition is linear: its tangent is the item-by-item sum of the tangents
             if not any(self.is_active(a) for a in stmt.args):

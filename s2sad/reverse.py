@@ -44,6 +44,7 @@ NP_COPY = ir.Ref(("np", "copy"), np.copy, np)
 RANGE = ir.Ref(("range",), range)
 ADD_AT = ir.Ref(("add_at",), runtime.add_at)
 ADD_SEQUENCES = ir.Ref(("add_sequences",), runtime.add_sequences)
+PAD_NONE = ir.Ref(("pad_none",), runtime.pad_none)
 # helpers that always return a new array nobody else refers to
 _FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like)
 
@@ -366,8 +367,10 @@ class _Reverser:
                 items = [ir.Const(None)] * length
                 for k, v in parts:
                     items[k] = v
-                grad = self.namer.temp()
-                out.append(ir.Assign(grad, ir.prim(pack_tuple), items, [], loc))
+                packed = self.namer.temp()
+                out.append(ir.Assign(packed, ir.prim(pack_tuple), items, [], loc))
+                grad = self.namer.temp()  # padded to the result's length: the rule may read every part
+                out.append(ir.Assign(grad, PAD_NONE, [packed, stmt.target], [], loc))
         rule = registry.adjoint_rule(func)
         if rule is None:
             if registry.is_nondifferentiable(func):
@@ -745,8 +748,11 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
         named = isinstance(result, ir.Var) and result.base != "t"
         seed_var = namer.fresh(rev.adjoint_base(result) if named else "out_bar")
         extra_params.append(ir.Param(seed_var))
+        checked = namer.fresh(seed_var.base)  # the seed must have the output's shape: say so if not
+        seed_stmts.append(ir.Assign(checked, ir.Ref(("check_cotangent",), runtime.check_cotangent),
+                                    [seed_var, result], [], loc))
         if rev.is_active(result):
-            env[result] = seed_var
+            env[result] = checked
     elif rev.is_active(result):
         seed_var = rev.fresh_adjoint(result)
         seed_stmts.append(ir.Assign(seed_var, SCALAR_SEED, [result], [], loc))

@@ -139,6 +139,23 @@ def not_a_view(value, base, where=""):
     return value
 
 
+def check_cotangent(out_bar, out):
+    """`out_bar`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed)."""
+    if isinstance(out, (tuple, list)):
+        if not isinstance(out_bar, (tuple, list)) or len(out_bar) != len(out):
+            raise ValueError(f"the cotangent must be a tuple of {len(out)} arrays, one per output")
+        return type(out_bar)(check_cotangent(b, o) for b, o in zip(out_bar, out))
+    if np.shape(out_bar) != np.shape(out):
+        raise ValueError(f"the cotangent has shape {np.shape(out_bar)}, but the output has shape {np.shape(out)}")
+    return out_bar
+
+
+def pad_none(parts, like):
+    """The adjoint of a tuple result (``w, V = eigh(A)``) from the parts the program used:
+    ``parts`` padded with None to the length of ``like``, the result itself."""
+    return tuple(parts) + (None,) * (len(like) - len(parts))
+
+
 def add_sequences(a, b):
     """Add two adjoints of a list or tuple item by item (``+`` would concatenate them)."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -177,4 +194,4 @@ def scalar_seed(y):
     return 1.0
 
 
-RUNTIME_HELPERS = ("_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

@@ -29,7 +29,8 @@ _IMPURE_METHODS = {
     "normal", "uniform", "random", "integers", "standard_normal", "choice", "shuffle", "permutation",
     "exponential", "poisson", "binomial", "beta", "gamma", "rand", "randn", "randint",
 }
-_PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at}
+_PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at,
+                 runtime.pad_none, runtime.add_sequences}
 
 
 def is_pure(stmt) -> bool:

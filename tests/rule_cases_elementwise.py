@@ -379,3 +379,7 @@ helper(diff_adjoint, normal(2, 3), 3, 0, id="diff_adjoint-n3-axis0")
 from s2sad.runtime import not_a_view  # noqa: E402
 
 CASES.append(Case(not_a_view, (np.linspace(0.1, 0.9, 4), np.zeros(3), "here"), wrt=[0], id="not_a_view"))
+
+from s2sad.runtime import check_cotangent  # noqa: E402
+
+CASES.append(Case(check_cotangent, (np.linspace(0.1, 0.9, 4), np.zeros(4)), wrt=[0], id="check_cotangent"))

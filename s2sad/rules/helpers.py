@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime import not_a_view, scatter_add, unbroadcast, unreduce, zero_at
+from ..runtime import check_cotangent, not_a_view, scatter_add, unbroadcast, unreduce, zero_at
 from .registry import adjoint, tangent
 
 
@@ -73,3 +73,14 @@ def not_a_view_adjoint(y, value, base, where=""):
 @tangent(not_a_view)
 def not_a_view_tangent(y, value, base, where=""):
     y_dot = value_dot
+
+
+@adjoint(check_cotangent)
+def check_cotangent_adjoint(y, out_bar, out):
+    # y = out_bar (after a shape check): the identity
+    out_bar_bar = y_bar
+
+
+@tangent(check_cotangent)
+def check_cotangent_tangent(y, out_bar, out):
+    y_dot = out_bar_dot
