@@ -105,6 +105,52 @@ def bind_template(rule: registry.Rule, stmt: ir.Assign, result_atom) -> dict:
     return out
 
 
+def _slice(stmts: list, keep: set) -> list:
+    """The statements of a spliced template that compute the Vars in `keep` (backward slice)."""
+    needed = set(keep)
+    kept = []
+    for s in reversed(stmts):
+        if isinstance(s, ir.Assign):
+            if s.target not in needed:
+                continue
+            needed.update(a for a in ir.uses(s) if isinstance(a, ir.Var))
+        elif isinstance(s, ir.If):
+            if not any(p.target in needed for p in s.phis):
+                continue
+            needed.update(ir.free_vars([s]))
+            needed.update(v for p in s.phis for v in (p.then_value, p.else_value) if isinstance(v, ir.Var))
+        else:
+            needed.update(ir.free_vars([s]))
+        kept.append(s)
+    return kept[::-1]
+
+
+_ELEMENTWISE_BINARY = {
+    operator.add, operator.sub, operator.mul, operator.truediv, operator.pow,
+    np.add, np.subtract, np.multiply, np.divide, np.power, np.maximum, np.minimum,
+}
+
+
+def _no_broadcast_against_numbers(stmt: ir.Assign, body: list) -> list:
+    """``y = a * 2.0``: a Python number broadcasts nothing, so y has a's shape and
+    ``unbroadcast(g, a)`` is just ``g``. Write it so."""
+    if stmt.func.value not in _ELEMENTWISE_BINARY or stmt.kwargs or len(stmt.args) != 2:
+        return body
+    numbers_only = [isinstance(a, ir.Const) and isinstance(a.value, (int, float)) and not isinstance(a.value, bool)
+                    for a in stmt.args]
+    if not any(numbers_only):
+        return body
+    operand = stmt.args[1] if numbers_only[0] else stmt.args[0]
+    out = []
+    for s in body:
+        if isinstance(s, ir.Assign) and s.func.value is runtime.unbroadcast and len(s.args) == 2 \
+                and s.args[1] == operand:
+            out.append(ir.Assign(s.target, ir.prim(identity), [s.args[0]], [], s.loc))
+        else:
+            out.append(s)
+    return out
+
+
 @dataclass
 class Gradient:
     """What reverse_function returns: the IR and what each output means."""
@@ -448,14 +494,20 @@ class _Reverser:
 
         body = ir.substitute(template.body, mapping, rename_defs=rename)
         body = [self._relocate(s, stmt.loc) for s in body]
+        body = _no_broadcast_against_numbers(stmt, body)
         for s in body:
             if isinstance(s, ir.Assign) and s.func.value in _FRESH_HELPERS:
                 self.owned.add(s.target)
+        spliced_at = len(out)
         out.extend(body)
         # the mapping now also holds the renamed template variables
         full = dict(mapping)
         for old, new in zip(ir.all_defs(template.body), ir.all_defs(body)):
             full[old] = new
+        # keep only what the wanted contributions need: a contribution to a constant must not
+        # make the reverse sweep read (and the loop tape) values it does not use
+        keep = {full.get(e, e) for e in wanted.values() if isinstance(e, ir.Var)}
+        out[spliced_at:] = _slice(out[spliced_at:], keep)
         for name, export in wanted.items():
             grad_atom = full.get(export, export) if isinstance(export, ir.Var) else export
             value = bound[name]
