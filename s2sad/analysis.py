@@ -262,9 +262,9 @@ def _program_order(fn: ir.Function) -> _Order:
                 visit(stmt.then_body, path + ((id(stmt), "then"),), loops)
                 then_end = counter[0]
                 visit(stmt.else_body, path + ((id(stmt), "else"),), loops)
-                for phi in stmt.phis:
-                    read(phi.then_value, then_end, stmt, path + ((id(stmt), "then"),), loops)
-                    read(phi.else_value, counter[0], stmt, path + ((id(stmt), "else"),), loops)
+                for phi in stmt.phis:  # a branch's phi inputs are read after its last statement
+                    read(phi.then_value, then_end + 0.5, stmt, path + ((id(stmt), "then"),), loops)
+                    read(phi.else_value, counter[0] + 0.5, stmt, path + ((id(stmt), "else"),), loops)
                     trace.defined_at[phi.target] = counter[0]
                     trace.defined_in[phi.target] = loops
                 continue
@@ -279,9 +279,9 @@ def _program_order(fn: ir.Function) -> _Order:
                 for child in ir.child_blocks(stmt):
                     visit(child, path, inner)
                 if isinstance(stmt, ir.While):
-                    read(stmt.cond, counter[0], stmt, path, inner)
-                for c in stmt.carried:
-                    read(c.next, counter[0], stmt, path, inner)
+                    read(stmt.cond, counter[0] + 0.5, stmt, path, inner)
+                for c in stmt.carried:  # yielded after the body's last statement
+                    read(c.next, counter[0] + 0.5, stmt, path, inner)
                     trace.defined_at[c.out] = counter[0]
                     trace.defined_in[c.out] = loops
                 continue

@@ -297,7 +297,9 @@ def _build_cached(func, kind: str, wrt=0):
 
 def _build(func, kind, positions, many):
     try:
-        primal = guard_inplace_updates(normalize(func))
+        # dead values (a loop-carried name never read after the loop) go first: they must not
+        # look like readers of an array updated in place
+        primal = guard_inplace_updates(simplify(normalize(func)))
         names = [p.var.name for p in primal.params]
         wrt_names = [names[i] for i in positions]
         if kind in ("grad", "value_and_grad"):

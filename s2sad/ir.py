@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Union
 
 from .errors import Location, S2SADError
-from .primitives import Attr, Method, identity, pack_list, pack_tuple, setitem
+from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, setitem
 
 # --------------------------------------------------------------------------- atoms
 
@@ -450,6 +450,8 @@ def format_call(stmt: Assign) -> str:
         return f"{args[0]}[{args[1]}]"
     if func is setitem:
         return f"{args[0]}[{args[1]}] = {args[2]}"
+    if func is list_append:
+        return f"{args[0]}.append({args[1]})"
     if func is pack_tuple:
         return f"({', '.join(args)}{',' if len(args) == 1 else ''})"
     if func is pack_list:
@@ -490,7 +492,8 @@ def _format_block(stmts, depth, lines, last_line):
             last_line[0] = loc.line
         if isinstance(stmt, Assign):
             rhs = format_call(stmt)
-            lines.append(f"{pad}{rhs}  -> {stmt.target!r}" if stmt.func.value is setitem else f"{pad}{stmt.target!r} = {rhs}")
+            in_place = stmt.func.value in (setitem, list_append)
+            lines.append(f"{pad}{rhs}  -> {stmt.target!r}" if in_place else f"{pad}{stmt.target!r} = {rhs}")
         elif isinstance(stmt, If):
             lines.append(f"{pad}if {format_atom(stmt.cond)}:")
             _format_block(stmt.then_body, depth + 1, lines, last_line)

@@ -38,7 +38,9 @@ def is_pure(stmt) -> bool:
     if not isinstance(stmt, ir.Assign):
         return False
     func = stmt.func.value
-    if func in (identity, pack_tuple, pack_list, setitem, list_append, operator.getitem) or isinstance(func, Attr):
+    if func in (setitem, list_append):
+        return False  # another name may see the write (a view); never dropped as dead
+    if func in (identity, pack_tuple, pack_list, operator.getitem) or isinstance(func, Attr):
         return True
     if isinstance(func, Method):
         return func.name not in _IMPURE_METHODS
