@@ -125,8 +125,15 @@ _FRESH_METHODS = {"copy", "astype", "sum", "mean", "dot", "cumsum", "cumprod", "
 _ALIASING_PRIMITIVES = (operator.getitem,)
 
 
+def _no_copy(stmt: ir.Assign) -> bool:
+    """``x.astype(t, copy=False)``, ``np.array(x, copy=False)``: may return `x` itself."""
+    return any(k == "copy" and isinstance(a, ir.Const) and a.value is not True for k, a in stmt.kwargs)
+
+
 def _is_fresh_call(stmt: ir.Assign) -> bool:
     func = stmt.func.value
+    if _no_copy(stmt):
+        return False
     if func is setitem or func is identity or func in _ALIASING_PRIMITIVES or func is pack_tuple:
         return False
     if isinstance(func, Attr):
@@ -448,7 +455,8 @@ _VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "diagon
 _VIEW_FUNCTIONS = {
     "reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray", "asanyarray",
     "diagonal", "flip", "fliplr", "flipud", "rot90", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to",
-    "real", "imag", "matrix_transpose", "permute_dims",
+    "real", "imag", "matrix_transpose", "permute_dims", "split", "array_split", "hsplit", "vsplit", "dsplit",
+    "unstack",
 }
 
 
@@ -478,7 +486,8 @@ def buffer_chains(fn: ir.Function, views: bool = True):
             func = stmt.func.value
             in_place = func in (setitem, runtime.add_at, restore, identity, list_append, unappend)
             is_view = views and (
-                func is operator.getitem
+                _no_copy(stmt)
+                or func is operator.getitem
                 or isinstance(func, Attr)
                 or (isinstance(func, Method) and func.name in _VIEW_METHODS)
                 or (getattr(func, "__module__", "") == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS)

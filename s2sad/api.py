@@ -155,11 +155,17 @@ class GeneratedFunction:
             try:
                 bound = inspect.signature(self.primal).bind(*primal_args, **own)
             except TypeError as exc:
-                raise ArgumentError(f"{self.__name__}: {exc}", _function_location(self.primal)) from None
+                raise ArgumentError(
+                    f"{self.__name__} takes the arguments of {self.primal.__name__}{inspect.signature(self.primal)} "
+                    f"and then {n_trailing} more ({'a tangent for each of ' + ', '.join(self.wrt) if self.kind != 'vjp' else 'the cotangent of the output'}): {exc}",
+                    _function_location(self.primal)) from None
             bound.apply_defaults()
             primal_args = [bound.arguments[p.name] for p in params]
             kwargs = extra
-        if self.kind == "jvp":
+        if self.kind in ("jvp", "hvp"):  # a tangent given as a list of numbers is a vector
+            seeds = [np.asarray(v, dtype=np.float64) if isinstance(v, list) and v
+                     and all(isinstance(e, numbers.Real) for e in v) else v for v in seeds]
+        if self.kind in ("jvp", "hvp"):
             for pos, tangent in zip(self._wrt_positions, seeds):
                 if np.shape(tangent) != np.shape(primal_args[pos]):
                     name = _param_names(self.primal)[pos]
@@ -508,7 +514,11 @@ class Differentiable:
 
 
 class _BoundDifferentiable:
-    """``obj.method`` for a ``@differentiate`` method: calls and derivatives with ``self`` bound."""
+    """``obj.method`` for a ``@differentiate`` method: calls and derivatives with ``self`` bound.
+
+    A position in ``wrt`` counts the method's own parameters, as the caller sees
+    them (``wrt=0`` is the first one after ``self``).
+    """
 
     def __init__(self, differentiable, obj):
         self._d, self._obj = differentiable, obj
@@ -517,11 +527,35 @@ class _BoundDifferentiable:
     def __call__(self, *args, **kwargs):
         return self._d.__wrapped__(self._obj, *args, **kwargs)
 
+    def _wrt(self):
+        wrt = self._d._wrt
+        shift = (lambda w: w + 1 if isinstance(w, int) and not isinstance(w, bool) else w)
+        return tuple(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
+
     def __getattr__(self, name):
-        derivative = getattr(self._d, name)  # .grad, .value_and_grad, .jvp, ...
+        if name in ("grad", "value_and_grad"):
+            return _BoundGenerated(build(self._d.__wrapped__, name, self._wrt()), self._obj)
+        derivative = getattr(self._d, name)  # .jvp, .vjp, ...
+        if isinstance(derivative, GeneratedFunction):
+            return _BoundGenerated(derivative, self._obj)
         if callable(derivative):
             return functools.partial(derivative, self._obj)
         return derivative
+
+
+class _BoundGenerated:
+    """A generated derivative with ``self`` bound; ``.source`` is still the generated code."""
+
+    def __init__(self, generated, obj):
+        self._generated, self._obj = generated, obj
+        self.source = generated.source
+        self.__name__ = generated.__name__
+
+    def __call__(self, *args, **kwargs):
+        return self._generated(self._obj, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return repr(self._generated).replace("<s2sad", "<s2sad bound", 1)
 
 
 def differentiate(f=None, *, wrt=0):

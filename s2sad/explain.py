@@ -916,7 +916,10 @@ def _explain(f, args, wrt, max_iterations, digits, order):
         positions, many = resolve_wrt(func, wrt)
         for p in positions:
             values[p] = _as_real(values[p], func, p)
-    fn = normalize(func)
+    from .analysis import guard_inplace_updates
+    from .simplify import simplify
+
+    fn = guard_inplace_updates(simplify(normalize(func)))  # the checks grad makes
     params = [p.var for p in fn.params]
     if len(params) != len(values):
         raise ArgumentError(f"{func.__name__} takes {len(params)} parameters, got {len(values)} values")

@@ -171,6 +171,7 @@ class _Lowerer:
     local_names: set = field(default_factory=set)
     packs: dict = field(default_factory=dict)  # Var bound to a tuple display -> its items
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
+    contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     result_loc: object = None
 
     # ------------------------------------------------------------ helpers
@@ -294,10 +295,12 @@ class _Lowerer:
             return ir.Const(tuple(i.value for i in items))
         packed = self.emit_call(pack_tuple, items, node=node, target=self.target_for(hint))
         self.packs[packed] = items
+        self.contained.update(i for i in items if isinstance(i, ir.Var))
         return packed
 
     def expr_List(self, node, hint):
         items = [self.expr(elt) for elt in node.elts]
+        self.contained.update(i for i in items if isinstance(i, ir.Var))
         return self.emit_call(pack_list, items, node=node, target=self.target_for(hint))
 
     def expr_ListComp(self, node, hint):
@@ -321,8 +324,9 @@ class _Lowerer:
                                 attr="append", ctx=gast.Load()),
             args=[elt], keywords=[]))
         body = [append]
-        for cond in reversed(ifs):
-            body = [gast.If(test=cond, body=body, orelse=[])]
+        if ifs:  # `for v in xs if a if b` keeps v when a and b hold (b tested only when a does)
+            test = ifs[0] if len(ifs) == 1 else gast.BoolOp(op=gast.And(), values=ifs)
+            body = [gast.If(test=test, body=body, orelse=[])]
         loop = gast.For(target=target, iter=gen.iter, body=body, orelse=[], type_comment=None)
         for sub in gast.walk(loop):
             if getattr(sub, "lineno", None) is None and "lineno" in getattr(sub, "_attributes", ()):
@@ -402,6 +406,7 @@ class _Lowerer:
                         and len(node.args) == 1 and not node.keywords:
                     # items.append(v) binds a new version of `items` (the same list, one longer)
                     value = self.expr(node.args[0])
+                    self.contained.add(value)
                     updated = self.emit_call(list_append, [base, value], node=node,
                                              target=self.namer.fresh(func.value.id))
                     self.env[func.value.id] = updated
@@ -673,7 +678,9 @@ class _Lowerer:
                     break
                 same.add(probe)
             aliases = [n for n, a in self.env.items() if a in same and n != target.id and isinstance(a, ir.Var)]
-            if any(self.read_later(n, node) for n in aliases):
+            if same & self.contained:
+                aliases.append("a list or tuple that holds it")
+            if (same & self.contained) or any(self.read_later(n, node) for n in aliases):
                 # for an array, `y += v` writes into the array `other` also names (NumPy); for a
                 # number it only rebinds y. Only the run time knows which: check there.
                 where = f"line {self.loc(node).line}: {self.loc(node).text.strip()} ({target.id} is also named " \
