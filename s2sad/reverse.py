@@ -384,6 +384,19 @@ class _Reverser:
                 out.append(ir.Assign(rest, ir.prim(operator.getitem), [grad, ir.Const(slice(None, -1))], [], loc))
                 self.contribute(env, items, rest, out, loc)
             return out
+        if func is operator.add and len(stmt.args) == 2 and all(a in self.sequences for a in stmt.args):
+            # list + list is concatenation: the first len(a) adjoints are a's, the rest b's
+            a, b = stmt.args
+            n = self.namer.temp()
+            out.append(ir.Assign(n, ir.Ref(("len",), len), [a], [], loc))
+            for operand, bounds in ((a, [ir.Const(None), n]), (b, [n, ir.Const(None)])):
+                if self.is_active(operand):
+                    cut = self.namer.temp()
+                    out.append(ir.Assign(cut, ir.Ref(("slice",), slice), bounds, [], loc))
+                    part = self.namer.temp()
+                    out.append(ir.Assign(part, ir.prim(operator.getitem), [grad, cut], [], loc))
+                    self.contribute(env, operand, part, out, loc)
+            return out
         if func is runtime.add_sequences:
             for item in stmt.args:  # linear: each operand receives the whole adjoint
                 self.contribute(env, item, grad, out, loc)
