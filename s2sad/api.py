@@ -217,7 +217,7 @@ def _as_real(value, func, pos):
         return float(value)
     if isinstance(value, (float, np.floating)):
         return value
-    if isinstance(value, complex) or np.iscomplexobj(value) and isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value)):
         raise ArgumentError(f"argument {pos} of {func.__name__} is complex; s2sad differentiates real functions",
                             _function_location(func), hint="split it into real and imaginary parts")
     if isinstance(value, np.ndarray):

@@ -62,6 +62,18 @@ _MODES = ("auto", "forward", "reverse")
 def _with_aux(primal: ir.Function):
     """`primal` returning ``(loss, aux)``: the same function returning ``loss``, and the tuple's Var."""
     whole = primal.result
+    producer = next((st for st in ir.walk(primal.body) if isinstance(st, ir.Assign) and st.target == whole), None)
+    if not isinstance(whole, ir.Var) or (producer is not None and producer.func.value is not pack_tuple
+                                         and producer.func.value is not _getitem):
+        raise S2SADError(
+            f"has_aux=True needs {primal.name} to return a pair (loss, aux), but it returns a single value",
+            primal.result_loc,
+            hint="return loss, aux (a tuple), or leave has_aux out",
+        )
+    if producer is not None and producer.func.value is pack_tuple and len(producer.args) != 2:
+        raise S2SADError(
+            f"has_aux=True needs {primal.name} to return a pair (loss, aux), but it returns "
+            f"{len(producer.args)} values", primal.result_loc, hint="return loss, aux")
     loss = ir.Var("loss_" + (whole.name if isinstance(whole, ir.Var) else "value"), "loss")
     taken = {v.name for v in ir.all_defs(primal.body)} | {p.var.name for p in primal.params}
     k = 1

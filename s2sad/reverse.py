@@ -735,7 +735,15 @@ def _sequences(fn: ir.Function) -> set:
     find = buffer_chains(fn, views=False)
     built = {find(s.target) for s in ir.walk(fn.body)
              if isinstance(s, ir.Assign) and s.func.value in (pack_list, pack_tuple, list_append)}
-    return {v for v in ir.all_defs(fn.body) if find(v) in built}
+    found = {v for v in ir.all_defs(fn.body) if find(v) in built}
+    while True:  # list + list and slices of lists are lists too
+        more = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.target not in found and (
+            (s.func.value is operator.add and all(a in found for a in s.args))
+            or (s.func.value is operator.getitem and s.args[0] in found and isinstance(s.args[1], ir.Const)
+                and isinstance(s.args[1].value, slice)))}
+        if not more:
+            return found
+        found |= more
 
 
 def _mutated(fn: ir.Function) -> set:

@@ -94,3 +94,37 @@ def test_append_to_a_parameter_is_refused():
 
     with pytest.raises(s2sad.InPlaceUpdateError):
         s2sad.grad(f, wrt=1)([1.0], 2.0)
+
+
+def list_plus(x):
+    a = [x[0], x[1]]
+    b = [x[2]]
+    c = a + b
+    return sum(c) * c[2]
+
+
+def mlp(params, x):
+    W1, W2 = params
+    h = np.tanh(W1 @ x)
+    return np.sum((W2 @ h) ** 2) + np.sum(params[0] ** 2)
+
+
+def test_list_concatenation_adjoint_is_split_not_concatenated():
+    assert_grad_matches_fd(list_plus, (np.array([0.5, 1.5, -0.7]),))
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_parameters_given_as_a_list_of_arrays(container):
+    rng = np.random.default_rng(0)
+    W1, W2, x = rng.normal(size=(4, 3)), rng.normal(size=(2, 4)), rng.normal(size=3)
+    g = s2sad.grad(mlp)(container([W1, W2]), x)
+    assert len(g) == 2
+    for k, W in enumerate((W1, W2)):
+        def along(Wk, k=k):
+            ws = [W1, W2]
+            ws[k] = Wk
+            return mlp(ws, x)
+
+        from gradcheck import numeric_grad
+
+        np.testing.assert_allclose(g[k], numeric_grad(along, (W,), wrt=0), rtol=1e-6, atol=1e-8)
