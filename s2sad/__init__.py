@@ -11,7 +11,7 @@ reverse sweep, each line labelled with the source line it came from.
     >>> print(df.source)  # doctest: +SKIP
 """
 
-from . import rules  # registers the built-in derivative rules
+from . import rules  # noqa: F401  (importing it registers the built-in derivative rules)
 from .api import Differentiable, GeneratedFunction, InternalError, differentiate, grad, show, source, value_and_grad
 from .derivatives import curl, derivative, divergence, hessian, hvp, jacobian, jvp, laplacian, vjp
 from .export import export  # noqa: E402  (the function; the module is s2sad.export in sys.modules)

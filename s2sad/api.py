@@ -11,7 +11,6 @@ import inspect
 import numbers
 import types
 import weakref
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -321,7 +320,6 @@ def _build(func, kind, positions, many):
             adjoint = build_ir(primal, kind, list(positions), many, _safe_name(func))
         adjoint = simplify(adjoint)
         source, namespace = to_source(adjoint)
-        source = _tuple_results_as_requested(source, many)
         namespace = _with_runtime(namespace, func, primal.result_loc)
         compiled = compile_function(source, adjoint.name, namespace, live_globals=_live_globals(func, namespace),
                                     filename=f"<s2sad {kind} of {func.__qualname__}>")
@@ -337,10 +335,6 @@ def _build(func, kind, positions, many):
             _function_location(func),
         ) from exc
     return GeneratedFunction(compiled, source, kind, func, wrt_names, adjoint, namespace, many)
-
-
-def _tuple_results_as_requested(source, many):
-    return source
 
 
 def _safe_name(func) -> str:

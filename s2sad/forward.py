@@ -37,7 +37,6 @@ import dataclasses
 import functools
 import inspect
 import numbers
-import operator
 from dataclasses import dataclass, field
 
 import gast

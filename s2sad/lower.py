@@ -33,7 +33,7 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .frontend import _MISSING, ParsedFunction, parse_function
-from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, setitem
+from .primitives import Attr, Method, list_append, pack_list, pack_tuple, setitem
 from .rules import registry
 
 _BINOPS = {
@@ -248,7 +248,6 @@ class _Lowerer:
 
     def expr_Compare(self, node, hint):
         left = self.expr(node.left)
-        results = []
 
         def compare(left, op, right, target=None):
             if isinstance(op, gast.In):
@@ -261,7 +260,6 @@ class _Lowerer:
         if len(node.ops) == 1:
             return compare(left, node.ops[0], self.expr(node.comparators[0]), self.target_for(hint))
         # a < b < c  ==  (a < b) and (b < c), with b evaluated once and c lazily
-        del results
 
         def chain(i, left):
             right = self.expr(node.comparators[i])
@@ -524,7 +522,6 @@ class _Lowerer:
         return result
 
     def stmt_For(self, node):
-        items_prefix = []
         it = node.iter
         target = node.target
         is_call = isinstance(it, gast.Call) and not it.keywords
@@ -554,7 +551,6 @@ class _Lowerer:
             iterable = self.emit_call(ir.Ref(("range",), range), [length], node=node)
             index_name = None
             bind = [(target, seq)]
-        del items_prefix
         index = self.namer.fresh(index_name or "k")
         body_names = assigned_names(node.body, self.local_names) + [
             n for t, _ in bind for n in assigned_names([gast.Assign(targets=[t], value=None, type_comment=None)])
@@ -595,9 +591,7 @@ class _Lowerer:
 
     def bind_target(self, target, value, node):
         if isinstance(target, gast.Name):
-            if isinstance(value, ir.Var) and value.base != target.id and not is_temp(value):
-                pass  # `y = x`: y names the same value as x
-            self.env[target.id] = value
+            self.env[target.id] = value  # `y = x` makes y name the same value as x: no statement
             return
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):

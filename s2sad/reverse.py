@@ -152,14 +152,6 @@ def _no_broadcast_against_numbers(stmt: ir.Assign, body: list) -> list:
 
 
 @dataclass
-class Gradient:
-    """What reverse_function returns: the IR and what each output means."""
-
-    function: ir.Function
-    wrt: list
-
-
-@dataclass
 class _Reverser:
     """One reverse transformation. Created per call of `reverse_function`, then dropped."""
 

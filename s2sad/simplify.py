@@ -10,7 +10,6 @@ Nothing here changes a value the program computes; each rewrite is exact.
 from __future__ import annotations
 
 import builtins
-import math
 import operator
 
 import numpy as np
@@ -364,4 +363,3 @@ def simplify(fn: ir.Function) -> ir.Function:
 
 
 __all__ = ["simplify", "is_pure"]
-del math

@@ -8,8 +8,6 @@ is stale. Regenerate it with::
 
 from __future__ import annotations
 
-import inspect
-
 from . import ADJOINT_RULES, BUILTIN_NONDIFFERENTIABLE, METHOD_MIRRORS, NONDIFFERENTIABLE, TANGENT_RULES
 from ..primitives import Attr, Method
 
@@ -114,10 +112,6 @@ def coverage_markdown() -> str:
 def _shipped_key(key) -> bool:
     """Was this non-differentiable entry declared by s2sad (not by a user)?"""
     return key in BUILTIN_NONDIFFERENTIABLE
-
-
-def _describe(obj) -> str:  # pragma: no cover - debugging aid
-    return inspect.getsource(obj)
 
 
 if __name__ == "__main__":
