@@ -411,7 +411,7 @@ def grad(f, wrt=0, *, has_aux=False):
         ...     return x * y + np.sin(x)
         >>> float(s2sad.grad(f)(2.0, 3.0))  # y + cos(x)
         2.5838531634528574
-        >>> s2sad.grad(f, wrt=("x", "y"))(2.0, 3.0)[1]
+        >>> float(s2sad.grad(f, wrt=("x", "y"))(2.0, 3.0)[1])  # x
         2.0
         >>> float(s2sad.grad(s2sad.grad(f))(0.5, 3.0))  # -sin(x)
         -0.479425538604203
@@ -610,6 +610,5 @@ def show(f, stage: str = "grad", wrt=0, file=None) -> None:
             # line 2: return x * x
             t1 = x * x
             return t1
-        <BLANKLINE>
     """
     print(source(f, stage, wrt), file=file, end="")

@@ -96,13 +96,13 @@ def power(y, x1, x2):
     """d/db a**b = a**b log(a) is taken as 0 where a == 0, and is nan where a < 0."""
     # d(a**b)/da = b a**(b-1)   (exponent b-1 replaced by 1 where b == 0, so a**0 has slope 0 at a = 0)
     # d(a**b)/db = a**b log a   (log's argument replaced by 1 where a == 0, where a**b = 0)
-    x1_bar = unbroadcast(y_bar * x2 * np.power(x1, slope_exponent(x2)), x1)
+    x1_bar = unbroadcast(y_bar * x2 * x1 ** slope_exponent(x2), x1)
     x2_bar = unbroadcast(y_bar * y * np.log(np.where(x1 == 0, 1.0, x1)), x2)
 
 
 @tangent(operator.pow, np.power, elementwise=True)
 def power_tangent(y, x1, x2):
-    y_dot = x1_dot * x2 * np.power(x1, slope_exponent(x2)) + x2_dot * y * np.log(
+    y_dot = x1_dot * x2 * x1 ** slope_exponent(x2) + x2_dot * y * np.log(
         np.where(x1 == 0, 1.0, x1)
     )
 
