@@ -484,7 +484,8 @@ def buffer_chains(fn: ir.Function, views: bool = True):
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Assign):
             func = stmt.func.value
-            in_place = func in (setitem, runtime.add_at, restore, identity, list_append, unappend)
+            in_place = func in (setitem, runtime.add_at, restore, identity, list_append, unappend,
+                                runtime.zero_in_place)
             is_view = views and (
                 _no_copy(stmt)
                 or func is operator.getitem

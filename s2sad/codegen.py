@@ -282,7 +282,8 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
             for phi in stmt.phis:
                 try_union(phi.target, phi.then_value)
                 try_union(phi.target, phi.else_value)
-        elif isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append):
+        elif isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append, runtime.zero_in_place,
+                                                                 runtime.add_at):
             try_union(stmt.target, stmt.args[0])
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Pop) and stmt.of is not None:
@@ -581,6 +582,12 @@ class _Renderer:
                 if func is setitem:
                     out += self.copy(stmt.target, base)
                 return out
+            if func is runtime.zero_in_place and isinstance(stmt.args[0], ir.Var) \
+                    and stmt.args[0] not in self.folded \
+                    and self.naming.names[stmt.args[0]] == self.naming.names[stmt.target]:
+                # the overwritten entries no longer matter: their adjoint is zero (in place, our own array)
+                target = ast.Subscript(self.atom(stmt.args[0]), self.index(stmt.args[1]), ast.Store())
+                return [ast.Assign([target], ast.Constant(0.0))]
             if func is runtime.add_at and isinstance(stmt.args[0], ir.Var) and stmt.args[0] not in self.folded \
                     and self.naming.names[stmt.args[0]] == self.naming.names[stmt.target] \
                     and self.basic_index(stmt.args[1]):

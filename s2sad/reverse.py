@@ -37,6 +37,7 @@ from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
 from .rules import registry
+from .rules.arrays import assigned_part
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 SCALAR_SEED = ir.Ref(("scalar_seed",), runtime.scalar_seed)
@@ -45,8 +46,12 @@ RANGE = ir.Ref(("range",), range)
 ADD_AT = ir.Ref(("add_at",), runtime.add_at)
 ADD_SEQUENCES = ir.Ref(("add_sequences",), runtime.add_sequences)
 PAD_NONE = ir.Ref(("pad_none",), runtime.pad_none)
+ZERO_IN_PLACE = ir.Ref(("zero_in_place",), runtime.zero_in_place)
+DETACH = ir.Ref(("detach",), runtime.detach)
+OWN = ir.Ref(("own",), runtime.own)
+ASSIGNED_PART = ir.Ref(("assigned_part",), assigned_part)
 # helpers that always return a new array nobody else refers to
-_FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like)
+_FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like, runtime.own)
 
 
 def _primal_name(func) -> str:
@@ -364,6 +369,22 @@ class _Reverser:
         if func is identity:
             self.contribute(env, stmt.args[0], grad, out, loc)
             return out
+        if func is setitem and isinstance(grad, ir.Var) and grad in self.owned and grad not in self.sequences:
+            # y = x with y[index] = value, and y_bar is an array only the reverse sweep holds:
+            # take value's part out (a copy if it is a view), then zero it in y_bar itself
+            x, index, value = stmt.args
+            if self.is_active(value):
+                part = self.namer.temp()
+                out.append(ir.Assign(part, ASSIGNED_PART, [grad, index, value], [], loc))
+                taken = self.namer.temp()
+                out.append(ir.Assign(taken, DETACH, [part, grad], [], loc))
+                self.contribute(env, value, taken, out, loc)
+            if self.is_active(x):
+                zeroed = self.fresh_adjoint(x)
+                out.append(ir.Assign(zeroed, ZERO_IN_PLACE, [grad, index], [], loc))
+                self.owned.add(zeroed)
+                self.contribute(env, x, zeroed, out, loc)
+            return out
         if func is list_append:
             # y is the list with the value at its end: the last adjoint is the value's, the rest the list's
             items, value = stmt.args
@@ -600,6 +621,14 @@ class _Reverser:
             if grad_out is None:
                 grad_out = self.zeros(c.out, pre, stmt.loc)
             arg_r = self.fresh_adjoint(c.out)
+            if c.arg in self.mutated and c.arg not in self.sequences:
+                # the body updates this array in place, so its adjoint is zeroed in place each
+                # iteration: start from an array nobody else holds
+                if grad_out not in self.owned:
+                    owned_init = self.fresh_adjoint(c.out)
+                    pre.append(ir.Assign(owned_init, OWN, [grad_out], [], stmt.loc))
+                    grad_out = owned_init
+                self.owned.add(arg_r)
             forward_carried.append((c, grad_out, arg_r))
         start = []  # reverse statements at the top of each reverse iteration
         for c, _, arg_r in forward_carried:
@@ -614,7 +643,15 @@ class _Reverser:
             if nxt is None:
                 nxt = self.namer.temp()
                 body_rev.append(ir.Assign(nxt, ZEROS_LIKE, [arg_r], [], stmt.loc))
+                self.owned.add(nxt)
+            if arg_r in self.owned and nxt not in self.owned:
+                owned_next = self.fresh_adjoint(c.arg)  # keep the next iteration's array our own
+                body_rev.append(ir.Assign(owned_next, OWN, [nxt], [], stmt.loc))
+                self.owned.add(owned_next)
+                nxt = owned_next
             out_r = self.fresh_adjoint(c.arg)
+            if arg_r in self.owned:
+                self.owned.add(out_r)
             carried_r.append(ir.Carried(arg_r, grad_out, nxt, out_r))
             after.append((c.init, out_r))
         post = []

@@ -167,6 +167,27 @@ def add_sequences(a, b):
     return a + b
 
 
+def zero_in_place(g, index):
+    """``g[index] = 0`` in place; returns `g`. Used on adjoint arrays only the reverse sweep
+    holds, so that a loop filling ``out[i]`` costs O(1) per iteration in reverse, not O(n)."""
+    g[index] = 0
+    return g
+
+
+def detach(part, whole):
+    """`part`, copied if it is a view into `whole` (which is about to be changed in place)."""
+    if isinstance(part, np.ndarray) and isinstance(whole, np.ndarray) and np.shares_memory(part, whole):
+        return part.copy()
+    return part
+
+
+def own(g):
+    """A copy of the adjoint `g` that the reverse sweep may change in place (numbers are immutable)."""
+    if isinstance(g, np.ndarray):
+        return g.copy()
+    return g
+
+
 def zero_at(g, index):
     """The adjoint flowing past ``x[index] = v`` to the old `x`: `g` with zeros at `index`.
 
@@ -194,4 +215,4 @@ def scalar_seed(y):
     return 1.0
 
 
-RUNTIME_HELPERS = ("check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

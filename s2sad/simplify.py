@@ -29,7 +29,7 @@ _IMPURE_METHODS = {
     "exponential", "poisson", "binomial", "beta", "gamma", "rand", "randn", "randint",
 }
 _PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at,
-                 runtime.pad_none, runtime.add_sequences}
+                 runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own}
 
 
 def is_pure(stmt) -> bool:
@@ -182,7 +182,7 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
 def _written_in_place(fn) -> set:
     """Values whose buffer an in-place update (x[i] = v, x_bar[i] += g) writes."""
     find = buffer_chains(fn, views=True)
-    writes = (setitem, runtime.add_at, restore, list_append, unappend)
+    writes = (setitem, runtime.add_at, restore, list_append, unappend, runtime.zero_in_place)
     written = {find(s.args[0]) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value in writes}
     return {v for v in ir.all_defs(fn.body) if find(v) in written}
 

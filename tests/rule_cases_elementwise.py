@@ -383,3 +383,9 @@ CASES.append(Case(not_a_view, (np.linspace(0.1, 0.9, 4), np.zeros(3), "here"), w
 from s2sad.runtime import check_cotangent  # noqa: E402
 
 CASES.append(Case(check_cotangent, (np.linspace(0.1, 0.9, 4), np.zeros(4)), wrt=[0], id="check_cotangent"))
+
+from s2sad.runtime import detach, own, zero_in_place  # noqa: E402
+
+CASES.append(Case(zero_in_place, (np.linspace(0.1, 0.9, 4), slice(1, 3)), wrt=[0], id="zero_in_place"))
+CASES.append(Case(detach, (np.linspace(0.1, 0.9, 4), np.zeros(2)), wrt=[0], id="detach"))
+CASES.append(Case(own, (np.linspace(0.1, 0.9, 4),), wrt=[0], id="own"))

@@ -259,7 +259,7 @@ def test_exported_module_shape(exported):
     assert "from expmodel import SCALE, WEIGHTS\n" in text
     assert "import math\n" in text and "import numpy as np\n" in text
     for name in ("def grad_loop_branch(x, w):", "def value_and_grad_loop_branch(x, w):",
-                 "def vjp_loop_branch(x, w, out_bar):", "def unbroadcast(", "def add_at(", "def scalar_seed("):
+                 "def vjp_loop_branch(x, w, out_bar):", "def unbroadcast(", "def scalar_seed("):
         assert name in text
     # the readable form of .source: labelled sweeps and line comments
     assert "    # forward sweep\n" in text and "    # reverse sweep\n" in text

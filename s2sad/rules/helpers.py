@@ -16,7 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime import check_cotangent, not_a_view, scatter_add, unbroadcast, unreduce, zero_at
+from ..runtime import (
+    check_cotangent,
+    detach,
+    not_a_view,
+    own,
+    scatter_add,
+    unbroadcast,
+    unreduce,
+    zero_at,
+    zero_in_place,
+)
 from .registry import adjoint, tangent
 
 
@@ -84,3 +94,36 @@ def check_cotangent_adjoint(y, out_bar, out):
 @tangent(check_cotangent)
 def check_cotangent_tangent(y, out_bar, out):
     y_dot = out_bar_dot
+
+
+@adjoint(zero_in_place)
+def zero_in_place_adjoint(y, g, index):
+    # y = g with the entries at index set to 0: a projection, its own transpose
+    g_bar = zero_at(y_bar, index)
+
+
+@tangent(zero_in_place)
+def zero_in_place_tangent(y, g, index):
+    y_dot = zero_at(g_dot, index)
+
+
+@adjoint(detach)
+def detach_adjoint(y, part, whole):
+    # y = part (a copy when it was a view): the identity
+    part_bar = y_bar
+
+
+@tangent(detach)
+def detach_tangent(y, part, whole):
+    y_dot = part_dot
+
+
+@adjoint(own)
+def own_adjoint(y, g):
+    # y = a copy of g: the identity
+    g_bar = y_bar
+
+
+@tangent(own)
+def own_tangent(y, g):
+    y_dot = g_dot
