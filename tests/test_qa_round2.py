@@ -1352,8 +1352,6 @@ def test_list_seed_hvp_like_jvp():
     np.testing.assert_allclose(s2sad.hvp(d_default)(XV, list(VV)), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="vjp takes no list cotangent (jvp and hvp take list seeds): raw TypeError "
-                   "'can't multiply sequence by non-int of type float' from the generated code")
 def test_list_cotangent_like_jvp():
     np.testing.assert_allclose(s2sad.vjp(d_vector_default)(XV, list(VV)), s2sad.vjp(d_vector_default)(XV, VV))
 
