@@ -741,7 +741,8 @@ class _Lowerer:
                 )
             method(stmt)
 
-    def body_and_result(self, fdef):
+    def body_and_result(self, fdef, hint=None):
+        """Lower the body; the returned value is named `hint` (the caller's name for it) if new."""
         body = fdef.body
         final = body[-1]
         assert isinstance(final, gast.Return)
@@ -749,9 +750,21 @@ class _Lowerer:
         self.block(body[:-1])
         if final.value is None:
             return ir.Const(None)
-        return self.expr(final.value)
+        return self.expr(final.value, hint)
 
     # ------------------------------------------------------------ inlining
+
+    def named_argument(self, atom, name):
+        """An argument computed just for this call (``f(X @ w + b)``) takes the parameter's name (``z``)."""
+        if not (isinstance(atom, ir.Var) and is_temp(atom)):
+            return atom
+        defining = [s for s in self.out if isinstance(s, ir.Assign) and s.target == atom]
+        readers = [s for s in ir.walk(self.out) if atom in ir.uses(s)]
+        if len(defining) != 1 or readers or atom in self.packs or atom in self.contained:
+            return atom
+        renamed = self.namer.fresh(name)
+        defining[0].target = renamed
+        return renamed
 
     def inline(self, func, args, kwargs, node, hint):
         """Splice the body of the user's function `func` in place of a call to it."""
@@ -784,14 +797,14 @@ class _Lowerer:
         env = {}
         for pname, param in sig.parameters.items():
             if pname in bound.arguments:
-                env[pname] = bound.arguments[pname]
+                env[pname] = self.named_argument(bound.arguments[pname], pname)
             else:
                 env[pname] = _literal_default(param.default) or ir.Ref(
                     (f"{func.__name__}_{pname}_default",), param.default, param.default
                 )
         sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
                        local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs)
-        result = sub.body_and_result(fdef)
+        result = sub.body_and_result(fdef, hint)
         return result
 
 
