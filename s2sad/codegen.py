@@ -176,6 +176,9 @@ def fold_temporaries(fn: ir.Function) -> dict:
     if isinstance(fn.result, ir.Var):
         counts[fn.result] = counts.get(fn.result, 0) + 1
     folded: dict = {}
+    # a temporary with a tangent is a line of the forward trace (v3 = log(v1), then v3_dot = ...):
+    # it keeps its own line so the tangent line can follow it
+    traced = {v.of for v in ir.all_defs(fn.body) if v.base == "t_dot" and v.of is not None}
 
     def block(stmts, extra_reads=()):
         pending: dict = {}  # temp -> its Assign, foldable if read next without a barrier
@@ -195,7 +198,7 @@ def fold_temporaries(fn: ir.Function) -> dict:
             )
             if barrier:
                 pending.clear()
-            if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) \
+            if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) and stmt.target not in traced \
                     and counts.get(stmt.target, 0) == 1 and _foldable(stmt):
                 pending[stmt.target] = stmt
         for a in extra_reads:
@@ -213,11 +216,14 @@ def _foldable(stmt) -> bool:
     return is_pure(stmt) and func not in (setitem, list_append)
 
 
+_DERIVED = ("t_bar", "t_dot")  # bases of a temporary's adjoint and tangent
+
+
 def _is_temporary(var, folded) -> bool:
-    """A value with no name of its own: a temporary, or the adjoint of one that was folded away."""
+    """A value with no name of its own: a temporary, or the adjoint or tangent of one folded away."""
     if ir.is_temp(var):
         return True
-    return var.base == "t_bar" and var.of is not None and var.of in folded
+    return var.base in _DERIVED and var.of is not None and var.of in folded
 
 
 # ------------------------------------------------------------------ naming
@@ -259,7 +265,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
             return
         ma, mb = members[ra], members[rb]
         # one Python name per source name: a class may mix only one named base with temporaries
-        bases = {m.base if m.base != "t_bar" else ("t_bar", m.of) for m in ma | mb if not ir.is_temp(m)}
+        bases = {m.base if m.base not in _DERIVED else (m.base, m.of) for m in ma | mb if not ir.is_temp(m)}
         if len(bases) > 1:
             return
         if sum(1 for m in ma | mb if m in graph_params) > 1:
@@ -304,7 +310,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
     taken_by: dict = {}  # python name -> list of class roots using it
     used_names = set(reserved)
     # temporaries are numbered around the user's own names (a variable called t1 stays t1)
-    user_names = {v.base for v in order if not ir.is_temp(v) and v.base != "t_bar"}
+    user_names = {v.base for v in order if not ir.is_temp(v) and v.base not in _DERIVED}
     temp_counter = 0
     for r in classes:
         group = members[r]
@@ -312,13 +318,14 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         if param is not None:
             name = param.name
         else:
-            named = [m for m in group if not ir.is_temp(m) and not (m.base == "t_bar" and m.of is not None)]
-            adjoint_of_temp = [m for m in group if m.base == "t_bar" and m.of in naming.names]
+            named = [m for m in group if not ir.is_temp(m) and not (m.base in _DERIVED and m.of is not None)]
+            adjoint_of_temp = [m for m in group if m.base in _DERIVED and m.of in naming.names]
             base = None
             if named:
                 base = named[0].base
             elif adjoint_of_temp:
-                base = naming.names[adjoint_of_temp[0].of] + "_bar"
+                derived = adjoint_of_temp[0]
+                base = naming.names[derived.of] + ("_bar" if derived.base == "t_bar" else "_dot")
             if base is None:  # a temporary: numbered in order of definition
                 while True:
                     temp_counter += 1

@@ -230,7 +230,10 @@ class _Forward:
         if not isinstance(var, ir.Var):
             return self.namer.temp()
         base = self.tangent_base(var)
-        return self.namer.temp() if base == "t" else self.namer.fresh(base)
+        if base == "t":  # the tangent of a temporary: named after it by codegen (t3 -> t3_dot)
+            temp = self.namer.temp()
+            return ir.Var(temp.name, "t_dot", var)
+        return self.namer.fresh(base)
 
     def is_active(self, atom) -> bool:
         return isinstance(atom, ir.Var) and atom in self.active

@@ -13,6 +13,7 @@ def hvp_lecture_f(x1, x2, x1_dot):
     t2_bar = unbroadcast(t3_bar, t2)
     x1_bar = unbroadcast(t2_bar * x2, x1)
     t5 = t1_bar / x1
+    t5_dot = -(x1_dot * t5 / x1)
     x1_bar = x1_bar + t5
-    x1_bar_dot = unreduce(-(x1_dot * t5 / x1), x1_bar)
+    x1_bar_dot = unreduce(t5_dot, x1_bar)
     return x1_bar_dot
