@@ -820,16 +820,55 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
 
 
 def _needed_restores(fn, reads) -> set:
+    """The in-place updates whose overwritten values the reverse sweep must put back.
+
+    An update must be undone when the reverse sweep reads a version of the same
+    buffer from before it: a version defined earlier in program order, or one
+    defined anywhere in a loop around the update (the update of the next
+    iteration comes after it).
+    """
     find = buffer_chains(fn, views=True)
     order = _positions(fn)
+    inside = _loop_members(fn)
     needed = set()
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append):
             chain = find(stmt.target)
             here = order.get(stmt.target, 0)
-            if any(find(v) == chain and order.get(v, 0) < here for v in reads if isinstance(v, ir.Var)):
-                needed.add(id(stmt))
+            loops = inside.get(stmt.target, ())
+            for v in reads:
+                if not isinstance(v, ir.Var) or find(v) != chain:
+                    continue
+                if order.get(v, 0) < here or any(loop in inside.get(v, ()) for loop in loops):
+                    needed.add(id(stmt))
+                    break
     return needed
+
+
+def _loop_members(fn) -> dict:
+    """Var -> ids of the loops whose body (or header) defines it."""
+    members: dict = {}
+
+    def visit(stmts, loops):
+        for stmt in stmts:
+            if isinstance(stmt, (ir.For, ir.While)):
+                inner = loops + (id(stmt),)
+                if isinstance(stmt, ir.For):
+                    members[stmt.index] = inner
+                for c in stmt.carried:
+                    members[c.arg] = inner
+                for child in ir.child_blocks(stmt):
+                    visit(child, inner)
+                for c in stmt.carried:
+                    members[c.out] = loops
+                continue
+            for v in ir.defs(stmt):
+                members[v] = loops
+            for child in ir.child_blocks(stmt):
+                visit(child, loops)
+
+    visit(fn.body, ())
+    return members
 
 
 def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
