@@ -84,8 +84,8 @@ def _rewrite_block(stmts, mapping, packs, mutated=frozenset()) -> bool:
             if func is identity:
                 mapping[stmt.target] = args[0]
                 changed = True
-            elif stmt.target in mutated:
-                pass
+            elif stmt.target in mutated or any(a in mutated for a in args if isinstance(a, ir.Var)):
+                pass  # `out * 1.0` is a new array: it must stay apart from `out`, which is updated in place
             elif func is operator.mul and len(args) == 2 and _one(args[0]) and isinstance(args[1], ir.Var):
                 mapping[stmt.target] = args[1]
                 changed = True

@@ -1103,7 +1103,7 @@ CASES = [
     case(j_temps_matrix, A34[:, :3], W3[:3], wrt=1, modes=VG),
     case(j_temps_loop, X4, modes=HESS),
     # more writes
-    case(b_after_loop_write, X4, modes=GJ, xfail=TIMES_ONE),
+    case(b_after_loop_write, X4, modes=GJ),
     case(b_carried_twice, X4, modes=GJ),
     case(b_column_writes, A34, modes=GJ),
     case(b_elem_dependent_on_index_float, X4, modes=GJ),
@@ -1120,7 +1120,7 @@ CASES = [
     case(b_write_inside_nested_if, X4, modes=GJ),
     case(b_write_scalar_elem_of_param_copy_twice, X4, modes=GJ),
     case(b_write_then_read_whole, X4, modes=GJ),
-    case(c1, X4, xfail=TIMES_ONE),
+    case(c1, X4),
     case(c3, X4, modes=VG),
     case(e1, X4, modes=("grad", "vg", "hvp")),
     case(e1, X4, modes=("jvp",)),
