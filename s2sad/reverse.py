@@ -768,6 +768,8 @@ def _sequences(fn: ir.Function) -> set:
     while True:  # list + list and slices of lists are lists too
         more = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.target not in found and (
             (s.func.value is operator.add and all(a in found for a in s.args))
+            or (s.func.value is operator.mul and len(s.args) == 2 and any(a in found for a in s.args)
+                and any(isinstance(a, ir.Const) and isinstance(a.value, int) for a in s.args))
             or (s.func.value is operator.getitem and s.args[0] in found and isinstance(s.args[1], ir.Const)
                 and isinstance(s.args[1].value, slice)))}
         if not more:

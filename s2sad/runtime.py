@@ -23,6 +23,8 @@ def unbroadcast(g, x):
     """
     if isinstance(g, (float, int, np.number)) and isinstance(x, (float, int, np.number)):
         return g  # two scalars: nothing was broadcast (the common case in scalar loops, made fast)
+    if isinstance(g, (list, tuple)):
+        return _same_length(g, x)
     x_shape = np.shape(x)
     g_shape = np.shape(g)
     if g_shape == x_shape:
@@ -39,6 +41,17 @@ def unbroadcast(g, x):
     return np.reshape(g, x_shape)
 
 
+def _same_length(g, x):
+    """The adjoint of a list is a list of the same length; anything else means the list was
+    concatenated (``a + b``) in a way the derivative cannot split."""
+    if isinstance(g, (list, tuple)) and isinstance(x, (list, tuple)) and len(g) == len(x):
+        return g
+    raise ValueError(
+        "a list or tuple was concatenated with `+` where s2sad could not tell it was a list; "
+        "build it with a display ([a, b]), append, or np.concatenate for arrays"
+    )
+
+
 def unreduce(g, x, axis=None, keepdims=False):
     """Spread the gradient of a reduction over `axis` back to the shape of `x`.
 
@@ -50,6 +63,8 @@ def unreduce(g, x, axis=None, keepdims=False):
         array([[1., 1., 1.],
                [2., 2., 2.]])
     """
+    if isinstance(g, (list, tuple)):
+        return _same_length(g, x)
     x_shape = np.shape(x)
     if axis is not None and not keepdims:
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
@@ -217,4 +232,4 @@ def scalar_seed(y):
     return 1.0
 
 
-RUNTIME_HELPERS = ("zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
