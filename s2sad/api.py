@@ -570,7 +570,7 @@ def differentiate(f=None, *, wrt=0):
     return Differentiable(f, wrt)
 
 
-_STAGES = ("ssa", "grad", "value_and_grad", "vjp")
+_STAGES = ("ssa", "grad", "value_and_grad", "vjp", "jvp", "hvp")
 
 
 def source(f, stage: str = "grad", wrt=0) -> str:
@@ -597,7 +597,7 @@ def show(f, stage: str = "grad", wrt=0, file=None) -> None:
 
     Args:
         f: a user function, a ``@differentiate`` function, or a generated function.
-        stage: "grad" (default), "value_and_grad", "vjp" or "ssa".
+        stage: "grad" (default), "value_and_grad", "vjp", "jvp", "hvp", or "ssa".
         wrt: as for :func:`grad`.
         file: where to print (default: standard output).
 
