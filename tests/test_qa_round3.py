@@ -10,12 +10,12 @@ float64. Cases marked ``xfail(strict=True)`` document bugs found by this round.
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 
 import numpy as np
 import pytest
 from gradcheck import numeric_grad, position_of
+from qa_harness import _args, _close, _refusal_allowed, _shift, _tangent, _wrts
 
 import s2sad
 
@@ -924,47 +924,6 @@ def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, refuse_ok
     """A case. With `refuse_ok`, each mode may refuse with an S2SADError (not InternalError)."""
     marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
     return pytest.param(f, args, wrt, modes, rtol, atol, refuse_ok, id=f.__name__, marks=marks)
-
-
-def _close(a, b, rtol, atol):
-    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
-        assert isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b), (a, b)
-        for x, y in zip(a, b):
-            _close(x, y, rtol, atol)
-        return
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
-
-
-def _args(args):
-    return copy.deepcopy(list(args))
-
-
-def _wrts(wrt):
-    return wrt if isinstance(wrt, tuple) else (wrt,)
-
-
-def _tangent(x, rng):
-    return rng.standard_normal(np.shape(x)) if isinstance(x, np.ndarray) else float(rng.standard_normal())
-
-
-def _shift(f, args, wrt, tangents, s):
-    a = _args(args)
-    for w, t in zip(_wrts(wrt), tangents):
-        p = position_of(f, w)
-        a[p] = np.asarray(a[p], dtype=np.float64) + s * t if isinstance(a[p], np.ndarray) else float(a[p]) + s * t
-    return a
-
-
-@contextlib.contextmanager
-def _refusal_allowed(allowed):
-    try:
-        yield
-    except s2sad.S2SADError as exc:
-        if not allowed or isinstance(exc, s2sad.InternalError):
-            raise
 
 
 def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
