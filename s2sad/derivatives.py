@@ -214,10 +214,11 @@ _DRIVER_HELPERS = {"basis": basis, "flat": flat, "unflat": unflat, "out_shape": 
 def _signature_text(func, namespace):
     parts = []
     for name, param in inspect.signature(func).parameters.items():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.KEYWORD_ONLY):
-            raise WrtError(f"{func.__name__} takes *args, **kwargs or keyword-only parameters, which the "
-                           "derivative drivers do not support", _function_location(func),
-                           hint="give it plain positional parameters")
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise WrtError(f"{func.__name__} takes *args or **kwargs, which the derivative drivers do not "
+                           "support", _function_location(func), hint="list the parameters explicitly")
+        if param.kind is param.KEYWORD_ONLY and "*" not in parts:
+            parts.append("*")  # the driver keeps f's keyword-only parameters keyword-only
         if param.default is not param.empty:
             namespace[f"{name}_default"] = param.default
             parts.append(f"{name}={name}_default")
@@ -264,8 +265,13 @@ def _one_wrt(func, wrt, what):
     return positions[0]
 
 
-def _call_text(func):
-    return ", ".join(_param_names(func))
+def _call_text(func, keywords=False):
+    """The arguments of a call passing f's parameters on: all positional (to generated code, whose
+    parameters are all positional), or with f's keyword-only ones by keyword (to f and to drivers)."""
+    if not keywords:
+        return ", ".join(_param_names(func))
+    params = inspect.signature(func).parameters.values()
+    return ", ".join(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name for p in params)
 
 
 def _guard(func, make):
@@ -423,7 +429,7 @@ def _jacobian(func, positions, many, mode, names):
     args = _call_text(func)
     if many:
         parts = {f"jacobian_{fname}_{names[p]}": jacobian(func, p, mode) for p in positions}
-        body = "    return (" + ", ".join(f"{k}({args})" for k in parts) + ",)\n"
+        body = "    return (" + ", ".join(f"{k}({_call_text(func, keywords=True)})" for k in parts) + ",)\n"
         return _driver(func, "jacobian", [names[p] for p in positions], body,
                        f"The Jacobians of {func.__name__} with respect to {', '.join(names[p] for p in positions)}.",
                        parts)
@@ -462,10 +468,10 @@ def _jacobian(func, positions, many, mode, names):
     if mode == "forward":
         body = indent(forward, 4)
     elif mode == "reverse":
-        body = indent(f"value = {primal_name}({args})\n", 4) + indent(reverse, 4)
+        body = indent(f"value = {primal_name}({_call_text(func, keywords=True)})\n", 4) + indent(reverse, 4)
     else:
         body = (
-            indent(f"value = {primal_name}({args})\n", 4)
+            indent(f"value = {primal_name}({_call_text(func, keywords=True)})\n", 4)
             + f"    if np.size({x}) < size(value):  # mode='auto': fewer inputs than outputs\n"
             + indent(forward, 8)
             + "    else:\n"
