@@ -51,7 +51,7 @@ from .check import _run_adjoint_template
 from .errors import ArgumentError, Location, NoDerivativeError, S2SADError
 from .frontend import parse_function, unwrap
 from .lower import normalize
-from .primitives import identity, pack_list, pack_tuple, setitem
+from .primitives import identity, list_append, pack_list, pack_tuple, setitem
 from .rules import registry
 
 BAR = "\u0304"  # combining macron: v̄
@@ -284,6 +284,8 @@ class _Interpreter:
         if func is setitem and isinstance(values[0], (np.ndarray, list)):
             # SSA: x[i] = v makes a new value; keep the old one intact for the record
             values[0] = values[0].copy()
+        if func is list_append:
+            values[0] = list(values[0])  # the same: items.append(v) is a new, longer list here
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -731,7 +733,7 @@ def _add(a, b):
         return b
     if b is None:
         return a
-    if isinstance(a, tuple) and isinstance(b, tuple):
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):  # a list's adjoint: item by item
         return tuple(_add(p, q) for p, q in zip(a, b))
     return a + b
 
@@ -759,6 +761,29 @@ class _Backward:
         args = node.args
         if func is operator.getitem and not node.stmt.args:  # loop index over a computed value
             self.route(args[0], node, g, args[1].value)
+            return
+        if func is list_append:  # the last adjoint is the appended value's, the rest the list's
+            items, value = args
+            parts = tuple(g)
+            if isinstance(value, _Node) and value.active and parts and parts[-1] is not None:
+                self.give(value, node, parts[-1], 1.0 if _is_scalar(parts[-1]) else None, parts[-1])
+            if isinstance(items, _Node) and items.active and len(parts) > 1:
+                self.give(items, node, parts[:-1], None, parts[:-1])
+            return
+        if func is setitem and isinstance(args[0], _Node) and isinstance(args[0].value, list):
+            parts, index = list(g), args[1].value  # items[i] = v on a list: v gets the i-th adjoint
+            value = args[2]
+            if isinstance(value, _Node) and value.active and parts[index] is not None:
+                self.give(value, node, parts[index], 1.0 if _is_scalar(parts[index]) else None, parts[index])
+            if args[0].active:
+                parts[index] = None
+                self.give(args[0], node, tuple(parts), None, tuple(parts))
+            return
+        if func is operator.add and all(isinstance(a, _Node) and isinstance(a.value, (list, tuple)) for a in args):
+            parts, n = tuple(g), len(args[0].value)  # list + list: split the adjoint where they were joined
+            for a, piece in ((args[0], parts[:n]), (args[1], parts[n:])):
+                if a.active:
+                    self.give(a, node, piece, None, piece)
             return
         if func in (pack_tuple, pack_list):
             for k, a in enumerate(args):

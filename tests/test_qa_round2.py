@@ -1394,8 +1394,6 @@ def test_explain_matches_fd(f, args):
     np.testing.assert_allclose(r.gradient, numeric_grad(f, _args(args), 0), rtol=1e-5, atol=1e-7)
 
 
-EXPLAIN_LISTS = "explain refuses every list append/comprehension: '<function list_append at 0x...> has no derivative rule'"
-EXPLAIN_INTERNAL = "explain: InternalError on lists (list + list, a helper returning a list, list item assignment)"
 EXPLAIN_ALIAS = ("explain skips the view/alias checks grad and jvp make: it shows a wrong value and a wrong gradient "
                  "where grad refuses")
 
@@ -1406,12 +1404,12 @@ def _explain_case(f, *args, xfail=None):
 
 
 @pytest.mark.parametrize("f, args", [
-    _explain_case(l_append_scalars, X4, xfail=EXPLAIN_LISTS),
-    _explain_case(l_comp_if, X4, xfail=EXPLAIN_LISTS),
-    _explain_case(l_genexp_sum, X4, xfail=EXPLAIN_LISTS),
-    _explain_case(l_fib, XP, xfail=EXPLAIN_LISTS),
-    _explain_case(l_helper_returns_list, 0.7, xfail=EXPLAIN_INTERNAL),
-    _explain_case(l_setitem_list, XP, xfail=EXPLAIN_INTERNAL),
+    _explain_case(l_append_scalars, X4),
+    _explain_case(l_comp_if, X4),
+    _explain_case(l_genexp_sum, X4),
+    _explain_case(l_fib, XP),
+    _explain_case(l_helper_returns_list, 0.7),
+    _explain_case(l_setitem_list, XP),
     _explain_case(a_slice_view, np.array([0.1, 0.2, 0.3, 0.4])),
     _explain_case(a_alias_write, XP),
     _explain_case(a_swap_rows_noncopy, np.array([[0.1, 0.2], [0.3, 0.4]])),
