@@ -10,13 +10,13 @@ marked) and compares with central differences in float64. Cases marked
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import math
 
 import numpy as np
 import pytest
 from gradcheck import numeric_grad, position_of
+from qa_harness import _args, _close, _shift, _tangent, _wrts
 
 import s2sad
 
@@ -1677,38 +1677,6 @@ CASES = [
 
 
 # ============================================================ the checks
-
-
-def _close(a, b, rtol, atol):
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        assert isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b), (a, b)
-        for x, y in zip(a, b):
-            _close(x, y, rtol, atol)
-        return
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
-
-
-def _args(args):
-    return copy.deepcopy(list(args))
-
-
-def _wrts(wrt):
-    return wrt if isinstance(wrt, tuple) else (wrt,)
-
-
-def _tangent(x, rng):
-    return rng.standard_normal(np.shape(x)) if isinstance(x, np.ndarray) else float(rng.standard_normal())
-
-
-def _shift(f, args, wrt, tangents, s):
-    a = _args(args)
-    for w, t in zip(_wrts(wrt), tangents):
-        p = position_of(f, w)
-        a[p] = np.asarray(a[p], dtype=np.float64) + s * t if isinstance(a[p], np.ndarray) else float(a[p]) + s * t
-    return a
 
 
 @pytest.mark.parametrize("f, args, wrt, modes, rtol, atol, refuse_ok", CASES)
