@@ -128,6 +128,11 @@ class GeneratedFunction:
                     kwargs[name] = _as_real(kwargs[name], self.primal, pos)
         try:
             result = self._func(*args, **kwargs)
+        except ValueError as exc:
+            if str(exc) != runtime.LIST_CONCATENATION:
+                raise  # the user's own code failed on these arguments: their error, unchanged
+            raise ArgumentError(f"{self.primal.__name__}: {exc}", _function_location(self.primal),
+                                hint="make the lists inside the function, or pass arrays") from None
         except TypeError as exc:
             if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:  # the call itself: arity
                 raise ArgumentError(f"{self.__name__}{self.__signature__}: {exc}".replace(

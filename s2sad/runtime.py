@@ -46,10 +46,13 @@ def _same_length(g, x):
     concatenated (``a + b``) in a way the derivative cannot split."""
     if isinstance(g, (list, tuple)) and isinstance(x, (list, tuple)) and len(g) == len(x):
         return g
-    raise ValueError(
-        "a list or tuple was concatenated with `+` where s2sad could not tell it was a list; "
-        "build it with a display ([a, b]), append, or np.concatenate for arrays"
-    )
+    raise ValueError(LIST_CONCATENATION)
+
+
+LIST_CONCATENATION = (
+    "a list or tuple was concatenated with `+` where s2sad could not tell it was a list; "
+    "build it with a display ([a, b]), append, or np.concatenate for arrays"
+)
 
 
 def unreduce(g, x, axis=None, keepdims=False):
@@ -232,4 +235,4 @@ def scalar_seed(y):
     return 1.0
 
 
-RUNTIME_HELPERS = ("_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("LIST_CONCATENATION", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

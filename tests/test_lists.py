@@ -128,3 +128,14 @@ def test_parameters_given_as_a_list_of_arrays(container):
         from gradcheck import numeric_grad
 
         np.testing.assert_allclose(g[k], numeric_grad(along, (W,), wrt=0), rtol=1e-6, atol=1e-8)
+
+
+def concatenates_a_list_parameter(params, x):
+    both = params + [x]
+    return np.sum(both[0]) * both[2]
+
+
+def test_concatenating_a_list_parameter_is_a_clear_error():
+    # s2sad cannot see that `params` is a list: refused when it runs, never a wrong gradient
+    with pytest.raises(s2sad.ArgumentError, match="concatenated"):
+        s2sad.grad(concatenates_a_list_parameter, wrt=1)([np.ones(2), np.ones(2)], 2.0)
