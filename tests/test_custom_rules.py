@@ -40,23 +40,34 @@ def wrong(x):
     return x ** 3
 
 
-@s2sad.adjoint(wrong)
 def wrong_adjoint(y, x):
     x_bar = y_bar * 2 * x  # should be 3 x^2
 
 
-@s2sad.tangent(wrong)
 def wrong_tangent(y, x):
     y_dot = x_dot * 3 * x ** 2
 
 
-def test_check_rule_catches_a_wrong_rule():
+@pytest.fixture
+def wrong_rules():
+    """Register a deliberately wrong adjoint for `wrong` for one test, then take it away."""
+    from s2sad.rules import registry
+
+    s2sad.adjoint(wrong)(wrong_adjoint)
+    s2sad.tangent(wrong)(wrong_tangent)
+    yield
+    registry.ADJOINT_RULES.pop(wrong, None)
+    registry.TANGENT_RULES.pop(wrong, None)
+    registry._generation[0] += 1
+
+
+def test_check_rule_catches_a_wrong_rule(wrong_rules):
     with pytest.raises(AssertionError):
         s2sad.check_rule(wrong, np.array([0.5, 1.5]), modes=("adjoint",))
     s2sad.check_rule(wrong, np.array([0.5, 1.5]), modes=("tangent",))
 
 
-def test_registering_twice_needs_override():
+def test_registering_twice_needs_override(wrong_rules):
     with pytest.raises(s2sad.RuleError, match="override=True"):
 
         @s2sad.adjoint(softplus)
@@ -93,18 +104,12 @@ def test_a_rule_that_does_not_match_the_call_is_a_clear_error():
         s2sad.grad(f)(1.0)
 
 
-def test_check_grad_reports_a_wrong_gradient():
+def test_check_grad_reports_a_wrong_gradient(wrong_rules):
     def g(x):
         return wrong(x)
 
-    s2sad.adjoint(wrong, override=True)(wrong_adjoint)
-    try:
-        with pytest.raises(AssertionError, match="finite differences"):
-            s2sad.check_grad(g, 1.5)
-    finally:
-        @s2sad.adjoint(wrong, override=True)
-        def restored(y, x):
-            x_bar = y_bar * 3 * x ** 2
+    with pytest.raises(AssertionError, match="finite differences"):
+        s2sad.check_grad(g, 1.5)
 
 
 def cube(x):
