@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from gradcheck import numeric_grad
 from s2sad import ir
 from s2sad.forward import forward_function
 from s2sad.lower import normalize
@@ -220,7 +221,8 @@ def test_forward_function_ir_verifies():
     (inplace, (np.array([0.3, -1.2, 2.0]),)),
 ])
 def test_forward_over_reverse_on_adjoint_ir(f, args):
-    """The tangent of the generated gradient is H v (checked against FD of the gradient)."""
+    """The tangent of the generated gradient is H v: checked against finite differences of the
+    generated gradient, and against second differences of f itself (independent of s2sad)."""
     g = s2sad.grad(f)
     adjoint = simplify(reverse_function(normalize(f), [0]))
     fn = simplify(forward_function(adjoint, [0], output="tangent"))
@@ -233,6 +235,8 @@ def test_forward_over_reverse_on_adjoint_ir(f, args):
     got = compiled(*args, v)
     fd = fd_jvp(g, args, (0,), (v,))
     np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-6, err_msg=source)
+    fd_of_fd = fd_jvp(lambda *a: numeric_grad(f, a, 0, h=1e-5), args, (0,), (v,), h=1e-4)
+    np.testing.assert_allclose(got, fd_of_fd, rtol=1e-4, atol=1e-5, err_msg=source)
 
 
 def test_math_module_functions():

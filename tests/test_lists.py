@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from gradcheck import assert_grad_matches_fd
+from gradcheck import assert_grad_matches_fd, numeric_grad
 
 def collect(x):
     out = []
@@ -76,6 +76,10 @@ def test_list_hvp_matches_hessian(f, args, wrt):
     hv = s2sad.hvp(f)(x, *rest, v)
     H = s2sad.hessian(f)(x, *rest)
     np.testing.assert_allclose(hv, H @ v, rtol=1e-8, atol=1e-10)
+    # both could share a mistake: compare with central differences of the finite-difference gradient
+    h = 1e-4
+    fd = (numeric_grad(f, (x + h * v, *rest), h=1e-5) - numeric_grad(f, (x - h * v, *rest), h=1e-5)) / (2 * h)
+    np.testing.assert_allclose(hv, fd, rtol=1e-4, atol=1e-5)
 
 
 def test_comprehension_variables_do_not_leak():
