@@ -159,6 +159,34 @@ def test_lecture_function_prints_like_the_notes():
     assert lines.index(next(l for l in lines if "v̄7" in l)) < lines.index(next(l for l in lines if "v̄1 (x1)" in l))
 
 
+def _sum_rows(text):
+    """(value printed on each "sum of N contributions" row, the N products printed above it)."""
+    lines = text.splitlines()
+    out = []
+    for k, line in enumerate(lines):
+        if "sum of" in line and "contributions" in line:
+            n = int(line.split("sum of")[1].split()[0])
+            products = [float(lines[j].rsplit("=", 1)[1]) for j in range(k - n, k)]
+            out.append((float(line.rsplit("=", 1)[1]), products))
+    return out
+
+
+@pytest.mark.parametrize("f, args", [(lecture_f, (2.0, 5.0)), (looped, (0.5, 6)), (normal_pdf, (0.5, 0.2, 1.3))],
+                         ids=["lecture_f", "looped", "normal_pdf"])
+def test_sum_rows_print_the_sum_of_the_contributions(f, args):
+    rows = _sum_rows(str(s2sad.explain(f, *args, wrt=None if f is normal_pdf else 0)))
+    assert rows
+    for total, products in rows:
+        assert close(total, sum(products), 5e-4 * max(1.0, abs(total))), (total, products)
+
+
+def test_lecture_sum_rows_are_the_partial_derivatives():
+    x1, x2 = 2.0, 5.0
+    rows = _sum_rows(str(s2sad.explain(lecture_f, x1, x2, wrt=(0, 1))))
+    # df/dx2 = x1 - cos x2 (from v4 = v1 v2 and v5 = sin v2); df/dx1 = 1/x1 + x2 (from log and the product)
+    assert [round(total, 4) for total, _ in rows] == [round(x1 - math.cos(x2), 4), round(1 / x1 + x2, 4)]
+
+
 def test_normal_pdf_gradient():
     e = assert_matches_grad(normal_pdf, (0.5, 0.0, 1.0), (0, 1, 2))
     assert [round(float(g), 3) for g in e.gradient] == [-0.176, 0.176, -0.264]
@@ -278,6 +306,29 @@ def test_graph_dot():
     assert s2sad.explain(lecture_f, 2.0, 5.0).graph().dot.count("->") == 9
     loop_dot = s2sad.graph(looped, 0.5, 6).dot
     assert "left-out loop iterations" in loop_dot
+
+
+def _edge_gradients(dot):
+    """{(tail, head): the gradient (red) number on each edge}."""
+    import re
+
+    edges = {}
+    for tail, head, red in re.findall(r'^\s*(\w+) -> (\w+) \[label=<.*?<font color="#cf222e">([^<]+)</font>', dot, re.MULTILINE):
+        edges[(tail, head)] = float(red)
+    return edges
+
+
+def test_graph_edge_into_left_out_iterations_carries_their_summed_gradient():
+    x, n = 0.5, 6
+    edges = _edge_gradients(s2sad.graph(looped, x, n).dot)
+    # s_{k+1} = s_k (1 + x) + sin x, 6 iterations, 3 of them left out (the 3rd to the 5th).
+    # The edges out of x carry every use of x; together they are df/dx.
+    out_of_x = [g for (tail, _), g in edges.items() if tail == "v1"]
+    df_dx = (looped(x + 1e-6, n) - looped(x - 1e-6, n)) / 2e-6
+    assert ("v1", "hidden") in edges and len(out_of_x) == 7
+    assert close(sum(out_of_x), df_dx, 2e-3 * abs(df_dx)), (out_of_x, df_dx)
+    # s after the 2nd iteration feeds the left-out ones twice (s and x * s): df/ds2 = (1 + x)^4 in all
+    assert close(edges[("v11", "hidden")], (1 + x) ** 4, 1e-3)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")

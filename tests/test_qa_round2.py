@@ -998,9 +998,11 @@ HVP = VG + ("hvp",)
 HESS = HVP + ("hess",)
 
 
-def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, refuse_ok=False):
-    """A case. With `refuse_ok`, each mode may refuse with an S2SADError (not InternalError)."""
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
+def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuse_ok=False):
+    """A case. With `refuse_ok`, each mode may refuse with an S2SADError (not InternalError).
+    A known failure gives its reason (`xfail`) and the exception it fails with (`raises`)."""
+    assert not xfail or raises, f"{f.__name__}: an xfail case must say which exception it expects"
+    marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
     return pytest.param(f, args, wrt, modes, rtol, atol, refuse_ok, id=f.__name__, marks=marks)
 
 
@@ -1227,8 +1229,8 @@ def _short_failure(test):
     def wrapper(*args, **kwargs):
         try:
             test(*args, **kwargs)
-        except Exception as exc:
-            pytest.fail(f"{type(exc).__name__}: {str(exc)[:600]}", pytrace=False)
+        except Exception as exc:  # the same exception (an xfail's raises= checks it), short traceback
+            raise exc.with_traceback(None) from None
 
     return wrapper
 
@@ -1366,7 +1368,8 @@ def test_method_default_wrt_is_first_real_parameter():
 
 @_short_failure
 @pytest.mark.xfail(strict=True, reason="self.helper(w) inside a differentiated method is refused "
-                   "('the method .helper() has no derivative rule'); plain helper functions are inlined")
+                   "('the method .helper() has no derivative rule'); plain helper functions are inlined",
+                   raises=s2sad.NoDerivativeError)
 def test_method_calls_own_method():
     w = np.array([0.4, -0.9, 1.3])
     m = ModelCalls(2.0)
@@ -1398,8 +1401,9 @@ EXPLAIN_ALIAS = ("explain skips the view/alias checks grad and jvp make: it show
                  "where grad refuses")
 
 
-def _explain_case(f, *args, xfail=None):
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
+def _explain_case(f, *args, xfail=None, raises=None):
+    assert not xfail or raises, f"{f.__name__}: an xfail case must say which exception it expects"
+    marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
     return pytest.param(f, args, id=f.__name__, marks=marks)
 
 
@@ -1508,7 +1512,8 @@ def test_export_lists_raise_loops_without_s2sad(tmp_path):
 
 
 @pytest.mark.xfail(strict=True, reason="exported jvp/hvp/vjp make every parameter positional and required: "
-                   "jvp_f(x, x_dot) fails for f(x, scale=2.0) while s2sad.jvp(f)(x, x_dot) works")
+                   "jvp_f(x, x_dot) fails for f(x, scale=2.0) while s2sad.jvp(f)(x, x_dot) works",
+                   raises=TypeError)
 def test_exported_jvp_keeps_defaults(tmp_path):
     import importlib.util
 

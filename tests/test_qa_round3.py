@@ -920,9 +920,12 @@ HVP = VG + ("hvp",)
 HESS = HVP + ("hess",)
 
 
-def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, refuse_ok=False):
-    """A case. With `refuse_ok`, each mode may refuse with an S2SADError (not InternalError)."""
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
+def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuse_ok=False):
+    """A case. With `refuse_ok`, each mode may refuse with an S2SADError (not InternalError).
+    A known failure names its reason (`xfail`) and the exception it fails with (`raises`), so that
+    a change to another failure (a wrong gradient: AssertionError) is reported."""
+    assert not xfail or raises, f"{f.__name__}: an xfail case must say which exception it expects"
+    marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
     return pytest.param(f, args, wrt, modes, rtol, atol, refuse_ok, id=f.__name__, marks=marks)
 
 
@@ -988,11 +991,11 @@ STALE_BUFFER = (
     "iterations filled, so the reverse sweep multiplies by the FINAL buffer (also before b95288a)")
 PARAM_CONCAT = (
     "not supported: `params + [x]` with params a list PARAMETER (s2sad cannot tell a list parameter from an "
-    "array); refused at run time with a ValueError naming list concatenation (was: a wrong gradient)")
+    "array); refused at run time with an s2sad ArgumentError naming list concatenation (was: a wrong gradient)")
 REPEAT_CONCAT = ("wrong gradient: `[1.0] * 2 + [v]` -- a list built by repetition is not known as a list, "
                  "so `+` is differentiated as array addition; grad and jvp both wrong")
-REPEAT_CONCAT_CRASH = ("`[0.5] * n`, items assigned, then `a + [x[0]]`: refused at run time with a ValueError "
-                       "naming list concatenation, not a gradient")
+REPEAT_CONCAT_CRASH = ("`[0.5] * n`, items assigned, then `a + [x[0]]`: refused at run time with an "
+                       "s2sad ArgumentError naming list concatenation, not a gradient")
 TIMES_ONE = ("spurious refusal: `t = out * 1.0` is treated as an alias of `out`, so a later `out[1] = 0.5` "
              "raises InPlaceUpdateError ('another name still refers to out'); `out * 3.0` is accepted")
 
@@ -1037,7 +1040,7 @@ CASES = [
     case(l_mlp, (A34[:, :3], A34[:2, :3]), W3[:3], wrt=1, modes=GJ),
     case(l_mlp_loop, [A34[:, :3], A34[:2, :3]], W3[:3], wrt=1, modes=GJ),
     case(l_params_slice, [A34[:2, :3], A34[:, :2], A34], W3[:3], wrt=1, modes=GJ),
-    case(l_params_concat, [W3, W3 * 2.0], X4, wrt=1, modes=GJ, xfail=PARAM_CONCAT),
+    case(l_params_concat, [W3, W3 * 2.0], X4, wrt=1, modes=GJ, xfail=PARAM_CONCAT, raises=s2sad.ArgumentError),
     # helpers
     case(h_same_names, X4, modes=HESS),
     case(h_arg_named, X4, modes=HESS),
@@ -1117,7 +1120,7 @@ CASES = [
     case(q_comp_concat, X4, modes=GJ),
     case(q_zip_slices, X4, modes=GJ),
     case(q_repeat_concat, X4, modes=("grad",)),
-    case(q_zeros_list_concat, X4, modes=("grad",), xfail=REPEAT_CONCAT_CRASH),
+    case(q_zeros_list_concat, X4, modes=("grad",), xfail=REPEAT_CONCAT_CRASH, raises=s2sad.ArgumentError),
     case(q_list_call_concat, X4, refuse_ok=True),
     case(q_tuple_concat, X4, refuse_ok=True),
 ]
@@ -1125,14 +1128,15 @@ CASES = [
 
 @contextlib.contextmanager
 def _short_failure_if_xfail(request):
-    """Known failures fail without a traceback (formatting one costs ~0.15 s each in a file this long)."""
+    """Known failures fail without a long traceback (formatting one costs ~0.15 s each in a file this
+    long), but with their own exception class, which the xfail's `raises=` checks."""
     if request.node.get_closest_marker("xfail") is None:
         yield
         return
     try:
         yield
     except Exception as exc:
-        pytest.fail(f"{type(exc).__name__}: {str(exc)[:2000]}", pytrace=False)
+        raise exc.with_traceback(None) from None
 
 
 @pytest.mark.parametrize(("f", "args", "wrt", "modes", "rtol", "atol", "refuse_ok"), CASES)
@@ -1200,17 +1204,17 @@ _R = np.random.default_rng(3)
 _V3 = [_R.normal(size=3) for _ in range(3)]
 _XL = _R.normal(size=3)
 PL_CRASH = ("not supported: grad w.r.t. a list parameter through `params + [...]` / `params + params`; "
-            "refused at run time with a ValueError naming list concatenation")
+            "refused at run time with an s2sad ArgumentError naming list concatenation")
 PL_ROTATE = ("not supported: `params[1:] + params[:1]` with params a list/tuple parameter; refused at run time "
-             "with a ValueError naming list concatenation (was: a wrong gradient)")
+             "with an s2sad ArgumentError naming list concatenation (was: a wrong gradient)")
 
 
 @pytest.mark.parametrize(("f", "params"), [
-    pytest.param(pl_concat, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_CRASH)),
-    pytest.param(pl_rotate, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_ROTATE)),
-    pytest.param(pl_rotate, tuple(_V3[:2]), marks=pytest.mark.xfail(strict=True, reason=PL_ROTATE)),
-    pytest.param(pl_double, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_CRASH)),
-    pytest.param(pl_replace_first, _V3, marks=pytest.mark.xfail(strict=True, reason=PL_CRASH)),
+    pytest.param(pl_concat, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_CRASH, raises=s2sad.ArgumentError)),
+    pytest.param(pl_rotate, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_ROTATE, raises=s2sad.ArgumentError)),
+    pytest.param(pl_rotate, tuple(_V3[:2]), marks=pytest.mark.xfail(strict=True, reason=PL_ROTATE, raises=s2sad.ArgumentError)),
+    pytest.param(pl_double, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_CRASH, raises=s2sad.ArgumentError)),
+    pytest.param(pl_replace_first, _V3, marks=pytest.mark.xfail(strict=True, reason=PL_CRASH, raises=s2sad.ArgumentError)),
     pytest.param(pl_unpack, [np.outer(_V3[0], _V3[1]), _V3[2]]),
     pytest.param(pl_unpack, (np.outer(_V3[0], _V3[1]), _V3[2])),
     pytest.param(pl_index_loop, _V3),
@@ -1232,7 +1236,7 @@ def _check_list_parameter(f, params):
 
 
 @pytest.mark.parametrize("f", [
-    pytest.param(pl_concat, marks=pytest.mark.xfail(strict=True, reason=PARAM_CONCAT)),
+    pytest.param(pl_concat, marks=pytest.mark.xfail(strict=True, reason=PARAM_CONCAT, raises=s2sad.ArgumentError)),
     pl_rotate, pl_unpack, pl_index_loop, pl_ends_and_middle])
 def test_grad_and_jvp_wrt_x_with_list_parameter(f, request):
     with _short_failure_if_xfail(request):

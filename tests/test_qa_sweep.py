@@ -1471,11 +1471,12 @@ VG = ("grad", "vg", "jvp")
 HVP = VG + ("hvp",)
 
 
-def case(f, *args, wrt=0, modes=ALL, rtol=1e-5, atol=1e-6, xfail=None, refuse_ok=False):
+def case(f, *args, wrt=0, modes=ALL, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuse_ok=False):
     """A sweep case. With `refuse_ok`, each mode may refuse the function with an
     S2SADError (not InternalError) instead of computing it: for aliasing cases a
     refusal is as good a fix as a correct derivative."""
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
+    assert not xfail or raises, f"{f.__name__}: an xfail case must say which exception it expects (raises=)"
+    marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
     return pytest.param(f, args, wrt, modes, rtol, atol, refuse_ok, id=f.__name__, marks=marks)
 
 
