@@ -18,6 +18,7 @@ from . import ir, runtime
 from .codegen import Namespace, compile_function, to_source
 from .errors import ArgumentError, InPlaceUpdateError, Location, NonScalarOutputError, S2SADError, WrtError
 from .frontend import parse_function, unwrap
+from .lazy import computes_refused
 from .analysis import guard_inplace_updates
 from .lower import normalize
 from .reverse import reverse_function
@@ -127,7 +128,8 @@ class GeneratedFunction:
                 if name in kwargs:
                     kwargs[name] = _as_real(kwargs[name], self.primal, pos)
         try:
-            result = self._func(*args, **kwargs)
+            with computes_refused((args, kwargs), self.primal):  # Dask arguments: no hidden compute
+                result = self._func(*args, **kwargs)
         except ValueError as exc:
             if str(exc) != runtime.LIST_CONCATENATION:
                 raise  # the user's own code failed on these arguments: their error, unchanged
@@ -224,7 +226,10 @@ def _as_real(value, func, pos):
     if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value)):
         raise ArgumentError(f"argument {pos} of {func.__name__} is complex; s2sad differentiates real functions",
                             _function_location(func), hint="split it into real and imaginary parts")
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or runtime._is_lazy_array(value):  # a Dask array stays lazy: dtype only
+        if np.issubdtype(value.dtype, np.complexfloating):
+            raise ArgumentError(f"argument {pos} of {func.__name__} is complex; s2sad differentiates real "
+                                "functions", _function_location(func), hint="split it into real and imaginary parts")
         if np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
             return value.astype(np.float64)
         if np.issubdtype(value.dtype, np.floating):
@@ -262,9 +267,10 @@ def _cached(func, key, build):
 
 def _scalar_seed_for(func, location):
     def scalar_seed(y):
-        if not isinstance(y, (numbers.Real, np.ndarray, np.generic)) or (
+        lazy = runtime._is_lazy_array(y)  # a 0-d Dask array (np.mean of one) is a scalar too
+        if not (isinstance(y, (numbers.Real, np.ndarray, np.generic)) or lazy) or (
             isinstance(y, (np.ndarray, np.generic)) and not np.issubdtype(np.asarray(y).dtype, np.number)
-        ):
+        ) or (lazy and not np.issubdtype(y.dtype, np.number)):
             raise NonScalarOutputError(
                 f"grad needs {func.__name__} to return a real number, but it returned {type(y).__name__} {y!r:.40}",
                 location,

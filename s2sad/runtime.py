@@ -11,6 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def _is_lazy_array(x) -> bool:
+    """Whether `x` is another library's NumPy-API array (Dask, CuPy, ...), not a NumPy one.
+
+    Such arrays take part in ``np.*`` calls through ``__array_function__``;
+    ``np.asarray`` or ``.item()`` would pull them into memory (computing a Dask
+    graph), so the helpers keep them as they are.
+    """
+    return hasattr(x, "__array_function__") and not isinstance(x, (np.ndarray, np.generic))
+
+
 def unbroadcast(g, x):
     """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting).
 
@@ -31,7 +41,9 @@ def unbroadcast(g, x):
         return g
     if not x_shape:  # x is a scalar: every element of g came from it
         total = np.sum(g)
-        return total.item() if isinstance(x, (float, int)) and not isinstance(x, bool) else total
+        if isinstance(x, (float, int)) and not isinstance(x, bool) and not _is_lazy_array(total):
+            return total.item()
+        return total
     leading = len(g_shape) - len(x_shape)
     if leading > 0:
         g = np.sum(g, axis=tuple(range(leading)))
@@ -83,6 +95,8 @@ def zeros_like(x):
     if isinstance(x, (tuple, list)):
         # a list even for a tuple: the reverse sweep adds into it item by item
         return [zeros_like(item) for item in x]
+    if _is_lazy_array(x):  # zeros of the same kind (a Dask array keeps its chunks), not computed
+        return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64)
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
     return np.zeros(x.shape, dtype=dtype)
@@ -139,6 +153,8 @@ def add_at(acc, index, g):
 def _shares(value, base) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_shares(item, base) for item in value)
+    if _is_lazy_array(base):  # no views: only the same array object would see the update
+        return value is base
     return isinstance(value, np.ndarray) and isinstance(base, np.ndarray) and np.shares_memory(value, base)
 
 
@@ -203,7 +219,7 @@ def detach(part, whole):
 
 def own(g):
     """A copy of the adjoint `g` that the reverse sweep may change in place (numbers are immutable)."""
-    if isinstance(g, np.ndarray):
+    if isinstance(g, np.ndarray) or _is_lazy_array(g):
         return g.copy()
     return g
 
@@ -214,7 +230,7 @@ def zero_at(g, index):
     The old values at `index` were overwritten, so they no longer affect the
     output. Returns a new array; `g` is not modified.
     """
-    out = np.array(g, copy=True)
+    out = g.copy() if _is_lazy_array(g) else np.array(g, copy=True)
     out[index] = 0
     return out
 
@@ -232,7 +248,9 @@ def scalar_seed(y):
         )
     if isinstance(y, (np.generic, np.ndarray)) and np.issubdtype(np.asarray(y).dtype, np.inexact):
         return np.ones_like(y)
+    if _is_lazy_array(y) and np.issubdtype(y.dtype, np.inexact):  # a 0-d Dask array: a lazy 1
+        return np.ones_like(y)
     return 1.0
 
 
-RUNTIME_HELPERS = ("LIST_CONCATENATION", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("LIST_CONCATENATION", "_is_lazy_array", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")

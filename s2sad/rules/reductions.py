@@ -16,6 +16,8 @@ through ``method_mirrors`` at the end of the module.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..runtime import unbroadcast, unreduce
@@ -51,12 +53,21 @@ def trace_mask(a, offset, axis1, axis2):
     return np.reshape(mask, shape)
 
 
+def size_of(a):
+    """The number of elements of `a`, read from its shape.
+
+    ``np.size`` would do, but Dask does not implement it and computes the whole
+    array to answer; the shape of a Dask array is known without computing.
+    """
+    return math.prod(np.shape(a))
+
+
 def average_weights_shape(a, axis, weights):
     """The shape np.average gives `weights` to broadcast them against `a`."""
     if np.ndim(weights) == np.ndim(a):
         return np.shape(weights)
     shape = [1] * np.ndim(a)
-    shape[axis % np.ndim(a)] = np.size(weights)
+    shape[axis % np.ndim(a)] = size_of(weights)
     return tuple(shape)
 
 
@@ -82,7 +93,7 @@ def norm_order(x, ord, axis):
     return float(ord)
 
 
-nondifferentiable(trace_mask, average_weights_shape, norm_order)
+nondifferentiable(trace_mask, size_of, average_weights_shape, norm_order)
 
 
 @adjoint(diff_adjoint)
@@ -239,7 +250,7 @@ def trace_tangent(y, a, offset=0, axis1=0, axis2=1, dtype=None):
 @adjoint(np.mean)
 def mean(y, a, axis=None, dtype=None, *, keepdims=False):
     # d/da_i mean(a) = 1 / n, n = number of elements reduced into each result
-    a_bar = unreduce(y_bar, a, axis, keepdims) * (np.size(y) / np.size(a))
+    a_bar = unreduce(y_bar, a, axis, keepdims) * (size_of(y) / size_of(a))
 
 
 @tangent(np.mean)
@@ -285,13 +296,13 @@ def average_tangent(y, a, axis=None, weights=None, *, keepdims=False):
 def var(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     """ddof is keyword-only; mean= and correction= are refused."""
     # y = sum((a - m)^2) / (n - ddof): dy/da_i = 2 (a_i - m) / (n - ddof)
-    dof = np.size(a) / np.size(y) - ddof
+    dof = size_of(a) / size_of(y) - ddof
     a_bar = unreduce(y_bar, a, axis, keepdims) * (2.0 / dof) * (a - np.mean(a, axis, keepdims=True))
 
 
 @tangent(np.var)
 def var_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    dof = np.size(a) / np.size(y) - ddof
+    dof = size_of(a) / size_of(y) - ddof
     y_dot = (2.0 / dof) * np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims)
 
 
@@ -299,13 +310,13 @@ def var_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 def std(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     """ddof is keyword-only. Where std is 0 (all entries equal) the gradient is taken as 0."""
     # y = sqrt(var): dy/da_i = (a_i - m) / ((n - ddof) y)   (y replaced by 1 where y == 0)
-    dof = np.size(a) / np.size(y) - ddof
+    dof = size_of(a) / size_of(y) - ddof
     a_bar = unreduce(y_bar / (dof * np.where(y == 0, 1.0, y)), a, axis, keepdims) * (a - np.mean(a, axis, keepdims=True))
 
 
 @tangent(np.std)
 def std_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    dof = np.size(a) / np.size(y) - ddof
+    dof = size_of(a) / size_of(y) - ddof
     y_dot = np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims) / (
         dof * np.where(y == 0, 1.0, y)
     )
