@@ -17,7 +17,7 @@ import numpy as np
 from . import ir, runtime
 from .codegen import Namespace, compile_function, to_source
 from .errors import ArgumentError, InPlaceUpdateError, Location, NonScalarOutputError, S2SADError, WrtError
-from .frontend import parse_function, unwrap
+from .frontend import parse_function, signature, unwrap
 from .lazy import computes_refused
 from .analysis import guard_inplace_updates
 from .lower import normalize
@@ -34,7 +34,7 @@ class InternalError(S2SADError):
 
 
 def _param_names(func) -> list[str]:
-    return list(inspect.signature(func).parameters)
+    return list(signature(func).parameters)
 
 
 def _function_location(func) -> Location:
@@ -114,6 +114,8 @@ class GeneratedFunction:
     _TRAILING = {"jvp": "wrt", "hvp": "wrt", "vjp": 1, "vjp_aux": 1}
 
     def __call__(self, *args, **kwargs):
+        if np.matrix in map(type, args) or (kwargs and np.matrix in map(type, kwargs.values())):
+            _refuse_matrix(self.primal)
         trailing = self._TRAILING.get(self.kind)
         if trailing is not None:
             args, kwargs = self._with_defaults(args, kwargs, len(self.wrt) if trailing == "wrt" else trailing)
@@ -148,7 +150,7 @@ class GeneratedFunction:
     def _with_defaults(self, args, kwargs, n_trailing):
         """``jvp(f)(x, v)`` for ``f(x, scale=2.0)``: the last `n_trailing` positional values are the
         seeds (tangents or cotangent); f's own arguments take their defaults and keywords as in f."""
-        params = list(inspect.signature(self.primal).parameters.values())
+        params = list(signature(self.primal).parameters.values())
         if not kwargs and len(args) == len(params) + n_trailing:
             primal_args, seeds = list(args[: len(params)]), list(args[len(params):])
         else:
@@ -159,10 +161,10 @@ class GeneratedFunction:
             own = {k: v for k, v in kwargs.items() if k in {p.name for p in params}}
             extra = {k: v for k, v in kwargs.items() if k not in own}
             try:
-                bound = inspect.signature(self.primal).bind(*primal_args, **own)
+                bound = signature(self.primal).bind(*primal_args, **own)
             except TypeError as exc:
                 raise ArgumentError(
-                    f"{self.__name__} takes the arguments of {self.primal.__name__}{inspect.signature(self.primal)} "
+                    f"{self.__name__} takes the arguments of {self.primal.__name__}{signature(self.primal)} "
                     f"and then {n_trailing} more ({'a tangent for each of ' + ', '.join(self.wrt) if self.kind != 'vjp' else 'the cotangent of the output'}): {exc}",
                     _function_location(self.primal)) from None
             bound.apply_defaults()
@@ -214,6 +216,13 @@ class GeneratedFunction:
                 f"{', '.join(self.wrt)}; print(.source) to read it>")
 
 
+def _refuse_matrix(func):
+    # `*` and `**` are matrix operations on np.matrix, so rules written for arrays would be wrong
+    raise ArgumentError(f"{func.__name__} was called with an np.matrix, whose `*` is a matrix product; "
+                        "s2sad differentiates ndarray code", _function_location(func),
+                        hint="pass np.asarray(m) instead (and write @ for matrix products)")
+
+
 def _as_real(value, func, pos):
     """Differentiable arguments are real numbers: ints become floats; other types are refused."""
     if isinstance(value, bool):
@@ -226,6 +235,8 @@ def _as_real(value, func, pos):
     if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value)):
         raise ArgumentError(f"argument {pos} of {func.__name__} is complex; s2sad differentiates real functions",
                             _function_location(func), hint="split it into real and imaginary parts")
+    if isinstance(value, np.matrix):
+        _refuse_matrix(func)
     if isinstance(value, np.ndarray) or runtime._is_lazy_array(value):  # a Dask array stays lazy: dtype only
         if np.issubdtype(value.dtype, np.complexfloating):
             raise ArgumentError(f"argument {pos} of {func.__name__} is complex; s2sad differentiates real "

@@ -45,7 +45,7 @@ from .api import (
 from .codegen import compile_function, to_source
 from .errors import ArgumentError, NonScalarOutputError, S2SADError, WrtError
 from .forward import constant_seed_tangent, forward_function
-from .frontend import parse_function, unwrap
+from .frontend import parse_function, signature, unwrap
 from .primitives import pack_tuple
 from .reverse import reverse_function
 from .simplify import simplify
@@ -213,7 +213,7 @@ _DRIVER_HELPERS = {"basis": basis, "flat": flat, "unflat": unflat, "out_shape": 
 
 def _signature_text(func, namespace):
     parts = []
-    for name, param in inspect.signature(func).parameters.items():
+    for name, param in signature(func).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise WrtError(f"{func.__name__} takes *args or **kwargs, which the derivative drivers do not "
                            "support", _function_location(func), hint="list the parameters explicitly")
@@ -270,7 +270,7 @@ def _call_text(func, keywords=False):
     parameters are all positional), or with f's keyword-only ones by keyword (to f and to drivers)."""
     if not keywords:
         return ", ".join(_param_names(func))
-    params = inspect.signature(func).parameters.values()
+    params = signature(func).parameters.values()
     return ", ".join(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name for p in params)
 
 

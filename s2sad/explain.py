@@ -49,7 +49,7 @@ from . import ir, runtime
 from .api import InternalError, _as_real, resolve_wrt
 from .check import _run_adjoint_template
 from .errors import ArgumentError, Location, NoDerivativeError, S2SADError
-from .frontend import parse_function, unwrap
+from .frontend import parse_function, signature, unwrap
 from .lower import normalize
 from .primitives import identity, list_append, pack_list, pack_tuple, setitem
 from .rules import registry
@@ -922,7 +922,7 @@ def _explain(f, args, wrt, max_iterations, digits, order):
     func = unwrap(f)
     if not inspect.isfunction(func):
         parse_function(func)  # raises SourceUnavailableError saying what was passed
-    sig = inspect.signature(func)
+    sig = signature(func)
     try:
         bound = sig.bind(*args)
     except TypeError as exc:

@@ -8,6 +8,7 @@ came from so later errors and comments can quote it.
 from __future__ import annotations
 
 import builtins
+import copy
 import functools
 import inspect
 import linecache
@@ -68,7 +69,22 @@ class ParsedFunction:
 
 
 def unwrap(func):
-    """The plain Python function behind decorators s2sad knows to look through."""
+    """The Python function s2sad reads to transform `func`.
+
+    * an ``@s2sad.differentiate`` function: the function inside it;
+    * a callable with a registered derivative rule (``np.tanh``, ``np.var``, a
+      function with ``@s2sad.adjoint``): a generated one-line function calling
+      it (:func:`rule_caller`), so the rule is used and NumPy's source is never read;
+    * a ``functools.lru_cache``/``cache`` wrapper: the cached function (the cache
+      returns what the function returns);
+    * anything else as it is. A decorator's wrapper stays the wrapper: its body
+      (which calls the wrapped function) is what runs, so it is what s2sad reads.
+
+    Example:
+        >>> import numpy as np
+        >>> unwrap(np.tanh).__name__
+        'tanh'
+    """
     seen = set()
     while id(func) not in seen:
         seen.add(id(func))
@@ -78,16 +94,114 @@ def unwrap(func):
                 hint="differentiate the underlying function and pass the fixed arguments yourself, "
                 "or write a small `def` that calls it",
             )
-        inner = getattr(func, "__wrapped__", None) or getattr(func, "__s2sad_function__", None)
+        inner = getattr(func, "__s2sad_function__", None)
+        if inner is None and isinstance(func, _LRU_CACHE_WRAPPER):
+            inner = func.__wrapped__
         if inner is None:
             break
         func = inner
+    if _has_rule(func):
+        return rule_caller(func)
     if inspect.ismethod(func):
         raise SourceUnavailableError(
             f"cannot differentiate the bound method {func!r}",
             hint="differentiate a plain function that takes the object's data as arguments",
         )
     return func
+
+
+_LRU_CACHE_WRAPPER = type(functools.lru_cache(None)(len))
+
+
+def _has_rule(func) -> bool:
+    from .rules import registry  # rules are data the frontend consults; imported late (they import lowering)
+
+    return registry.adjoint_rule(func) is not None or registry.tangent_rule(func) is not None
+
+
+_RULE_CALLERS: dict = {}
+
+
+def rule_caller(primal):
+    """A Python function with the parameters of `primal`'s rule that just calls `primal`.
+
+    ``grad(np.var)`` transforms ``def var(a, axis=None, ...): return np.var(a, axis, ...)``,
+    whose one call is then differentiated by the rule. The source is registered in
+    ``linecache`` so the frontend reads it like any file. One per primal and rule set.
+
+    Example:
+        >>> import numpy as np
+        >>> print(rule_caller(np.tanh).__s2sad_source__, end="")
+        def tanh(x):
+            return np.tanh(x)
+    """
+    from .rules import registry
+
+    key = (primal, registry.generation())
+    if key not in _RULE_CALLERS:
+        _RULE_CALLERS[key] = _make_rule_caller(primal, registry)
+    return _RULE_CALLERS[key]
+
+
+def _numpy_path(primal):
+    """``np.linalg.norm`` for numpy.linalg.norm: the dotted name generated code can call it by."""
+    import numpy as np
+
+    name = getattr(primal, "__name__", None)
+    for path, module in (("np", np), ("np.linalg", np.linalg), ("np.fft", np.fft)):
+        if name and getattr(module, name, None) is primal:
+            return f"{path}.{name}"
+    return None
+
+
+def _make_rule_caller(primal, registry):
+    import numpy as np
+
+    rule = registry.adjoint_rule(primal) or registry.tangent_rule(primal)
+    name = getattr(primal, "__name__", None) or "primal"
+    if not name.isidentifier():
+        name = "primal"
+    params = list(inspect.signature(rule.template).parameters.values())[1:]  # after the result
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise SourceUnavailableError(
+            f"{name} has a derivative rule, but s2sad cannot tell which arguments to pass it",
+            hint=f"call it inside a function of your own: def f(x): return {_numpy_path(primal) or name}(x)",
+        )
+    scope = {"np": np}
+    callee = _numpy_path(primal)
+    if callee is None:
+        callee = f"{name}_primal"
+        scope[callee] = primal
+    signature, call = [], []
+    for p in params:
+        text = p.name
+        if p.default is not p.empty:
+            if _is_literal(p.default):
+                text += f"={p.default!r}"
+            else:
+                scope[f"{p.name}_default"] = p.default
+                text += f"={p.name}_default"
+        signature.append(text)
+        call.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
+    kinds = [p.kind for p in params]
+    if p_only := kinds.count(inspect.Parameter.POSITIONAL_ONLY):
+        signature.insert(p_only, "/")
+    if inspect.Parameter.KEYWORD_ONLY in kinds:
+        signature.insert(kinds.index(inspect.Parameter.KEYWORD_ONLY) + (1 if p_only else 0), "*")
+    source = f"def {name}({', '.join(signature)}):\n    return {callee}({', '.join(call)})\n"
+    filename = f"<s2sad call of {callee}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), scope)
+    caller = scope[name]
+    caller.__s2sad_source__ = source
+    caller.__s2sad_primal__ = primal
+    return caller
+
+
+def _is_literal(value) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, tuple) and all(_is_literal(v) for v in value)
 
 
 def parse_function(func) -> ParsedFunction:
@@ -107,7 +221,7 @@ def parse_function(func) -> ParsedFunction:
         )
     code = func.__code__
     try:
-        lines, start = inspect.getsourcelines(func)
+        lines, start = inspect.getsourcelines(code)  # the code that runs, not what __wrapped__ names
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"cannot read the source of {func.__qualname__} (defined in {code.co_filename!r}): {exc}",
@@ -122,7 +236,7 @@ def parse_function(func) -> ParsedFunction:
     except SyntaxError:
         # A lambda inside a larger expression: getsourcelines returns the whole
         # statement's lines, which may not parse on their own once cut out.
-        module = gast.parse("(\n" + source + "\n)") if func.__name__ == "<lambda>" else None
+        module = gast.parse("(\n" + source + "\n)") if code.co_name == "<lambda>" else None
         if module is None:
             raise SourceUnavailableError(
                 f"the source of {func.__qualname__} could not be parsed on its own",
@@ -139,14 +253,117 @@ def parse_function(func) -> ParsedFunction:
                 closure[name] = cell.cell_contents
             except ValueError:  # an empty cell: the name is not bound yet
                 pass
-    return ParsedFunction(func, node, filename, start - 1, col_offset, func.__globals__, closure)
+    parsed = ParsedFunction(func, node, filename, start - 1, col_offset, func.__globals__, closure)
+    forwarded = _forwarded_signature(func)
+    if forwarded is not None:
+        parsed.node = _forwarding_specialized(parsed, forwarded)
+    return parsed
+
+
+def signature(func) -> inspect.Signature:
+    """The parameters s2sad gives the Python function `func`.
+
+    Its own, except for a decorator's wrapper that takes ``(*args, **kwargs)``
+    and carries ``__wrapped__`` (``functools.wraps``): it passes its arguments on,
+    so it takes those of the function it wraps.
+
+    Example:
+        >>> import functools
+        >>> def double(fn):
+        ...     @functools.wraps(fn)
+        ...     def wrapper(*args, **kwargs):
+        ...         return 2 * fn(*args, **kwargs)
+        ...     return wrapper
+        >>> str(signature(double(lambda x, y=1.0: x * y)))
+        '(x, y=1.0)'
+    """
+    forwarded = _forwarded_signature(func)
+    return forwarded if forwarded is not None else inspect.signature(func, follow_wrapped=False)
+
+
+def _forwarded_signature(func):
+    """The wrapped function's signature if `func` is a ``(*args, **kwargs)`` wrapper, else None."""
+    wrapped = getattr(func, "__wrapped__", None)
+    if wrapped is None:
+        return None
+    kinds = [p.kind for p in inspect.signature(func, follow_wrapped=False).parameters.values()]
+    if kinds not in ([inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD],
+                     [inspect.Parameter.VAR_POSITIONAL]):
+        return None
+    wrapped = unwrap(wrapped)
+    try:
+        return signature(wrapped) if inspect.isfunction(wrapped) else inspect.signature(wrapped)
+    except (TypeError, ValueError):
+        return None
+
+
+def _forwarding_specialized(parsed: ParsedFunction, params: inspect.Signature):
+    """A ``(*args, **kwargs)`` wrapper rewritten to take `params` and pass them on.
+
+    ``def wrapper(*args, **kwargs): return 2 * fn(*args, **kwargs)`` wrapping
+    ``fn(x, y)`` becomes ``def wrapper(x, y): return 2 * fn(x, y)``. Any other
+    use of ``args``/``kwargs`` is refused: s2sad would have to guess what it means.
+    """
+    fdef = parsed.node
+    star = fdef.args.vararg.id
+    stars = fdef.args.kwarg.id if fdef.args.kwarg is not None else None
+    values = list(params.parameters.values())
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in values):
+        raise UnsupportedSyntaxError(
+            f"{parsed.name} wraps {parsed.func.__wrapped__.__name__}, which takes *args or **kwargs",
+            parsed.location(fdef), hint="list the parameters of the wrapped function explicitly")
+    fdef = copy.deepcopy(fdef)
+    used = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)} - {star, stars}
+    for p in values:
+        if p.name in used:
+            raise UnsupportedSyntaxError(
+                f"{parsed.name} passes its arguments on to {parsed.func.__wrapped__.__name__}, whose parameter "
+                f"{p.name!r} has the name of a variable of the wrapper", parsed.location(fdef),
+                hint="rename the wrapper's variable, or give the wrapper explicit parameters")
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Call) and _forwards(node, star, stars):
+            node.args = [_load(p.name) for p in values if p.kind is not p.KEYWORD_ONLY]
+            node.keywords = [gast.keyword(arg=p.name, value=_load(p.name)) for p in values
+                             if p.kind is p.KEYWORD_ONLY]
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name) and node.id in (star, stars) and node is not fdef.args.vararg \
+                and node is not fdef.args.kwarg:
+            raise UnsupportedSyntaxError(
+                f"{parsed.name} uses {node.id} other than passing it on whole (f(*{star}"
+                + (f", **{stars}" if stars else "") + "))", parsed.location(node),
+                hint="give the wrapper the wrapped function's parameters explicitly")
+
+    def arg(p):
+        return gast.Name(id=p.name, ctx=gast.Param(), annotation=None, type_comment=None)
+
+    fdef.args = gast.arguments(
+        args=[arg(p) for p in values if p.kind is p.POSITIONAL_OR_KEYWORD],
+        posonlyargs=[arg(p) for p in values if p.kind is p.POSITIONAL_ONLY],
+        vararg=None, kwonlyargs=[arg(p) for p in values if p.kind is p.KEYWORD_ONLY],
+        kw_defaults=[None for p in values if p.kind is p.KEYWORD_ONLY], kwarg=None, defaults=[])
+    return fdef
+
+
+def _forwards(call, star, stars) -> bool:
+    """``f(*args, **kwargs)``: a call passing the wrapper's arguments on unchanged."""
+    if len(call.args) != 1 or not isinstance(call.args[0], gast.Starred) \
+            or not isinstance(call.args[0].value, gast.Name) or call.args[0].value.id != star:
+        return False
+    if stars is None:
+        return not call.keywords
+    return len(call.keywords) == 1 and call.keywords[0].arg is None \
+        and isinstance(call.keywords[0].value, gast.Name) and call.keywords[0].value.id == stars
+
+
+def _load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
 
 
 def _find_definition(module, func, start) -> gast.FunctionDef:
     code = func.__code__
-    if func.__name__ != "<lambda>":
+    if code.co_name != "<lambda>":
         for node in gast.walk(module):
-            if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == func.__name__:
+            if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == code.co_name:
                 if isinstance(node, gast.AsyncFunctionDef):
                     line = node.lineno + start - 1
                     text = linecache.getline(code.co_filename, line).rstrip("\n")

@@ -32,7 +32,7 @@ from .errors import (
     S2SADError,
     UnsupportedSyntaxError,
 )
-from .frontend import _MISSING, ParsedFunction, parse_function
+from .frontend import _MISSING, ParsedFunction, parse_function, signature
 from .primitives import Attr, Method, list_append, pack_list, pack_tuple, setitem
 from .rules import registry
 
@@ -789,7 +789,7 @@ class _Lowerer:
             ) from None
         refuse_unsupported(parsed)
         fdef = remove_early_exits(parsed)
-        sig = inspect.signature(func)
+        sig = signature(func)
         try:
             bound = sig.bind(*args, **dict(kwargs))
         except TypeError as exc:
@@ -841,7 +841,7 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
     namer = Namer()
     func = parsed.func
     defaults = {}
-    sig = inspect.signature(func)
+    sig = signature(func)
     for pname, param in sig.parameters.items():
         if param.default is not inspect.Parameter.empty:
             defaults[pname] = _literal_default(param.default) or ir.Ref(

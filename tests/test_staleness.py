@@ -1,0 +1,161 @@
+"""s2sad differentiates what actually runs (issue 9 §3).
+
+Decorators are differentiated, not skipped; NumPy's own functions are
+transformed through their rules; np.matrix arguments are refused.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import s2sad
+from gradcheck import assert_grad_matches_fd, numeric_grad
+
+# ---------------------------------------------------------------------------
+# decorators: the wrapper runs, so the wrapper is differentiated
+
+
+def doubled(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return 2.0 * fn(*args, **kwargs)
+
+    return wrapper
+
+
+def doubled_explicit(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        return 2.0 * fn(x)
+
+    return wrapper
+
+
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        print(args)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@doubled
+def scaled(x, y=3.0):
+    return x * y
+
+
+@doubled_explicit
+def sine(x):
+    return np.sin(x)
+
+
+@doubled
+def square(x):
+    return x * x
+
+
+def calls_decorated_helper(x):
+    return square(x) + np.cos(x)
+
+
+@doubled
+@doubled_explicit
+def stacked(x):
+    return x ** 3
+
+
+@functools.lru_cache
+def cached_cube(x):
+    return x ** 3
+
+
+@logged
+def logs_its_args(x):
+    return x
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (scaled, (1.3,), 0),
+    (scaled, (1.3, 0.4), "y"),
+    (sine, (0.6,), 0),
+    (calls_decorated_helper, (0.8,), 0),
+    (stacked, (0.9,), 0),
+    (cached_cube, (1.1,), 0),
+])
+def test_decorated_functions_are_differentiated_with_their_wrapper(f, args, wrt):
+    # s2sad used to follow __wrapped__ and differentiate the undecorated function (half the gradient)
+    assert_grad_matches_fd(f, args, wrt)
+
+
+def test_decorated_function_keeps_the_wrapped_signature():
+    assert s2sad.grad(scaled)(1.0, y=5.0) == pytest.approx(10.0)
+    assert s2sad.jvp(scaled)(1.0, 1.0) == pytest.approx((6.0, 6.0))
+
+
+def test_a_wrapper_that_uses_its_args_otherwise_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="passing it on") as info:
+        s2sad.grad(logs_its_args)(1.0)
+    assert info.value.location is not None and info.value.hint
+
+
+# ---------------------------------------------------------------------------
+# NumPy's own functions: their rules, never their source
+
+
+def test_grad_of_numpy_ufunc():
+    x = 0.7
+    assert s2sad.grad(np.tanh)(x) == pytest.approx(1 - np.tanh(x) ** 2, rel=1e-12)
+
+
+def test_grad_of_numpy_python_function_uses_its_rule():
+    x = np.array([0.3, -1.2, 2.0, 0.5])
+    g = s2sad.grad(np.var)
+    np.testing.assert_allclose(g(x), numeric_grad(np.var, [x]), rtol=1e-6)
+    np.testing.assert_allclose(g(x, ddof=1), numeric_grad(lambda a: np.var(a, ddof=1), [x]), rtol=1e-6)
+    assert "np.var(a" in g.source and "umr_" not in g.source  # numpy's internals were never read
+
+
+def test_vjp_of_numpy_cross():
+    a, b, ct = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 2.0]), np.array([0.2, -0.4, 1.0])
+    da, db = s2sad.vjp(np.cross, wrt=(0, 1))(a, b, ct)
+    np.testing.assert_allclose(da, numeric_grad(lambda a_: ct @ np.cross(a_, b), [a]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(db, numeric_grad(lambda b_: ct @ np.cross(a, b_), [b]), rtol=1e-6, atol=1e-9)
+
+
+def test_a_function_with_a_custom_rule_is_transformed_through_the_rule():
+    def softplus(x):
+        return np.log1p(np.exp(x))
+
+    @s2sad.adjoint(softplus)
+    def softplus_adjoint(y, x):
+        x_bar = y_bar * 7.0  # deliberately not the derivative: proves the rule is used
+
+    try:
+        assert s2sad.grad(softplus)(0.3) == pytest.approx(7.0)
+    finally:
+        from s2sad.rules import registry
+
+        registry.ADJOINT_RULES.pop(softplus, None)
+
+
+# ---------------------------------------------------------------------------
+# np.matrix: `*` is a matrix product there
+
+
+def matrix_loss(x, m):
+    return np.sum(x * m)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself is deprecated
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_matrix_arguments_are_refused(wrt):
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(s2sad.ArgumentError, match="np.matrix") as info:
+        s2sad.grad(matrix_loss, wrt)(np.ones((2, 2)), m)
+    assert info.value.hint
+    with pytest.raises(s2sad.ArgumentError, match="np.matrix"):
+        s2sad.grad(matrix_loss, wrt)(np.ones((2, 2)), m=m)
