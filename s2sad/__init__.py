@@ -26,9 +26,10 @@ from .errors import (
     S2SADError,
     SourceUnavailableError,
     UnsupportedSyntaxError,
+    WritingCallError,
     WrtError,
 )
-from .rules.registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
+from .rules.registry import adjoint, declare_writes, method_mirrors, nondifferentiable, returns_tuple, tangent
 from .check import check_grad, check_rule
 from .explain import explain
 from .graph import graph
@@ -57,6 +58,7 @@ __all__ = [
     "tangent",
     "nondifferentiable",
     "method_mirrors",
+    "declare_writes",
     "returns_tuple",
     "check_grad",
     "check_rule",
@@ -73,5 +75,6 @@ __all__ = [
     "RuleError",
     "SourceUnavailableError",
     "UnsupportedSyntaxError",
+    "WritingCallError",
     "WrtError",
 ]

@@ -78,6 +78,11 @@ class InPlaceUpdateError(S2SADError):
     """An in-place update could change a value s2sad must keep (an alias)."""
 
 
+class WritingCallError(InPlaceUpdateError):
+    """A call writes into one of its arguments (``out=``, ``np.put``, ``x.partition``) in a way
+    s2sad does not differentiate."""
+
+
 class ArgumentError(S2SADError):
     """A differentiated function was called with arguments that cannot work."""
 

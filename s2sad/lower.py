@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import ir, runtime
+from . import ir, lower_writes, runtime
 from .desugar import refuse_unsupported, remove_early_exits
 from .errors import (
     InPlaceUpdateError,
@@ -149,6 +149,8 @@ def assigned_names(stmts, local_names=None) -> list[str]:
                     and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
                     and local_names is not None and node.func.value.id in local_names:
                 found[node.func.value.id] = None  # items.append(v) rebinds items
+            if isinstance(node, gast.Call) and local_names is not None:
+                found.update(dict.fromkeys(lower_writes.written_names(node, local_names)))  # np.copyto(y, x)
     return list(found)
 
 
@@ -409,7 +411,7 @@ class _Lowerer:
                                              target=self.namer.fresh(func.value.id))
                     self.env[func.value.id] = updated
                     return ir.Const(None)
-                if func.attr in _MUTATING_METHODS:
+                if func.attr in _MUTATING_METHODS and lower_writes.method_declaration(func.attr) is None:
                     raise self.error(
                         InPlaceUpdateError,
                         f"the method .{func.attr}() changes its object in place, which s2sad does not differentiate",
@@ -419,7 +421,7 @@ class _Lowerer:
                     )
                 args = [base] + [self.expr(a) for a in node.args]
                 kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
-                return self.emit_call(Method(func.attr), args, kwargs, node, self.target_for(hint))
+                return self.library_call(ir.prim(Method(func.attr)), args, kwargs, node, hint)
             callee = self.expr_Attribute(func, None)
         else:
             callee = self.expr(func)
@@ -439,6 +441,19 @@ class _Lowerer:
             obj = obj.__s2sad_function__  # a @differentiate function: read the function inside
         if is_user_function(obj) and not has_any_rule(obj):
             return self.inline(obj, args, kwargs, node, hint)
+        return self.library_call(callee, args, kwargs, node, hint)
+
+    def library_call(self, callee, args, kwargs, node, hint):
+        """A call to a function s2sad does not read: pure, or a declared write (lower_writes)."""
+        what = f".{callee.value.name}()" if isinstance(callee.value, Method) else f"{callee.dotted}()"
+        declared = lower_writes.declaration(callee, args, kwargs, node)
+        if declared is not None:
+            decl, key, full_args, arg_nodes = declared
+            written = lower_writes.lower_declared(self, decl, key, full_args, kwargs, arg_nodes, node, what)
+            if written is not None:
+                return written
+        if lower_writes.out_argument(callee, args, kwargs) is not None:
+            return lower_writes.lower_out_call(self, callee, args, kwargs, node, hint, what)
         return self.emit_call(callee, args, kwargs, node, self.target_for(hint))
 
     def extremum(self, func, node, hint):

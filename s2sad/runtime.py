@@ -253,4 +253,35 @@ def scalar_seed(y):
     return 1.0
 
 
+def _put_kept(a, indices, mode):
+    """The flat positions ``np.put(a, indices, v, mode)`` writes, and for each the number of the
+    write that lands there last (a repeated position keeps its last value, as NumPy does)."""
+    flat = np.ravel(np.asarray(indices, dtype=np.intp))
+    n = np.size(a)
+    if mode == "wrap":
+        flat = flat % n
+    elif mode == "clip":
+        flat = np.clip(flat, 0, n - 1)
+    elif np.any((flat >= n) | (flat < -n)):
+        raise IndexError(f"index {flat[(flat >= n) | (flat < -n)][0]} is out of bounds for size {n}")
+    flat = flat % n if n else flat
+    last = {int(p): k for k, p in enumerate(flat)}  # later writes replace earlier ones
+    positions = np.array(sorted(last), dtype=np.intp)
+    return positions, np.array([last[int(p)] for p in positions], dtype=np.intp)
+
+
+def put_index(a, indices, mode="raise"):
+    """The index (into `a`) of the elements ``np.put(a, indices, v, mode)`` sets."""
+    positions, _ = _put_kept(a, indices, mode)
+    return np.unravel_index(positions, np.shape(a))
+
+
+def put_source(a, indices, values, mode="raise"):
+    """Which element of ``np.ravel(values)`` each element `put_index` names receives
+    (np.put repeats `values` cyclically)."""
+    _, writes = _put_kept(a, indices, mode)
+    return writes % max(np.size(values), 1)
+
+
 RUNTIME_HELPERS = ("LIST_CONCATENATION", "_is_lazy_array", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source")

@@ -27,6 +27,9 @@ __all__ = [
     "copy_args",
     "assert_args_unchanged",
     "module_from_source",
+    "snapshot",
+    "assert_unchanged",
+    "call_unchanged",
 ]
 
 
@@ -52,6 +55,47 @@ def assert_args_unchanged(before: Sequence[Any], after: Sequence[Any]) -> None:
             )
         elif isinstance(a, (float, int, complex, np.generic)):
             assert a == b or (np.isnan(a) and np.isnan(b)), f"argument {i} changed: {a!r} -> {b!r}"
+
+
+def snapshot(value):
+    """A copy of `value` deep enough to see any in-place change: arrays are copied, lists,
+    tuples and dicts copied item by item; anything else is kept as it is (immutable)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(snapshot(v) for v in value) if type(value) in (list, tuple) else \
+            [snapshot(v) for v in value]
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    return value
+
+
+def assert_unchanged(before, after, where: str = "argument") -> None:
+    """`after` holds what the `snapshot` `before` held: same containers, same array values."""
+    if isinstance(before, np.ndarray):
+        assert isinstance(after, np.ndarray) and after.shape == before.shape and after.dtype == before.dtype, (
+            f"{where} was changed in place: {before!r} -> {after!r}")
+        assert np.array_equal(after, before, equal_nan=after.dtype.kind in "fc"), (
+            f"{where} was changed in place: {before!r} -> {after!r}")
+    elif isinstance(before, (list, tuple)):
+        assert len(after) == len(before), f"{where} was changed in place: {before!r} -> {after!r}"
+        for k, (b, a) in enumerate(zip(before, after)):
+            assert_unchanged(b, a, f"{where}[{k}]")
+    elif isinstance(before, dict):
+        assert set(after) == set(before), f"{where} was changed in place: {before!r} -> {after!r}"
+        for k in before:
+            assert_unchanged(before[k], after[k], f"{where}[{k!r}]")
+
+
+def call_unchanged(fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)``, checking that the call changed none of its arguments
+    (generated code must never write into the caller's arrays)."""
+    before = snapshot((list(args), dict(kwargs)))
+    result = fn(*args, **kwargs)
+    name = getattr(fn, "__name__", "the generated function")
+    assert_unchanged(before[0], list(args), f"an argument of {name}")
+    assert_unchanged(before[1], dict(kwargs), f"a keyword argument of {name}")
+    return result
 
 
 def _scalar_output(f: Callable, args: Sequence[Any]) -> float:
@@ -121,7 +165,7 @@ def assert_grad_matches_fd(
     args = list(args)
     gf = s2sad.grad(f, wrt)
     before = copy_args(args)
-    analytic = gf(*args)
+    analytic = call_unchanged(gf, *args)
     assert_args_unchanged(before, args)
     numeric = numeric_grad(f, before, wrt, h=h)
 

@@ -27,5 +27,6 @@ from . import arrays  # noqa: E402,F401  shape, data movement, indexing, constru
 from . import linalg  # noqa: E402,F401  dot, matmul, einsum, numpy.linalg
 from . import helpers  # noqa: E402,F401  rules for s2sad's own runtime helpers
 from . import nondiff  # noqa: E402,F401  functions with no derivative
+from . import writes  # noqa: E402,F401  calls that write into an argument
 # What s2sad itself declares non-differentiable (users may add more later).
 BUILTIN_NONDIFFERENTIABLE = frozenset(NONDIFFERENTIABLE)

@@ -37,6 +37,12 @@ Tangent rules (forward mode)::
 
 Functions with no derivative are listed with :func:`nondifferentiable`; they
 pass through the transformation and contribute nothing.
+
+Calls that write into an argument (``np.copyto``, ``np.add.at``, ``x.sort()``)
+are declared with :func:`declare_writes` (or ``writes=`` on any of the three
+decorators): which argument they write, and how lowering rewrites the call as an
+in-place update ``x[...] = value`` (or that it refuses it). Writing into
+``out=`` needs no declaration: every call is checked for it.
 Array methods mirror functions: :func:`method_mirrors` says ``x.sum(...)`` is
 ``np.sum(x, ...)``, so the method reuses the function's rules.
 """
@@ -76,12 +82,75 @@ TANGENT_RULES: dict[Hashable, Rule] = {}
 NONDIFFERENTIABLE: dict[Hashable, str] = {}
 METHOD_MIRRORS: dict[str, Hashable] = {}
 TUPLE_RESULTS: set = set()
+WRITES: dict[Hashable, "Writes"] = {}
 _generation = [0]  # bumped by every registration, so cached transformations notice new rules
 
 
 def generation() -> int:
     """A counter that changes whenever a rule is registered or replaced."""
     return _generation[0]
+
+
+@dataclass(frozen=True)
+class Writes:
+    """What a call writes into, declared once per callable.
+
+    Attributes:
+        param: the written parameter as ``(position, name)``; position counts the
+            receiver of a method call (``Method("sort")``) as 0.
+        how: the name of the rewrite that lowers the call to an in-place update
+            (``"copyto"``, ``"sort"`` ...), or "" when s2sad refuses the call.
+        when: ``(position, name, value)`` for a call that writes only when a flag
+            has `value` (``byteswap(inplace=True)``, ``nan_to_num(copy=False)``);
+            None when the call always writes.
+        hint: what to write instead, shown when the call is refused.
+    """
+
+    param: tuple
+    how: str = ""
+    when: tuple | None = None
+    hint: str = ""
+
+
+def declare_writes(*primals: Hashable, param: tuple, how: str = "", when: tuple | None = None,
+                   hint: str = "") -> None:
+    """Declare callables that write into one of their arguments.
+
+    Args:
+        *primals: the callables (``np.copyto``, ``Method("sort")``).
+        param: ``(position, name)`` of the written argument.
+        how: the rewrite lowering uses (see ``lower_writes``), or "" to refuse.
+        when: ``(position, name, value)``: writes only when that argument is `value`.
+        hint: what the user should write instead, when refused.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> s2sad.declare_writes(np.putmask, param=(0, "a"), hint="use a = np.where(mask, values, a)")
+    """
+    for primal in primals:
+        WRITES[primal] = Writes(tuple(param), how, tuple(when) if when else None, hint)
+    _generation[0] += 1
+
+
+def writes_of(primal: Hashable) -> "Writes | None":
+    """The write declaration of `primal`, or None when it writes nothing (besides ``out=``).
+
+    A bound method (``G.sort`` for a global array ``G``, ``np.add.at``) is looked up
+    under the method (``Method("sort")``) or, for ``ufunc.at``, declared for all ufuncs.
+    """
+    try:
+        found = WRITES.get(primal)
+    except TypeError:  # unhashable: declared nothing
+        return None
+    if found is not None:
+        return found
+    owner = getattr(primal, "__self__", None)
+    name = getattr(primal, "__name__", "")
+    if owner is None or isinstance(owner, type(inspect)) or not name:
+        return None
+    if type(owner).__name__ == "ufunc" and name == "at":
+        return WRITES.get(Method("ufunc.at"))
+    return WRITES.get(Method(name)) if type(owner).__module__.startswith("numpy") else None
 
 
 def _primal_name(primal) -> str:
@@ -104,8 +173,10 @@ def _check_template(template: Callable, kind: str) -> str:
     return params[0].name
 
 
-def _register(table, primals, kind, elementwise, note, override):
+def _register(table, primals, kind, elementwise, note, override, writes=None):
     def decorate(template):
+        if writes is not None:
+            declare_writes(*primals, **writes)
         result_name = _check_template(template, kind)
         for primal in primals:
             if primal in table and not override:
@@ -128,13 +199,15 @@ def _register(table, primals, kind, elementwise, note, override):
     return decorate
 
 
-def adjoint(*primals: Hashable, override: bool = False, note: str = ""):
+def adjoint(*primals: Hashable, override: bool = False, note: str = "", writes: dict | None = None):
     """Register a reverse-mode rule for one or more primal callables.
 
     Args:
         *primals: the callables (``np.sin``, ``operator.mul``, your function).
         override: replace an existing rule instead of raising.
         note: a remark for the coverage table (defaults to the docstring).
+        writes: for a primal that writes into an argument, the keywords of
+            :func:`declare_writes` (``{"param": (0, "a")}``).
 
     Returns:
         A decorator that registers the template and returns it unchanged.
@@ -147,10 +220,11 @@ def adjoint(*primals: Hashable, override: bool = False, note: str = ""):
         ... def softplus_adjoint(y, x):
         ...     x_bar = y_bar / (1 + np.exp(-x))
     """
-    return _register(ADJOINT_RULES, primals, "adjoint", False, note, override)
+    return _register(ADJOINT_RULES, primals, "adjoint", False, note, override, writes)
 
 
-def tangent(*primals: Hashable, elementwise: bool = False, override: bool = False, note: str = ""):
+def tangent(*primals: Hashable, elementwise: bool = False, override: bool = False, note: str = "",
+            writes: dict | None = None):
     """Register a forward-mode rule; see the module docstring for the form.
 
     Example:
@@ -161,10 +235,10 @@ def tangent(*primals: Hashable, elementwise: bool = False, override: bool = Fals
         ... def softplus_tangent(y, x):
         ...     y_dot = x_dot / (1 + np.exp(-x))
     """
-    return _register(TANGENT_RULES, primals, "tangent", elementwise, note, override)
+    return _register(TANGENT_RULES, primals, "tangent", elementwise, note, override, writes)
 
 
-def nondifferentiable(*primals: Hashable, note: str = "") -> None:
+def nondifferentiable(*primals: Hashable, note: str = "", writes: dict | None = None) -> None:
     """Declare callables whose result carries no derivative (``np.floor``, ``len``).
 
     Calls to them pass through generated code unchanged and contribute nothing
@@ -172,6 +246,8 @@ def nondifferentiable(*primals: Hashable, note: str = "") -> None:
     """
     for primal in primals:
         NONDIFFERENTIABLE[primal] = note
+    if writes is not None:
+        declare_writes(*primals, **writes)
     _generation[0] += 1
 
 
@@ -237,6 +313,10 @@ __all__ = [
     "method_mirrors",
     "returns_tuple",
     "TUPLE_RESULTS",
+    "WRITES",
+    "Writes",
+    "declare_writes",
+    "writes_of",
     "resolve_key",
     "is_nondifferentiable",
     "adjoint_rule",

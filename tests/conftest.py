@@ -1,0 +1,24 @@
+"""Suite-wide checks.
+
+Generated code must never write into the caller's arrays: every call of every
+generated function (``GeneratedFunction.__call__``, which grad, jvp, vjp, hvp,
+hessian ... all go through) snapshots its arguments before and compares them
+after (``gradcheck.call_unchanged``).
+"""
+
+import pytest
+from gradcheck import call_unchanged
+
+from s2sad.api import GeneratedFunction
+
+
+@pytest.fixture(autouse=True, scope="session")
+def generated_functions_leave_arguments_unchanged():
+    original = GeneratedFunction.__call__
+
+    def checked(self, *args, **kwargs):
+        return call_unchanged(lambda *a, **k: original(self, *a, **k), *args, **kwargs)
+
+    GeneratedFunction.__call__ = checked
+    yield
+    GeneratedFunction.__call__ = original
