@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import sys
 import types
 import weakref
 
@@ -16,7 +17,9 @@ import numpy as np
 
 from . import ir, runtime
 from .codegen import Namespace, compile_function, to_source
-from .errors import ArgumentError, InPlaceUpdateError, Location, NonScalarOutputError, S2SADError, WrtError
+from .errors import (ArgumentError, InPlaceUpdateError, InternalError, Location, NonScalarOutputError, S2SADError,
+                     WrtError)
+from .failures import derivative_failure, failing_location, is_users_own, users_own_error
 from .frontend import parse_function, signature, unwrap
 from .lazy import computes_refused
 from .analysis import guard_inplace_updates
@@ -24,10 +27,6 @@ from .lower import normalize
 from .reverse import reverse_function
 from .rules import registry
 from .simplify import simplify
-
-
-class InternalError(S2SADError):
-    """s2sad failed in a way that is its own bug. Please report it with the function."""
 
 
 # ------------------------------------------------------------------ wrt
@@ -117,8 +116,12 @@ class GeneratedFunction:
         if np.matrix in map(type, args) or (kwargs and np.matrix in map(type, kwargs.values())):
             _refuse_matrix(self.primal)
         trailing = self._TRAILING.get(self.kind)
+        primal_args, primal_kwargs = args, kwargs
         if trailing is not None:
             args, kwargs = self._with_defaults(args, kwargs, len(self.wrt) if trailing == "wrt" else trailing)
+            primal_args, primal_kwargs = self._primal_arguments(args)
+        if self.kind.startswith("derivative"):
+            self._check_scalar_arguments(args, kwargs)
         if self._wrt_positions:
             args = list(args)
             for pos in self._wrt_positions:
@@ -129,23 +132,61 @@ class GeneratedFunction:
                 name = name_of[pos]
                 if name in kwargs:
                     kwargs[name] = _as_real(kwargs[name], self.primal, pos)
+        users_own = None
         try:
             with computes_refused((args, kwargs), self.primal):  # Dask arguments: no hidden compute
                 result = self._func(*args, **kwargs)
-        except ValueError as exc:
-            if str(exc) != runtime.LIST_CONCATENATION:
-                raise  # the user's own code failed on these arguments: their error, unchanged
-            raise ArgumentError(f"{self.primal.__name__}: {exc}", _function_location(self.primal),
-                                hint="make the lists inside the function, or pass arrays") from None
-        except TypeError as exc:
-            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:  # the call itself: arity
-                raise ArgumentError(f"{self.__name__}{self.__signature__}: {exc}".replace(
+        except S2SADError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, ValueError) and str(exc) == runtime.LIST_CONCATENATION:
+                raise ArgumentError(f"{self.primal.__name__}: {exc}", _function_location(self.primal),
+                                    hint="make the lists inside the function, or pass arrays") from None
+            if isinstance(exc, TypeError) and exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
+                raise ArgumentError(f"{self.__name__}{self.__signature__}: {exc}".replace(  # the call: arity
                     "__s2sad_factory__.<locals>.", ""), _function_location(self.primal),
                     hint="pass the arguments the signature shows") from None
-            raise
+            failure = self._failure(exc, primal_args, primal_kwargs)
+            if not is_users_own(failure):
+                raise failure from exc
+            users_own = failure
+        if users_own is not None:
+            raise users_own  # outside the handler, so s2sad's failed attempt is not chained to it
         if self.kind in ("grad", "value_and_grad", "vjp"):
             result = self._match_dtypes(result, args, kwargs)
         return result
+
+    def _failure(self, exc, primal_args, primal_kwargs):
+        """What to raise when the generated code raised `exc`: the user's own exception if their
+        function fails on these arguments too, else an S2SADError at the line behind the failure."""
+        # (also when `exc` is the user's own error from a generated function this one calls, as a
+        # Hessian calls hvp: that one ran f on arguments converted by s2sad, this one has the originals)
+        own, value = users_own_error(self.primal, primal_args, primal_kwargs, exc)
+        if own is not None:
+            return own
+        where = failing_location(exc, self._func.__code__.co_filename, self.ir, self.primal)
+        return derivative_failure(exc, self.kind, self.primal, where or _function_location(self.primal), value)
+
+    def _check_scalar_arguments(self, args, kwargs):
+        names = _param_names(self.primal)
+        for pos in self._wrt_positions:
+            value = args[pos] if pos < len(args) else kwargs.get(names[pos])
+            try:
+                scalar = np.ndim(value) == 0 or isinstance(value, (str, bytes))
+            except ValueError:  # a ragged list
+                scalar = False
+            if not scalar:
+                raise ArgumentError(f"s2sad.derivative differentiates with respect to a scalar, but argument {pos} "
+                                    f"of {self.primal.__name__} is {type(value).__name__} {value!r:.40}",
+                                    _function_location(self.primal),
+                                    hint="use s2sad.jacobian or s2sad.hessian for array arguments")
+
+    def _primal_arguments(self, args):
+        """f's arguments out of the arguments of a jvp/vjp/hvp (f's, in order, then the seeds)."""
+        params = list(signature(self.primal).parameters.values())
+        positional = [a for p, a in zip(params, args) if p.kind is not p.KEYWORD_ONLY]
+        keywords = {p.name: a for p, a in zip(params, args) if p.kind is p.KEYWORD_ONLY}
+        return positional, keywords
 
     def _with_defaults(self, args, kwargs, n_trailing):
         """``jvp(f)(x, v)`` for ``f(x, scale=2.0)``: the last `n_trailing` positional values are the
@@ -229,6 +270,10 @@ def _as_real(value, func, pos):
         raise ArgumentError(f"argument {pos} of {func.__name__} is a bool, which has no derivative",
                             _function_location(func), hint="pass a float or a float array")
     if isinstance(value, numbers.Integral):
+        if abs(value) > sys.float_info.max:  # float(10**400) would raise OverflowError
+            raise ArgumentError(f"argument {pos} of {func.__name__} is an int too large for a float "
+                                f"({len(str(abs(value)))} digits), so it has no derivative", _function_location(func),
+                                hint="pass a float within the float64 range (about 1.8e308)")
         return float(value)
     if isinstance(value, (float, np.floating)):
         return value
@@ -254,6 +299,9 @@ def _as_real(value, func, pos):
         return value
     if isinstance(value, np.generic) and np.issubdtype(value.dtype, np.integer):
         return float(value)
+    if isinstance(value, np.generic) and not np.issubdtype(value.dtype, np.floating):
+        raise ArgumentError(f"argument {pos} of {func.__name__} is a NumPy {value.dtype} scalar, which has no "
+                            "derivative", _function_location(func), hint="pass a float or a float array")
     if isinstance(value, (str, bytes)) or value is None or not isinstance(value, (np.ndarray, np.generic)):
         raise ArgumentError(
             f"argument {pos} of {func.__name__} is {type(value).__name__!s} {value!r:.40}, which has no derivative",

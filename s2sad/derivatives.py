@@ -24,6 +24,7 @@ follows the driver's in ``.source``.
 from __future__ import annotations
 
 import inspect
+import keyword
 import numbers
 import warnings
 
@@ -204,8 +205,14 @@ def check_field(x, value, what, three=False):
                             f"value has {m}", hint="pass the point as one array and return one array of the same size")
 
 
+def stack(parts, axis):
+    """``np.stack(parts, axis)``, and an empty array for no parts (the Jacobian with respect to,
+    or of, an empty array has no columns or rows; np.stack refuses an empty list)."""
+    return np.stack(parts, axis=axis) if parts else np.zeros((0,))
+
+
 _DRIVER_HELPERS = {"basis": basis, "flat": flat, "unflat": unflat, "out_shape": out_shape, "size": size,
-                   "check_field": check_field, "np": np}
+                   "check_field": check_field, "stack": stack, "np": np}
 
 
 # ------------------------------------------------------------------ drivers
@@ -446,7 +453,7 @@ def _jacobian(func, positions, many, mode, names):
             f"for e in basis({x}):\n"
             f"    value, value_dot = {jvp_fn.__name__}({args}, e)\n"
             f"    columns.append(flat(value_dot))\n"
-            f"return np.reshape(np.stack(columns, axis=-1), out_shape(value) + np.shape({x}))\n"
+            f"return np.reshape(stack(columns, -1), out_shape(value) + np.shape({x}))\n"
         )
     if mode in ("auto", "reverse"):
         vjp_fn = build(func, "vjp", p)
@@ -457,9 +464,9 @@ def _jacobian(func, positions, many, mode, names):
             f"for e in basis(flat(value)):\n"
             f"    {x}_bar = {vjp_fn.__name__}({args}, unflat(e, value))\n"
             f"    rows.append(np.ravel({x}_bar))\n"
-            f"return np.reshape(np.stack(rows, axis=0), out_shape(value) + np.shape({x}))\n"
+            f"return np.reshape(stack(rows, 0), out_shape(value) + np.shape({x}))\n"
         )
-    primal_name = fname if fname not in names else f"{fname}_primal"
+    primal_name = fname if fname not in names and not keyword.iskeyword(fname) else f"{fname}_primal"
     extra = {primal_name: func}
 
     def indent(text, n):
@@ -514,7 +521,7 @@ def _hessian(func, p):
         f"    columns = []\n"
         f"    for e in basis({x}):\n"
         f"        columns.append(np.ravel({hvp_fn.__name__}({args}, e)))\n"
-        f"    return np.reshape(np.stack(columns, axis=-1), np.shape({x}) + np.shape({x}))\n"
+        f"    return np.reshape(stack(columns, -1), np.shape({x}) + np.shape({x}))\n"
     )
     return _driver(func, "hessian", [x], body, f"The Hessian of {func.__name__} with respect to {x}.",
                    {hvp_fn.__name__: hvp_fn})

@@ -95,5 +95,14 @@ class WrtError(ArgumentError):
     """`wrt` names no parameter of the function."""
 
 
+class NonDifferentiablePointError(S2SADError):
+    """The derivative code failed (divided by zero, overflowed) where the function itself did not:
+    the derivative is infinite or undefined at these arguments."""
+
+
+class InternalError(S2SADError):
+    """s2sad failed in a way that is its own bug. Please report it with the function."""
+
+
 class RuleError(S2SADError):
     """A derivative rule is malformed or cannot be applied at a call site."""

@@ -18,7 +18,7 @@ from s2sad import runtime
 from s2sad.check import Case
 from s2sad.primitives import Method
 from s2sad.rules.operators import gather_items, spread_to_items
-from s2sad.rules.reductions import diff_adjoint
+from s2sad.rules.reductions import diff_adjoint, matrix_norm_direction
 
 rng = np.random.default_rng(0)
 
@@ -332,10 +332,18 @@ add(np.linalg.norm, np.array([0.5, -2.0, 2.0, 1.0]), 0, id="norm-ord0")
 add(np.linalg.norm, np.zeros(3), id="norm-at-zero")
 add(np.linalg.norm, np.zeros((2, 3)), axis=1, id="norm-at-zero-rows")
 add(np.linalg.norm, strided(normal(3, 4)), axis=0, id="norm-strided")
+# matrix norms (issue 9: these raised NotImplementedError from generated code)
+for p in ("nuc", 2, -2, 1, -1, np.inf, -np.inf):
+    add(np.linalg.norm, normal(3, 4), p, id=f"norm-matrix-{p}")
+    add(np.linalg.norm, normal(2, 3, 4), p, (2, 0), True, id=f"norm-matrix-{p}-axes-kd")
 
 for case in CASES:
     if case.primal is np.linalg.norm:
         case.wrt = [0]
+
+# its own derivative is zero for the piecewise-linear norms (and refused for the SVD norms)
+for p in (1, -1, np.inf, -np.inf):
+    add_case(Case(matrix_norm_direction, (normal(3, 4), p, None), {}, wrt=[0], id=f"matrix_norm_direction-{p}"))
 
 # np.full: the fill value
 add(np.full, (3, 4), 2.5, id="full-float")

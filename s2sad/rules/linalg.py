@@ -254,19 +254,38 @@ def tril_half_diagonal_tangent(y, x):
 _EINSUM_LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
 
+_SUBLIST_LETTERS = string.ascii_uppercase + string.ascii_lowercase  # NumPy's order: 0 -> 'A', 26 -> 'a'
+
+
+def einsum_form(operands):
+    """``(subscripts, positions)`` for either calling form of np.einsum: the subscripts string
+    and the positions in `operands` of the arrays it names.
+
+    ``('ij,jk->ik', a, b)`` gives ``('ij,jk->ik', [1, 2])``; the interleaved form
+    ``(a, [0, 1], b, [1, 2], [0, 2])`` gives ``('AB,BC->AC', [0, 2])`` (sublist integers
+    become letters in ASCII order, so an implicit output keeps NumPy's order).
+    """
+    if isinstance(operands[0], str):
+        return operands[0], list(range(1, len(operands)))
+
+    def letters(sublist):
+        return "".join("..." if k is Ellipsis else _SUBLIST_LETTERS[int(k)] for k in sublist)
+
+    positions = list(range(0, len(operands) - 1, 2))
+    subscripts = ",".join(letters(operands[p + 1]) for p in positions)
+    if len(operands) % 2:  # a trailing sublist names the output
+        subscripts += "->" + letters(operands[-1])
+    return subscripts, positions
+
+
 def einsum_spec(subscripts, operands):
     """Parse einsum subscripts into ``(inputs, output)`` with no ellipsis and an explicit output.
 
     ``'...'`` becomes fresh letters (right-aligned, as NumPy broadcasts it);
     the implicit output (no ``'->'``) is the ellipsis axes followed by the
-    letters that appear once, in alphabetical (ASCII) order. Only the string
-    form is supported (not ``einsum(op0, sublist0, op1, sublist1, ...)``).
+    letters that appear once, in alphabetical (ASCII) order. The interleaved form
+    ``einsum(op0, sublist0, op1, sublist1, ...)`` is turned into a string by :func:`einsum_form`.
     """
-    if not isinstance(subscripts, str):
-        raise NotImplementedError(
-            "s2sad: differentiate einsum with a subscripts string, e.g. np.einsum('ij,jk->ik', a, b); "
-            "the interleaved form einsum(op0, sublist0, ...) is not supported."
-        )
     spec = subscripts.replace(" ", "")
     lhs, out = spec.split("->") if "->" in spec else (spec, None)
     ins = lhs.split(",")
@@ -319,25 +338,31 @@ def _einsum_operand_bar(g, ins, out, ops, k):
 
 
 def einsum_vjp(g, operands):
-    """The adjoints of every operand of ``np.einsum(*operands)`` (operands[0] is the
-    subscripts string, whose entry is 0.0), given the result's adjoint `g`.
+    """The adjoints of every entry of ``np.einsum(*operands)`` given the result's adjoint `g`:
+    one per array, and 0.0 for the subscripts string or sublists (either calling form).
 
     Repeated letters (traces, diagonals), letters summed within one operand,
     ellipsis and broadcasting axes are all handled.
     """
-    ops = operands[1:]
-    ins, out = einsum_spec(operands[0], ops)
-    return (0.0,) + tuple(_einsum_operand_bar(g, ins, out, ops, k) for k in range(len(ops)))
+    subscripts, positions = einsum_form(operands)
+    ops = [operands[p] for p in positions]
+    ins, out = einsum_spec(subscripts, ops)
+    bars = [0.0] * len(operands)
+    for k, p in enumerate(positions):
+        bars[p] = _einsum_operand_bar(g, ins, out, ops, k)
+    return tuple(bars)
 
 
 def einsum_jvp(dots, operands):
     """The tangent of ``np.einsum(*operands)``: sum over k of the einsum with operand k
-    replaced by ``dots[k]`` (entries None are inactive)."""
-    ops = list(operands[1:])
-    ins, out = einsum_spec(operands[0], ops)
+    replaced by its tangent in `dots` (entries None are inactive)."""
+    subscripts, positions = einsum_form(operands)
+    ops = [operands[p] for p in positions]
+    ins, out = einsum_spec(subscripts, ops)
     spec = ",".join(ins) + "->" + out
     total = None
-    for k, d in enumerate(dots[1:]):
+    for k, p in enumerate(positions):
+        d = dots[p]
         if d is None:
             continue
         term = np.einsum(spec, *(ops[:k] + [d] + ops[k + 1:]))
@@ -348,14 +373,16 @@ def einsum_jvp(dots, operands):
 
 
 def einsum_jvp2(dots1, dots2, operands):
-    """Sum over pairs j != k of the einsum with operand k replaced by dots1[k] and
-    operand j by dots2[j] (the second derivative of einsum)."""
-    ops = list(operands[1:])
-    ins, out = einsum_spec(operands[0], ops)
+    """Sum over pairs j != k of the einsum with operand k replaced by its entry in dots1 and
+    operand j by its entry in dots2 (the second derivative of einsum)."""
+    subscripts, positions = einsum_form(operands)
+    ops = [operands[p] for p in positions]
+    ins, out = einsum_spec(subscripts, ops)
     spec = ",".join(ins) + "->" + out
     total = np.zeros(np.shape(np.einsum(spec, *ops)))
-    for k, d1 in enumerate(dots1[1:]):
-        for j, d2 in enumerate(dots2[1:]):
+    for k, pk in enumerate(positions):
+        for j, pj in enumerate(positions):
+            d1, d2 = dots1[pk], dots2[pj]
             if j == k or d1 is None or d2 is None:
                 continue
             args = list(ops)
@@ -366,12 +393,14 @@ def einsum_jvp2(dots1, dots2, operands):
 
 def einsum_vjp2(g, dots, operands):
     """The adjoint of ``(operands) -> einsum_vjp(g, operands)`` against cotangents `dots`,
-    equivalently of einsum_jvp(dots, .) against `g`: entry j is the sum over k != j
-    of the adjoint of operand j in the einsum with operand k replaced by dots[k]."""
-    ops = list(operands[1:])
-    ins, out = einsum_spec(operands[0], ops)
+    equivalently of einsum_jvp(dots, .) against `g`: the entry of operand j is the sum over
+    k != j of the adjoint of operand j in the einsum with operand k replaced by its dot."""
+    subscripts, positions = einsum_form(operands)
+    ops = [operands[p] for p in positions]
+    ins, out = einsum_spec(subscripts, ops)
     bars = [None] * len(ops)
-    for k, d in enumerate(dots[1:]):
+    for k, p in enumerate(positions):
+        d = dots[p]
         if d is None:
             continue
         replaced = ops[:k] + [d] + ops[k + 1:]
@@ -380,21 +409,34 @@ def einsum_vjp2(g, dots, operands):
                 continue
             bar = _einsum_operand_bar(g, ins, out, replaced, j)
             bars[j] = bar if bars[j] is None else bars[j] + bar
-    return (0.0,) + tuple(np.zeros(np.shape(op)) if b is None else b for b, op in zip(bars, ops))
+    result = [0.0] * len(operands)
+    for k, p in enumerate(positions):
+        result[p] = np.zeros(np.shape(ops[k])) if bars[k] is None else bars[k]
+    return tuple(result)
+
+
+def summable(parts):
+    """The tuple `parts` as a tuple whose `+` adds item by item (two tuples would concatenate):
+    the tangent of einsum_vjp is a sum of such tuples. (The class is local so that an exported
+    module can copy this function alone.)"""
+
+    class ItemwiseTuple(tuple):
+        def __add__(self, other):
+            return ItemwiseTuple(a + b for a, b in zip(self, other, strict=True))
+
+    return ItemwiseTuple(parts)
 
 
 def einsum_higher_order(*tangents):
-    """Refuses derivatives of einsum that s2sad does not implement: forward mode over
-    einsum's adjoint with respect to the operands (forward-over-reverse), and third
-    derivatives with respect to the operands."""
+    """Refuses derivatives of einsum that s2sad does not implement: third derivatives
+    with respect to the operands."""
     raise NotImplementedError(
-        "s2sad: this higher derivative of np.einsum (forward mode over its adjoint, or a third "
-        "derivative, with respect to the operands) is not implemented; differentiate the tangent "
-        "(jvp) in reverse mode instead, or write the product with np.matmul/np.tensordot."
+        "s2sad: the third derivative of np.einsum with respect to its operands is not implemented; "
+        "write the product with np.matmul/np.tensordot instead."
     )
 
 
-nondifferentiable(einsum_spec, einsum_higher_order)
+nondifferentiable(einsum_form, einsum_spec, einsum_higher_order, summable)
 
 
 @adjoint(einsum_vjp)
@@ -407,9 +449,8 @@ def einsum_vjp_adjoint(y, g, operands):
 
 @tangent(einsum_vjp)
 def einsum_vjp_tangent(y, g, operands):
-    # (the operands' term would be einsum_vjp2(g, operands_dot, operands), but tangent terms
-    # that are tuples cannot be added yet: refused)
-    y_dot = einsum_vjp(g_dot, operands) + einsum_higher_order(operands_dot)
+    # linear in g; in the operands, the second derivative of einsum (items added one by one)
+    y_dot = summable(einsum_vjp(g_dot, operands)) + summable(einsum_vjp2(g, operands_dot, operands))
 
 
 @adjoint(einsum_jvp)
@@ -646,8 +687,8 @@ def linalg_cross_tangent(y, x1, x2, *, axis=-1):
 
 @adjoint(np.einsum)
 def einsum(y, *operands, dtype=None, order="K", casting="safe", optimize=False):
-    """Subscripts string form, explicit or implicit output, repeated letters (traces,
-    diagonals), ellipsis and broadcasting. operands[0] is the subscripts string."""
+    """Subscripts string form and interleaved form (sublists), explicit or implicit output,
+    repeated letters (traces, diagonals), ellipsis and broadcasting."""
     # y = sum over the contracted letters of prod_k op_k
     # => op_k_bar = einsum of y_bar with the other operands, written onto op_k's letters
     #    (repeated letters: onto the diagonal; letters only op_k has: broadcast)

@@ -72,12 +72,10 @@ def average_weights_shape(a, axis, weights):
 
 
 def norm_order(x, ord, axis):
-    """The exponent p of the vector norm np.linalg.norm computes, as a float.
+    """The exponent p of the vector norm np.linalg.norm computes, as a float, or nan for a
+    matrix norm (2, -2, 'nuc', 1, -1, inf, -inf over two axes; see matrix_norm_direction).
 
-    None, 'fro' and 2 on vectors give 2.0; inf and -inf give +-inf. Raises
-    NotImplementedError for the matrix norms that need a singular value
-    decomposition or a max over column/row sums (2, -2, 'nuc', 1, -1, inf, -inf
-    over two axes).
+    None, 'fro' and 2 on vectors give 2.0; inf and -inf give +-inf.
     """
     matrix = (axis is None and ord is not None and np.ndim(x) == 2) or (
         axis is not None and np.ndim(axis) == 1 and len(axis) == 2
@@ -85,15 +83,59 @@ def norm_order(x, ord, axis):
     if ord is None or ord == "fro":
         return 2.0
     if matrix:
-        raise NotImplementedError(
-            f"s2sad: the derivative of the matrix norm np.linalg.norm(x, ord={ord!r}) is not "
-            "implemented; supported are vector norms (any ord) and the Frobenius norm "
-            "(ord=None or 'fro'). Write the norm with np.linalg.svd or explicit sums instead."
-        )
+        return np.nan
     return float(ord)
 
 
-nondifferentiable(trace_mask, size_of, average_weights_shape, norm_order)
+def matrix_norm_direction(x, ord, axis):
+    """The gradient of the matrix norm ``np.linalg.norm(x, ord, axis)`` (ord 2, -2, 'nuc', 1, -1,
+    inf, -inf; axis None for a 2-D x, or a pair of axes), with x's shape.
+
+    With the SVD x = U S V^T: d(sum of singular values) = U V^T (nuclear norm, x of full rank);
+    d(largest singular value) = u_1 v_1^T (ord 2), d(smallest) = u_n v_n^T (ord -2), each where
+    that singular value is simple. ord 1 (inf) is the largest column (row) sum of |x|: its gradient
+    is sign(x) on that column (row); ties split evenly, as for the vector inf-norm.
+    """
+    axes = (-2, -1) if axis is None else tuple(int(a) for a in axis)
+    m = np.moveaxis(x, axes, (-2, -1))
+    if isinstance(ord, str) or abs(ord) == 2:
+        u, _, vt = np.linalg.svd(m, full_matrices=False)
+        if isinstance(ord, str):  # 'nuc'
+            d = u @ vt
+        else:
+            k = 0 if ord == 2 else np.shape(u)[-1] - 1
+            d = u[..., :, k:k + 1] @ vt[..., k:k + 1, :]
+    else:
+        summed, across = (-2, -1) if abs(ord) == 1 else (-1, -2)  # ord 1: column sums; inf: row sums
+        sums = np.sum(np.abs(m), axis=summed, keepdims=True)
+        best = np.max(sums, axis=across, keepdims=True) if ord > 0 else np.min(sums, axis=across, keepdims=True)
+        hit = sums == best
+        d = np.sign(m) * hit / np.sum(hit, axis=across, keepdims=True)
+    return np.moveaxis(d, (-2, -1), axes)
+
+
+def matrix_norm_second_order(t, ord):
+    """The derivative of matrix_norm_direction applied to `t`: zero for ord 1, -1, inf, -inf
+    (the direction is a sign pattern, constant near x); not implemented for the SVD norms."""
+    if isinstance(ord, str) or abs(ord) == 2:
+        raise NotImplementedError(
+            f"s2sad: the second derivative of the matrix norm np.linalg.norm(x, ord={ord!r}) is not "
+            "implemented (only its gradient is); write it with np.linalg.svd to differentiate it twice."
+        )
+    return np.zeros(np.shape(t))
+
+
+nondifferentiable(trace_mask, size_of, average_weights_shape, norm_order, matrix_norm_second_order)
+
+
+@adjoint(matrix_norm_direction)
+def matrix_norm_direction_adjoint(y, x, ord, axis):
+    x_bar = matrix_norm_second_order(y_bar, ord)
+
+
+@tangent(matrix_norm_direction)
+def matrix_norm_direction_tangent(y, x, ord, axis):
+    y_dot = matrix_norm_second_order(x_dot, ord)
 
 
 @adjoint(diff_adjoint)
@@ -250,7 +292,8 @@ def trace_tangent(y, a, offset=0, axis1=0, axis2=1, dtype=None):
 @adjoint(np.mean)
 def mean(y, a, axis=None, dtype=None, *, keepdims=False):
     # d/da_i mean(a) = 1 / n, n = number of elements reduced into each result
-    a_bar = unreduce(y_bar, a, axis, keepdims) * (size_of(y) / size_of(a))
+    # (an empty `a` has an empty gradient; max(., 1) keeps the factor from dividing by zero then)
+    a_bar = unreduce(y_bar, a, axis, keepdims) * (size_of(y) / max(size_of(a), 1))
 
 
 @tangent(np.mean)
@@ -401,14 +444,16 @@ def median_tangent(y, a, axis=None, *, keepdims=False):
 
 @adjoint(np.linalg.norm)
 def norm(y, x, ord=None, axis=None, keepdims=False):
-    """Vector norms of any ord and the Frobenius norm. At x = 0 the gradient of the 2-norm is
-    taken as 0; p = +-inf splits ties evenly. Not differentiable in ord. Matrix norms 2, -2, 'nuc',
-    1, -1, inf, -inf raise NotImplementedError."""
+    """Vector norms of any ord, the Frobenius norm, and the matrix norms (see
+    matrix_norm_direction). At x = 0 the gradient of the 2-norm is taken as 0; p = +-inf splits
+    ties evenly. Not differentiable in ord."""
     # see the comment above
     p = norm_order(x, ord, axis)
     yk = unreduce(y, x, axis, keepdims)
     d = (
-        x / np.where(yk == 0, 1.0, yk)
+        matrix_norm_direction(x, ord, axis)
+        if np.isnan(p)
+        else x / np.where(yk == 0, 1.0, yk)
         if p == 2
         else (
             np.sign(x) * (np.abs(x) == yk) / np.sum(np.abs(x) == yk, axis, keepdims=True)
@@ -424,7 +469,9 @@ def norm_tangent(y, x, ord=None, axis=None, keepdims=False):
     p = norm_order(x, ord, axis)
     yk = unreduce(y, x, axis, keepdims)
     d = (
-        x / np.where(yk == 0, 1.0, yk)
+        matrix_norm_direction(x, ord, axis)
+        if np.isnan(p)
+        else x / np.where(yk == 0, 1.0, yk)
         if p == 2
         else (
             np.sign(x) * (np.abs(x) == yk) / np.sum(np.abs(x) == yk, axis, keepdims=True)

@@ -21,7 +21,7 @@ def grad_logistic(w, b, X, y):
     t12_bar = scalar_seed(t12)
     # line 16: return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
     t11_bar = -t12_bar
-    t10_bar = unreduce(t11_bar, t10, None, False) * (size_of(t11) / size_of(t10))
+    t10_bar = unreduce(t11_bar, t10, None, False) * (size_of(t11) / max(size_of(t10), 1))
     t5_bar = unbroadcast(t10_bar, t5)
     t9_bar = unbroadcast(t10_bar, t9)
     t8_bar = unbroadcast(t9_bar * t6, t8)
