@@ -438,10 +438,29 @@ def _not_a_view_for(func):
         try:
             return runtime.not_a_view(value, base, where)
         except ValueError as exc:
-            raise InPlaceUpdateError(str(exc), _function_location(func),
+            raise InPlaceUpdateError(str(exc), _update_location(func, where),
                                      hint="take a copy (`.copy()`) of the array before updating it") from None
 
     return not_a_view
+
+
+def _update_location(func, where: str) -> Location:
+    """The in-place update `where` ("line N: <its text>...") names, in `func`'s file; the
+    function's own line when that line is not there (an update inlined from another file)."""
+    import linecache
+    import re
+
+    fallback = _function_location(func)
+    match = re.match(r"line (\d+): (.*)", where)
+    if fallback is None or match is None:
+        return fallback
+    line = int(match.group(1))
+    text = linecache.getline(fallback.filename, line).rstrip("\n")
+    if not text.strip() or not match.group(2).startswith(text.strip()):
+        return fallback
+    lines = [n for *_, n in func.__code__.co_lines() if n is not None]
+    inside = fallback.line <= line <= max(lines, default=fallback.line)  # else: an inlined helper's line
+    return Location(fallback.filename, line, len(text) - len(text.lstrip()), text, fallback.function if inside else "")
 
 
 def _live_globals(func, namespace: Namespace):

@@ -1,10 +1,11 @@
 """Shared helpers of the QA sweeps (tests/test_qa_*.py): comparing results, shifting arguments
-along a direction for finite differences, and allowing a clear refusal where a case may refuse."""
+along a direction for finite differences, and checking a pinned refusal (error class and line)."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import linecache
 
 import numpy as np
 from gradcheck import position_of
@@ -45,9 +46,21 @@ def _shift(f, args, wrt, tangents, s):
 
 
 @contextlib.contextmanager
-def _refusal_allowed(allowed):
+def _refusal_allowed(refuses):
+    """Run the block; with `refuses` = (error class, source text of a line) it must raise exactly
+    that s2sad error, pointing (file, line, caret) at that line. With None, anything it raises
+    propagates."""
+    if refuses is None:
+        yield
+        return
+    error, text = refuses
     try:
         yield
     except s2sad.S2SADError as exc:
-        if not allowed or isinstance(exc, s2sad.InternalError):
-            raise
+        assert type(exc) is error, f"expected {error.__name__}, got {type(exc).__name__}: {exc}"
+        where = exc.location
+        assert where is not None, f"the refusal names no line:\n{exc}"
+        shown = linecache.getline(where.filename, where.line).strip()
+        assert shown == text == where.text.strip(), f"the refusal points at {shown!r}, not at {text!r}:\n{exc}"
+    else:
+        raise AssertionError(f"expected a refusal ({error.__name__} at {text!r}), but it computed a result")

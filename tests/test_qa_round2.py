@@ -998,21 +998,22 @@ HVP = VG + ("hvp",)
 HESS = HVP + ("hess",)
 
 
-def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuse_ok=False):
-    """A case. With `refuse_ok`, each mode may refuse with an S2SADError (not InternalError).
+def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuses=None):
+    """A case. With `refuses` = (error class, text of the line the error points at), every mode
+    must refuse with exactly that error at that line (see qa_harness._refusal_allowed).
     A known failure gives its reason (`xfail`) and the exception it fails with (`raises`)."""
     assert not xfail or raises, f"{f.__name__}: an xfail case must say which exception it expects"
     marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
-    return pytest.param(f, args, wrt, modes, rtol, atol, refuse_ok, id=f.__name__, marks=marks)
+    return pytest.param(f, args, wrt, modes, rtol, atol, refuses, id=f.__name__, marks=marks)
 
 
-def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
+def _check_case(f, args, wrt, modes, rtol, atol, refuses=None):
     with contextlib.redirect_stdout(io.StringIO()):
         reference = f(*_args(args))
         expected = numeric_grad(f, _args(args), wrt)
         rng = np.random.default_rng(0)
         if "grad" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 g = s2sad.grad(f, wrt)
                 given = _args(args)
                 _close(g(*given), expected, rtol, atol)
@@ -1020,12 +1021,12 @@ def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
                     if isinstance(before, np.ndarray):
                         np.testing.assert_array_equal(before, after)
         if "vg" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 value, gradient = s2sad.value_and_grad(f, wrt)(*_args(args))
                 _close(value, reference, 1e-9, 1e-12)
                 _close(gradient, expected, rtol, atol)
         if "jvp" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 j = s2sad.jvp(f, wrt)
                 tangents = [_tangent(args[position_of(f, w)], rng) for w in _wrts(wrt)]
                 value, value_dot = j(*_args(args), *tangents)
@@ -1038,7 +1039,7 @@ def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
         p = position_of(f, w0)
         x = np.asarray(args[p], dtype=np.float64)
         if "hvp" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 v = _tangent(args[p], rng)
                 hv = s2sad.hvp(f, w0)(*_args(args), v)
                 h = 1e-4
@@ -1046,7 +1047,7 @@ def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
                       - numeric_grad(f, _shift(f, args, w0, [v], -h), w0, h=1e-5)) / (2 * h)
                 _close(hv, fd, 1e-3, 1e-4)
         if "hess" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 H = np.asarray(s2sad.hessian(f, w0)(*_args(args))).reshape(x.size, x.size)
                 cols = []
                 for e in np.eye(x.size):
@@ -1108,7 +1109,7 @@ CASES = [
     case(l_append_then_index_write, XP),
     case(l_list_plus, XP),
     case(l_setitem_list, XP),
-    case(l_reversed, X4, refuse_ok=True),  # reversed(list) refused cleanly (NoDerivativeError)
+    case(l_reversed, X4, refuses=(s2sad.NoDerivativeError, 'for v in reversed(vals):')),
     case(l_sum_start, X4),
     # raise
     case(r_validate, X4, modes=HESS),
@@ -1127,31 +1128,31 @@ CASES = [
     case(a_prev_scalar_copy_input, X4, modes=HESS),
     case(a_traj_rows, _r(2)),
     case(a_traj_rows_named, _r(2)),
-    case(a_row_kept_after_write, _r(2, 2), refuse_ok=True, modes=HVP),
-    case(a_row_kept_other_row, _r(2, 2), refuse_ok=True, modes=HVP),
-    case(a_row_loop_after, _r(2, 2), refuse_ok=True, modes=HVP),
-    case(a_slice_view, _r(4), refuse_ok=True, modes=HVP),
-    case(a_T_view, _r(2, 2), refuse_ok=True, modes=HVP),
-    case(a_reshape_view, _r(4), refuse_ok=True, modes=HVP),
+    case(a_row_kept_after_write, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[0, 1] = B[0, 1] * 3.0')),
+    case(a_row_kept_other_row, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[1, 1] = B[1, 1] * 3.0'), modes=HVP),
+    case(a_row_loop_after, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[i, 0] = r[0] * 2.0'), modes=HVP),
+    case(a_slice_view, _r(4), refuses=(s2sad.InPlaceUpdateError, 'a[1] = a[1] * 5.0'), modes=HVP),
+    case(a_T_view, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[0, 1] = B[0, 1] ** 2'), modes=HVP),
+    case(a_reshape_view, _r(4), refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 4.0'), modes=HVP),
     case(a_fancy_copy, _r(3)),
     case(a_scalar_elem_copy, _r(3)),
-    case(a_iadd_alias_array, _r(3), refuse_ok=True),
+    case(a_iadd_alias_array, _r(3), refuses=(s2sad.InPlaceUpdateError, 'y += x')),
     case(a_iadd_alias_float, 1.3),
-    case(a_append_then_modify, _r(3), refuse_ok=True),
+    case(a_append_then_modify, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 7.0')),
     case(a_append_copy_then_modify, _r(3)),
-    case(a_append_loop_modify, _r(3), refuse_ok=True),
+    case(a_append_loop_modify, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[k] = a[k] * 2.0')),
     case(a_append_loop_copy, _r(3)),
-    case(a_alias_write, _r(3), refuse_ok=True),
-    case(a_full_slice_view, _r(3), refuse_ok=True),
-    case(a_ellipsis_view, _r(3), refuse_ok=True),
-    case(a_for_row_iter, _r(2, 2), refuse_ok=True),
-    case(a_tuple_alias, _r(3), refuse_ok=True),
+    case(a_alias_write, _r(3), refuses=(s2sad.InPlaceUpdateError, 'b[0] = x[0] * 2.0')),
+    case(a_full_slice_view, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[2] = a[2] ** 2')),
+    case(a_ellipsis_view, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[2] = a[2] ** 2')),
+    case(a_for_row_iter, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[0, 0] = B[0, 0] * 2.0')),
+    case(a_tuple_alias, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 3.0')),
     case(a_rebind_fine, _r(3)),
     case(a_imul_elem_self, _r(3)),
     case(a_swap_rows, _r(2, 2)),
-    case(a_swap_rows_noncopy, _r(2, 2), refuse_ok=True),
-    case(a_col_view, _r(2, 2), refuse_ok=True),
-    case(a_row_prev_2d_scalar_read, _r(3, 2), refuse_ok=True),
+    case(a_swap_rows_noncopy, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[0] = B[1]')),
+    case(a_col_view, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[0, 0] = B[0, 0] * 3.0')),
+    case(a_row_prev_2d_scalar_read, _r(3, 2)),
     case(a_prev_scalar_2d_elem, _r(3, 2)),
     # defaults and keywords (the defaults are used by every mode)
     case(d_default, _r(3), modes=HESS),
@@ -1161,8 +1162,8 @@ CASES = [
     case(d_list_default, _r(2)),
     case(decorated_default, _r(3)),
     # batch 2
-    case(b_list_alias_append, XP, refuse_ok=True),
-    case(b_list_elem_array_write, XP, refuse_ok=True),
+    case(b_list_alias_append, XP, refuses=(s2sad.InPlaceUpdateError, 'b.append(x[1] * 3.0)')),
+    case(b_list_elem_array_write, XP, refuses=(s2sad.UnsupportedSyntaxError, 'rows[0][1] = rows[0][1] * 5.0')),
     case(b_comp_var_shadow, X4, 0.7, wrt=(0, 1)),
     case(b_loop_var_leak, X4),
     case(b_genexp_idx_if, X4),
@@ -1174,27 +1175,27 @@ CASES = [
     case(b_append_early_return, X4 * 0.1),
     case(b_list_setitem_loop, X4, modes=HESS),
     case(b_list_of_lists, XP),
-    case(b_list_conv, XP, refuse_ok=True),  # list(x) refused cleanly
-    case(b_tuple_conv, XP, refuse_ok=True),  # tuple(genexp) refused cleanly
+    case(b_list_conv, XP, refuses=(s2sad.NoDerivativeError, 'vals = list(x)')),
+    case(b_tuple_conv, XP, refuses=(s2sad.NoDerivativeError, 'vals = tuple(v * v for v in x)')),
     case(b_vstack_hstack, XP),
     case(b_asarray_list, XP),
     case(b_zip_lists, XP, modes=HESS),
     case(b_comp_helper_twice, XP, modes=HESS),
-    case(b_pop, XP, refuse_ok=True),
-    case(b_extend, XP, refuse_ok=True),
-    case(b_raise_from_none, 1.3, refuse_ok=True),  # raise ... from None refused cleanly
-    case(b_param_slice_write, XP, refuse_ok=True),
-    case(b_param_asarray_write, XP, refuse_ok=True),
-    case(b_param_reshape_write, XP, refuse_ok=True),
-    case(b_param_astype_nocopy, XP, refuse_ok=True),
-    case(b_param_iadd_alias, XP, refuse_ok=True),
-    case(b_view_write_base_read, XP, refuse_ok=True),
-    case(b_prev_slice_2d, _r(3, 2), refuse_ok=True),
+    case(b_pop, XP, refuses=(s2sad.InPlaceUpdateError, 'last = vals.pop()')),
+    case(b_extend, XP, refuses=(s2sad.InPlaceUpdateError, 'vals.extend([x[1], x[2]])')),
+    case(b_raise_from_none, 1.3, refuses=(s2sad.UnsupportedSyntaxError, 'raise ValueError("negative") from None')),
+    case(b_param_slice_write, XP, refuses=(s2sad.InPlaceUpdateError, 'u[0] = 0.0')),
+    case(b_param_asarray_write, XP, refuses=(s2sad.InPlaceUpdateError, 'u[0] = 0.0')),
+    case(b_param_reshape_write, XP, refuses=(s2sad.InPlaceUpdateError, 'u[0] = u[0] * 2.0')),
+    case(b_param_astype_nocopy, XP, refuses=(s2sad.InPlaceUpdateError, 'u[0] = u[0] * 2.0')),
+    case(b_param_iadd_alias, XP),
+    case(b_view_write_base_read, XP, refuses=(s2sad.InPlaceUpdateError, 'b[0] = x[0] * 2.0')),
+    case(b_prev_slice_2d, _r(3, 2)),
     case(b_prev_copy_2d, _r(3, 2)),
-    case(b_prev_row_written_then_read, _r(3, 2), refuse_ok=True),
+    case(b_prev_row_written_then_read, _r(3, 2), refuses=(s2sad.InPlaceUpdateError, 'B[i - 1] = B[i - 1] * 2.0')),
     case(b_prev_scalar_write_prev, X4),
     case(b_iadd_float_alias_loop, X4),
-    case(b_iadd_array_alias_loop, X4, refuse_ok=True),
+    case(b_iadd_array_alias_loop, X4, refuses=(s2sad.InPlaceUpdateError, 's += v * np.array([1.0, 2.0])')),
     case(b_iadd_array_rebind_loop, X4),
     case(b_max_tie_list, 1.3),
     case(b_max_tie_list, 0.4),
@@ -1202,18 +1203,18 @@ CASES = [
     case(b_min_generator, X4),
     case(b_append_tuple_unpack_index, X4, modes=HESS),
     # views made by functions
-    case(v_astype_nocopy, XP, refuse_ok=True, modes=VG),
-    case(v_array_nocopy, XP, refuse_ok=True, modes=VG),
-    case(v_split, XP, refuse_ok=True, modes=VG),
-    case(v_array_split, XP, refuse_ok=True, modes=VG),
-    case(v_unpack_rows, _r(2, 2), refuse_ok=True, modes=VG),
+    case(v_astype_nocopy, XP, refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 3.0'), modes=VG),
+    case(v_array_nocopy, XP, refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 3.0'), modes=VG),
+    case(v_split, XP, refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 3.0'), modes=VG),
+    case(v_array_split, XP, refuses=(s2sad.InPlaceUpdateError, 'a[0] = a[0] * 3.0'), modes=VG),
+    case(v_unpack_rows, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'B[0, 0] = B[0, 0] * 3.0'), modes=VG),
 ]
 
 
-@pytest.mark.parametrize("f, args, wrt, modes, rtol, atol, refuse_ok", CASES)
-def test_case(f, args, wrt, modes, rtol, atol, refuse_ok):
+@pytest.mark.parametrize("f, args, wrt, modes, rtol, atol, refuses", CASES)
+def test_case(f, args, wrt, modes, rtol, atol, refuses):
     try:
-        _check_case(f, args, wrt, modes, rtol, atol, refuse_ok)
+        _check_case(f, args, wrt, modes, rtol, atol, refuses)
     except Exception as exc:  # a short report
         pytest.fail(f"{f.__name__}: {type(exc).__name__}: {str(exc)[:600]}", pytrace=False)
 

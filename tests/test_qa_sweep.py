@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 from gradcheck import numeric_grad, position_of
-from qa_harness import _args, _close, _shift, _tangent, _wrts
+from qa_harness import _args, _close, _refusal_allowed, _shift, _tangent, _wrts
 
 import s2sad
 
@@ -1471,13 +1471,14 @@ VG = ("grad", "vg", "jvp")
 HVP = VG + ("hvp",)
 
 
-def case(f, *args, wrt=0, modes=ALL, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuse_ok=False):
-    """A sweep case. With `refuse_ok`, each mode may refuse the function with an
-    S2SADError (not InternalError) instead of computing it: for aliasing cases a
-    refusal is as good a fix as a correct derivative."""
+def case(f, *args, wrt=0, modes=ALL, rtol=1e-5, atol=1e-6, xfail=None, raises=None, refuses=None):
+    """A sweep case. With `refuses` = (error class, text of the line the error points at), every
+    mode must refuse the function with exactly that error at that line instead of computing it: for
+    aliasing cases a refusal is as good a fix as a correct derivative, and pinning it means a
+    change to a wrong derivative or to a vaguer error is reported."""
     assert not xfail or raises, f"{f.__name__}: an xfail case must say which exception it expects (raises=)"
     marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
-    return pytest.param(f, args, wrt, modes, rtol, atol, refuse_ok, id=f.__name__, marks=marks)
+    return pytest.param(f, args, wrt, modes, rtol, atol, refuses, id=f.__name__, marks=marks)
 
 
 ALIAS = "in-place update seen through an alias/view is not refused: wrong gradient"
@@ -1640,30 +1641,31 @@ CASES = [
     # ---------------------------------------------------------- known bugs
     # wrong gradients: a view (basic slice, row, .T, reshape, ravel, diagonal,
     # asarray) or a second name of an array still sees a later in-place update
-    case(view_alias, _r(3), refuse_ok=True, modes=VG),
-    case(view_alias_min, _r(3), refuse_ok=True, modes=VG),
-    case(view_alias_row, _r(2, 2), refuse_ok=True, modes=VG),
-    case(view_alias_T, _r(2, 2), refuse_ok=True, modes=VG),
-    case(view_alias_reshape, _r(4), refuse_ok=True, modes=VG),
-    case(view_alias_loop, _r(4), refuse_ok=True, modes=VG),
-    case(diag_view, _r(2, 2), refuse_ok=True, modes=VG),
-    case(asarray_alias, _r(3), refuse_ok=True, modes=VG),
-    case(ravel_alias, _r(2, 2), refuse_ok=True, modes=VG),
-    case(squeeze_alias, _r(2, 2), refuse_ok=True, modes=VG),
-    case(helper_returns_view, _r(3), refuse_ok=True, modes=VG),
-    case(row_view_loop_after, _r(3, 2), refuse_ok=True, modes=VG),
-    case(nl_stencil_view_kept, _r(5) * 0.5, refuse_ok=True, modes=VG),
-    case(iadd_alias, _r(3), refuse_ok=True, modes=VG),
-    case(imul_alias_loop, _r(3), refuse_ok=True, modes=VG),
-    case(list_alias, _r(2), refuse_ok=True, modes=VG),
-    case(append_same_obj, _r(2), refuse_ok=True, modes=VG),
+    case(view_alias, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[1] = 0.0'), modes=VG),
+    case(view_alias_min, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[1] = 0.0'), modes=VG),
+    case(view_alias_row, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'A[0, 0] = 10.0'), modes=VG),
+    case(view_alias_T, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'A[0, 1] = 0.0'), modes=VG),
+    case(view_alias_reshape, _r(4), refuses=(s2sad.InPlaceUpdateError, 'a[0] = 3.0'), modes=VG),
+    case(view_alias_loop, _r(4), refuses=(s2sad.InPlaceUpdateError, 'a[i] = a[i] * 2.0'), modes=VG),
+    case(diag_view, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'A[0, 0] = 0.0'), modes=VG),
+    case(asarray_alias, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[0] = 0.0'), modes=VG),
+    case(ravel_alias, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'A[0, 0] = 0.0'), modes=VG),
+    case(squeeze_alias, _r(2, 2), refuses=(s2sad.InPlaceUpdateError, 'A[:, 0] = A[:, 0] * 3'), modes=VG),
+    case(helper_returns_view, _r(3), refuses=(s2sad.InPlaceUpdateError, 'a[0] = 5.0'), modes=VG),
+    case(row_view_loop_after, _r(3, 2), refuses=(s2sad.InPlaceUpdateError, 'A[i - 1] = prev * 2.0'), modes=VG),
+    case(nl_stencil_view_kept, _r(5) * 0.5, modes=VG,
+         refuses=(s2sad.InPlaceUpdateError, 'v[1:-1] = left * v[2:]')),
+    case(iadd_alias, _r(3), refuses=(s2sad.InPlaceUpdateError, 'y += 1.0'), modes=VG),
+    case(imul_alias_loop, _r(3), refuses=(s2sad.InPlaceUpdateError, 'y *= 1.5'), modes=VG),
+    case(list_alias, _r(2), refuses=(s2sad.InPlaceUpdateError, 'y[0] = 3.0'), modes=VG),
+    case(append_same_obj, _r(2), refuses=(s2sad.InPlaceUpdateError, 'y[0] = y[0] * 2.0 + x[1]'), modes=VG),
     # grad refuses these correctly, jvp silently computes a wrong value
-    case(alias_write, _r(3), refuse_ok=True, modes=VG),
-    case(tuple_alias, _r(2), refuse_ok=True, modes=VG),
-    case(helper_mutates, _r(3), refuse_ok=True, modes=VG),
-    case(zeros_then_alias, 1.5, refuse_ok=True, modes=VG),
-    case(reshape_view_write, _r(4), refuse_ok=True, modes=VG),
-    case(view_alias_write_view, _r(3), refuse_ok=True, modes=VG),
+    case(alias_write, _r(3), refuses=(s2sad.InPlaceUpdateError, 'b[0] = 2.0'), modes=VG),
+    case(tuple_alias, _r(2), refuses=(s2sad.InPlaceUpdateError, 'y[1] = 0.0'), modes=VG),
+    case(helper_mutates, _r(3), refuses=(s2sad.InPlaceUpdateError, 'v[0] = 0.0'), modes=VG),
+    case(zeros_then_alias, 1.5, refuses=(s2sad.InPlaceUpdateError, 'a[0] = x'), modes=VG),
+    case(reshape_view_write, _r(4), refuses=(s2sad.InPlaceUpdateError, 'M[0, 0] = 9.0'), modes=VG),
+    case(view_alias_write_view, _r(3), refuses=(s2sad.InPlaceUpdateError, 'b[0] = 7.0'), modes=VG),
     # internal tracebacks from generated code
     case(eigh_w_only, _SPD),
     case(eigh_index0, _SPD),
@@ -1680,31 +1682,22 @@ CASES = [
 # ============================================================ the checks
 
 
-@pytest.mark.parametrize("f, args, wrt, modes, rtol, atol, refuse_ok", CASES)
-def test_sweep_case(f, args, wrt, modes, rtol, atol, refuse_ok):
+@pytest.mark.parametrize("f, args, wrt, modes, rtol, atol, refuses", CASES)
+def test_sweep_case(f, args, wrt, modes, rtol, atol, refuses):
     try:
-        _check_case(f, args, wrt, modes, rtol, atol, refuse_ok)
+        _check_case(f, args, wrt, modes, rtol, atol, refuses)
     except Exception as exc:  # a short report: formatting tracebacks through this long file is slow
         pytest.fail(f"{f.__name__}: {type(exc).__name__}: {exc}", pytrace=False)
 
 
-@contextlib.contextmanager
-def _refusal_allowed(allowed):
-    try:
-        yield
-    except s2sad.S2SADError as exc:
-        if not allowed or isinstance(exc, s2sad.InternalError):
-            raise
-
-
-def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
+def _check_case(f, args, wrt, modes, rtol, atol, refuses=None):
     quiet = contextlib.redirect_stdout(io.StringIO())
     with quiet:
         reference = f(*_args(args))
         expected = numeric_grad(f, _args(args), wrt)
         rng = np.random.default_rng(0)
         if "grad" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 g = s2sad.grad(f, wrt)
                 compile(g.source, "<generated>", "exec")
                 given = _args(args)
@@ -1713,12 +1706,12 @@ def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
                     if isinstance(before, np.ndarray):
                         np.testing.assert_array_equal(before, after)
         if "vg" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 value, gradient = s2sad.value_and_grad(f, wrt)(*_args(args))
                 _close(value, reference, 1e-9, 1e-12)
                 _close(gradient, expected, rtol, atol)
         if "jvp" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 j = s2sad.jvp(f, wrt)
                 compile(j.source, "<generated>", "exec")
                 tangents = [_tangent(args[position_of(f, w)], rng) for w in _wrts(wrt)]
@@ -1732,7 +1725,7 @@ def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
         p = position_of(f, w0)
         x = np.asarray(args[p], dtype=np.float64)
         if "hvp" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 v = _tangent(args[p], rng)
                 hv = s2sad.hvp(f, w0)(*_args(args), v)
                 h = 1e-4
@@ -1740,7 +1733,7 @@ def _check_case(f, args, wrt, modes, rtol, atol, refuse_ok=False):
                       - numeric_grad(f, _shift(f, args, w0, [v], -h), w0, h=1e-5)) / (2 * h)
                 _close(hv, fd, 1e-3, 1e-4)
         if "hess" in modes:
-            with _refusal_allowed(refuse_ok):
+            with _refusal_allowed(refuses):
                 H = np.asarray(s2sad.hessian(f, w0)(*_args(args))).reshape(x.size, x.size)
                 cols = []
                 for e in np.eye(x.size):
