@@ -147,6 +147,18 @@ def _local_target(lw, target_node, node, what) -> str:
     return target_node.id
 
 
+def _bound_to_a_list(lw, name) -> bool:
+    """Is `name` assigned a list anywhere in the function (``lst = [...]``, ``list(...)``)?
+    Then ``name.sort()`` is ``list.sort``, which the array rewrites do not model."""
+    for n in gast.walk(lw.parsed.node):
+        if isinstance(n, gast.Assign) and any(isinstance(t, gast.Name) and t.id == name for t in n.targets):
+            value = n.value
+            if isinstance(value, (gast.List, gast.ListComp)) or (
+                    isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == "list"):
+                return True
+    return False
+
+
 def _update(lw, name, value, node, index=_EVERYTHING):
     """``name[index] = value`` as a new SSA version of `name`."""
     updated = lw.emit_call(setitem, [lw.env[name], index, value], node=node, target=lw.namer.fresh(name))
@@ -170,7 +182,9 @@ def lower_declared(lw, decl, key, args, kwargs, arg_nodes, node, what):
         return _ufunc_at(lw, node, what, args, kwargs, arg_nodes, keyword_nodes, decl)
     _, target_node = _argument(decl.param, args, kwargs, arg_nodes, keyword_nodes)
     name = _local_target(lw, target_node, node, what)
-    bound = dict(kwargs)
+    if isinstance(key, Method) and _bound_to_a_list(lw, name):
+        raise lw.error(WritingCallError, f"the list method {what} changes the list in place, which s2sad does "
+                       "not differentiate", node, hint=f"build a new list instead, e.g. {name} = sorted({name})")
     current = lw.env[name]
     if decl.how == "copyto":
         src, _ = _argument((1, "src"), args, kwargs, arg_nodes, keyword_nodes)

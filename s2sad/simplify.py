@@ -39,6 +39,8 @@ def is_pure(stmt) -> bool:
     func = stmt.func.value
     if func in (setitem, list_append):
         return False  # another name may see the write (a view); never dropped as dead
+    if registry.writes_of(func) is not None or any(k == "out" for k, _ in stmt.kwargs):
+        return False  # declared to write into an argument (lowering rewrites those it differentiates)
     if func in (identity, pack_tuple, pack_list, operator.getitem) or isinstance(func, Attr):
         return True
     if isinstance(func, Method):

@@ -266,7 +266,14 @@ def copyto_under_a_view(x):
     return np.sum(z * z)
 
 
+def sort_a_list(x):
+    items = [x[1], x[0]]
+    items.sort()  # list.sort, not an array's
+    return items[0] * 2.0
+
+
 REFUSED = [
+    (sort_a_list, WritingCallError, "items.sort()"),
     (shuffle_generator, WritingCallError, "RNG.shuffle(y)"),
     (shuffle_global, WritingCallError, "np.random.shuffle(y)"),
     (shuffle_local_generator, WritingCallError, "rng.shuffle(y)"),
@@ -412,3 +419,17 @@ def test_a_rule_can_declare_what_it_writes(monkeypatch):
         assert registry.writes_of(scale_into).param == (0, "dst")
     finally:
         registry.NONDIFFERENTIABLE.pop(scale_into, None)
+
+
+@pytest.mark.parametrize("func, kwargs", [
+    (np.putmask, []), (np.copyto, []), (np.add.at, []), (Method("partition"), []),
+    (np.sin, [("out", "y")]),
+], ids=["putmask", "copyto", "add.at", "partition", "sin-out"])
+def test_dead_code_removal_keeps_declared_writers(func, kwargs):
+    from s2sad import ir
+    from s2sad.simplify import is_pure
+
+    y = ir.Var("y", "y")
+    stmt = ir.Assign(ir.Var("t1", "t"), ir.Ref(("f",), func), [y], [(k, ir.Var(v, v)) for k, v in kwargs])
+    assert not is_pure(stmt)
+    assert is_pure(ir.Assign(ir.Var("t2", "t"), ir.Ref(("np", "sin"), np.sin), [y]))
