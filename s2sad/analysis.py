@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from . import ir, runtime
 from .errors import InPlaceUpdateError
-from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
+from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
+                         restore, setitem, unappend)
 from .rules import registry
 
 
@@ -134,7 +135,8 @@ def _is_fresh_call(stmt: ir.Assign) -> bool:
     func = stmt.func.value
     if _no_copy(stmt):
         return False
-    if func is setitem or func is identity or func in _ALIASING_PRIMITIVES or func is pack_tuple:
+    if func is setitem or func is identity or func in _ALIASING_PRIMITIVES or func in (pack_tuple, pack_dict,
+                                                                                          pack_namedtuple):
         return False
     if isinstance(func, Attr):
         return False
@@ -330,7 +332,8 @@ def _may_alias(fn: ir.Function):
     find = buffer_chains(fn, views=True)
     parent_union = []
     for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.Assign) and stmt.func.value in (pack_list, pack_tuple, list_append):
+        if isinstance(stmt, ir.Assign) and stmt.func.value in (pack_list, pack_tuple, pack_dict, pack_namedtuple,
+                                                                list_append):
             for a in stmt.args:
                 if isinstance(a, ir.Var):
                     parent_union.append((stmt.target, a))

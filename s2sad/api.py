@@ -17,12 +17,14 @@ import numpy as np
 
 from . import ir, runtime
 from .codegen import Namespace, compile_function, to_source
-from .errors import (ArgumentError, InPlaceUpdateError, InternalError, Location, NonScalarOutputError, S2SADError,
-                     WrtError)
+from .errors import (ArgumentError, InPlaceUpdateError, InternalError, Location, NoDerivativeError, NonScalarOutputError,
+                     S2SADError, WrtError)
 from .failures import derivative_failure, failing_location, is_users_own, users_own_error
 from .frontend import parse_function, signature, unwrap
 from .lazy import computes_refused
 from .analysis import guard_inplace_updates
+from .containers import leaf_positions, with_containers
+from .pytree import StructureError, flatten, is_structured, unflatten
 from .lower import normalize
 from .reverse import reverse_function
 from .rules import registry
@@ -112,9 +114,16 @@ class GeneratedFunction:
     # kinds whose generated function takes f's arguments then this many trailing ones (the seeds)
     _TRAILING = {"jvp": "wrt", "hvp": "wrt", "vjp": 1, "vjp_aux": 1}
 
+    _dispatch = False  # set on the functions `_build` makes: they dispatch on containers
+    _structures: dict = {}
+
     def __call__(self, *args, **kwargs):
         if np.matrix in map(type, args) or (kwargs and np.matrix in map(type, kwargs.values())):
             _refuse_matrix(self.primal)
+        if self._dispatch and not self._structures and self.kind in self._STRUCTURED_KINDS:
+            structures = self._argument_structures(args, kwargs)
+            if structures:
+                return self._for_structures(structures)(*args, **kwargs)
         trailing = self._TRAILING.get(self.kind)
         primal_args, primal_kwargs = args, kwargs
         if trailing is not None:
@@ -124,14 +133,16 @@ class GeneratedFunction:
             self._check_scalar_arguments(args, kwargs)
         if self._wrt_positions:
             args = list(args)
+            name_of = _param_names(self.primal)
+            real = lambda value, pos: (self._real_leaves(value, pos) if name_of[pos] in self._structures  # noqa: E731
+                                       else _as_real(value, self.primal, pos))
             for pos in self._wrt_positions:
                 if pos < len(args):
-                    args[pos] = _as_real(args[pos], self.primal, pos)
-            name_of = _param_names(self.primal)
+                    args[pos] = real(args[pos], pos)
             for pos in self._wrt_positions:
                 name = name_of[pos]
                 if name in kwargs:
-                    kwargs[name] = _as_real(kwargs[name], self.primal, pos)
+                    kwargs[name] = real(kwargs[name], pos)
         users_own = None
         try:
             with computes_refused((args, kwargs), self.primal):  # Dask arguments: no hidden compute
@@ -216,13 +227,86 @@ class GeneratedFunction:
                      and all(isinstance(e, numbers.Real) for e in v) else v for v in seeds]
         if self.kind in ("jvp", "hvp"):
             for pos, tangent in zip(self._wrt_positions, seeds):
-                if np.shape(tangent) != np.shape(primal_args[pos]):
-                    name = _param_names(self.primal)[pos]
-                    raise ArgumentError(
-                        f"the tangent for {name} has shape {np.shape(tangent)}, but {name} has shape "
-                        f"{np.shape(primal_args[pos])}", _function_location(self.primal),
-                        hint="give one tangent per differentiated argument, each of that argument's shape")
+                self._check_tangent(_param_names(self.primal)[pos], tangent, primal_args[pos])
         return tuple(primal_args) + tuple(seeds), kwargs
+
+    def _check_tangent(self, name, tangent, primal):
+        """A tangent has its argument's structure (containers, keys) and each leaf its leaf's shape."""
+        hint = "give one tangent per differentiated argument, with that argument's structure and shapes"
+        try:
+            tangent_leaves, tangent_tree = flatten(tangent, top=not is_structured(primal))
+            primal_leaves, primal_tree = flatten(primal)
+        except StructureError as exc:
+            raise ArgumentError(f"the tangent for {name}: {exc}", _function_location(self.primal), hint=hint) from None
+        if tangent_tree != primal_tree:
+            raise ArgumentError(f"the tangent for {name} has the structure {tangent_tree.describe()}, but {name} has "
+                                f"{primal_tree.describe()}", _function_location(self.primal), hint=hint)
+        for t, x in zip(tangent_leaves, primal_leaves):
+            try:
+                same = np.shape(t) == np.shape(x)
+            except ValueError:  # a ragged list: no shape at all
+                same = False
+            if not same:
+                shape = "a ragged shape" if not same and _ragged(t) else f"shape {np.shape(t)}"
+                raise ArgumentError(f"the tangent for {name} has {shape}, but {name} has shape {np.shape(x)}",
+                                    _function_location(self.primal), hint=hint)
+
+    # ------------------------------------------------------------ containers
+
+    _STRUCTURED_KINDS = ("grad", "value_and_grad", "vjp", "jvp", "hvp", "grad_aux", "value_and_grad_aux", "vjp_aux")
+
+    def specialize(self, *args, **kwargs):
+        """The derivative for arguments structured like these: f's own arguments, without tangents or
+        cotangent. For containers it is code generated for their structure; its ``.source`` shows it.
+
+        Example:
+            >>> import numpy as np, s2sad
+            >>> def loss(p):
+            ...     return np.sum(p["w"] ** 2) + p["b"]
+            >>> print(s2sad.grad(loss).specialize({"w": np.ones(2), "b": 0.5}).source)  # doctest: +SKIP
+        """
+        if not self._dispatch or self._structures or self.kind not in self._STRUCTURED_KINDS:
+            return self
+        structures = self._argument_structures(args, kwargs, with_seeds=False)
+        return self._for_structures(structures) if structures else self
+
+    def _argument_structures(self, args, kwargs, with_seeds=True) -> dict:
+        """``{name: pytree.Tree}`` of the differentiated arguments passed as containers."""
+        trailing = self._TRAILING.get(self.kind) if with_seeds else None
+        primal = self.primal
+        try:
+            if trailing is not None:
+                n = len(self.wrt) if trailing == "wrt" else trailing
+                primal_args = list(args[: len(args) - n]) if len(args) >= n else []
+                own = {k: v for k, v in kwargs.items() if k in set(_param_names(primal))}
+                bound = inspect.signature(primal).bind(*primal_args, **own)
+            else:
+                bound = inspect.signature(primal).bind(*args, **kwargs)
+        except TypeError:
+            return {}  # the ordinary call reports the wrong arguments
+        bound.apply_defaults()
+        structures = {}
+        for pos in self._wrt_positions:
+            name = _param_names(primal)[pos]
+            value = bound.arguments.get(name)
+            if is_structured(value):
+                try:
+                    structures[name] = flatten(value)[1]
+                except StructureError as exc:
+                    raise ArgumentError(f"argument {name} of {primal.__name__}: {exc}", _function_location(primal),
+                                        hint="use string keys") from None
+        return structures
+
+    def _for_structures(self, structures):
+        """The derivative generated for arguments with these structures (built once, then cached)."""
+        positions = tuple(self._wrt_positions)
+        key = ("structured", self.kind, positions, self._many, registry.generation(), tuple(sorted(structures.items(),
+                                                                                                 key=lambda kv: kv[0])))
+        return _cached(self.primal, key, lambda: _build(self.primal, self.kind, positions, self._many, structures))
+
+    def _real_leaves(self, value, pos):
+        leaves, tree = flatten(value)
+        return unflatten(tree, [_as_real(leaf, self.primal, pos) for leaf in leaves])
 
     def _match_dtypes(self, result, args, kwargs):
         """A float32 (or float16) argument gets a gradient of its own dtype, as it would in JAX.
@@ -262,6 +346,35 @@ def _refuse_matrix(func):
     raise ArgumentError(f"{func.__name__} was called with an np.matrix, whose `*` is a matrix product; "
                         "s2sad differentiates ndarray code", _function_location(func),
                         hint="pass np.asarray(m) instead (and write @ for matrix products)")
+
+
+class _Deferred(GeneratedFunction):
+    """The derivative of a function that reads its arguments as containers (``p.W``): built when it is
+    called with containers; called with arrays, or asked for its source, it raises the error it met."""
+
+    def __init__(self, func, kind, wrt_names, many, error):
+        super().__init__(self._refuse, "", kind, func, wrt_names, None, None, many)
+        self._error = error
+        self._dispatch = True
+
+    def _refuse(self, *args, **kwargs):
+        raise self._error.with_traceback(None)
+
+    @property
+    def source(self):
+        raise self._error.with_traceback(None)
+
+    @source.setter
+    def source(self, value):
+        pass
+
+
+def _ragged(value) -> bool:
+    try:
+        np.shape(value)
+    except ValueError:
+        return True
+    return False
 
 
 def _as_real(value, func, pos):
@@ -367,16 +480,34 @@ def _build_cached(func, kind: str, wrt=0):
         parse_function(func)  # raises SourceUnavailableError saying what was passed
     positions, many = resolve_wrt(func, wrt)
     key = (kind, positions, many, registry.generation())
-    return _cached(func, key, lambda: _build(func, kind, positions, many))
+    return _cached(func, key, lambda: _build_or_defer(func, kind, positions, many))
 
 
-def _build(func, kind, positions, many):
+def _build_or_defer(func, kind, positions, many):
+    """`_build`, except that a missing rule for an attribute or method (``p.W``, ``d.items()``) may be a
+    container's: then the error waits for the call, which refuses arrays and rebuilds for containers."""
+    try:
+        return _build(func, kind, positions, many)
+    except NoDerivativeError as exc:
+        if kind not in GeneratedFunction._STRUCTURED_KINDS:
+            raise
+        names = _param_names(func)
+        return _Deferred(func, kind, [names[i] for i in positions], many, exc)
+
+
+def _build(func, kind, positions, many, structures=None):
     try:
         # dead values (a loop-carried name never read after the loop) go first: they must not
         # look like readers of an array updated in place
-        primal = guard_inplace_updates(simplify(normalize(func)))
-        names = [p.var.name for p in primal.params]
-        wrt_names = [names[i] for i in positions]
+        primal = guard_inplace_updates(simplify(normalize(func, structures=structures)))
+        if structures:  # differentiate leaf by leaf; `with_containers` puts the containers back
+            names = _param_names(func)
+            wrt_names = [names[i] for i in positions]
+            user_positions, user_many = positions, many
+            positions, many = leaf_positions(names, structures, positions), True
+        else:
+            names = [p.var.name for p in primal.params]
+            wrt_names = [names[i] for i in positions]
         if kind in ("grad", "value_and_grad"):
             adjoint = reverse_function(primal, list(positions), seed="scalar",
                                        return_value=(kind == "value_and_grad"),
@@ -389,6 +520,10 @@ def _build(func, kind, positions, many):
 
             adjoint = build_ir(primal, kind, list(positions), many, _safe_name(func))
         adjoint = simplify(adjoint)
+        if structures:
+            adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
+                                               user_many))
+            many = user_many
         source, namespace = to_source(adjoint)
         namespace = _with_runtime(namespace, func, primal.result_loc)
         compiled = compile_function(source, adjoint.name, namespace, live_globals=_live_globals(func, namespace),
@@ -404,7 +539,10 @@ def _build(func, kind, positions, many):
             "This is a bug in s2sad; please report it with the function.",
             _function_location(func),
         ) from exc
-    return GeneratedFunction(compiled, source, kind, func, wrt_names, adjoint, namespace, many)
+    generated = GeneratedFunction(compiled, source, kind, func, wrt_names, adjoint, namespace, many)
+    generated._structures = structures or {}
+    generated._dispatch = True
+    return generated
 
 
 def _safe_name(func) -> str:
@@ -419,7 +557,21 @@ def _with_runtime(namespace: Namespace, func, location) -> Namespace:
         namespace.bindings["not_a_view"] = _not_a_view_for(func)
     if namespace.bindings.get("check_cotangent") is runtime.check_cotangent:
         namespace.bindings["check_cotangent"] = _check_cotangent_for(func)
+    if namespace.bindings.get("check_structure") is runtime.check_structure:
+        namespace.bindings["check_structure"] = _check_structure_for(func)
     return namespace
+
+
+def _check_structure_for(func):
+    def check_structure(value, spec, name):
+        try:
+            return runtime.check_structure(value, spec, name)
+        except ValueError as exc:
+            raise ArgumentError(f"{func.__name__}: {exc}", _function_location(func),
+                                hint="pass the same containers, keys and lengths, or ask s2sad for the "
+                                "derivative again") from None
+
+    return check_structure
 
 
 def _check_cotangent_for(func):

@@ -29,7 +29,8 @@ import numpy as np
 
 from . import ir, runtime
 from .lower import _concat_str
-from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
+from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
+                         restore, setitem, unappend)
 from .simplify import is_pure
 
 # ------------------------------------------------------------------ liveness
@@ -502,6 +503,10 @@ class _Renderer:
             return ast.Tuple([self.atom(a, in_index) for a in args], ast.Load())
         if func is pack_list:
             return ast.List([self.atom(a) for a in args], ast.Load())
+        if func is pack_dict:
+            return ast.Dict([ast.Constant(k) for k in args[0].value], [self.atom(a) for a in args[1:]])
+        if func is pack_namedtuple:
+            return ast.Call(self.atom(args[0]), [self.atom(a) for a in args[1:]], [])
         if func is identity:
             return self.atom(args[0])
         if func is slice and stmt.func.path == ("slice",) and in_index and not kwargs:

@@ -42,10 +42,9 @@ _REFUSED = {
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.SetComp: ("a set comprehension", "write the loop out"),
-    gast.DictComp: ("a dict comprehension", "write the loop out"),
+    gast.DictComp: ("a dict comprehension", "build the dict with a display, {'a': x, 'b': y}, or dict(a=x, b=y)"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
     gast.Starred: ("a starred expression (*args)", "pass the arguments one by one"),
-    gast.Dict: ("a dict display", "pass arrays or tuples instead of dicts"),
     gast.Set: ("a set display", "use a tuple or an array"),
     gast.Match: ("a match statement", "use if/elif/else"),
 }

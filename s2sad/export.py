@@ -74,9 +74,9 @@ def as_real(value):
         return float(value)
     if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_):
         return value.astype(np.float64)
-    if isinstance(value, (list, tuple)) and value and all(
+    if isinstance(value, (list, tuple)) and not hasattr(type(value), "_fields") and value and all(
         isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value
-    ):
+    ):  # a namedtuple stays a container
         return np.asarray(value, dtype=np.float64)
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"a differentiable argument must be a float (array), got {type(value).__name__}")
@@ -364,7 +364,7 @@ def _unit_of(obj):
     raise ExportError(f"cannot export {obj!r}: it is not a generated derivative")
 
 
-_API_CHECKS = ("scalar_seed", "not_a_view", "check_cotangent")  # in memory they raise s2sad's own errors
+_API_CHECKS = ("scalar_seed", "not_a_view", "check_cotangent", "check_structure")  # in memory they raise s2sad's own errors
 
 
 def _is_api_scalar_seed(obj) -> bool:
@@ -567,11 +567,11 @@ _MISSING = object()
 # ------------------------------------------------------------------ building derivatives
 
 
-def _build(func, mode, wrt):
+def _build(func, mode, wrt, like=None):
     from . import api
 
     if mode in REVERSE_MODES:
-        return api.build(func, mode, wrt)
+        return _specialized(api.build(func, mode, wrt), like)
     if mode in FORWARD_MODES:
         import s2sad
 
@@ -579,11 +579,20 @@ def _build(func, mode, wrt):
         if maker is None:
             raise ExportError(f"mode {mode!r} needs forward mode, which this version of s2sad does not have",
                               hint=f"export one of {', '.join(REVERSE_MODES)}")
-        gen = maker(func, wrt=wrt)
+        gen = _specialized(maker(func, wrt=wrt), like)
         if not (hasattr(gen, "source") or _is_s2sad_compiled(gen)):
             raise ExportError(f"s2sad.{mode} did not return generated code that can be exported")
         return gen
     raise ExportError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+
+
+def _specialized(gen, like):
+    """For containers, the code generated for the structure of the example arguments `like` (a tuple,
+    or a dict by name); it checks that structure when it runs."""
+    if like is None or not hasattr(gen, "specialize"):
+        return gen
+    args, kwargs = (list(like), {}) if isinstance(like, (tuple, list)) else ([], dict(like))
+    return gen.specialize(*args, **kwargs)
 
 
 def _function_name(source) -> str:
@@ -625,7 +634,7 @@ def _add_coercion(source: str, params: list, helper: str) -> str:
     return "".join(lines[:def_end] + head + lines[def_end:])
 
 
-def export_source(f, wrt=0, modes=("grad",), path=None, command=None) -> str:
+def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None) -> str:
     """The text :func:`export` writes (see there). `path` is where it will be written (for the header)."""
     from . import __version__
     from .frontend import unwrap
@@ -645,7 +654,7 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None) -> str:
         if mode not in MODES:
             raise ExportError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
     wrt_spec, wrt_names = _wrt_text(func, wrt)
-    gens = [(mode, _build(func, mode, wrt)) for mode in modes]
+    gens = [(mode, _build(func, mode, wrt, like)) for mode in modes]
 
     home = sys.modules.get(func.__module__)
     if home is None:
@@ -829,7 +838,7 @@ def _import_lines(module) -> list:
     return lines
 
 
-def export(f, path, wrt=0, modes=("grad",), command=None) -> str:
+def export(f, path, wrt=0, modes=("grad",), command=None, like=None) -> str:
     """Write the derivatives of `f` to the Python module `path`, which runs without s2sad.
 
     Args:
@@ -841,6 +850,9 @@ def export(f, path, wrt=0, modes=("grad",), command=None) -> str:
             "jvp", "hvp", "hessian".
         command: the regenerate command to record in the header (the CLI passes
             its own command line; by default one is written).
+        like: example arguments of `f` (a tuple, or a dict by name) when differentiated
+            arguments are containers (dicts, lists, tuples, namedtuples): the code is
+            generated for their structure, and refuses another structure when run.
 
     Returns:
         The path written.
@@ -850,7 +862,7 @@ def export(f, path, wrt=0, modes=("grad",), command=None) -> str:
         >>> s2sad.export(loss, "grad_loss.py", wrt=("x", "w"))  # doctest: +SKIP
         'grad_loss.py'
     """
-    text = export_source(f, wrt=wrt, modes=modes, path=path, command=command)
+    text = export_source(f, wrt=wrt, modes=modes, path=path, command=command, like=like)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as fh:

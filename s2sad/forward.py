@@ -47,7 +47,8 @@ from .analysis import buffer_chains, useful_vars, varied_vars
 from .errors import NoDerivativeError, RuleError
 from .frontend import parse_function
 from .lower import Namer, lower_function
-from .primitives import identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
+from .primitives import (identity, list_append, pack_dict, pack_items, pack_list, pack_namedtuple, pack_tuple,
+                         restore, setitem, unappend)
 from .reverse import _primal_name, bind_template
 from .rules import registry
 
@@ -296,13 +297,15 @@ class _Forward:
             else:
                 self.active.discard(stmt.target)
             return out
-        if func is pack_tuple or func is pack_list:
-            if not any(self.is_active(a) for a in stmt.args):
+        if func in (pack_tuple, pack_list, pack_dict, pack_namedtuple):
+            items = pack_items(func, stmt.args)
+            if not any(self.is_active(a) for a in items):
                 self.active.discard(stmt.target)
                 return out
-            items = [self.tangent_or_zeros(a, env, out, loc) for a in stmt.args]
+            head = stmt.args[: len(stmt.args) - len(items)]  # a dict's keys, a namedtuple's class
+            items = [self.tangent_or_zeros(a, env, out, loc) for a in items]
             t = self.fresh_tangent(stmt.target)
-            out.append(ir.Assign(t, stmt.func, items, [], loc))
+            out.append(ir.Assign(t, stmt.func, list(head) + items, [], loc))
             env[stmt.target] = t
             return out
         if func is list_append:

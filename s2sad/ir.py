@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Union
 
 from .errors import Location, S2SADError
-from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, setitem
+from .primitives import Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple, setitem
 
 # --------------------------------------------------------------------------- atoms
 
@@ -456,6 +456,10 @@ def format_call(stmt: Assign) -> str:
         return f"({', '.join(args)}{',' if len(args) == 1 else ''})"
     if func is pack_list:
         return f"[{', '.join(args)}]"
+    if func is pack_dict:
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(stmt.args[0].value, args[1:])) + "}"
+    if func is pack_namedtuple:
+        return f"{args[0]}({', '.join(args[1:])})"
     if func is identity:
         return args[0]
     if isinstance(func, Attr):

@@ -16,6 +16,7 @@ import builtins
 import copy
 import inspect
 import operator
+import re
 from dataclasses import dataclass, field
 
 import gast
@@ -33,7 +34,8 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .frontend import _MISSING, ParsedFunction, parse_function, signature
-from .primitives import Attr, Method, list_append, pack_list, pack_tuple, setitem
+from .primitives import Attr, Method, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple, setitem
+from .pytree import DICT, LEAF, LIST, NAMEDTUPLE, leaf_paths
 from .rules import registry
 
 _BINOPS = {
@@ -154,6 +156,18 @@ def assigned_names(stmts, local_names=None) -> list[str]:
     return list(found)
 
 
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_namedtuple_class(obj) -> bool:
+    return isinstance(obj, type) and issubclass(obj, tuple) and isinstance(getattr(obj, "_fields", None), tuple)
+
+
 def _literal_default(value):
     """A parameter default as an atom: literals become Const, anything else a Ref."""
     if value is None or isinstance(value, (bool, int, float, complex, str)):
@@ -172,6 +186,8 @@ class _Lowerer:
     stack: tuple = ()
     local_names: set = field(default_factory=set)
     packs: dict = field(default_factory=dict)  # Var bound to a tuple display -> its items
+    fields: dict = field(default_factory=dict)  # Var bound to a dict or namedtuple -> {key or field: item}
+    frozen: set = field(default_factory=set)  # containers that are (parts of) a parameter: never written
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     result_loc: object = None
@@ -303,6 +319,94 @@ class _Lowerer:
         self.contained.update(i for i in items if isinstance(i, ir.Var))
         return self.emit_call(pack_list, items, node=node, target=self.target_for(hint))
 
+    def expr_Dict(self, node, hint):
+        """``{"W": w, "b": b}`` with literal keys; reads with a literal key are resolved here."""
+        keys = []
+        for key in node.keys:
+            if key is None:
+                raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate ** in a dict display", node,
+                                 hint="list the entries one by one")
+            if not (isinstance(key, gast.Constant) and isinstance(key.value, (str, int))
+                    and not isinstance(key.value, bool)):
+                raise self.error(UnsupportedSyntaxError, "s2sad needs literal keys (strings or integers) in a dict "
+                                 "display", key, hint='write {"W": w, "b": b}')
+            keys.append(key.value)
+        values = [self.expr(v) for v in node.values]
+        return self.make_dict(dict(zip(keys, values)), node, hint)
+
+    def make_dict(self, entries: dict, node, hint):
+        values = list(entries.values())
+        self.contained.update(v for v in values if isinstance(v, ir.Var))
+        packed = self.emit_call(pack_dict, [ir.Const(tuple(entries))] + values, node=node,
+                                target=self.target_for(hint))
+        self.fields[packed] = dict(entries)
+        return packed
+
+    def make_namedtuple(self, cls, args, kwargs, node, hint):
+        """``Params(w, b=b)`` for a namedtuple class: its items by position and by field name."""
+        try:
+            bound = inspect.signature(cls).bind(*args, **dict(kwargs))
+        except TypeError as exc:
+            raise self.error(S2SADError, f"cannot build {cls.__name__} with these arguments: {exc}", node) from None
+        items = []
+        for name in cls._fields:
+            if name in bound.arguments:
+                items.append(bound.arguments[name])
+            else:
+                default = cls._field_defaults[name]
+                items.append(_literal_default(default) or ir.Ref((f"{cls.__name__}_{name}_default",), default,
+                                                                 default))
+        self.contained.update(v for v in items if isinstance(v, ir.Var))
+        ref = ir.Ref((cls.__name__,), cls, cls)
+        packed = self.emit_call(pack_namedtuple, [ref] + items, node=node, target=self.target_for(hint))
+        self.packs[packed] = items
+        self.fields[packed] = dict(zip(cls._fields, items))
+        return packed
+
+    def dict_method(self, base, method, args, node, hint):
+        """``d.keys()``, ``d.values()``, ``d.items()``, ``d.get(k)`` of a dict whose entries are known."""
+        entries = self.fields[base]
+        if method == "keys" and not args:
+            return ir.Const(tuple(entries))
+        if method == "values" and not args:
+            return self.emit_call(pack_tuple, list(entries.values()), node=node, target=self.target_for(hint))
+        if method == "items" and not args:
+            pairs = [self.emit_call(pack_tuple, [ir.Const(k), v], node=node) for k, v in entries.items()]
+            return self.emit_call(pack_tuple, pairs, node=node, target=self.target_for(hint))
+        if method == "get" and 1 <= len(args) <= 2 and isinstance(args[0], ir.Const) and _hashable(args[0].value):
+            default = args[1] if len(args) == 2 else ir.Const(None)
+            return entries.get(args[0].value, default)
+        raise self.error(UnsupportedSyntaxError, f"s2sad cannot differentiate the dict method .{method}() here",
+                         node, hint='read entries with a literal key (d["W"]), or use .keys(), .values(), .items()')
+
+    def refuse_write(self, base, index, node):
+        """Dicts and parameters' containers are read statically: a write would go unseen."""
+        if isinstance(base, ir.Var) and base in self.frozen:
+            raise self.error(InPlaceUpdateError, "this changes a container the caller passed in", node,
+                             hint="build a new list, tuple or dict instead of changing the argument")
+        if (isinstance(base, ir.Var) and base in self.fields) or (
+                isinstance(index, ir.Const) and isinstance(index.value, str)):
+            raise self.error(InPlaceUpdateError, "s2sad does not follow a dict changed in place", node,
+                             hint='build a new dict instead: d = {**...} is not supported either, so write '
+                             'd2 = {"W": w_new, "b": d["b"]}')
+
+    def structured_parameter(self, name, tree, leaves, node):
+        """Rebuild the parameter `name` of structure `tree` from its leaf parameters, so that every
+        read of it (``p["W"]``, ``p.W``, ``(a, b), c = p``) resolves to a leaf when lowering."""
+        if tree.kind == LEAF:
+            return next(leaves)
+        items = [self.structured_parameter(name, child, leaves, node) for child in tree.children]
+        if tree.kind == DICT:
+            packed = self.make_dict(dict(zip(tree.keys, items)), node, None)
+        elif tree.kind == NAMEDTUPLE:
+            packed = self.make_namedtuple(tree.cls, items, (), node, None)
+        else:
+            packed = self.emit_call(pack_list if tree.kind == LIST else pack_tuple, items, node=node)
+            self.packs[packed] = items
+            self.contained.update(v for v in items if isinstance(v, ir.Var))
+        self.frozen.add(packed)
+        return packed
+
     def expr_ListComp(self, node, hint):
         """``[elt for x in xs if c]`` is the loop ``acc = []; for x in xs: if c: acc.append(elt)``."""
         if len(node.generators) != 1 or node.generators[0].is_async:
@@ -366,6 +470,10 @@ class _Lowerer:
         if items is not None and isinstance(idx, ir.Const) and isinstance(idx.value, int) \
                 and -len(items) <= idx.value < len(items):
             return items[idx.value]  # (a, b)[0] is a: no statement needed
+        named = self.fields.get(base) if isinstance(base, ir.Var) else None
+        if named is not None and isinstance(idx, ir.Const) and base not in self.packs \
+                and _hashable(idx.value) and idx.value in named:
+            return named[idx.value]  # {"W": w}["W"] is w
         return self.emit_call(operator.getitem, [base, idx], node=node, target=self.target_for(hint))
 
     def expr_Attribute(self, node, hint):
@@ -378,6 +486,9 @@ class _Lowerer:
                     NameResolutionError, f"{base.dotted} has no attribute {node.attr!r}", node
                 ) from None
             return ir.Ref(base.path + (node.attr,), value, base.root)
+        named = self.fields.get(base) if isinstance(base, ir.Var) and base in self.packs else None
+        if named is not None and node.attr in named:
+            return named[node.attr]  # Params(w, b).W is w
         return self.emit_call(Attr(node.attr), [base], node=node, target=self.target_for(hint))
 
     def expr_JoinedStr(self, node, hint):
@@ -402,6 +513,11 @@ class _Lowerer:
         if isinstance(func, gast.Attribute):
             base = self.expr(func.value)
             if not isinstance(base, ir.Ref):  # a method of a local value
+                if isinstance(base, ir.Var) and base in self.fields and base not in self.packs \
+                        and func.attr not in _MUTATING_METHODS and not node.keywords:
+                    return self.dict_method(base, func.attr, [self.expr(a) for a in node.args], node, hint)
+                if func.attr in _MUTATING_METHODS:
+                    self.refuse_write(base, None, node)
                 if func.attr == "append" and isinstance(func.value, gast.Name) and func.value.id in self.env \
                         and len(node.args) == 1 and not node.keywords:
                     # items.append(v) binds a new version of `items` (the same list, one longer)
@@ -437,6 +553,11 @@ class _Lowerer:
             return self.extremum(obj, node, hint)
         args = [self.expr(a) for a in node.args]
         kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
+        if obj is dict and (not args or (len(args) == 1 and isinstance(args[0], ir.Var) and args[0] in self.fields
+                                         and args[0] not in self.packs)):
+            return self.dict_call(args, kwargs, node, hint)
+        if _is_namedtuple_class(obj):
+            return self.make_namedtuple(obj, args, kwargs, node, hint)
         if getattr(obj, "__s2sad_function__", None) is not None and not has_any_rule(obj):
             obj = obj.__s2sad_function__  # a @differentiate function: read the function inside
         if is_user_function(obj) and not has_any_rule(obj):
@@ -455,6 +576,13 @@ class _Lowerer:
         if lower_writes.out_argument(callee, args, kwargs) is not None:
             return lower_writes.lower_out_call(self, callee, args, kwargs, node, hint, what)
         return self.emit_call(callee, args, kwargs, node, self.target_for(hint))
+
+    def dict_call(self, args, kwargs, node, hint):
+        """``dict(W=w, b=b)``, or ``dict(d, b=b)`` of a dict whose entries are known: a new dict.
+        (Any other ``dict(...)`` is an ordinary call, which has no derivative rule.)"""
+        entries = dict(self.fields[args[0]]) if args else {}
+        entries.update(dict(kwargs))
+        return self.make_dict(entries, node, hint)
 
     def extremum(self, func, node, hint):
         """``max(a, b, c)`` is ``max(max(a, b), c)``; ``max([a, b])`` and ``max((a, b))`` likewise;
@@ -562,6 +690,8 @@ class _Lowerer:
             bind = list(zip(target.elts, seqs))
         else:
             seq = self.expr(it)
+            if isinstance(seq, ir.Var) and seq in self.fields and seq not in self.packs:
+                seq = ir.Const(tuple(self.fields[seq]))  # `for k in d` visits the keys
             length = self.emit_call(ir.Ref(("len",), len), [seq], node=node)
             iterable = self.emit_call(ir.Ref(("range",), range), [length], node=node)
             index_name = None
@@ -645,6 +775,7 @@ class _Lowerer:
             )
         base = self.env[name]
         idx = index if index is not None else self.index(target.slice)
+        self.refuse_write(base, idx, node)
         updated = self.emit_call(setitem, [base, idx, value], node=node, target=self.namer.fresh(name))
         self.env[name] = updated
 
@@ -818,7 +949,8 @@ class _Lowerer:
                     (f"{func.__name__}_{pname}_default",), param.default, param.default
                 )
         sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
-                       local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs)
+                       local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs,
+                       fields=self.fields, frozen=self.frozen)
         result = sub.body_and_result(fdef, hint)
         return result
 
@@ -840,7 +972,8 @@ def _concat_str(*parts):
     return "".join(str(p) for p in parts)
 
 
-def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=False) -> ir.Function:
+def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=False,
+                   structures=None) -> ir.Function:
     """Lower a parsed user function (or rule template) to verified SSA IR.
 
     Args:
@@ -849,7 +982,11 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
             a rule template).
         name: the IR function's name (defaults to the source name).
         template: a rule template, which may take ``*args`` (bound to a tuple).
+        structures: ``{parameter name: pytree.Tree}`` for parameters passed as
+            containers: each becomes one IR parameter per leaf (``params_W``,
+            ``params_b``), and the body starts by rebuilding the container.
     """
+    structures = structures or {}
     refuse_unsupported(parsed, allow_varargs=template)
     fdef = remove_early_exits(parsed)
     args = fdef.args
@@ -864,8 +1001,15 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
             )
     params = []
     env = {}
+    leaves = {}
     varargs = [args.vararg] if template and args.vararg is not None else []
-    for a in list(args.posonlyargs) + list(args.args) + varargs + list(args.kwonlyargs):
+    all_args = list(args.posonlyargs) + list(args.args) + varargs + list(args.kwonlyargs)
+    namer.taken.update(a.id for a in all_args if a.id in structures)  # kept for the generated function's own
+    for a in all_args:
+        if a.id in structures:
+            leaves[a.id] = [namer.fresh(_leaf_name(a.id, path)) for path in leaf_paths(structures[a.id])]
+            params.extend(ir.Param(var) for var in leaves[a.id])
+            continue
         var = namer.fresh(a.id)
         params.append(ir.Param(var, defaults.get(a.id)))
         env[a.id] = var
@@ -874,7 +1018,11 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
         params.append(ir.Param(var, None))
         env[extra] = var
     local_names = set(assigned_names(fdef.body)) | set(env)
+    local_names |= set(leaves)
     lowerer = _Lowerer(parsed, namer, env, [], (), local_names)
+    for a in all_args:
+        if a.id in leaves:
+            env[a.id] = lowerer.structured_parameter(a.id, structures[a.id], iter(leaves[a.id]), fdef)
     result = lowerer.body_and_result(fdef)
     fn = ir.Function(
         name=name or parsed.name,
@@ -890,9 +1038,18 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
     return ir.verify(fn)
 
 
-def normalize(func, extra_inputs=()) -> ir.Function:
-    """Parse, desugar and lower `func` into SSA IR: the front half of the pipeline."""
-    return lower_function(parse_function(func), extra_inputs)
+def _leaf_name(param: str, path) -> str:
+    """``params`` at path ("layers", 0, "W") -> ``params_layers_0_W`` (a valid identifier)."""
+    parts = [param] + [re.sub(r"\W", "_", str(key)) for key in path]
+    return "_".join(p for p in parts if p)
+
+
+def normalize(func, extra_inputs=(), structures=None) -> ir.Function:
+    """Parse, desugar and lower `func` into SSA IR: the front half of the pipeline.
+
+    `structures` maps parameters passed as containers to their pytree structure
+    (see :func:`lower_function`)."""
+    return lower_function(parse_function(func), extra_inputs, structures=structures)
 
 
 __all__ = ["normalize", "lower_function", "Namer", "is_temp", "assigned_names", "is_user_function"]

@@ -7,6 +7,7 @@ with the objects below so that rules can be keyed on them like any function:
 * ``x.name`` (attribute read)          -> ``Attr("name")`` applied to ``x``
 * ``x.name(args)`` (method call)       -> ``Method("name")`` applied to ``x, args``
 * ``(a, b)`` / ``[a, b]``              -> ``pack_tuple`` / ``pack_list``
+* ``{"a": x}`` / ``P(x, y)`` (namedtuple) -> ``pack_dict`` / ``pack_namedtuple``
 * ``x[i] = v`` (in-place update)       -> ``setitem(x, i, v)``, whose result is the
   updated ``x`` (the same buffer; see ``reverse`` for how overwritten values are
   saved)
@@ -53,6 +54,32 @@ def pack_tuple(*items):
 def pack_list(*items):
     """The primitive behind a list display ``[a, b, c]``."""
     return list(items)
+
+
+def pack_dict(keys, *values):
+    """The primitive behind a dict display ``{"a": x, "b": y}`` with literal keys (`keys` a tuple)."""
+    return dict(zip(keys, values))
+
+
+def pack_namedtuple(cls, *values):
+    """The primitive behind building the namedtuple ``cls(x, y)``."""
+    return cls(*values)
+
+
+#: The primitives that build a container.
+PACKS = (pack_tuple, pack_list, pack_dict, pack_namedtuple)
+
+
+def pack_keys(func, args):
+    """The key of each item of a pack: its position, or its dict key."""
+    if func is pack_dict:
+        return list(args[0].value)
+    return list(range(len(args) - (1 if func is pack_namedtuple else 0)))
+
+
+def pack_items(func, args):
+    """The item atoms of a pack statement (`args` without the leading keys or class)."""
+    return list(args[1:]) if func in (pack_dict, pack_namedtuple) else list(args)
 
 
 def setitem(x, index, value):

@@ -35,7 +35,8 @@ from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .errors import NoDerivativeError, RuleError
 from .frontend import parse_function
 from .lower import Namer, lower_function
-from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
+from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
+                         pack_namedtuple, pack_tuple, restore, setitem, unappend)
 from .rules import registry
 from .rules.arrays import assigned_part
 
@@ -414,11 +415,12 @@ class _Reverser:
             for item in stmt.args:  # linear: each operand receives the whole adjoint
                 self.contribute(env, item, grad, out, loc)
             return out
-        if func is pack_tuple or func is pack_list:
-            for i, item in enumerate(stmt.args):
+        if func in (pack_tuple, pack_list, pack_dict, pack_namedtuple):
+            # each item's adjoint is the container adjoint's entry at its place (or key)
+            for key, item in zip(pack_keys(func, stmt.args), pack_items(func, stmt.args)):
                 if self.is_active(item):
                     part = self.namer.temp()
-                    out.append(ir.Assign(part, ir.prim(operator.getitem), [grad, ir.Const(i)], [], loc))
+                    out.append(ir.Assign(part, ir.prim(operator.getitem), [grad, ir.Const(key)], [], loc))
                     self.contribute(env, item, part, out, loc)
             return out
         element = _tuple_element(stmt, self.tuple_results)
@@ -763,7 +765,8 @@ def _sequences(fn: ir.Function) -> set:
     """Values that are lists or tuples the function builds (and their updates, loop values, joins)."""
     find = buffer_chains(fn, views=False)
     built = {find(s.target) for s in ir.walk(fn.body)
-             if isinstance(s, ir.Assign) and s.func.value in (pack_list, pack_tuple, list_append)}
+             if isinstance(s, ir.Assign) and s.func.value in (pack_list, pack_tuple, pack_dict, pack_namedtuple,
+                                                              list_append)}
     found = {v for v in ir.all_defs(fn.body) if find(v) in built}
     while True:  # list + list and slices of lists are lists too
         more = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.target not in found and (

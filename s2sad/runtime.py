@@ -97,6 +97,8 @@ def zeros_like(x):
         return [zeros_like(item) for item in x]
     if _is_lazy_array(x):  # zeros of the same kind (a Dask array keeps its chunks), not computed
         return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64)
+    if isinstance(x, dict):
+        return {key: zeros_like(item) for key, item in x.items()}
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
     return np.zeros(x.shape, dtype=dtype)
@@ -116,8 +118,8 @@ def scatter_add(g, x, index):
     Repeated integer indices accumulate (``x[[0, 0]]`` used ``x[0]`` twice).
     Works for tuples and lists too (the adjoint of ``t[i]`` for a tuple ``t``).
     """
-    if isinstance(x, (tuple, list)):
-        out = [zeros_like(item) for item in x]  # a list: later contributions add into it
+    if isinstance(x, (tuple, list, dict)):
+        out = zeros_like(x)  # a list or dict: later contributions add into it
         out[index] = g
         return out
     out = zeros_like(x)
@@ -137,8 +139,8 @@ def add_at(acc, index, g):
     other name sees the change. This keeps a loop that reads ``x[i]`` O(n)
     in its reverse sweep instead of building a zero array per iteration.
     """
-    if isinstance(acc, (tuple, list)):
-        items = list(acc)
+    if isinstance(acc, (tuple, list, dict)):
+        items = dict(acc) if isinstance(acc, dict) else list(acc)
         items[index] = add_sequences(items[index], g)
         return items
     if np.ndim(acc) == 0:
@@ -175,15 +177,43 @@ def not_a_view(value, base, where=""):
 
 def check_cotangent(out_bar, out):
     """`out_bar`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed)."""
+    if isinstance(out, dict):
+        if not isinstance(out_bar, dict) or list(out_bar) != list(out):
+            raise ValueError(f"the cotangent must be a dict with the output's keys {list(out)}")
+        return {key: check_cotangent(out_bar[key], item) for key, item in out.items()}
     if isinstance(out, (tuple, list)):
         if not isinstance(out_bar, (tuple, list)) or len(out_bar) != len(out):
             raise ValueError(f"the cotangent must be a tuple of {len(out)} arrays, one per output")
-        return type(out_bar)(check_cotangent(b, o) for b, o in zip(out_bar, out))
+        items = [check_cotangent(b, o) for b, o in zip(out_bar, out)]
+        return type(out_bar)(*items) if hasattr(type(out_bar), "_fields") else type(out_bar)(items)
     if np.shape(out_bar) != np.shape(out):
         raise ValueError(f"the cotangent has shape {np.shape(out_bar)}, but the output has shape {np.shape(out)}")
     if isinstance(out_bar, list):  # numbers given as a list: the array they stand for
         return np.asarray(out_bar, dtype=np.result_type(out, float))
     return out_bar
+
+
+def structure_spec(value):
+    """The structure of `value` as literals: ``"*"`` for a leaf, else ``(kind, items)`` where kind is
+    "tuple", "list", "dict" or a namedtuple's class name, and a dict's or namedtuple's items are
+    ``(key, spec)`` pairs in order."""
+    fields = getattr(type(value), "_fields", None)
+    if isinstance(value, tuple) and isinstance(fields, tuple):
+        return (type(value).__name__, tuple((k, structure_spec(v)) for k, v in zip(fields, value)))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, structure_spec(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(structure_spec(v) for v in value))
+    return "*"
+
+
+def check_structure(value, spec, name):
+    """`value`, checked to have the structure `spec` (see ``structure_spec``) this code was generated
+    for: the same containers, keys and lengths; raises ValueError naming `name` otherwise."""
+    found = structure_spec(value)
+    if found != spec:
+        raise ValueError(f"{name} has the structure {found!r}, but this derivative was generated for {spec!r}")
+    return value
 
 
 def pad_none(parts, like):
@@ -196,6 +226,8 @@ def add_sequences(a, b):
     """Add two adjoints of a list or tuple item by item (``+`` would concatenate them)."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return [add_sequences(x, y) for x, y in zip(a, b)]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {key: add_sequences(a[key], b[key]) for key in a}
     if a is None:
         return b
     if b is None:
@@ -283,5 +315,5 @@ def put_source(a, indices, values, mode="raise"):
     return writes % max(np.size(values), 1)
 
 
-RUNTIME_HELPERS = ("LIST_CONCATENATION", "_is_lazy_array", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
 RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source")

@@ -16,7 +16,8 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import buffer_chains
-from .primitives import Attr, Method, identity, list_append, pack_list, pack_tuple, restore, setitem, unappend
+from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
+                         restore, setitem, unappend)
 from .rules import registry
 
 _PURE_BUILTINS = {
@@ -41,7 +42,7 @@ def is_pure(stmt) -> bool:
         return False  # another name may see the write (a view); never dropped as dead
     if registry.writes_of(func) is not None or any(k == "out" for k, _ in stmt.kwargs):
         return False  # declared to write into an argument (lowering rewrites those it differentiates)
-    if func in (identity, pack_tuple, pack_list, operator.getitem) or isinstance(func, Attr):
+    if func in (identity, pack_tuple, pack_list, pack_dict, pack_namedtuple, operator.getitem) or isinstance(func, Attr):
         return True
     if isinstance(func, Method):
         return func.name not in _IMPURE_METHODS

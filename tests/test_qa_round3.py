@@ -1204,18 +1204,16 @@ def _list_fd(f, params, x, h=1e-6):
 _R = np.random.default_rng(3)
 _V3 = [_R.normal(size=3) for _ in range(3)]
 _XL = _R.normal(size=3)
-PL_CRASH = ("not supported: grad w.r.t. a list parameter through `params + [...]` / `params + params`; "
-            "refused at run time with an s2sad ArgumentError naming list concatenation")
-PL_ROTATE = ("not supported: `params[1:] + params[:1]` with params a list/tuple parameter; refused at run time "
-             "with an s2sad ArgumentError naming list concatenation (was: a wrong gradient)")
 
 
+# a list or tuple parameter is differentiated leaf by leaf (s2sad.pytree), so slicing and
+# concatenating it follow each item
 @pytest.mark.parametrize(("f", "params"), [
-    pytest.param(pl_concat, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_CRASH, raises=s2sad.ArgumentError)),
-    pytest.param(pl_rotate, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_ROTATE, raises=s2sad.ArgumentError)),
-    pytest.param(pl_rotate, tuple(_V3[:2]), marks=pytest.mark.xfail(strict=True, reason=PL_ROTATE, raises=s2sad.ArgumentError)),
-    pytest.param(pl_double, _V3[:2], marks=pytest.mark.xfail(strict=True, reason=PL_CRASH, raises=s2sad.ArgumentError)),
-    pytest.param(pl_replace_first, _V3, marks=pytest.mark.xfail(strict=True, reason=PL_CRASH, raises=s2sad.ArgumentError)),
+    pytest.param(pl_concat, _V3[:2]),
+    pytest.param(pl_rotate, _V3[:2]),
+    pytest.param(pl_rotate, tuple(_V3[:2])),
+    pytest.param(pl_double, _V3[:2]),
+    pytest.param(pl_replace_first, _V3),
     pytest.param(pl_unpack, [np.outer(_V3[0], _V3[1]), _V3[2]]),
     pytest.param(pl_unpack, (np.outer(_V3[0], _V3[1]), _V3[2])),
     pytest.param(pl_index_loop, _V3),

@@ -1392,7 +1392,7 @@ def bad_recursion(x, n):
 
 
 def bad_dict(x):
-    d = {"a": x}
+    d = {k: x for k in "ab"}  # dict displays are differentiated; comprehensions are refused
     return d["a"]
 
 
@@ -1777,7 +1777,7 @@ REFUSED = [
     (bad_nested_def, (0.5,), s2sad.UnsupportedSyntaxError, "def g"),
     (bad_undefined, (0.5,), s2sad.NameResolutionError, "undefined_thing"),
     (bad_recursion, (0.5, 2), s2sad.RecursionNotSupportedError, "return bad_recursion"),
-    (bad_dict, (0.5,), s2sad.UnsupportedSyntaxError, 'd = {"a": x}'),
+    (bad_dict, (0.5,), s2sad.UnsupportedSyntaxError, 'd = {k: x for k in "ab"}'),
     (bad_sort, (np.array([0.5, 1.5]),), s2sad.InPlaceUpdateError, "y.partition(1)"),
     (bad_walrus, (0.5,), s2sad.UnsupportedSyntaxError, ":="),
     (bad_for_else, (0.5,), s2sad.UnsupportedSyntaxError, "for i in range(3)"),
