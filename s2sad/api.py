@@ -316,12 +316,15 @@ class GeneratedFunction:
         """
         names = _param_names(self.primal)
         inputs = [args[p] if p < len(args) else kwargs.get(names[p]) for p in self._wrt_positions]
-        if not any(isinstance(x, (np.ndarray, np.floating)) and x.dtype in (np.float32, np.float16) for x in inputs):
+
+        def is_array(v):  # a NumPy array or scalar, or a lazy (Dask) array
+            return isinstance(v, (np.ndarray, np.floating)) or runtime._is_lazy_array(v)
+
+        if not any(is_array(x) and x.dtype in (np.float32, np.float16) for x in inputs):
             return result
 
         def cast(g, x):
-            if isinstance(x, (np.ndarray, np.floating)) and x.dtype in (np.float32, np.float16) \
-                    and isinstance(g, (np.ndarray, np.floating)) and g.dtype != x.dtype:
+            if is_array(x) and x.dtype in (np.float32, np.float16) and is_array(g) and g.dtype != x.dtype:
                 return g.astype(x.dtype)
             return g
 

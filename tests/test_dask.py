@@ -176,6 +176,44 @@ def test_one_compute_shares_the_forward_sweep(model):
     _assert_close(grads, s2sad.grad(f, wrt=wrt)(*args))
 
 
+def joined_features(w, X):
+    Z = np.concatenate([X, np.tanh(X)], axis=-1)  # its adjoint splits the gradient by slicing
+    pair = np.stack([Z @ w, X[:, 0]], axis=1)
+    return np.sum(pair ** 2)
+
+
+def moments(w, X):
+    z = X @ w
+    return np.var(z) + np.std(X, axis=0) @ w + np.mean(z * z, axis=0)
+
+
+def promoted(w, X):
+    return np.sum((X @ w - np.ones(X.shape[0])) ** 2)  # np.ones is float64: NumPy promotes float32 to it
+
+
+@pytest.mark.parametrize("f", [joined_features, moments, promoted])
+def test_more_rules_stay_lazy(f):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    w = rng.normal(size=6 if f is joined_features else 3)
+    s2sad.check_grad(f, w, X, wrt=(0, 1))
+    want = s2sad.grad(f, wrt=(0, 1))(w, X)
+    counter = {"blocks": 0}
+    got = s2sad.grad(f, wrt=(0, 1))(da.from_array(w), _counting_rows(X, 10, counter))
+    assert counter["blocks"] == 0 and all(isinstance(g, da.Array) for g in got)
+    _assert_close(dask.compute(*got, scheduler="sync"), want)
+
+
+def test_float32_dask_arguments_get_float32_gradients():
+    rng = np.random.default_rng(2)
+    w, X = rng.normal(size=3).astype(np.float32), rng.normal(size=(40, 3)).astype(np.float32)
+    got = s2sad.grad(promoted, wrt=(0, 1))(da.from_array(w), da.from_array(X, chunks=(10, 3)))
+    assert [g.dtype for g in got] == [np.float32, np.float32]
+    want = s2sad.grad(promoted, wrt=(0, 1))(w.astype(np.float64), X.astype(np.float64))
+    for g, v in zip(dask.compute(*got, scheduler="sync"), want):
+        np.testing.assert_allclose(g, v, rtol=1e-4)
+
+
 def test_scalar_seed_of_a_lazy_scalar_is_a_lazy_one():
     loss = da.mean(da.ones((10, 2), chunks=5))
     seed = runtime.scalar_seed(loss)

@@ -23,12 +23,13 @@ entries are ``None``; the helpers treat ``None`` as zeros.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
 
 from ..primitives import Attr, Method, setitem
-from ..runtime import scatter_add, unbroadcast, zero_at
+from ..runtime import _is_lazy_array, scatter_add, unbroadcast, zero_at
 from .registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
 
 
@@ -236,21 +237,33 @@ def unstack_like(g, arrays, axis, how):
     arrays were flattened), 'stack', 'hstack', 'vstack', 'dstack',
     'column_stack'. Returns a tuple (a list if `arrays` is a list).
     """
-    g = np.asarray(g)
+    if not _is_lazy_array(g):  # a Dask array stays lazy (np.asarray would compute it)
+        g = np.asarray(g)
     if how == "stack":
         ax = axis % np.ndim(g)
         pieces = [np.take(g, i, axis=ax) for i in range(np.shape(g)[ax])]
     elif how == "concatenate" and axis is None:
-        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
-        pieces = np.split(np.ravel(g), sizes)
+        pieces = _split_at(np.ravel(g), [math.prod(np.shape(a)) for a in arrays], 0)
     else:
         ax, shapes = _concat_layout(arrays, axis, how)
-        sizes = np.cumsum([s[ax] for s in shapes])[:-1]
-        pieces = np.split(g, sizes, axis=ax)
+        pieces = _split_at(g, [s[ax] for s in shapes], ax)
     pieces = [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
     if isinstance(arrays, np.ndarray):
         return np.reshape(np.stack(pieces), np.shape(arrays)) if pieces else np.zeros(np.shape(arrays))
     return list(pieces) if isinstance(arrays, list) else tuple(pieces)
+
+
+def _split_at(g, lengths, axis):
+    """`g` cut along `axis` into consecutive blocks of the given lengths.
+
+    What ``np.split`` at the running sums does, by slicing: Dask has no
+    ``np.split`` and would compute `g` to run NumPy's.
+    """
+    axis = axis % np.ndim(g)
+    starts = [0]
+    for n in lengths:
+        starts.append(starts[-1] + int(n))
+    return [g[(slice(None),) * axis + (slice(lo, hi),)] for lo, hi in zip(starts[:-1], starts[1:])]
 
 
 def restack_like(gs, arrays, axis, how):
