@@ -46,6 +46,9 @@ _EVERYTHING = ir.Const(Ellipsis)
 # callee is resolved, to know which names a loop body rebinds (see `written_names`).
 _WRITING_NAMES = {"copyto", "put", "putmask", "place", "fill_diagonal", "put_along_axis", "at", "shuffle",
                   "nan_to_num", "fill", "sort", "partition", "resize", "itemset", "setfield", "byteswap"}
+_WRITING_NAMES |= {f"{op}{name}{end}" for name in ("iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow",
+                                                  "imatmul", "iand", "ior", "ixor", "ilshift", "irshift", "setitem",
+                                                  "delitem") for op, end in (("", ""), ("__", "__"))}
 
 
 def written_names(call: gast.Call, local_names) -> list:

@@ -6,6 +6,7 @@ transformed, with a specific error class pointing at the line of the call.
 """
 
 import inspect
+import operator
 
 import numpy as np
 import pytest
@@ -272,7 +273,28 @@ def sort_a_list(x):
     return items[0] * 2.0
 
 
+def operator_iadd(x):
+    y = x * 1.0
+    operator.iadd(y, x)
+    return np.sum(y)
+
+
+def dunder_iadd(x):
+    y = x * 1.0
+    y.__iadd__(x)
+    return np.sum(y)
+
+
+def dunder_setitem(x):
+    y = x * 1.0
+    y.__setitem__(0, 5.0)
+    return np.sum(y * x)
+
+
 REFUSED = [
+    (operator_iadd, WritingCallError, "operator.iadd(y, x)"),
+    (dunder_iadd, WritingCallError, "y.__iadd__(x)"),
+    (dunder_setitem, WritingCallError, "y.__setitem__(0, 5.0)"),
     (sort_a_list, WritingCallError, "items.sort()"),
     (shuffle_generator, WritingCallError, "RNG.shuffle(y)"),
     (shuffle_global, WritingCallError, "np.random.shuffle(y)"),
@@ -378,6 +400,11 @@ def _known_writers():
     ufuncs = [getattr(np, n) for n in dir(np) if isinstance(getattr(np, n), np.ufunc)]
     assert len(ufuncs) > 50
     found += [(u.at, u.at) for u in ufuncs]
+    found += [(getattr(operator, n), getattr(operator, n)) for n in dir(operator) if n[:1] == "i" and n != "index"
+              and n not in ("indexOf", "is_", "is_not", "invert", "inv", "is_none", "is_not_none", "itemgetter")]
+    found += [(Method(n), Method(n)) for n in dir(np.ndarray) if n.startswith("__i") and n.endswith("__")
+              and n not in ("__init__", "__index__", "__invert__", "__init_subclass__", "__iter__", "__int__")]
+    found += [(operator.setitem,) * 2, (operator.delitem,) * 2, (Method("__setitem__"),) * 2]
     found += [(np.random.shuffle, np.random.shuffle), (RNG.shuffle, RNG.shuffle), (Method("shuffle"),) * 2]
     found += [(getattr(np.ndarray(3), name), getattr(np.ndarray(3), name)) for name in NDARRAY_WRITING_METHODS
               if hasattr(np.ndarray, name)]
@@ -433,3 +460,34 @@ def test_dead_code_removal_keeps_declared_writers(func, kwargs):
     stmt = ir.Assign(ir.Var("t1", "t"), ir.Ref(("f",), func), [y], [(k, ir.Var(v, v)) for k, v in kwargs])
     assert not is_pure(stmt)
     assert is_pure(ir.Assign(ir.Var("t2", "t"), ir.Ref(("np", "sin"), np.sin), [y]))
+
+
+def every_rewrite(x):
+    y = np.zeros(3)
+    np.copyto(y, x * x)
+    np.add.at(y, [0, 1, 1], x)
+    np.put(y, [2], x[0] * x[1])
+    y.sort()
+    z = np.zeros(3)
+    np.tanh(y, out=z)
+    return np.sum(z * y)
+
+
+def test_second_derivatives_through_writes():
+    x = np.array([0.3, -0.5, 0.8])
+    hessian = s2sad.hessian(every_rewrite)(x)
+    numeric = np.array([numeric_grad(lambda v: s2sad.grad(every_rewrite)(v)[i], [x]) for i in range(3)])
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(s2sad.hvp(every_rewrite)(x, np.ones(3)), numeric @ np.ones(3), rtol=1e-5, atol=1e-7)
+
+
+def test_exported_writes_run_without_s2sad(tmp_path):
+    from gradcheck import module_from_source
+
+    path = tmp_path / "exported_every_rewrite.py"
+    s2sad.export(every_rewrite, str(path), modes=("grad", "jvp"))
+    assert "s2sad" not in "\n".join(line for line in path.read_text().splitlines() if line.startswith("import")
+                                    or line.startswith("from"))
+    module = module_from_source(tmp_path, "exported_every_rewrite_mod", path.read_text())
+    x = np.array([0.3, -0.5, 0.8])
+    np.testing.assert_allclose(module.grad_every_rewrite(x), numeric_grad(every_rewrite, [x]), rtol=1e-6, atol=1e-8)

@@ -12,6 +12,8 @@ Writing into ``out=`` needs no entry: every call is checked for it.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..primitives import Method
@@ -49,3 +51,11 @@ declare_writes(Method("byteswap"), param=(0, "self"), when=(1, "inplace", True),
                hint="use the copy it returns: y = x.byteswap()")
 declare_writes(np.nan_to_num, param=(0, "x"), when=(1, "copy", False),
                hint="drop copy=False: x = np.nan_to_num(x) makes a new array")
+
+# In-place operators called by name write into their first operand (an array's, a list's)
+_IN_PLACE_OPERATORS = ("iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow", "imatmul", "iand", "ior",
+                       "ixor", "ilshift", "irshift", "iconcat", "setitem", "delitem")
+declare_writes(*(getattr(operator, name) for name in _IN_PLACE_OPERATORS), param=(0, "a"),
+               hint="write the update as an assignment: a = a + b, or a[i] = v on a local array")
+declare_writes(*(Method(f"__{name}__") for name in _IN_PLACE_OPERATORS if name != "iconcat"), param=(0, "self"),
+               hint="write the update as an assignment: a = a + b, or a[i] = v on a local array")
