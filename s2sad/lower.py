@@ -188,6 +188,7 @@ class _Lowerer:
     packs: dict = field(default_factory=dict)  # Var bound to a tuple display -> its items
     fields: dict = field(default_factory=dict)  # Var bound to a dict or namedtuple -> {key or field: item}
     frozen: set = field(default_factory=set)  # containers that are (parts of) a parameter: never written
+    element_of: dict = field(default_factory=dict)  # `layer = layers[k]` (k not a literal) -> layers
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     result_loc: object = None
@@ -474,7 +475,9 @@ class _Lowerer:
         if named is not None and isinstance(idx, ir.Const) and base not in self.packs \
                 and _hashable(idx.value) and idx.value in named:
             return named[idx.value]  # {"W": w}["W"] is w
-        return self.emit_call(operator.getitem, [base, idx], node=node, target=self.target_for(hint))
+        element = self.emit_call(operator.getitem, [base, idx], node=node, target=self.target_for(hint))
+        self.element_of[element] = base
+        return element
 
     def expr_Attribute(self, node, hint):
         base = self.expr(node.value)
@@ -489,7 +492,25 @@ class _Lowerer:
         named = self.fields.get(base) if isinstance(base, ir.Var) and base in self.packs else None
         if named is not None and node.attr in named:
             return named[node.attr]  # Params(w, b).W is w
+        position = self.field_position(self.element_of.get(base), node.attr)
+        if position is not None:  # `layer.W` for `layer` any of a list of namedtuples: by position
+            return self.emit_call(operator.getitem, [base, ir.Const(position)], node=node,
+                                  target=self.target_for(hint))
         return self.emit_call(Attr(node.attr), [base], node=node, target=self.target_for(hint))
+
+    def field_position(self, container, name):
+        """The position of the field `name` in every item of `container`, if they are all namedtuples
+        that have it in the same place (then ``item.name`` is ``item[position]``)."""
+        items = self.packs.get(container) if isinstance(container, ir.Var) else None
+        if not items:
+            return None
+        positions = set()
+        for item in items:
+            named = self.fields.get(item) if isinstance(item, ir.Var) and item in self.packs else None
+            if named is None or name not in named:
+                return None
+            positions.add(list(named).index(name))
+        return positions.pop() if len(positions) == 1 else None
 
     def expr_JoinedStr(self, node, hint):
         # f-strings only ever feed print/assert messages: format them as one call
@@ -710,6 +731,7 @@ class _Lowerer:
         for tgt, seq in bind:
             element = self.emit_call(operator.getitem, [seq, index], node=node,
                                      target=self.namer.fresh(tgt.id) if isinstance(tgt, gast.Name) else None)
+            self.element_of[element] = seq
             self.bind_target(tgt, element, node)
         self.block(node.body)
         body_env, body = self.env, self.out
@@ -950,7 +972,7 @@ class _Lowerer:
                 )
         sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
                        local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs,
-                       fields=self.fields, frozen=self.frozen)
+                       fields=self.fields, frozen=self.frozen, element_of=self.element_of)
         result = sub.body_and_result(fdef, hint)
         return result
 

@@ -175,6 +175,7 @@ class _Reverser:
     _primal_bases: set | None = None
     mutated: set = field(default_factory=set)  # values whose buffer an in-place update writes
     sequences: set = field(default_factory=set)  # values that are lists or tuples built in the function
+    elements: set = field(default_factory=set)  # items read out of those, which may be containers too
 
     # ------------------------------------------------------------ names
 
@@ -221,7 +222,8 @@ class _Reverser:
             env[atom] = grad
             return
         scatter = self._scatter_defining(grad, out)
-        if scatter is not None and current in self.owned and atom not in self.sequences:
+        if scatter is not None and current in self.owned and atom not in self.sequences \
+                and atom not in self.elements:
             # x_bar[i] += g in place: x_bar is an array only the reverse sweep holds
             g, _, index = scatter.args
             total = self.fresh_adjoint(atom)
@@ -230,7 +232,7 @@ class _Reverser:
             env[atom] = total
             return
         total = self.fresh_adjoint(atom)
-        if atom in self.sequences:  # a list's adjoint is a list: add item by item
+        if atom in self.sequences or atom in self.elements:  # a list's adjoint is a list: add item by item
             out.append(ir.Assign(total, ADD_SEQUENCES, [current, grad], [], loc))
         else:
             out.append(ir.Assign(total, ir.prim(operator.add), [current, grad], [], loc))
@@ -780,6 +782,20 @@ def _sequences(fn: ir.Function) -> set:
         found |= more
 
 
+def _elements(fn: ir.Function, sequences: set) -> set:
+    """Items read out of lists, tuples and dicts the function builds (``layer = layers[k]``), and
+    items of those: a value that may itself be a container, whose adjoint adds item by item
+    (``layer_bar[0] += g`` would concatenate two lists)."""
+    found: set = set()
+    while True:
+        more = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.target not in found
+                and s.func.value is operator.getitem and (s.args[0] in sequences or s.args[0] in found)
+                and not (isinstance(s.args[1], ir.Const) and isinstance(s.args[1].value, slice))}
+        if not more:
+            return found
+        found |= more
+
+
 def _mutated(fn: ir.Function) -> set:
     """Values sharing a buffer with one that an in-place update writes."""
     find = buffer_chains(fn, views=True)
@@ -885,6 +901,7 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     namer.temps = max([int(v.name[1:]) for v in ir.all_defs(fn.body) if v.base == "t" and v.name[1:].isdigit()] or [0])
     rev = _Reverser(fn, namer, active, restores, tuple_results=_tuple_result_vars(fn), mutated=_mutated(fn),
                     sequences=_sequences(fn))
+    rev.elements = _elements(fn, rev.sequences)
     env: dict = {}
     seed_stmts = []
     extra_params = []

@@ -393,3 +393,76 @@ def test_structure_mismatches_are_argument_errors():
 
 def s2sad_mapped_dict(params):
     return {"z": np.sum(params["W"]), "b": params["b"]}
+
+
+# ------------------------------------------------------------ containers read in loops, branches and helpers
+
+Pair = __import__("collections").namedtuple("Pair", "W b")
+
+
+def nested_in_loop(layers):
+    s = 0.0
+    for layer in layers:  # layer[0] read twice: its adjoint must add item by item, not concatenate
+        s = s + np.sum(layer[0][0] * layer[0][1]) * layer[1]
+    return s
+
+
+def dicts_in_loop(layers):
+    s = 0.0
+    for layer in layers:
+        s = s + np.sum(layer["W"] ** 2) * layer["b"]
+    return s
+
+
+def namedtuples_in_loop(layers):
+    s = 0.0
+    for layer in layers:
+        s = s + np.sum(np.tanh(layer.W) * layer.b)
+    return s
+
+
+def dict_carried_by_loop(p):
+    d = p
+    for _ in range(3):
+        d = {"a": d["a"] * 2.0 + d["b"], "b": d["b"]}
+    return np.sum(d["a"] ** 2)
+
+
+def dict_through_branch(p):
+    d = p if np.sum(p["a"]) > 0 else {"a": p["a"] * 3.0, "b": p["b"]}
+    return np.sum(d["a"] ** 2) * d["b"]
+
+
+def dict_to_helper(p):
+    return dicts_in_loop([p, p]) * 2.0
+
+
+_A, _B = np.array([1.0, 2.0]), np.array([3.0, -4.0])
+
+
+@pytest.mark.parametrize("f, p", [
+    (nested_in_loop, [((_A, _B), 2.0), ((_B, _A), 3.0)]),
+    (dicts_in_loop, [{"W": _A, "b": 2.0}, {"W": _B, "b": 3.0}]),
+    (namedtuples_in_loop, [Pair(_A, 2.0), Pair(_B, 3.0)]),
+    (dict_carried_by_loop, {"a": _A, "b": 0.5}),
+    (dict_through_branch, {"a": _A, "b": 0.5}),
+    (dict_through_branch, {"a": -_A, "b": 0.5}),
+    (dict_to_helper, {"W": _A, "b": 0.5}),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_containers_read_in_loops_branches_and_helpers(f, p):
+    expected = fd_gradient(lambda q, _: f(q), p, None)
+    assert_same_tree(s2sad.grad(f)(p), expected)
+    tangent = like(p, np.random.default_rng(0))
+    _, value_dot = s2sad.jvp(f)(p, tangent)
+    assert value_dot == pytest.approx(inner(expected, tangent), rel=1e-6)
+
+
+def returns_its_argument(p):
+    return p
+
+
+def test_output_is_the_argument():
+    p = {"a": _A, "b": (0.5, _B)}
+    cotangent = {"a": _B, "b": (2.0, _A)}
+    assert_same_tree(s2sad.vjp(returns_its_argument)(p, cotangent), cotangent)
+    assert_same_tree(s2sad.jvp(returns_its_argument)(p, cotangent)[1], cotangent)
