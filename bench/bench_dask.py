@@ -82,7 +82,7 @@ def main(argv=None):
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for workers in args.workers:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=args.processes,
-                          dashboard_address=None) as cluster, Client(cluster):
+                          dashboard_address=":0") as cluster, Client(cluster):
             for rows in args.rows:
                 chunks, build, lazy, eager = measure(rows, args.features, args.chunk_rows, args.repeat,
                                                      args.numpy_limit)

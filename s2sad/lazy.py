@@ -77,9 +77,9 @@ _LINE_COMMENT = re.compile(r"#\s*line (\d+)(?: in ([\w.<>]+))?: (.*)$")
 
 def _refusal(func) -> LazyValueError:
     return LazyValueError(
-        f"the derivative of {func.__name__} needs the value of a Dask array here to go on (a Python `if`, "
-        "`while`, `float()` or a NumPy function Dask does not implement), so Dask would compute the graph up to "
-        "it now, and again when you compute the gradient",
+        f"the derivative of {func.__name__} needs the value of a Dask array here to go on (a Python `if` or "
+        "`while`, `float()`, a NumPy array indexed by a Dask array, or a NumPy function Dask does not implement), "
+        "so Dask would compute the graph up to it now, and again when you compute the gradient",
         _user_line(func),
         hint="keep the choice lazy (np.where(cond, a, b) instead of `if`, a fixed number of iterations instead "
         "of `while err > tol`), or compute the value first and pass it in as a plain argument",

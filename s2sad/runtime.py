@@ -125,6 +125,8 @@ def scatter_add(g, x, index):
     out = zeros_like(x)
     if np.ndim(out) == 0:
         return out + g
+    if _is_lazy_array(g) or _is_lazy_array(out):
+        return _add_at_lazy(out, index, g)
     if _is_basic_index(index):
         out[index] = out[index] + g
     else:
@@ -145,11 +147,39 @@ def add_at(acc, index, g):
         return items
     if np.ndim(acc) == 0:
         return acc + g
+    if _is_lazy_array(g) or _is_lazy_array(acc):
+        return _add_at_lazy(acc, index, g)
     if _is_basic_index(index):
         acc[index] += g
     else:
         np.add.at(acc, index, g)
     return acc
+
+
+def _add_at_lazy(acc, index, g):
+    """``acc[index] += g`` (repeated indices accumulate) where `acc` or `g` is a lazy (Dask) array.
+
+    A NumPy `acc` cannot hold a lazy value, so it first becomes an array of
+    `g`'s kind. Dask has no ``np.add.at``: for an integer-array index into the
+    first axis, a one-hot matrix (built chunk by chunk) sums the rows of `g`
+    that share an index, ``acc[i] += sum_k [index_k == i] g_k``. Returns `acc`
+    or a new array.
+    """
+    if not _is_lazy_array(acc):
+        acc = np.asarray(acc, like=g)
+    if _is_basic_index(index):
+        acc[index] += g
+        return acc
+    if isinstance(index, list):
+        index = np.asarray(index)
+    if not (hasattr(index, "dtype") and np.issubdtype(index.dtype, np.integer)):
+        np.add.at(acc, index, g)  # a mask or several index arrays: as far as the array's library goes
+        return acc
+    n, rest = np.shape(acc)[0], np.shape(acc)[1:]
+    positions = np.reshape(np.asarray(index, like=acc), (-1,)) % n
+    rows = np.reshape(np.broadcast_to(g, np.shape(index) + rest), (-1, int(np.prod(rest))))
+    one_hot = np.swapaxes(positions[:, None] == np.arange(n), 0, 1).astype(rows.dtype)
+    return (acc + np.reshape(one_hot @ rows, np.shape(acc))).astype(acc.dtype)
 
 
 def _shares(value, base) -> bool:
@@ -315,5 +345,5 @@ def put_source(a, indices, values, mode="raise"):
     return writes % max(np.size(values), 1)
 
 
-RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
 RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source")

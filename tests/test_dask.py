@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def client():
     processes = os.environ.get("S2SAD_DASK_PROCESSES") == "1"
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     with cluster, distributed.Client(cluster) as c:
         yield c
 
@@ -202,6 +202,32 @@ def test_more_rules_stay_lazy(f):
     got = s2sad.grad(f, wrt=(0, 1))(da.from_array(w), _counting_rows(X, 10, counter))
     assert counter["blocks"] == 0 and all(isinstance(g, da.Array) for g in got)
     _assert_close(dask.compute(*got, scheduler="sync"), want)
+
+
+def packed(theta, X, y):
+    w = theta[:-1]  # a NumPy parameter vector, sliced: its adjoint receives lazy pieces
+    b = theta[-1]
+    return np.mean((X @ w + b - y) ** 2)
+
+
+def embedding(E, idx, y):
+    return np.sum((E[idx] @ np.arange(1.0, 4.0) - y) ** 2)  # repeated and negative indices accumulate
+
+
+INDEX = np.array([0, 2, 2, 4, -1, 1, 0, 0, 3, 2])
+
+
+@pytest.mark.parametrize("f, lazy_positions", [(packed, (1, 2)), (embedding, (2,)), (embedding, (0, 2))],
+                         ids=["numpy-params-sliced", "numpy-embedding", "dask-embedding"])
+def test_indexed_parameters_get_lazy_gradients(f, lazy_positions):
+    rng = np.random.default_rng(3)
+    first = rng.normal(size=4) if f is packed else rng.normal(size=(5, 3))
+    args = [first, rng.normal(size=(10, 3)) if f is packed else INDEX, rng.normal(size=10)]
+    s2sad.check_grad(f, *args)
+    lazy_args = [da.from_array(a, chunks=5) if i in lazy_positions else a for i, a in enumerate(args)]
+    got = s2sad.grad(f)(*lazy_args)
+    assert isinstance(got, da.Array)
+    _assert_close([got.compute(scheduler="sync")], [s2sad.grad(f)(*args)])
 
 
 def test_float32_dask_arguments_get_float32_gradients():
