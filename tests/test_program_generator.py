@@ -1,0 +1,116 @@
+"""Random differentiable programs (tests/program_generator.py): gradients and jvps against
+central differences, arguments unchanged.
+
+The fast profile (a few seconds) runs in the default suite with fixed examples. The long profile,
+``S2SAD_LONG=1 python -m pytest tests/test_program_generator.py -p no:cacheprovider -s``, checks
+at least 10 000 programs with a random seed and prints how many were checked and how many points
+were rejected as unreliable for finite differences.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import s2sad
+from program_generator import arguments, check_program, programs
+
+LONG = os.environ.get("S2SAD_LONG") == "1"
+SCALE = float(os.environ.get("S2SAD_LONG_SCALE", "1"))  # a shorter (or longer) long profile, for debugging
+COUNTS = collections.Counter()
+
+
+def _profile(fast, long):
+    return settings(
+        max_examples=int(long * SCALE) if LONG else fast,
+        deadline=None,
+        derandomize=not LONG,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    )
+
+
+@pytest.fixture(scope="module")
+def program_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("generated_programs")
+
+
+def _containers_supported() -> bool:
+    """Dict and nested-tuple parameters (issue 9 §2): part of the generator once s2sad has them."""
+    import importlib.util
+    import pathlib
+    import tempfile
+
+    source = "def f(p):\n    (a, b), c = p['ab'], p['c']\n    return a * b + c\n"
+    with tempfile.TemporaryDirectory() as directory:
+        path = pathlib.Path(directory) / "s2sad_containers_probe.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("s2sad_containers_probe", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        try:
+            g = s2sad.grad(module.f)({"ab": (2.0, 3.0), "c": 5.0})
+        except s2sad.S2SADError:
+            return False
+    return isinstance(g, dict) and tuple(g["ab"]) == (3.0, 2.0) and g["c"] == 1.0
+
+
+def _run(program_dir, program, args, data):
+    COUNTS["drawn"] += 1
+    check_program(program_dir, program, args, rng_seed=data.draw(st.integers(0, 2**32 - 1)))
+    COUNTS["checked"] += 1
+
+
+@_profile(fast=10, long=2_000)
+@given(program=programs(control_flow=False), data=st.data())
+def test_straight_line_programs_with_writes_and_helpers(program_dir, program, data):
+    _run(program_dir, program, data.draw(arguments(program[2])), data)
+
+
+@_profile(fast=15, long=8_000)
+@given(program=programs(control_flow=True), data=st.data())
+def test_programs_with_branches_loops_writes_and_helpers(program_dir, program, data):
+    _run(program_dir, program, data.draw(arguments(program[2])), data)
+
+
+@pytest.mark.skipif(not _containers_supported(), reason="s2sad does not take dict/tuple parameters yet")
+@_profile(fast=8, long=1_000)
+@given(program=programs(control_flow=True, containers=True), data=st.data())
+def test_programs_with_container_parameters(program_dir, program, data):
+    _run(program_dir, program, data.draw(arguments(program[2])), data)
+
+
+def test_generator_covers_every_construct():
+    """The generator itself: programs parse and run, and every construct the issue names shows up."""
+    import ast
+
+    seen = collections.Counter()
+    constructs = {"out=": "out=", "copyto": "np.copyto(", "add.at": "np.add.at(", "decorated helper": "decorated(",
+                  "helper": "mix(", "loop": "for ", "branch": "if ", "item update": "] = ", "+=": " += "}
+
+    @settings(max_examples=80, deadline=None, derandomize=True)
+    @given(program=programs(control_flow=True, containers=True))
+    def run(program):
+        source, _, params = program
+        ast.parse(source)
+        namespace = {}
+        exec(compile(source, "<generated program>", "exec"), namespace)
+        with np.errstate(all="ignore"):
+            out = namespace["f"](0.3, -0.5, np.array([0.1, -0.2, 0.7]), {"w": np.ones(3), "ab": (0.5, -1.0)})
+        assert np.shape(out) == ()
+        body = source.split("def f(")[1]
+        seen.update(name for name, text in constructs.items() if text in body)
+
+    run()
+    assert set(seen) == set(constructs), f"never generated: {set(constructs) - set(seen)}"
+
+
+def test_long_profile_summary():
+    if LONG:
+        print(f"\nprogram generator, long profile: {COUNTS['checked']} programs checked against central "
+              f"differences, {COUNTS['drawn'] - COUNTS['checked']} draws rejected (unreliable differences)")
+        assert COUNTS["checked"] >= 10_000 * SCALE
