@@ -338,11 +338,11 @@ def unflat(vector, like):
 
 
 def _unflat(vector, like, at):
-    if isinstance(like, dict):
+    if isinstance(like, dict):  # entries in sorted key order (as flat), keys in like's order
         out = {}
         for k in sorted(like):
             out[k], at = _unflat(vector, like[k], at)
-        return out, at
+        return {k: out[k] for k in like}, at
     if isinstance(like, (tuple, list)):
         items = []
         for v in like:
