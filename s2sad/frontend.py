@@ -7,12 +7,16 @@ came from so later errors and comments can quote it.
 
 from __future__ import annotations
 
+import __future__
+import ast
 import builtins
 import copy
 import functools
 import inspect
 import linecache
+import operator
 import textwrap
+import types
 from dataclasses import dataclass, field
 
 import gast
@@ -34,6 +38,12 @@ class ParsedFunction:
         col_offset: add to an AST column to get the column in the file.
         globals: the function's module namespace.
         closure: free variables of the function, name -> value.
+        cells: free variables of the function, name -> closure cell.
+        assumptions: what the transformation read from the running program,
+            as ``(kind, holder, key, value)``: ``("global", module dict, name,
+            value)`` (``_MISSING`` for a builtin), ``("cell", cell, name, value)``,
+            ``("attr", object, attribute, value)``. Shared by the functions
+            inlined into one transformation; see :mod:`s2sad.guards`.
     """
 
     func: object
@@ -43,6 +53,8 @@ class ParsedFunction:
     col_offset: int
     globals: dict
     closure: dict = field(default_factory=dict)
+    cells: dict = field(default_factory=dict)
+    assumptions: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -62,9 +74,12 @@ class ParsedFunction:
         Returns ``_MISSING`` when the name is bound nowhere.
         """
         if name in self.closure:
+            self.assumptions.append(("cell", self.cells[name], name, self.closure[name]))
             return self.closure[name]
-        if name in self.globals:
-            return self.globals[name]
+        value = self.globals.get(name, _MISSING)
+        self.assumptions.append(("global", self.globals, name, value))  # a builtin: while no global hides it
+        if value is not _MISSING:
+            return value
         return getattr(builtins, name, _MISSING)
 
 
@@ -204,8 +219,13 @@ def _is_literal(value) -> bool:
     return isinstance(value, tuple) and all(_is_literal(v) for v in value)
 
 
-def parse_function(func) -> ParsedFunction:
+def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
     """Read and parse the source of `func`.
+
+    Args:
+        func: the function (or a wrapper :func:`unwrap` looks through).
+        assumptions: the list to record what was read in (a fresh one if None);
+            the code, defaults and closure of `func` are recorded first.
 
     Raises:
         SourceUnavailableError: no Python source can be found (C function,
@@ -228,6 +248,7 @@ def parse_function(func) -> ParsedFunction:
             hint="define the function in a .py file (or a notebook cell) rather than with exec() or at "
             "an interactive prompt that keeps no source",
         ) from None
+    _refuse_edited_source(func, lines, start)
     raw = "".join(lines)
     source = textwrap.dedent(raw)
     col_offset = (len(lines[0]) - len(lines[0].lstrip())) if lines else 0
@@ -246,18 +267,133 @@ def parse_function(func) -> ParsedFunction:
         start -= 1
     node = _find_definition(module, func, start)
     filename = code.co_filename
-    closure = {}
+    closure, cells = {}, {}
     if func.__closure__:
         for name, cell in zip(code.co_freevars, func.__closure__):
             try:
                 closure[name] = cell.cell_contents
+                cells[name] = cell
             except ValueError:  # an empty cell: the name is not bound yet
                 pass
-    parsed = ParsedFunction(func, node, filename, start - 1, col_offset, func.__globals__, closure)
+    assumptions = [] if assumptions is None else assumptions
+    # (keyword-only defaults matter only to a function that has keyword-only parameters)
+    attrs = ("__code__", "__defaults__", "__kwdefaults__")[: 3 if code.co_kwonlyargcount else 2]
+    assumptions += [("attr", func, attr, getattr(func, attr)) for attr in attrs]
+    parsed = ParsedFunction(func, node, filename, start - 1, col_offset, func.__globals__, closure, cells, assumptions)
     forwarded = _forwarded_signature(func)
     if forwarded is not None:
         parsed.node = _forwarding_specialized(parsed, forwarded)
     return parsed
+
+
+_FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
+
+
+def _refuse_edited_source(func, lines, start) -> None:
+    """Refuse when the source found for `func` is not the source of the code that runs.
+
+    A file edited after its module was imported shows the new text while the
+    old code runs; differentiating the text would give the derivative of a
+    function nobody calls. The found lines are compiled again in a scope with
+    the same free variables and at the same line, and must give an equal code
+    object (same bytecode, constants, names, lines).
+    """
+    code = func.__code__
+    fresh = _compile_like(code, lines, start)
+    if fresh is None:
+        return  # a layout this check cannot reproduce: nothing is claimed either way
+    for candidate in _code_objects(fresh):
+        if candidate.co_name == code.co_name and candidate.co_firstlineno == code.co_firstlineno:
+            if candidate == code or (_rewritten_by_pytest(code) and _same_outline(candidate, code)):
+                return
+    text = lines[0].rstrip("\n") if lines else ""
+    raise SourceUnavailableError(
+        f"the source of {func.__qualname__} in {code.co_filename} has changed since it was imported: "
+        "the text on disk is not the code that runs",
+        Location(code.co_filename, start, len(text) - len(text.lstrip()), text, code.co_name),
+        hint="reload the module (importlib.reload, or restart the kernel) so that the code that runs is the "
+        "code on disk, then transform the function again",
+    )
+
+
+def _compile_like(code, lines, start):
+    """Compile `lines` (from line `start` of the file) as `code` was: same line numbers, free variables."""
+    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+    freevars = code.co_freevars
+    if "__class__" in freevars:  # a method using super(): its class cannot be rebuilt here
+        return None
+    if code.co_flags & inspect.CO_NESTED:
+        header = f"def __s2sad_scope__({', '.join(freevars)}):\n"  # its parameters become the free variables
+    elif freevars:
+        return None
+    else:
+        header = "if True:\n" if indent else ""  # a method: indented, but not nested in a function
+    if header and (not indent or start < 2):
+        return None
+    text = "\n" * (start - 1 - bool(header)) + header + "".join(lines)
+    # CPython 3.11 compiles `np.sin(x)` differently when the module imports `np`: say what it imports
+    text += "".join(f"\nimport __s2sad_module__ as {name}" for name in _module_imports(code.co_filename))
+    try:
+        return compile(text, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+
+
+_IMPORTS: dict = {}
+
+
+def _module_imports(filename) -> list[str]:
+    """Names the module in `filename` binds by import statements at its top level (not in defs)."""
+    lines = linecache.getlines(filename)
+    cached = _IMPORTS.get(filename)
+    if cached is not None and cached[0] is lines:
+        return cached[1]
+    names: list[str] = []
+    try:
+        body = ast.parse("".join(lines)).body
+    except (SyntaxError, ValueError):
+        body = []
+    pending = list(body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [alias.asname or alias.name.split(".")[0] for alias in node.names if alias.name != "*"]
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.expr)):
+            pending += [child for child in ast.iter_child_nodes(node)
+                        if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case))]
+    names = sorted(set(names))
+    _IMPORTS[filename] = (lines, names)
+    return names
+
+
+def _code_objects(code):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _rewritten_by_pytest(code) -> bool:
+    """pytest rewrites the asserts of test modules, so their code differs from a plain compile."""
+    return any(name.startswith("@py") for name in code.co_names + code.co_varnames)
+
+
+def _same_outline(fresh, code) -> bool:
+    """What an assert rewrite keeps: the lines, and every constant, name and local of the text."""
+    def hashable(consts):
+        return {c for c in consts if not isinstance(c, types.CodeType) and _hashable(c)}
+
+    return (hashable(fresh.co_consts) <= hashable(code.co_consts) and set(fresh.co_names) <= set(code.co_names)
+            and set(fresh.co_varnames) <= set(code.co_varnames)
+            and {line for *_, line in fresh.co_lines()} <= {line for *_, line in code.co_lines()} | {None})
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+        return True
+    except TypeError:
+        return False
 
 
 def signature(func) -> inspect.Signature:

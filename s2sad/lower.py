@@ -488,6 +488,8 @@ class _Lowerer:
                 raise self.error(
                     NameResolutionError, f"{base.dotted} has no attribute {node.attr!r}", node
                 ) from None
+            if is_user_function(value):  # inlined: rebinding `module.helper` must be noticed
+                self.parsed.assumptions.append(("attr", base.value, node.attr, value))
             return ir.Ref(base.path + (node.attr,), value, base.root)
         named = self.fields.get(base) if isinstance(base, ir.Var) and base in self.packs else None
         if named is not None and node.attr in named:
@@ -945,7 +947,7 @@ class _Lowerer:
                 hint="rewrite the recursion as a loop",
             )
         try:
-            parsed = parse_function(func)
+            parsed = parse_function(func, self.parsed.assumptions)
         except SourceUnavailableError as exc:
             name = getattr(func, "__qualname__", repr(func))
             raise self.error(

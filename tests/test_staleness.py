@@ -159,3 +159,148 @@ def test_matrix_arguments_are_refused(wrt):
     assert info.value.hint
     with pytest.raises(s2sad.ArgumentError, match="np.matrix"):
         s2sad.grad(matrix_loss, wrt)(np.ones((2, 2)), m=m)
+
+
+# ---------------------------------------------------------------------------
+# staleness: a derivative follows the program as it is when it is called
+
+HELPERS = '''\
+import numpy as np
+
+SCALE = 2.0
+
+
+def scaled(x):
+    return SCALE * x
+
+
+def square(x):
+    return x * x
+'''
+
+MAIN = '''\
+import numpy as np
+import {helpers} as hm
+from {helpers} import scaled, square
+
+
+def via_helper(x):
+    return scaled(x) + 1.0
+
+
+def via_attribute(x):
+    return hm.square(x)
+
+
+def with_default(x, a=2.0):
+    return a * x
+
+
+def make_closure():
+    k = 2.0
+
+    def f(x):
+        return k * np.sin(x)
+
+    def set_k(value):
+        nonlocal k
+        k = value
+
+    return f, set_k
+'''
+
+
+@pytest.fixture
+def modules(tmp_path, request):
+    import sys
+
+    from gradcheck import module_from_source
+
+    name = request.node.name.replace("[", "_").replace("]", "_").replace("-", "_")
+    helpers = module_from_source(tmp_path, f"helpers_{name}", HELPERS)
+    main = module_from_source(tmp_path, f"main_{name}", MAIN.format(helpers=helpers.__name__))
+    yield main, helpers
+    sys.modules.pop(main.__name__, None)
+    sys.modules.pop(helpers.__name__, None)
+
+
+def cube(x):
+    return x ** 3
+
+
+def test_rebinding_a_data_global_of_a_helpers_module(modules):
+    main, helpers = modules
+    g = s2sad.grad(main.via_helper)
+    assert g(1.0) == pytest.approx(2.0)
+    helpers.SCALE = 5.0
+    assert g(1.0) == pytest.approx(5.0)  # was 2.0: the value seen when g was built
+
+
+def test_redefining_a_helper(modules):
+    main, helpers = modules
+    g = s2sad.grad(main.via_helper)
+    assert g(3.0) == pytest.approx(2.0)
+    main.scaled = cube  # the notebook workflow: run the helper's cell again with a new body
+    assert g(3.0) == pytest.approx(27.0)
+    assert s2sad.grad(main.via_helper)(3.0) == pytest.approx(27.0)
+
+
+def test_redefining_a_helper_reached_through_a_module_attribute(modules):
+    main, helpers = modules
+    g = s2sad.grad(main.via_attribute)
+    assert g(3.0) == pytest.approx(6.0)
+    helpers.square = cube
+    assert g(3.0) == pytest.approx(27.0)
+
+
+def test_replacing_a_helpers_code(modules):
+    main, helpers = modules
+    g = s2sad.grad(main.via_attribute)
+    assert g(3.0) == pytest.approx(6.0)
+    helpers.square.__code__ = cube.__code__
+    assert g(3.0) == pytest.approx(27.0)
+
+
+def test_changing_defaults(modules):
+    main, _ = modules
+    g = s2sad.grad(main.with_default)
+    assert g(1.0) == pytest.approx(2.0)
+    main.with_default.__defaults__ = (5.0,)
+    assert g(1.0) == pytest.approx(5.0)
+    assert s2sad.jvp(main.with_default)(1.0, 1.0) == pytest.approx((5.0, 5.0))
+
+
+def test_rebinding_a_closure_variable(modules):
+    main, _ = modules
+    f, set_k = main.make_closure()
+    g = s2sad.grad(f)
+    assert g(0.5) == pytest.approx(2.0 * np.cos(0.5))
+    set_k(3.0)
+    assert g(0.5) == pytest.approx(3.0 * np.cos(0.5))
+
+
+def test_editing_the_source_file_after_import_is_refused(modules):
+    main, _ = modules
+    path = main.__file__
+    with open(path) as fh:
+        text = fh.read()
+    with open(path, "w") as fh:
+        fh.write(text.replace("return a * x", "return a * x * x * 10.0"))
+    with pytest.raises(s2sad.SourceUnavailableError, match="changed since it was imported") as info:
+        s2sad.grad(main.with_default)(1.0)
+    assert info.value.location is not None and "reload" in info.value.hint
+    # a function of that file whose own text did not change is still differentiated
+    assert s2sad.grad(main.via_helper)(1.0) == pytest.approx(2.0)
+
+
+def test_a_derivative_built_before_the_edit_refuses_once_it_must_be_rebuilt(modules):
+    main, _ = modules
+    g = s2sad.grad(main.with_default)
+    with open(main.__file__) as fh:
+        text = fh.read()
+    with open(main.__file__, "w") as fh:
+        fh.write(text.replace("return a * x", "return a * x * x * 10.0"))
+    assert g(1.0) == pytest.approx(2.0)  # built from the code that runs, which did not change
+    main.with_default.__defaults__ = (5.0,)
+    with pytest.raises(s2sad.SourceUnavailableError, match="changed since it was imported"):
+        g(1.0)
