@@ -463,6 +463,8 @@ class _Lowerer:
 
     def expr_Subscript(self, node, hint):
         base = self.expr(node.value)
+        if isinstance(base, ir.Ref) and isinstance(base.value, _AXIS_CONCATENATOR):
+            return index_concatenation(self, base, node, hint)
         idx = self.index(node.slice)
         return self.getitem(base, idx, node, hint)
 
@@ -989,6 +991,41 @@ class _Renamer(gast.NodeTransformer):
         if node.id in self.renames:
             node.id = self.renames[node.id]
         return node
+
+
+_AXIS_CONCATENATOR = type(np.r_).__mro__[1]  # np.r_, np.c_ (and np.ma.mr_) index to concatenate
+
+
+def index_concatenation(lowerer, base, node, hint):
+    """``np.r_[a, 0:3, b]`` and ``np.c_[a, b]``: concatenations written as indexing, as calls with rules.
+
+    ``np.r_[...]`` is ``np.concatenate((np.atleast_1d(a), np.r_[0:3], np.atleast_1d(b)), axis=0)``;
+    ``np.c_[...]`` turns numbers and 1-D items into columns (``c_column``) and joins them along the
+    last axis. A slice item is a constant range. Directive strings (``np.r_['0,2', ...]``) and
+    other concatenators are refused rather than guessed.
+    """
+    from .rules.arrays import c_column
+
+    items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+    if base.value is not np.r_ and base.value is not np.c_ or any(
+            isinstance(i, gast.Constant) and isinstance(i.value, str) for i in items):
+        raise lowerer.error(UnsupportedSyntaxError, f"s2sad cannot differentiate this {base.dotted}[...] "
+                            "(only np.r_ and np.c_ without a directive string)", node,
+                            hint="write the concatenation as np.concatenate([...], axis=...)")
+    shaped = ir.Ref(("np", "atleast_1d"), np.atleast_1d, np) if base.value is np.r_ \
+        else ir.Ref(("c_column",), c_column, c_column)
+    pieces = []
+    for item in items:
+        if isinstance(item, gast.Slice):  # np.r_[0:3] is a constant range
+            pieces.append(lowerer.emit_call(operator.getitem, [base, lowerer.expr(item)], node=item))
+        else:
+            pieces.append(lowerer.emit_call(shaped, [lowerer.expr(item)], node=item))
+    packed = lowerer.emit_call(pack_tuple, pieces, node=node)
+    lowerer.packs[packed] = pieces
+    lowerer.contained.update(pieces)
+    axis = ir.Const(0 if base.value is np.r_ else -1)
+    return lowerer.emit_call(ir.Ref(("np", "concatenate"), np.concatenate, np), [packed], [("axis", axis)],
+                             node, lowerer.target_for(hint))
 
 
 def _concat_str(*parts):

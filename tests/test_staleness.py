@@ -143,6 +143,55 @@ def test_a_function_with_a_custom_rule_is_transformed_through_the_rule():
 
 
 # ---------------------------------------------------------------------------
+# np.r_[...] and np.c_[...] are concatenations (they were taken as constants: gradient zero)
+
+
+def r_mixed(x, y):
+    return np.sum(np.r_[x, 2.0 * y, 0:3] ** 2 * np.arange(1.0, x.size + 5.0))
+
+
+def r_twice(x):
+    return np.sum(np.sin(np.r_[x, x]))
+
+
+def c_columns(x, y):
+    return np.sum(np.c_[x, y ** 2] @ np.array([1.0, 3.0]))
+
+
+def c_matrix_and_column(A, x):
+    return np.sum(np.c_[A, x, 0:3] ** 2)
+
+
+def r_directive(x):
+    return np.sum(np.r_["0,2", x, x])
+
+
+_V = np.array([0.3, -0.7, 1.1])
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (r_mixed, (_V, 0.4), (0, 1)),
+    (r_twice, (_V,), 0),
+    (c_columns, (_V, _V + 1.0), (0, 1)),
+    (c_matrix_and_column, (np.arange(6.0).reshape(3, 2), _V), (0, 1)),
+])
+def test_index_concatenations_are_differentiated(f, args, wrt):
+    assert_grad_matches_fd(f, args, wrt)
+
+
+def test_index_concatenation_tangent():
+    y, y_dot = s2sad.jvp(c_columns, wrt=1)(_V, _V + 1.0, np.ones(3))
+    assert y == pytest.approx(c_columns(_V, _V + 1.0))
+    assert y_dot == pytest.approx(6.0 * np.sum(_V + 1.0))
+
+
+def test_index_concatenation_with_a_directive_is_refused():
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match="directive") as info:
+        s2sad.grad(r_directive)(_V)
+    assert "np.concatenate" in info.value.hint
+
+
+# ---------------------------------------------------------------------------
 # np.matrix: `*` is a matrix product there
 
 

@@ -1010,6 +1010,22 @@ def column_stack_tangent(y, tup):
     y_dot = restack_like(tup_dot, tup, None, "column_stack")
 
 
+def c_column(a):
+    """One item of ``np.c_[...]`` as NumPy places it: a number or 1-D array becomes a column."""
+    return np.reshape(a, (-1, 1)) if np.ndim(a) < 2 else a
+
+
+@adjoint(c_column)
+def c_column_adjoint(y, a):
+    # a reshape (or nothing): undone by the inverse reshape
+    a_bar = np.reshape(y_bar, np.shape(a))
+
+
+@tangent(c_column)
+def c_column_tangent(y, a):
+    y_dot = c_column(a_dot)
+
+
 @adjoint(np.append)
 def append(y, arr, values, axis=None):
     # y = concatenate((arr, values), axis) (flattened when axis is None)
