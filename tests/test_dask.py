@@ -191,11 +191,17 @@ def promoted(w, X):
     return np.sum((X @ w - np.ones(X.shape[0])) ** 2)  # np.ones is float64: NumPy promotes float32 to it
 
 
-@pytest.mark.parametrize("f", [joined_features, moments, promoted])
+def einsum_layer(w, X):
+    W = np.reshape(w, (3, 2))
+    h = np.einsum("ij,jk->ik", X, W).astype(np.float64)  # einsum's and astype's adjoints stay lazy
+    return np.sum(np.tanh(h) ** 2)
+
+
+@pytest.mark.parametrize("f", [joined_features, moments, promoted, einsum_layer])
 def test_more_rules_stay_lazy(f):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 3))
-    w = rng.normal(size=6 if f is joined_features else 3)
+    w = rng.normal(size=6 if f in (joined_features, einsum_layer) else 3)
     s2sad.check_grad(f, w, X, wrt=(0, 1))
     want = s2sad.grad(f, wrt=(0, 1))(w, X)
     counter = {"blocks": 0}

@@ -291,6 +291,15 @@ def _tile_layout(shape, reps):
     return shape, reps
 
 
+def reshape_in_order(g, shape, order):
+    """``np.reshape(g, shape, order=order)``, with the default order 'C' left out.
+
+    Dask's reshape has no ``order`` parameter (it reads C order only), so
+    spelling out ``order='C'`` would fail on a Dask array.
+    """
+    return np.reshape(g, shape) if order == "C" else np.reshape(g, shape, order=order)
+
+
 def untile(g, A, reps):
     """Sum the `reps` copies in `g` back onto `A`'s shape: the adjoint of np.tile."""
     shape, full_reps = _tile_layout(np.shape(A), reps)
@@ -440,12 +449,12 @@ def cast_like(g, like, y):
     the tangent x_dot cast to y's dtype (like=y). A cast to an integer type
     truncates, which is piecewise constant: derivative zero.
     """
-    if not np.issubdtype(np.asarray(y).dtype, np.inexact):
+    if not np.issubdtype(np.result_type(y), np.inexact):  # result_type: the dtype, without computing
         return np.zeros(np.shape(like), dtype=float)
-    dtype = np.asarray(like).dtype
+    dtype = np.result_type(like)
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.dtype(float)
-    return np.asarray(g).astype(dtype)
+    return (g if _is_lazy_array(g) else np.asarray(g)).astype(dtype)
 
 
 def _meshgrid_axis(i, n, indexing):
@@ -580,6 +589,17 @@ def restack_like_adjoint(y, gs, arrays, axis, how):
 @tangent(restack_like)
 def restack_like_tangent(y, gs, arrays, axis, how):
     y_dot = restack_like(gs_dot, arrays, axis, how)
+
+
+@adjoint(reshape_in_order)
+def reshape_in_order_adjoint(y, g, shape, order):
+    # a reshape keeps the elements in the given order: its transpose reshapes back in the same order
+    g_bar = reshape_in_order(y_bar, np.shape(g), order)
+
+
+@tangent(reshape_in_order)
+def reshape_in_order_tangent(y, g, shape, order):
+    y_dot = reshape_in_order(g_dot, shape, order)
 
 
 @adjoint(untile)
@@ -774,23 +794,23 @@ def slot_tangent(y, g, x, k):
 @adjoint(np.reshape)
 def reshape(y, a, shape=None, order="C", *, copy=None):
     # y = a read in `order` and written into `shape`: a_bar = y_bar reshaped back (same order)
-    a_bar = np.reshape(y_bar, np.shape(a), order=layout_order(a, order))
+    a_bar = reshape_in_order(y_bar, np.shape(a), layout_order(a, order))
 
 
 @tangent(np.reshape)
 def reshape_tangent(y, a, shape=None, order="C", *, copy=None):
-    y_dot = np.reshape(a_dot, np.shape(y), order=layout_order(a, order))
+    y_dot = reshape_in_order(a_dot, np.shape(y), layout_order(a, order))
 
 
 @adjoint(Method("reshape"))
 def reshape_method(y, a, *shape, order="C", copy=None):
     """x.reshape(2, 3) and x.reshape((2, 3))."""
-    a_bar = np.reshape(y_bar, np.shape(a), order=layout_order(a, order))
+    a_bar = reshape_in_order(y_bar, np.shape(a), layout_order(a, order))
 
 
 @tangent(Method("reshape"))
 def reshape_method_tangent(y, a, *shape, order="C", copy=None):
-    y_dot = np.reshape(a_dot, np.shape(y), order=layout_order(a, order))
+    y_dot = reshape_in_order(a_dot, np.shape(y), layout_order(a, order))
 
 
 @adjoint(np.ravel)
@@ -800,13 +820,13 @@ def ravel(y, a, order="C"):
     a_bar = (
         np.reshape(np.take(y_bar, np.argsort(ravel_permutation(a))), np.shape(a))
         if order == "K"
-        else np.reshape(y_bar, np.shape(a), order=layout_order(a, order))
+        else reshape_in_order(y_bar, np.shape(a), layout_order(a, order))
     )
 
 
 @tangent(np.ravel)
 def ravel_tangent(y, a, order="C"):
-    y_dot = np.take(np.ravel(a_dot), ravel_permutation(a)) if order == "K" else np.ravel(a_dot, layout_order(a, order))
+    y_dot = np.take(np.ravel(a_dot), ravel_permutation(a)) if order == "K" else reshape_in_order(a_dot, (-1,), layout_order(a, order))
 
 
 @adjoint(np.expand_dims)

@@ -27,7 +27,7 @@ import string
 
 import numpy as np
 
-from ..runtime import unbroadcast, zeros_like
+from ..runtime import _is_lazy_array, unbroadcast, zeros_like
 from .registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
 
 
@@ -318,7 +318,9 @@ def _einsum_operand_bar(g, ins, out, ops, k):
     unique = "".join(dict.fromkeys(ik))
     present = "".join(c for c in unique if c in available)
     spec = ",".join([out] + [ins[j] for j in others]) + "->" + present
-    G = np.asarray(np.einsum(spec, g, *[ops[j] for j in others]))
+    G = np.einsum(spec, g, *[ops[j] for j in others])
+    if not _is_lazy_array(G):  # a NumPy scalar has no .shape; a Dask result stays lazy
+        G = np.asarray(G)
     # letters only operand k has (summed in the forward pass): broadcast back over them
     size = {c: shape_k[i] for i, c in enumerate(ik)}
     missing = "".join(c for c in unique if c not in present)
