@@ -128,7 +128,54 @@ def sort_rows(x):
     return np.sum(y * np.arange(9.0).reshape(3, 3))
 
 
+def self_out(x):
+    y = x * 1.0
+    np.multiply(y, y, out=y)
+    np.sin(y, out=y)
+    return np.sum(y * x)
+
+def self_copy(x):
+    y = x * 2.0
+    np.copyto(y, y[::-1])
+    return np.sum(y * np.arange(3.0))
+
+def self_add_at(x):
+    y = x * 2.0
+    np.add.at(y, [0, 0], y[1:])
+    return np.sum(y * y)
+
+def loop_add_at(x):
+    y = np.zeros(3)
+    for i in range(3):
+        np.add.at(y, [i, (i + 1) % 3], x[i] * y[i] + 1.0)
+    return np.sum(y * y)
+
+def loop_sort(x):
+    y = x * 1.0
+    for i in range(2):
+        y = y * x
+        y.sort()
+    return np.sum(y * np.arange(3.0))
+
+def while_fill(x):
+    y = x * 1.0
+    k = 0
+    while k < 2:
+        y.fill(np.sum(y * x))
+        k = k + 1
+    return np.sum(y)
+
+def out_2d(x):
+    A = np.outer(x, x)
+    y = np.zeros((3, 3))
+    np.matmul(A, A, out=y)
+    s = np.zeros(3)
+    np.sum(y, axis=0, out=s)
+    return np.sum(s * x)
+
+
 DIFFERENTIATED = [
+    self_out, self_copy, self_add_at, loop_add_at, loop_sort, while_fill, out_2d,
     copyto, copyto_where, out_matmul, out_result_is_out, out_ufunc_where, out_reduction, out_method,
     out_in_branch, copyto_in_loop, fill, add_at, subtract_at, put, put_cyclic, put_method, sort, sort_rows,
 ]

@@ -102,11 +102,49 @@ def coverage_markdown() -> str:
         lines.append("")
     lines += ["## Array methods", "", "Each method uses the rules of the function it mirrors.", ""]
     lines += [f"- `x.{m}(...)` → {display_name(f)}" for m, f in sorted(METHOD_MIRRORS.items())]
-    lines += ["", "## Non-differentiable (pass through, contribute no derivative)", ""]
+    lines += ["", *_writes_section()]
+    lines += ["## Non-differentiable (pass through, contribute no derivative)", ""]
     names = sorted({display_name(k) for k in nondiff}, key=str.lower)
     lines.append(", ".join(names))
     lines.append("")
     return "\n".join(lines)
+
+
+_REWRITES = {
+    "copyto": "differentiated: `dst[...] = src` (`where=m`: `np.where(m, src, dst)`)",
+    "fill": "differentiated: `x[...] = value`",
+    "sort": "differentiated: `x[...] = np.sort(x, ...)` (a permutation)",
+    "put": "differentiated: the flat positions get `v` (repeated cyclically; a repeated position keeps its last value)",
+    "ufunc_at": "`np.add.at` / `np.subtract.at` differentiated (a scatter-add; repeated indices add up); "
+                "other ufuncs refused",
+}
+
+
+def _writes_section() -> list:
+    """The calls that write into an argument, and what s2sad does with each."""
+    from .registry import WRITES
+    from .writes import SHIPPED_WRITES
+
+    rows = []
+    for key, decl in WRITES.items():
+        if key not in SHIPPED_WRITES:
+            continue
+        name = "`np.<ufunc>.at(...)`" if key == Method("ufunc.at") else display_name(key)
+        what = _REWRITES.get(decl.how) or f"refused: {decl.hint}"
+        if decl.when is not None:
+            what = f"when `{decl.when[1]}={decl.when[2]}`, {what}"
+        rows.append((name, what))
+    grouped: dict = {}  # the in-place operators share one hint: one row
+    for name, what in sorted(rows, key=lambda r: r[0].lower()):
+        grouped.setdefault(what, []).append(name)
+    rows = [(", ".join(names), what) for what, names in grouped.items()]
+    lines = ["## Calls that write into an argument", "",
+             "Lowered as an in-place update `x[...] = value` of the written array, or refused when the",
+             "function is transformed (`WritingCallError`). Any call with `out=y` (by keyword) is",
+             "`y[...] = f(...)`, and its value is `y`; an output passed by position is refused.", "",
+             "| call | treatment |", "|---|---|"]
+    lines += [f"| {name} | {what} |" for name, what in sorted(rows, key=lambda r: r[0].lower())]
+    return lines + [""]
 
 
 def _shipped_key(key) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..primitives import Method
 from ..runtime import put_index, put_source
-from .registry import declare_writes, nondifferentiable
+from .registry import WRITES, declare_writes, nondifferentiable
 
 # ---------------------------------------------------------------------------
 # Differentiated: rewritten as x[...] = (a pure function of the arguments)
@@ -59,3 +59,5 @@ declare_writes(*(getattr(operator, name) for name in _IN_PLACE_OPERATORS), param
                hint="write the update as an assignment: a = a + b, or a[i] = v on a local array")
 declare_writes(*(Method(f"__{name}__") for name in _IN_PLACE_OPERATORS if name != "iconcat"), param=(0, "self"),
                hint="write the update as an assignment: a = a + b, or a[i] = v on a local array")
+
+SHIPPED_WRITES = frozenset(WRITES)  # what s2sad itself declares (the coverage table lists these)
