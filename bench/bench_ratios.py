@@ -1,8 +1,8 @@
 """Cost of a gradient relative to the function: time(gradient) / time(function).
 
 The cheap-gradient principle says reverse mode should cost a small constant
-times the function. This script measures that ratio for s2sad and, when they
-are installed, for autograd and JAX, on the same functions, in one run.
+times the function. This script measures that ratio for s2sad and, when it is
+installed, for autograd, on the same functions, in one run.
 It asserts nothing; it prints a table.
 
     python bench/bench_ratios.py

@@ -54,10 +54,18 @@ def main():
     import s2sad
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", help="where to write the exported module (default: a temporary directory)")
+    parser.add_argument("--out", help="where to write the exported module (default: a temporary directory, "
+                                      "removed afterwards)")
     args = parser.parse_args()
-    out = args.out or os.path.join(tempfile.mkdtemp(prefix="s2sad-export-"), "grad_loss.py")
+    if args.out:
+        sys.exit(export_and_fit(s2sad, args.out))
+    with tempfile.TemporaryDirectory(prefix="s2sad-export-") as folder:
+        status = export_and_fit(s2sad, os.path.join(folder, "grad_loss.py"))
+    sys.exit(status)
 
+
+def export_and_fit(s2sad, out):
+    """Export the gradient to `out`, show it, fit the model with it in a fresh process; the exit status."""
     s2sad.export(loss, out, wrt=("w", "b"), modes=("grad", "value_and_grad"))
     with open(out, encoding="utf-8") as fh:
         text = fh.read()
@@ -74,7 +82,7 @@ def main():
     sys.stdout.write(proc.stdout)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
-        sys.exit(proc.returncode)
+    return proc.returncode
 
 
 if __name__ == "__main__":

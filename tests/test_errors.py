@@ -27,6 +27,7 @@ import s2sad
 from gradcheck import numeric_grad
 from s2sad.errors import (
     ArgumentError,
+    InPlaceUpdateError,
     NameResolutionError,
     NoDerivativeError,
     NonScalarOutputError,
@@ -306,18 +307,15 @@ def rec_odd(x, n):
     "f, where",
     [pytest.param(rec_power, [rec_power], id="direct"), pytest.param(rec_even, [rec_even, rec_odd], id="mutual")],
 )
-def test_recursion_refused_or_correct(f, where):
+def test_recursion_is_refused_at_the_recursive_call(f, where):
     args = (0.8, 3)
-    try:
-        g = transform_and_call(f, args)
-    except RecursionNotSupportedError as exc:
-        msg = str(exc)
-        lines = [n for w in where for n in marked_lines(w)]
-        assert any(re.search(rf"line {n}\b", msg) for n in lines), f"no recursive call line named:\n{msg}"
-        assert_hint(exc)
-        assert f.__name__ in msg or any(w.__name__ in msg for w in where)
-    else:
-        np.testing.assert_allclose(g, numeric_grad(f, args), rtol=1e-6, atol=1e-8)
+    with pytest.raises(RecursionNotSupportedError) as info:
+        transform_and_call(f, args)
+    msg = str(info.value)
+    lines = [n for w in where for n in marked_lines(w)]
+    assert any(re.search(rf"line {n}\b", msg) for n in lines), f"no recursive call line named:\n{msg}"
+    assert_hint(info.value)
+    assert f.__name__ in msg or any(w.__name__ in msg for w in where)
 
 
 # ---------------------------------------------------------------------------
@@ -398,18 +396,14 @@ def test_non_numeric_argument():
     assert_hint(info.value)
 
 
-def test_integer_argument_is_refused_or_promoted():
-    try:
-        g = s2sad.grad(square)(3)
-    except ArgumentError as exc:
-        assert_hint(exc)
-        assert "int" in str(exc)
-    else:
-        assert float(g) == 6.0
+def test_integer_argument_is_promoted():
+    # integers are real numbers (tests/test_dtypes.py): d(x*x)/dx at 3 is 6.0, a float
+    g = s2sad.grad(square)(3)
+    assert isinstance(g, float | np.floating) and g == 6.0
 
 
 # ---------------------------------------------------------------------------
-# in-place update of an alias of the argument: refused clearly, or correct
+# in-place update of an alias of the argument: refused clearly
 # ---------------------------------------------------------------------------
 
 
@@ -419,15 +413,11 @@ def alias_update(x):
     return np.sum(y * y)
 
 
-def test_alias_update_refused_or_correct():
+def test_alias_update_is_refused_at_the_update():
     x = np.array([0.3, -0.4, 1.2])
-    try:
-        g = s2sad.grad(alias_update)(x.copy())
-    except s2sad.S2SADError as exc:
-        assert not isinstance(exc, NonScalarOutputError)
-        assert_located(exc, alias_update, [marked_line(alias_update)])
-    else:
-        np.testing.assert_allclose(g, numeric_grad(alias_update, (x,)), rtol=1e-6, atol=1e-8)
+    with pytest.raises(InPlaceUpdateError) as info:
+        s2sad.grad(alias_update)(x.copy())
+    assert_located(info.value, alias_update, [marked_line(alias_update)])
 
 
 # ---------------------------------------------------------------------------

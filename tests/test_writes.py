@@ -427,6 +427,7 @@ NDARRAY_OTHER_METHODS = {
     "max", "mean", "min", "nonzero", "prod", "ravel", "repeat", "reshape", "round", "searchsorted", "setflags",
     "squeeze", "std", "sum", "swapaxes", "take", "to_device", "tobytes", "tofile", "tolist", "trace", "transpose",
     "var", "view",
+    "tostring",  # tobytes' old name, until NumPy 2.3
 }
 
 
@@ -454,7 +455,7 @@ def _known_writers():
     found += [(operator.setitem,) * 2, (operator.delitem,) * 2, (Method("__setitem__"),) * 2]
     found += [(np.random.shuffle, np.random.shuffle), (RNG.shuffle, RNG.shuffle), (Method("shuffle"),) * 2]
     found += [(getattr(np.ndarray(3), name), getattr(np.ndarray(3), name)) for name in NDARRAY_WRITING_METHODS
-              if hasattr(np.ndarray, name)]
+              if hasattr(np.ndarray(3), name)]  # NumPy 2.1 keeps a stub of the removed itemset
     return found
 
 
@@ -464,7 +465,10 @@ def test_every_numpy_writer_is_declared(writer, key):
     assert declared is not None, f"{writer!r} writes into an argument but has no write declaration"
     if writer in NUMPY_WRITING_FUNCTIONS:
         assert declared.param[1] == NUMPY_WRITING_FUNCTIONS[writer]
-        params = list(inspect.signature(writer).parameters)
+        try:
+            params = list(inspect.signature(writer).parameters)
+        except ValueError:  # NumPy < 2.4 gives some of its builtins no signature
+            return
         assert params[declared.param[0]] == declared.param[1]
 
 

@@ -37,6 +37,8 @@ def display_name(key) -> str:
         return f"`x.{key.name}(...)`"
     module = getattr(key, "__module__", None) or ""
     name = getattr(key, "__name__", None) or repr(key)
+    if type(key).__name__ == "ufunc":  # NumPy < 2.2 gives ufuncs no __module__
+        return f"`np.{name}`"
     if module in ("_operator", "operator"):
         return f"`{_OPERATOR_SYNTAX.get(name, 'operator.' + name)}`"
     if module == "builtins" or module is None:
@@ -45,7 +47,7 @@ def display_name(key) -> str:
         return f"`math.{name}`"
     if module.startswith("numpy"):
         parts = module.split(".")
-        sub = [p for p in parts[1:] if not p.startswith("_")]
+        sub = [p for p in parts[1:] if not p.startswith("_") and p != "mtrand"]  # np.random.mtrand: NumPy < 2.2
         path = ".".join(["np"] + sub + [name])
         if type(key).__name__ == "ufunc" or path.startswith("np._"):
             path = f"np.{name}"
