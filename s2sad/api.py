@@ -337,13 +337,19 @@ class GeneratedFunction:
         def is_array(v):  # a NumPy array or scalar, or a lazy (Dask) array
             return isinstance(v, (np.ndarray, np.floating)) or runtime._is_lazy_array(v)
 
-        if not any(is_array(x) and x.dtype in (np.float32, np.float16) for x in inputs):
+        if not any(is_array(x) and x.dtype in (np.float32, np.float16) for i in inputs for x in flatten(i)[0]):
             return result
 
-        def cast(g, x):
+        def cast_leaf(g, x):
             if is_array(x) and x.dtype in (np.float32, np.float16) and is_array(g) and g.dtype != x.dtype:
                 return g.astype(x.dtype)
             return g
+
+        def cast(g, x):  # a container's gradient has its structure: cast leaf by leaf
+            if not is_structured(x):
+                return cast_leaf(g, x)
+            g_leaves, tree = flatten(g)
+            return unflatten(tree, [cast_leaf(a, b) for a, b in zip(g_leaves, flatten(x)[0])])
 
         if self.kind == "value_and_grad":
             value, grads = result

@@ -932,7 +932,7 @@ class _Lowerer:
             return atom
         defining = [s for s in self.out if isinstance(s, ir.Assign) and s.target == atom]
         readers = [s for s in ir.walk(self.out) if atom in ir.uses(s)]
-        if len(defining) != 1 or readers or atom in self.packs or atom in self.contained:
+        if len(defining) != 1 or readers or atom in self.packs or atom in self.contained or atom in self.fields:
             return atom
         renamed = self.namer.fresh(name)
         defining[0].target = renamed
