@@ -687,6 +687,7 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
         True
     """
     from .api import build  # the API is a later stage than the rule harness; import on use
+    from .pytree import flatten, is_structured, unflatten
 
     generated = build(f, "grad", wrt)
     positions = generated._wrt_positions
@@ -695,26 +696,43 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
         grads = (grads,)
     worst = 0.0
     for pos, g in zip(positions, grads):
-        x = np.asarray(args[pos], dtype=np.float64)
+        # a container (dict, list, tuple, namedtuple) is checked leaf by leaf; its gradient has its structure
+        x_leaves, tree = flatten(args[pos]) if is_structured(args[pos]) else ([args[pos]], None)
+        g_leaves = flatten(g)[0] if tree is not None else [g]
+        for k, (leaf, g_leaf) in enumerate(zip(x_leaves, g_leaves)):
+            def at(value, k=k):
+                if tree is None:
+                    return value
+                moved = list(x_leaves)
+                moved[k] = value
+                return unflatten(tree, moved)
 
-        def along(xi, pos=pos, scalar=np.ndim(args[pos]) == 0):
-            new = list(args)
-            new[pos] = float(xi) if scalar else xi
-            return f(*new)
-
-        fd = np.zeros_like(x)
-        flat = fd.reshape(-1)
-        for i in range(x.size):
-            step = h * max(1.0, abs(float(x.reshape(-1)[i])))
-            plus, minus = x.copy(), x.copy()
-            plus.reshape(-1)[i] += step
-            minus.reshape(-1)[i] -= step
-            flat[i] = (float(along(plus)) - float(along(minus))) / (2 * step)
-        err = float(np.max(np.abs(np.asarray(g, dtype=np.float64) - fd))) if fd.size else 0.0
-        worst = max(worst, err)
-        if err > atol + rtol * (float(np.max(np.abs(fd))) if fd.size else 0.0):
-            raise AssertionError(
-                f"gradient of {getattr(f, '__name__', f)} with respect to argument {pos} differs from finite "
-                f"differences by {err:.3g}\ns2sad: {g}\nfinite differences: {fd}\n{generated.source}"
-            )
+            worst = max(worst, _check_leaf(f, generated.specialize(*args), args, pos, at, leaf, g_leaf, rtol, atol, h))
     return worst
+
+
+def _check_leaf(f, generated, args, pos, at, leaf, g, rtol, atol, h):
+    """The largest difference between `g` and central differences of f in one array (or number) `leaf`
+    of argument `pos` (``at(value)`` is the argument with that leaf replaced by `value`)."""
+    x = np.asarray(leaf, dtype=np.float64)
+
+    def along(xi, scalar=np.ndim(leaf) == 0):
+        new = list(args)
+        new[pos] = at(float(xi) if scalar else xi)
+        return f(*new)
+
+    fd = np.zeros_like(x)
+    flat = fd.reshape(-1)
+    for i in range(x.size):
+        step = h * max(1.0, abs(float(x.reshape(-1)[i])))
+        plus, minus = x.copy(), x.copy()
+        plus.reshape(-1)[i] += step
+        minus.reshape(-1)[i] -= step
+        flat[i] = (float(along(plus)) - float(along(minus))) / (2 * step)
+    err = float(np.max(np.abs(np.asarray(g, dtype=np.float64) - fd))) if fd.size else 0.0
+    if err > atol + rtol * (float(np.max(np.abs(fd))) if fd.size else 0.0):
+        raise AssertionError(
+            f"gradient of {getattr(f, '__name__', f)} with respect to argument {pos} differs from finite "
+            f"differences by {err:.3g}\ns2sad: {g}\nfinite differences: {fd}\n{generated.source}"
+        )
+    return err

@@ -458,3 +458,13 @@ def test_float32_leaves_get_float32_gradients():
     p = {"W": np.ones((3, 2), dtype=np.float32), "b": np.ones(3, dtype=np.float64)}
     g = s2sad.grad(reads_dict)(p, np.ones(2))
     assert g["W"].dtype == np.float32 and g["b"].dtype == np.float64
+
+
+def test_check_grad_takes_containers():
+    params = {"W": np.ones((3, 2)), "b": (np.ones(3), 0.5)}
+    assert s2sad.check_grad(reads_dict_and_tuple, params, np.ones(2)) < 1e-6
+
+
+def reads_dict_and_tuple(params, x):
+    b, c = params["b"]
+    return np.sum(np.tanh(params["W"] @ x + b) ** 2) * c
