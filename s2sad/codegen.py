@@ -19,6 +19,8 @@ Three steps, each a plain function:
 from __future__ import annotations
 
 import ast
+import bisect
+import heapq
 import keyword
 import operator
 import re
@@ -28,126 +30,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ir, runtime
+from .liveranges import any_in, insert_interval, live_ranges, merge_intervals, next_free
 from .lower import _concat_str
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
 from .simplify import is_pure
-
-# ------------------------------------------------------------------ liveness
-
-
-class _Interference:
-    def __init__(self):
-        self.edges: dict = {}
-
-    def add(self, a, others):
-        if not isinstance(a, ir.Var):
-            return
-        for b in others:
-            if isinstance(b, ir.Var) and b != a:
-                self.edges.setdefault(a, set()).add(b)
-                self.edges.setdefault(b, set()).add(a)
-
-    def of(self, v):
-        return self.edges.get(v, set())
-
-
-def _vars(atoms):
-    return {a for a in atoms if isinstance(a, ir.Var)}
-
-
-def _live_block(stmts, live_out, graph: _Interference, folded) -> set:
-    live = set(live_out)
-    for stmt in reversed(stmts):
-        live = _live_stmt(stmt, live, graph, folded)
-    return live
-
-
-def _stmt_reads(stmt, folded) -> set:
-    """Vars a statement reads, looking through temporaries folded into it."""
-    reads = set()
-    for a in ir.uses(stmt):
-        reads |= _expand(a, folded)
-    return reads
-
-
-def _expand(atom, folded) -> set:
-    if not isinstance(atom, ir.Var):
-        return set()
-    if atom in folded:
-        out = set()
-        for a in ir.uses(folded[atom]):
-            out |= _expand(a, folded)
-        return out
-    return {atom}
-
-
-def _live_stmt(stmt, live, graph, folded) -> set:
-    if isinstance(stmt, ir.Assign) and stmt.target in folded:
-        return live
-    if isinstance(stmt, (ir.Assign, ir.Pop)):
-        graph.add(stmt.target, live - {stmt.target})
-        live = live - {stmt.target}
-        return live | _stmt_reads(stmt, folded)
-    if isinstance(stmt, ir.If):
-        targets = [p.target for p in stmt.phis]
-        for t in targets:
-            graph.add(t, (live - {t}) | set(targets))
-        after = live - set(targets)
-        then_end = after | _vars(p.then_value for p in stmt.phis)
-        else_end = after | _vars(p.else_value for p in stmt.phis)
-        # a phi's inputs are read together at the branch end: they interfere with the other targets' inputs
-        then_in = _live_block(stmt.then_body, then_end, graph, folded)
-        else_in = _live_block(stmt.else_body, else_end, graph, folded)
-        return then_in | else_in | _expand(stmt.cond, folded)
-    if isinstance(stmt, (ir.For, ir.While)):
-        outs = [c.out for c in stmt.carried]
-        for o in outs:
-            graph.add(o, (live - {o}) | set(outs))
-        after = live - set(outs)
-        body_all = stmt.body + (stmt.cond_body if isinstance(stmt, ir.While) else [])
-        inner = set(ir.all_defs(body_all)) | {c.arg for c in stmt.carried}
-        if isinstance(stmt, ir.For):
-            inner.add(stmt.index)
-        outer_reads = set()
-        for s in ir.walk(body_all):
-            outer_reads |= _stmt_reads(s, folded)
-            if isinstance(s, ir.If):
-                outer_reads |= _vars(v for p in s.phis for v in (p.then_value, p.else_value))
-            if isinstance(s, (ir.For, ir.While)):
-                outer_reads |= _vars(c.next for c in s.carried)
-        outer_reads |= _vars(c.next for c in stmt.carried)
-        if isinstance(stmt, ir.While):
-            outer_reads |= _expand(stmt.cond, folded)
-        through = after | (outer_reads - inner)
-        if isinstance(stmt, ir.For):
-            through |= _expand(stmt.iterable, folded)
-        args = [c.arg for c in stmt.carried]
-        nexts = _vars(c.next for c in stmt.carried)
-        body_end = through | nexts
-        # two passes: what is live at the top of the body is live at its end too (the back edge)
-        for _ in range(2):
-            if isinstance(stmt, ir.While):
-                body_in = _live_block(stmt.body, body_end, graph, folded)
-                cond_end = body_in | _expand(stmt.cond, folded) | set(args)
-                top = _live_block(stmt.cond_body, cond_end, graph, folded)
-            else:
-                top = _live_block(stmt.body, body_end, graph, folded)
-            body_end = body_end | (top - set(args) - ({stmt.index} if isinstance(stmt, ir.For) else set()))
-        defined_at_top = set(args) | ({stmt.index} if isinstance(stmt, ir.For) else set())
-        for v in defined_at_top:
-            graph.add(v, (top | through | defined_at_top) - {v})
-        # the yields are a parallel copy at the end of the body: each next is read
-        # while the other block arguments are about to be written
-        before = (top - defined_at_top) | through
-        before |= _vars(c.init for c in stmt.carried)
-        return before
-    if isinstance(stmt, ir.Raise):
-        return _stmt_reads(stmt, folded)  # nothing after a raise runs
-    if isinstance(stmt, (ir.Assert, ir.Push)):
-        return live | _stmt_reads(stmt, folded)
-    return live
-
 
 # ------------------------------------------------------------------ folding
 
@@ -239,83 +126,45 @@ class Naming:
 
 
 def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
-    """Leave SSA: give each Var a Python name, sharing names where lifetimes allow."""
-    graph = _Interference()
-    live_end = _expand(fn.result, folded)
-    top = _live_block(fn.body, live_end, graph, folded)
+    """Leave SSA: give each Var a Python name, sharing names where lifetimes allow.
+
+    Values are first grouped (a loop's carried values, a branch's phi and its
+    inputs, an array and its in-place updates, a popped value and the value
+    pushed), where their live ranges allow; then each group, in order of
+    definition, takes the first free name of its source name (``s``, ``s_1``,
+    ...). Both steps ask the live ranges, never a pairwise graph, so the cost
+    grows as N log N with the size of the function.
+    """
+    ranges = live_ranges(fn, folded)
     params = [p.var for p in fn.params]
-    graph_params = set(params)
-    for p in params:
-        graph.add(p, graph_params | top)
+    param_set = set(params)
+    groups = _Groups(ranges, param_set)
+    for a, b in _affinities(fn):
+        if isinstance(a, ir.Var) and isinstance(b, ir.Var) and a not in folded and b not in folded:
+            groups.try_union(a, b)
 
-    parent: dict = {}
-    members: dict = {}
-
-    def find(v):
-        parent.setdefault(v, v)
-        members.setdefault(v, {v})
-        while parent[v] != v:
-            v = parent[v]
-        return v
-
-    def try_union(a, b):
-        if not (isinstance(a, ir.Var) and isinstance(b, ir.Var)) or a in folded or b in folded:
-            return
-        ra, rb = find(a), find(b)
-        if ra == rb:
-            return
-        ma, mb = members[ra], members[rb]
-        # one Python name per source name: a class may mix only one named base with temporaries
-        bases = {m.base if m.base not in _DERIVED else (m.base, m.of) for m in ma | mb if not ir.is_temp(m)}
-        if len(bases) > 1:
-            return
-        if sum(1 for m in ma | mb if m in graph_params) > 1:
-            return
-        for m in ma:
-            if graph.of(m) & mb:
-                return
-        parent[rb] = ra
-        members[ra] = ma | mb
-
-    # affinities, strongest first: loop-carried groups, branch joins, in-place updates, tape restores
-    for stmt in ir.walk(fn.body):
-        if isinstance(stmt, (ir.For, ir.While)):
-            for c in stmt.carried:
-                try_union(c.arg, c.out)
-                try_union(c.arg, c.next)
-                try_union(c.arg, c.init)
-    for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.If):
-            for phi in stmt.phis:
-                try_union(phi.target, phi.then_value)
-                try_union(phi.target, phi.else_value)
-        elif isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append, runtime.zero_in_place,
-                                                                 runtime.add_at):
-            try_union(stmt.target, stmt.args[0])
-    for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.Pop) and stmt.of is not None:
-            try_union(stmt.target, stmt.of)
-
-    # choose names class by class, in order of definition
+    # choose names group by group, in order of definition
     order = params + [v for v in ir.all_defs(fn.body)]
-    classes = []
+    roots = []
     seen = set()
     for v in order:
         if v in folded:
             continue
-        r = find(v)
+        r = groups.find(v)
         if r not in seen:
             seen.add(r)
-            classes.append(r)
+            roots.append(r)
     naming = Naming()
-    taken_by: dict = {}  # python name -> list of class roots using it
+    taken: dict = {}  # python name -> _Occupancy of the groups holding it
+    free_lists: dict = {}  # source name -> _FreeList of its numbered names
     used_names = set(reserved)
     # temporaries are numbered around the user's own names (a variable called t1 stays t1)
     user_names = {v.base for v in order if not ir.is_temp(v) and v.base not in _DERIVED}
     temp_counter = 0
-    for r in classes:
-        group = members[r]
-        param = next((m for m in group if m in graph_params), None)
+    for r in roots:
+        group = groups.members[r]
+        occupancy = groups.occupancy[r]
+        param = next((m for m in group if m in param_set), None)
         if param is not None:
             name = param.name
         else:
@@ -331,21 +180,15 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
                 while True:
                     temp_counter += 1
                     name = f"t{temp_counter}"
-                    if name not in used_names and name not in taken_by and name not in user_names:
+                    if name not in used_names and name not in taken and name not in user_names:
                         break
             else:
                 base = _safe_identifier(base)
-                k = 0
-                while True:
-                    name = base if k == 0 else f"{base}_{k}"
-                    k += 1
-                    if name in used_names:
-                        continue
-                    holders = taken_by.get(name, [])
-                    if any(graph.of(m) & members[h] for h in holders for m in group):
-                        continue
-                    break
-        taken_by.setdefault(name, []).append(r)
+                free = free_lists.setdefault(base, _FreeList(base, used_names))
+                name = free.take(occupancy, taken)
+        taken.setdefault(name, _Occupancy()).add(occupancy)
+        if param is None and base is not None:
+            free_lists[base].filed(name, occupancy.defs[0], taken)
         for m in group:
             naming.names[m] = name
     all_names = set(naming.names.values()) | set(reserved)
@@ -356,6 +199,170 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         k += 1
     naming.tape = tape
     return naming
+
+
+def _affinities(fn: ir.Function):
+    """Pairs of values that read best under one name, strongest first: loop-carried groups,
+    branch joins, in-place updates, tape restores."""
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, (ir.For, ir.While)):
+            for c in stmt.carried:
+                yield c.arg, c.out
+                yield c.arg, c.next
+                yield c.arg, c.init
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.If):
+            for phi in stmt.phis:
+                yield phi.target, phi.then_value
+                yield phi.target, phi.else_value
+        elif isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append, runtime.zero_in_place,
+                                                                 runtime.add_at):
+            yield stmt.target, stmt.args[0]
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Pop) and stmt.of is not None:
+            yield stmt.target, stmt.of
+
+
+class _Occupancy:
+    """Where a set of values is bound (sorted positions) and bound-or-alive (sorted disjoint intervals)."""
+
+    __slots__ = ("defs", "intervals")
+
+    def __init__(self, defs=(), intervals=()):
+        self.defs = list(defs)
+        self.intervals = list(intervals)
+
+    def add(self, other: "_Occupancy"):
+        if len(other.intervals) + len(other.defs) > 8:
+            self.defs = sorted(self.defs + other.defs)
+            self.intervals = merge_intervals(self.intervals + other.intervals)
+            return
+        # the common case, a small group joining a name many groups hold: insert in place
+        for d in other.defs:
+            bisect.insort(self.defs, d)
+        for start, end in other.intervals:
+            insert_interval(self.intervals, start, end)
+
+    def clashes(self, other: "_Occupancy") -> bool:
+        """Is one side bound where the other is alive?"""
+        return any_in(self.defs, other.intervals) or any_in(other.defs, self.intervals)
+
+
+class _Groups:
+    """Union-find over values; a group never mixes two source names or two parameters,
+    nor values alive at the same time."""
+
+    def __init__(self, ranges, params):
+        self.parent: dict = {}
+        self.members: dict = {}
+        self.occupancy: dict = {}
+        self.base: dict = {}  # root -> the one source name its values may carry (None: temporaries only)
+        self.params: dict = {}  # root -> how many parameters it holds
+        self.ranges = ranges
+        self.param_set = params
+
+    def find(self, v):
+        if v not in self.parent:
+            self.parent[v] = v
+            self.members[v] = {v}
+            self.occupancy[v] = _Occupancy([self.ranges.defined[v]], self.ranges.occupied.get(v, ()))
+            self.base[v] = None if ir.is_temp(v) else (v.base if v.base not in _DERIVED else (v.base, v.of))
+            self.params[v] = 1 if v in self.param_set else 0
+        root = v
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[v] != root:  # path compression
+            self.parent[v], v = root, self.parent[v]
+        return root
+
+    def try_union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        base_a, base_b = self.base[ra], self.base[rb]
+        if base_a is not None and base_b is not None and base_a != base_b:
+            return  # one Python name per source name
+        if self.params[ra] + self.params[rb] > 1:
+            return
+        if self.occupancy[ra].clashes(self.occupancy[rb]):
+            return
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra] |= self.members.pop(rb)
+        self.occupancy[ra].add(self.occupancy.pop(rb))
+        self.base[ra] = base_a if base_a is not None else base_b
+        self.params[ra] += self.params.pop(rb)
+        del self.base[rb]
+
+
+class _FreeList:
+    """The names ``base``, ``base_1``, ``base_2``... and which of them may be free.
+
+    Groups come in order of definition, so the position `p` where the next
+    group is first bound only grows. A name whose holders are alive at `p`
+    cannot be taken; it waits in `busy` under the first position where it
+    may be free again, and moves to `free` once `p` reaches it. The first
+    name in `free` that the group does not clash with is taken: the same
+    choice as trying every name in order, at the cost of a heap operation.
+    """
+
+    def __init__(self, base, reserved):
+        self.base = base
+        self.reserved = reserved
+        self.count = 0  # names base_k for k < count are filed in free or busy (or reserved)
+        self.free: list = []  # heap of k
+        self.busy: list = []  # heap of (position where it may be free, k)
+        self.last_start = float("-inf")
+        self.chosen = None
+
+    def name(self, k):
+        return self.base if k == 0 else f"{self.base}_{k}"
+
+    def take(self, occupancy: _Occupancy, taken: dict) -> str:
+        start = occupancy.defs[0]
+        if start < self.last_start:  # not in order of definition after all: reconsider every name
+            while self.busy:
+                heapq.heappush(self.free, heapq.heappop(self.busy)[1])
+        self.last_start = start
+        while self.busy and self.busy[0][0] <= start:
+            heapq.heappush(self.free, heapq.heappop(self.busy)[1])
+        passed = []
+        chosen = None
+        while self.free:
+            k = heapq.heappop(self.free)
+            holders = taken.get(self.name(k))
+            if holders is None or not holders.clashes(occupancy):
+                chosen = k
+                break
+            passed.append(k)
+        while chosen is None:
+            k = self.count
+            self.count += 1
+            name = self.name(k)
+            if name in self.reserved:
+                continue
+            holders = taken.get(name)
+            if holders is None or not holders.clashes(occupancy):
+                chosen = k
+            else:
+                passed.append(k)
+        for k in passed:
+            self.refile(k, start, taken)
+        self.chosen = chosen
+        return self.name(chosen)
+
+    def refile(self, k, position, taken):
+        holders = taken.get(self.name(k))
+        free_from = next_free(holders.intervals, position) if holders is not None else position
+        if free_from <= position:
+            heapq.heappush(self.free, k)
+        else:
+            heapq.heappush(self.busy, (free_from, k))
+
+    def filed(self, name, position, taken):
+        """File the name just taken (now held at `position`)."""
+        self.refile(self.chosen, position, taken)
 
 
 def _safe_identifier(base: str) -> str:
@@ -776,7 +783,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
         type_params=[],
     )
     module = ast.Module([fdef], type_ignores=[])
-    ast.fix_missing_locations(module)
+    _give_statements_a_line(module)
     text = ast.unparse(module)
     comments = renderer.comments
 
@@ -785,6 +792,19 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
 
     text = re.sub(r"^(\s*)__s2sad_comment_(\d+)__$", put_comment, text, flags=re.M)
     return text + "\n", namespace
+
+
+def _give_statements_a_line(module: ast.Module) -> None:
+    """``ast.unparse`` reads ``lineno`` on statements (for type comments) and nothing else:
+    set it on statements only, not on the expressions ``ast.fix_missing_locations`` would visit too."""
+    pending = [module.body]
+    while pending:
+        for stmt in pending.pop():
+            stmt.lineno = 1
+            for attr in ("body", "orelse"):
+                block = getattr(stmt, attr, None)
+                if block:
+                    pending.append(block)
 
 
 def compile_function(source: str, name: str, namespace: Namespace, live_globals: dict | None = None,

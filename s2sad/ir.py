@@ -42,6 +42,13 @@ class Var:
     def __repr__(self) -> str:
         return self.name
 
+    # written out rather than generated: Vars are hashed millions of times on a long function
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other) -> bool:
+        return other.__class__ is self.__class__ and self.name == other.name
+
 
 @dataclass(frozen=True)
 class Const:

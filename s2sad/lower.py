@@ -83,12 +83,15 @@ class Namer:
     def __init__(self, taken=()):
         self.taken = set(taken)
         self.temps = 0
+        self.tried: dict = {}  # base -> the k below which every base_k is taken (names are never freed)
 
     def fresh(self, base: str) -> ir.Var:
-        candidate, k = base, 1
+        k = self.tried.get(base, 0)
+        candidate = base if k == 0 else f"{base}_{k}"
         while candidate in self.taken:
-            candidate = f"{base}_{k}"
             k += 1
+            candidate = f"{base}_{k}"
+        self.tried[base] = k
         self.taken.add(candidate)
         return ir.Var(candidate, base)
 
