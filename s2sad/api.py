@@ -30,6 +30,7 @@ from .lower import lower_function, normalize
 from .reverse import reverse_function
 from .rules import registry
 from .simplify import simplify
+from .transforming import transforming
 
 
 # ------------------------------------------------------------------ wrt
@@ -521,6 +522,7 @@ def _build_or_defer(func, kind, positions, many):
         return _Deferred(func, kind, [names[i] for i in positions], many, exc)
 
 
+@transforming()
 def _build(func, kind, positions, many, structures=None):
     rebuild = functools.partial(_build, func, kind, positions, many, structures)  # when a guard fails
     try:

@@ -42,12 +42,17 @@ from .simplify import is_pure
 _BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Raise, ir.Marker)
 
 
+MAX_FOLD_DEPTH = 32  # deeper, an expression gets a line of its own: printing and compiling stay shallow
+
+
 def fold_temporaries(fn: ir.Function) -> dict:
     """Temporaries to print inside the one expression that reads them.
 
     Returns a map from each folded temporary to its defining Assign. A
     temporary folds when it is pure, read exactly once, in the same block,
-    with no statement between them that could change what it reads.
+    with no statement between them that could change what it reads, and the
+    expression it would join is less than ``MAX_FOLD_DEPTH`` deep (a sum of
+    a thousand terms prints as lines of at most that many).
     """
     counts: dict = {}
     for stmt in ir.walk(fn.body):
@@ -64,6 +69,7 @@ def fold_temporaries(fn: ir.Function) -> dict:
     if isinstance(fn.result, ir.Var):
         counts[fn.result] = counts.get(fn.result, 0) + 1
     folded: dict = {}
+    depth: dict = {}  # folded-expression depth of each Assign's value, as printed
     # a temporary with a tangent is a line of the forward trace (v3 = log(v1), then v3_dot = ...):
     # it keeps its own line so the tangent line can follow it
     traced = {v.of for v in ir.all_defs(fn.body) if v.base == "t_dot" and v.of is not None}
@@ -77,9 +83,13 @@ def fold_temporaries(fn: ir.Function) -> dict:
                 else:
                     block(child)
             reads = [a for a in ir.uses(stmt) if isinstance(a, ir.Var)]
+            height = 0
             for a in reads:
-                if a in pending:
+                if a in pending and depth.get(a, 0) < MAX_FOLD_DEPTH:
                     folded[a] = pending.pop(a)
+                    height = max(height, depth.get(a, 0))
+            if isinstance(stmt, ir.Assign):
+                depth[stmt.target] = height + 1
             barrier = isinstance(stmt, _BARRIERS) or (
                 isinstance(stmt, ir.Assign) and not _foldable(stmt) and (
                     not is_pure(stmt) or stmt.func.value in (setitem, restore, list_append, unappend))
@@ -90,7 +100,7 @@ def fold_temporaries(fn: ir.Function) -> dict:
                     and counts.get(stmt.target, 0) == 1 and _foldable(stmt):
                 pending[stmt.target] = stmt
         for a in extra_reads:
-            if isinstance(a, ir.Var) and a in pending:
+            if isinstance(a, ir.Var) and a in pending and depth.get(a, 0) < MAX_FOLD_DEPTH:
                 folded[a] = pending.pop(a)
 
     block(fn.body, extra_reads=[fn.result])

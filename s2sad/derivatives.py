@@ -44,6 +44,7 @@ from .api import (
     resolve_wrt,
 )
 from .codegen import compile_function, to_source
+from .transforming import transforming
 from .errors import ArgumentError, NonScalarOutputError, S2SADError, WrtError
 from .forward import constant_seed_tangent, forward_function
 from .frontend import parse_function, signature, unwrap
@@ -645,6 +646,7 @@ def curl(f, wrt=0):
 # ------------------------------------------------------------------ grad of generated code
 
 
+@transforming()
 def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFunction:
     """``s2sad.grad`` applied to generated code (``grad(grad(f))``) for scalar -> scalar functions.
 
