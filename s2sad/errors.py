@@ -62,6 +62,10 @@ class SourceUnavailableError(S2SADError):
     """The function's source cannot be read (REPL, exec, C extension)."""
 
 
+class SourceChangedError(SourceUnavailableError):
+    """The source file was edited after import: its text is not the code that runs."""
+
+
 class NoDerivativeError(S2SADError):
     """A call has neither a derivative rule nor Python source to differentiate."""
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .errors import Location, SourceUnavailableError, UnsupportedSyntaxError
+from .errors import Location, SourceChangedError, SourceUnavailableError, UnsupportedSyntaxError
 
 _MISSING = object()
 
@@ -241,6 +241,7 @@ def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
         )
     code = func.__code__
     try:
+        linecache.lazycache(code.co_filename, func.__globals__)  # a zipped module's source, via its loader
         lines, start = inspect.getsourcelines(code)  # the code that runs, not what __wrapped__ names
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
@@ -307,7 +308,7 @@ def _refuse_edited_source(func, lines, start) -> None:
             if candidate == code or (_rewritten_by_pytest(code) and _same_outline(candidate, code)):
                 return
     text = lines[0].rstrip("\n") if lines else ""
-    raise SourceUnavailableError(
+    raise SourceChangedError(
         f"the source of {func.__qualname__} in {code.co_filename} has changed since it was imported: "
         "the text on disk is not the code that runs",
         Location(code.co_filename, start, len(text) - len(text.lstrip()), text, code.co_name),

@@ -27,6 +27,7 @@ from .desugar import refuse_unsupported, remove_early_exits
 from .errors import (
     InPlaceUpdateError,
     NoDerivativeError,
+    SourceChangedError,
     SourceUnavailableError,
     NameResolutionError,
     RecursionNotSupportedError,
@@ -953,6 +954,8 @@ class _Lowerer:
             )
         try:
             parsed = parse_function(func, self.parsed.assumptions)
+        except SourceChangedError:
+            raise  # it names the helper's file and says to reload it
         except SourceUnavailableError as exc:
             name = getattr(func, "__qualname__", repr(func))
             raise self.error(

@@ -335,7 +335,7 @@ def test_editing_the_source_file_after_import_is_refused(modules):
         text = fh.read()
     with open(path, "w") as fh:
         fh.write(text.replace("return a * x", "return a * x * x * 10.0"))
-    with pytest.raises(s2sad.SourceUnavailableError, match="changed since it was imported") as info:
+    with pytest.raises(s2sad.SourceChangedError, match="changed since it was imported") as info:
         s2sad.grad(main.with_default)(1.0)
     assert info.value.location is not None and "reload" in info.value.hint
     # a function of that file whose own text did not change is still differentiated
@@ -353,3 +353,17 @@ def test_a_derivative_built_before_the_edit_refuses_once_it_must_be_rebuilt(modu
     main.with_default.__defaults__ = (5.0,)
     with pytest.raises(s2sad.SourceUnavailableError, match="changed since it was imported"):
         g(1.0)
+
+
+def test_editing_a_helpers_file_after_import_is_refused_naming_the_helper(modules):
+    main, helpers = modules
+    with open(helpers.__file__) as fh:
+        text = fh.read()
+    with open(helpers.__file__, "w") as fh:
+        fh.write(text.replace("return SCALE * x", "return SCALE * x * x"))
+    with pytest.raises(s2sad.SourceChangedError, match="scaled") as info:
+        s2sad.grad(main.via_helper)(1.0)
+    assert info.value.location.filename == helpers.__file__ and "reload" in info.value.hint
+    helpers.__spec__.loader.exec_module(helpers)  # a reload, as the hint says: the code that runs is the text
+    main.scaled = helpers.scaled
+    assert s2sad.grad(main.via_helper)(3.0) == pytest.approx(12.0)
