@@ -290,20 +290,45 @@ def test_control_flow_on_a_lazy_value_raises_instead_of_computing(loss, line, te
     assert np.all(np.isfinite(s2sad.grad(loss)(*args)))
 
 
-def test_exported_gradient_runs_on_dask_arrays(tmp_path):
+def test_exported_derivatives_run_on_dask_arrays(tmp_path):
     from gradcheck import module_from_source
 
     from s2sad.export import export_source
 
-    source = export_source(logistic_loss, wrt=(0, 1), modes=("grad",))
+    source = export_source(logistic_loss, wrt=(0, 1), modes=("grad", "value_and_grad", "vjp"))
     module = module_from_source(tmp_path, "exported_logistic", source)
     f, args, wrt = _data()["logistic"]
     counter = {"blocks": 0}
     lazy_args = [_lazy(a) for a in args]
     lazy_args[2] = _counting_rows(args[2], 100, counter)
     grads = module.grad_logistic_loss(*lazy_args)
-    assert counter["blocks"] == 0 and all(isinstance(g, da.Array) for g in grads)
-    _assert_close(dask.compute(*grads, scheduler="sync"), s2sad.grad(f, wrt=wrt)(*args))
+    value, same_grads = module.value_and_grad_logistic_loss(*lazy_args)
+    cotangent_grads = module.vjp_logistic_loss(*lazy_args, da.from_array(np.float64(1.0)))
+    assert counter["blocks"] == 0
+    assert all(isinstance(g, da.Array) for g in (value, *grads, *same_grads, *cotangent_grads))
+    want = s2sad.grad(f, wrt=wrt)(*args)
+    value, *computed = dask.compute(value, grads, same_grads, cotangent_grads, scheduler="sync")
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12)
+    for got in computed:
+        _assert_close(got, want)
+
+
+def test_exported_code_computes_a_lazy_condition_where_it_is_tested(tmp_path):
+    """Exported code has no guard: Dask computes the value at the `if` (documented in docs/dask.md)."""
+    from gradcheck import module_from_source
+
+    from s2sad.export import export_source
+
+    source = export_source(_clipped_loss, modes=("grad",))
+    module = module_from_source(tmp_path, "exported_clipped", source)
+    _, args, _ = _data()["logistic"]
+    counter = {"blocks": 0}
+    lazy_args = [_lazy(a) for a in args]
+    lazy_args[2] = _counting_rows(args[2], 100, counter)
+    with dask.config.set(scheduler="sync"):
+        g = module.grad__clipped_loss(*lazy_args)
+    assert counter["blocks"] > 0  # computed at the `if`, before anyone asked
+    _assert_close([g.compute(scheduler="sync")], [s2sad.grad(_clipped_loss)(*args)])
 
 
 # ------------------------------------------------------------------ other NumPy-API arrays
