@@ -1659,7 +1659,7 @@ CASES = [
     case(imul_alias_loop, _r(3), refuses=(s2sad.InPlaceUpdateError, 'y *= 1.5'), modes=VG),
     case(list_alias, _r(2), refuses=(s2sad.InPlaceUpdateError, 'y[0] = 3.0'), modes=VG),
     case(append_same_obj, _r(2), refuses=(s2sad.InPlaceUpdateError, 'y[0] = y[0] * 2.0 + x[1]'), modes=VG),
-    # grad refuses these correctly, jvp silently computes a wrong value
+    # grad refused these from the start; jvp once computed a wrong value and now refuses too
     case(alias_write, _r(3), refuses=(s2sad.InPlaceUpdateError, 'b[0] = 2.0'), modes=VG),
     case(tuple_alias, _r(2), refuses=(s2sad.InPlaceUpdateError, 'y[1] = 0.0'), modes=VG),
     case(helper_mutates, _r(3), refuses=(s2sad.InPlaceUpdateError, 'v[0] = 0.0'), modes=VG),
