@@ -77,15 +77,11 @@ def _cmd_export(args, argv) -> int:
     ex = importlib.import_module("s2sad.export")
 
     func = ex.load_function(args.function)
-    modes = args.mode or ["grad"]
+    modes = list(dict.fromkeys(args.mode or ["grad"]))
     wrt = _parse_wrt(args.wrt)
-    regen = ["export", args.function]
-    if args.wrt is not None:
-        regen += ["--wrt", args.wrt]
-    for m in modes:
-        regen += ["--mode", m]
-    regen += ["-o", args.output]
-    ex.export(func, args.output, wrt=wrt, modes=tuple(modes), command=_command_line(regen))
+    command = ex.regenerate_command(args.function, args.wrt, modes, args.output)
+    ex.export(func, args.output, wrt=wrt, modes=tuple(modes), command=command, force=args.force,
+              parents=args.parents)
     if not args.quiet:
         print(f"wrote {args.output}")
     return 0
@@ -121,11 +117,13 @@ def _cmd_check(args, argv) -> int:
     status = 0
     for path in args.files:
         problems = ex.check(path)
+        shown = ex.escape_comment(path)
         if problems:
             status = EXIT_STALE
-            print(f"{path}: stale: " + "; ".join(problems), file=sys.stderr)
+            label = "modified" if problems[0] == ex.MODIFIED else "stale"
+            print(f"{shown}: {label}: " + "; ".join(problems), file=sys.stderr)
         elif not args.quiet:
-            print(f"{path}: up to date")
+            print(f"{shown}: up to date")
     return status
 
 
@@ -171,9 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wrt", metavar="PARAMS",
                    help="parameters to differentiate with respect to: positions or names, comma-separated "
                    "(0 | x | x,w | 0,1); a trailing comma (x,) asks for a one-element tuple; default 0")
-    p.add_argument("--mode", action="append", choices=MODES, metavar="MODE",
-                   help=f"a derivative to define, repeatable: {', '.join(MODES)} (default: grad)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.py", help="the module to write")
+    p.add_argument("--mode", action="extend", nargs="+", choices=MODES, metavar="MODE",
+                   help=f"derivatives to define: one or more of {', '.join(MODES)}, as --mode grad hvp "
+                   "or --mode grad --mode hvp (default: grad)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.py",
+                   help="the module to write; an existing file is replaced only if s2sad generated it "
+                   "(and it was not edited since); never the function's own source")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT.py even if s2sad did not generate it or it was edited by hand")
+    p.add_argument("--parents", action="store_true",
+                   help="create OUT.py's directory (and its parents) if missing; without it a missing "
+                   "directory is an error")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=_cmd_export)
 

@@ -34,6 +34,7 @@ from .liveranges import any_in, insert_interval, live_ranges, merge_intervals, n
 from .lower import _concat_str
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
+from .safe_io import one_line
 from .simplify import is_pure
 
 # ------------------------------------------------------------------ folding
@@ -797,8 +798,8 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
     text = ast.unparse(module)
     comments = renderer.comments
 
-    def put_comment(match):
-        return f"{match.group(1)}# {comments[int(match.group(2))]}"
+    def put_comment(match):  # one line, even if the quoted source holds a \x0c or \u2028
+        return f"{match.group(1)}# {one_line(comments[int(match.group(2))])}"
 
     text = re.sub(r"^(\s*)__s2sad_comment_(\d+)__$", put_comment, text, flags=re.M)
     return text + "\n", namespace

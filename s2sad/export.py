@@ -37,6 +37,8 @@ import inspect
 import math
 import os
 import re
+import shlex
+import stat
 import symtable
 import sys
 import textwrap
@@ -46,6 +48,8 @@ import numpy as np
 
 from . import ir
 from .errors import S2SADError
+from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
+from .safe_io import FileSafetyError, escape_comment, file_kind, read_regular, unescape_comment, write_atomically
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -108,18 +112,28 @@ def load_function(spec: str):
     module_part, func_part = spec.rsplit(":", 1)
     if not module_part or not func_part:
         raise ExportError(f"expected MODULE:FUNCTION, got {spec!r}", hint="e.g. mymodel:loss or path/to/model.py:loss")
+    shown = escape_comment(module_part)
+    if not _DOTTED.match(func_part):
+        raise ExportError(f"{escape_comment(func_part)!r} is not a function name (in {escape_comment(spec)!r})",
+                          hint="e.g. mymodel:loss or mymodel:Model.loss")
     if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
         path = os.path.abspath(module_part)
+        if not module_part.endswith(".py"):
+            raise ExportError(f"{shown} is not a .py file", hint="name a Python source file, e.g. src/model.py:loss, "
+                              "or a dotted module name")
         if not os.path.isfile(path):
-            raise ExportError(f"no such file: {module_part}")
+            raise ExportError(f"no such file: {shown}")
         name = os.path.splitext(os.path.basename(path))[0]
         if not name.isidentifier():
-            raise ExportError(f"{module_part}: the file stem {name!r} is not a valid module name")
+            raise ExportError(f"{shown}: the file stem {escape_comment(name)!r} is not a valid module name",
+                              hint="rename the file to a Python identifier (letters, digits, _)")
         directory = os.path.dirname(path)
         if directory not in sys.path:
             sys.path.insert(0, directory)
         # a file is executed afresh each time (it may have been edited since it was last loaded)
         loader_spec = importlib.util.spec_from_file_location(name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise ExportError(f"cannot import {shown} as a Python module")
         module = importlib.util.module_from_spec(loader_spec)
         previous = sys.modules.get(name)
         sys.modules[name] = module
@@ -130,8 +144,11 @@ def load_function(spec: str):
                 del sys.modules[name]
             else:
                 sys.modules[name] = previous
-            raise ExportError(f"importing {module_part} failed: {type(exc).__name__}: {exc}") from exc
+            raise ExportError(f"importing {shown} failed: {type(exc).__name__}: {exc}") from exc
     else:
+        if not _DOTTED.match(module_part):
+            raise ExportError(f"{shown!r} is neither a dotted module name nor a path to a .py file",
+                              hint="e.g. mymodel:loss or path/to/model.py:loss")
         if os.getcwd() not in sys.path and "" not in sys.path:
             sys.path.insert(0, os.getcwd())
         try:
@@ -149,9 +166,12 @@ def load_function(spec: str):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ExportError(f"{module_part} has no attribute {func_part!r}") from None
+            raise ExportError(f"{shown} has no attribute {func_part!r}") from None
+        except Exception as exc:  # a property or module __getattr__ that fails
+            raise ExportError(f"reading {shown}:{func_part} failed: {type(exc).__name__}: {exc}") from exc
     if not callable(obj):
-        raise ExportError(f"{spec} is {type(obj).__name__}, not a function")
+        raise ExportError(f"{shown}:{func_part} is {type(obj).__name__}, not a function",
+                          hint="name a function defined with def")
     return obj
 
 
@@ -196,9 +216,18 @@ def _hash(text: str) -> str:
 
 
 def _read_tree(filename):
-    with open(filename, encoding="utf-8") as fh:
-        text = fh.read()
-    return text.splitlines(True), ast.parse(text, filename)
+    """(lines, ast) of a source file: a regular file of bounded size, UTF-8 (else FileSafetyError)."""
+    data = read_regular(filename)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileSafetyError(f"{filename} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as open() reads it
+    # lines as Python counts them: str.splitlines would also break at \x0c, \x1c, \u2028 ... in a
+    # comment or string, and the def's line numbers would then select the wrong text to hash
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines, ast.parse(text, filename)
 
 
 def function_source_hash(filename: str, qualname: str) -> str:
@@ -543,7 +572,8 @@ class _Module:
         tree = ast.parse(source)
         fname = tree.body[0].name if tree.body and isinstance(tree.body[0], ast.FunctionDef) else name
         if fname not in self.units:
-            self.units[fname] = {"label": f"{fname}, which {who} calls", "source": source, "coerce": False}
+            self.units[fname] = {"label": f"{fname}, which {who} calls", "source": source, "coerce": False,
+                                 "gen": obj}
             self.bound.setdefault(fname, obj)
             self.add_unit(source, bindings, globs, roots, f"the generated {fname}")
         if fname != name:
@@ -673,8 +703,9 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
         if module.bound.get(fname, gen) is not gen:
             raise ExportError(f"the name {fname} of the generated {mode} is already used in the exported code")
         module.bound[fname] = gen
-        module.units[fname] = {"label": label, "source": source, "coerce": True}
+        module.units[fname] = {"label": label, "source": source, "coerce": True, "gen": gen}
         module.add_unit(source, bindings, globs, roots, fname)
+    _add_seed_wrappers(module)
     coerce = []
     helper_name = "as_real"
     if wrt_names:
@@ -695,47 +726,108 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     if command is None:
         spec_module = modname if home.__name__ != "__main__" else _rel(main_file, os.getcwd())
         out_arg = _rel(path, os.getcwd()) if path else "OUT.py"
-        qual = sources[0][1]
-        mode_args = " ".join(f"--mode {m}" for m in modes)
-        command = f"python -m s2sad export {spec_module}:{qual} --wrt {wrt_spec} {mode_args} -o {out_arg}"
+        command = regenerate_command(f"{spec_module}:{sources[0][1]}", wrt_spec, modes, out_arg)
 
-    text = []
-    text.append(f"# Generated by s2sad {__version__} from {func.__qualname__} in "
-                f"{_rel(main_file, out_dir)} ({described}). Do not edit: regenerate it.")
-    text.append(f"# Derivatives of {func.__qualname__} with respect to {', '.join(wrt_names)}: {', '.join(names)}.")
+    # every field is escaped: a newline in a path or name must not end its comment line (and run)
+    qualname = escape_comment(func.__qualname__)
+    header = [f"# Generated by s2sad {__version__} from {qualname} in "
+              f"{escape_comment(_rel(main_file, out_dir))} ({escape_comment(described)}). Do not edit: regenerate it.",
+              f"# Derivatives of {qualname} with respect to {', '.join(wrt_names)}: {', '.join(names)}."]
     for filename, qual, digest in sources:
-        text.append(f"# source sha256: {digest} {qual} in {_rel(filename, out_dir)}")
-    text.append(f"# regenerate: {command}")
-    text.append("# check it is up to date (e.g. in CI): python -m s2sad check <this file>")
-    for n in module.notes:
-        text.append(f"# note: {n}")
-    text.append('"""Derivatives of {} generated by s2sad; they need only NumPy{}."""'.format(
-        func.__qualname__, " and " + ", ".join(sorted(module.from_imports)) if module.from_imports else ""))
-    text.append("")
-    text += _import_lines(module)
-    text.append("")
-    text.append(f"__all__ = [{', '.join(repr(n) for n in sorted(names))}]")
+        header.append(f"# source sha256: {digest} {escape_comment(qual)} in {escape_comment(_rel(filename, out_dir))}")
+    body = []
+    body.append('"""Derivatives of {} generated by s2sad; they need only NumPy{}."""'.format(
+        qualname.replace('"', "'"),
+        " and " + ", ".join(sorted(module.from_imports)) if module.from_imports else ""))
+    body.append("")
+    body += _import_lines(module)
+    body.append("")
+    body.append(f"__all__ = [{', '.join(repr(n) for n in sorted(names))}]")
     if module.constants:
-        text.append("")
+        body.append("")
         for name, value, comment in module.constants:
-            text.append(f"{name} = {value}  # {comment}")
+            body.append(f"{name} = {value}  # {escape_comment(comment)}")
     if module.helpers:
-        text.append("")
-        text.append("")
-        text.append("# " + "-" * 30 + " helpers the generated code calls (copied from s2sad)")
+        body.append("")
+        body.append("")
+        body.append("# " + "-" * 30 + " helpers the generated code calls (copied from s2sad)")
     for name, source in module.helpers:
-        text.append("")
-        text.append("")
-        text.append(source.rstrip("\n"))
+        body.append("")
+        body.append("")
+        body.append(source.rstrip("\n"))
     for unit in module.units.values():
-        text.append("")
-        text.append("")
-        text.append(f"# {'-' * 30} {unit['label']}")
+        body.append("")
+        body.append("")
+        body.append(f"# {'-' * 30} {escape_comment(unit['label'])}")
+        for extra in ("arguments", "wrapper"):  # f's signature, and the public jvp/hvp/vjp taking it
+            if unit.get(extra):
+                body += [unit[extra].rstrip("\n"), "", ""]
         source = unit["source"]
-        body = _add_coercion(source, coerce, helper_name) if coerce and unit["coerce"] else source
-        body = _lint_clean(_drop_unused_results(body))
-        text.append(body.rstrip("\n"))
-    return "\n".join(text) + "\n"
+        code = _add_coercion(source, coerce, helper_name) if coerce and unit["coerce"] else source
+        code = _lint_clean(_drop_unused_results(code))
+        body.append(code.rstrip("\n"))
+    body_text = "\n".join(body) + "\n"
+    # the hash of everything below the header: check reports an export edited by hand
+    header.append(f"# body sha256: {_hash(body_text)}")
+    header.append(f"# regenerate: {escape_comment(command)}")
+    header.append("# check it is up to date (e.g. in CI): python -m s2sad check <this file>")
+    header += [f"# note: {escape_comment(n)}" for n in module.notes]
+    return "\n".join(header) + "\n" + body_text
+
+
+def _add_seed_wrappers(module) -> None:
+    """Make each jvp, hvp and vjp unit take f's arguments as f does, then its seeds (see export_seeds).
+
+    The generated function is renamed ``<name>_positional``; the unit gets a
+    wrapper under the public name, and the first one the stub with f's signature.
+    """
+    wrapped = [(fname, unit) for fname, unit in module.units.items() if trailing_seeds(unit.get("gen")) is not None]
+    if not wrapped:
+        return
+    taken = set(module.bound) | {n for u in module.units.values() for n in _all_names(u["source"])}
+
+    def fresh(name):
+        k = 1
+        candidate = name
+        while candidate in taken:
+            k += 1
+            candidate = f"{name}_{k}"
+        taken.add(candidate)
+        module.bound[candidate] = _MISSING  # reserved
+        return candidate
+
+    stubs, tangent_helper = {}, None
+    for fname, unit in wrapped:
+        gen = unit["gen"]
+        primal = gen.primal
+        if id(primal) not in stubs:
+            stub_name = fresh(f"{primal.__name__}_arguments")
+            stub, defaults = arguments_stub(stub_name, primal)
+            for name, value in defaults.items():
+                module.bind(name, value, name, {}, f"the default of {name[:-len('_default')]} of {primal.__name__}")
+            stubs[id(primal)] = stub_name
+            unit["arguments"] = stub
+        tangent_of = None
+        if gen.kind in ("jvp", "hvp"):
+            if tangent_helper is None:
+                tangent_helper = fresh("as_tangent")
+                module.need_numpy()
+                module.helpers.append((tangent_helper, AS_TANGENT_SOURCE.replace(
+                    "def as_tangent(", f"def {tangent_helper}(", 1)))
+            primal_params = list(inspect.signature(primal).parameters)
+            tangent_of = dict(zip(_params_of(unit["source"])[len(primal_params):],
+                                  [primal_params[p] for p in gen._wrt_positions]))
+        positional = fresh(f"{fname}_positional")
+        params = _params_of(unit["source"])
+        unit["source"] = re.sub(rf"^def {re.escape(fname)}\(", f"def {positional}(", unit["source"], count=1,
+                                flags=re.M)
+        unit["wrapper"] = seed_wrapper(fname, positional, stubs[id(primal)], params, trailing_seeds(gen), primal,
+                                       tangent_of, tangent_helper)
+
+
+def _params_of(source: str) -> list:
+    """The parameter names of the first def in `source`."""
+    return [a.arg for a in ast.parse(source).body[0].args.args]
 
 
 def _drop_unused_results(source: str) -> str:
@@ -838,8 +930,44 @@ def _import_lines(module) -> list:
     return lines
 
 
-def export(f, path, wrt=0, modes=("grad",), command=None, like=None) -> str:
+def regenerate_command(spec: str, wrt, modes, out: str, force: bool = False) -> str:
+    """The shell command that regenerates an export, every argument quoted for a POSIX shell.
+
+    Args:
+        spec: ``MODULE:FUNCTION`` as the command line takes it.
+        wrt: the ``--wrt`` text (``"x,w"``), or None to leave it out.
+        modes: the modes, each written as ``--mode M``.
+        out: the output path.
+        force: add ``--force`` (to replace an export that was edited by hand).
+
+    Returns:
+        One line, e.g. ``python -m s2sad export model:loss --wrt x,w --mode grad -o grad_loss.py``.
+
+    Example:
+        >>> regenerate_command("model:loss", "x", ["grad"], "my out.py")
+        "python -m s2sad export model:loss --wrt x --mode grad -o 'my out.py'"
+    """
+    if out.startswith("-"):
+        out = "./" + out  # not an option
+    parts = ["python", "-m", "s2sad", "export", spec]
+    if wrt is not None:
+        parts += ["--wrt", str(wrt)]
+    for mode in modes:
+        parts += ["--mode", mode]
+    parts += ["-o", out]
+    if force:
+        parts.append("--force")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def export(f, path, wrt=0, modes=("grad",), command=None, like=None, force=False, parents=False) -> str:
     """Write the derivatives of `f` to the Python module `path`, which runs without s2sad.
+
+    The file is written whole or not at all (a temporary file in the same
+    directory renamed over `path`). It never replaces the source of the
+    function or of a helper it differentiates, follows no symbolic link to a
+    file s2sad did not generate, and replaces an existing file only if s2sad
+    generated it and nobody edited it since, unless ``force=True``.
 
     Args:
         f: a Python function (defined with ``def`` in a module or script file).
@@ -853,71 +981,275 @@ def export(f, path, wrt=0, modes=("grad",), command=None, like=None) -> str:
         like: example arguments of `f` (a tuple, or a dict by name) when differentiated
             arguments are containers (dicts, lists, tuples, namedtuples): the code is
             generated for their structure, and refuses another structure when run.
+        force: replace `path` even if s2sad did not generate it or it was edited by hand.
+        parents: create the directory of `path` (and its parents) if missing.
 
     Returns:
         The path written.
+
+    Raises:
+        ExportError: the derivatives cannot be exported, or `path` cannot be (or must not be) written.
 
     Example:
         >>> import s2sad
         >>> s2sad.export(loss, "grad_loss.py", wrt=("x", "w"))  # doctest: +SKIP
         'grad_loss.py'
     """
-    text = export_source(f, wrt=wrt, modes=modes, path=path, command=command, like=like)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    try:
+        path_text = os.fspath(path)
+    except TypeError:
+        raise ExportError(f"the output path must be a str or os.PathLike, got {type(path).__name__}",
+                          hint='e.g. s2sad.export(f, "grad_f.py")') from None
+    if not isinstance(path_text, str) or not path_text:
+        raise ExportError(f"the output path must be a non-empty file name, got {path!r}",
+                          hint='e.g. s2sad.export(f, "grad_f.py")')
+    text = export_source(f, wrt=wrt, modes=modes, path=path_text, command=command, like=like)
+    _refuse_sources(os.path.realpath(path_text), text, path_text)
+    target, mode = _output_target(path_text, force)
+    shown = escape_comment(path_text)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        if os.path.lexists(directory):
+            raise ExportError(f"cannot write {shown}: {escape_comment(directory)} is not a directory")
+        if not parents:
+            raise ExportError(f"cannot write {shown}: the directory {escape_comment(directory)} does not exist",
+                              hint="create it first, or pass --parents (parents=True) to create it")
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"cannot create the directory {escape_comment(directory)}: {exc.strerror or exc}",
+                              hint="create it yourself, or write somewhere you may") from None
+    try:
+        write_atomically(target, text.encode("utf-8"), mode)
+    except OSError as exc:
+        raise ExportError(f"cannot write {shown}: {exc.strerror or exc}",
+                          hint="check that the directory exists and is writable") from None
     return path
+
+
+def _output_target(path: str, force: bool):
+    """(file to replace, its permission bits or None) for writing `path`; refuses what must not be replaced.
+
+    A symbolic link is followed only to a file s2sad generated (and nobody edited).
+    """
+    shown = escape_comment(path)
+    target = os.path.abspath(path)
+    if path.endswith(("/", os.sep)):
+        raise ExportError(f"cannot write {shown}: it names a directory", hint="give a file name: DIR/grad_f.py")
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return target, None
+    except OSError as exc:
+        raise ExportError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(info.st_mode):
+        real = os.path.realpath(target)
+        status = _export_status(real) if os.path.isfile(real) else "missing"
+        if status != "generated":
+            what = "a missing file" if status == "missing" else "a file s2sad did not generate" \
+                if status == "other" else "an export edited by hand"
+            raise ExportError(f"cannot write {shown}: it is a symbolic link to {what} ({escape_comment(real)}), "
+                              "and s2sad does not write through it",
+                              hint="remove the link, or write to another file")
+        return real, stat.S_IMODE(os.stat(real).st_mode)
+    if stat.S_ISDIR(info.st_mode):
+        raise ExportError(f"cannot write {shown}: it is a directory", hint="give a file name: DIR/grad_f.py")
+    if not stat.S_ISREG(info.st_mode):
+        raise ExportError(f"cannot write {shown}: it is {file_kind(info.st_mode)}, not a regular file",
+                          hint="write to a regular .py file")
+    status = _export_status(target)
+    if status == "other" and not force:
+        raise ExportError(f"refusing to overwrite {shown}: s2sad did not generate it",
+                          hint="choose another file name, or pass --force (force=True) to replace it")
+    if status == "modified" and not force:
+        raise ExportError(f"refusing to overwrite {shown}: it was edited by hand since s2sad generated it",
+                          hint="move your edits elsewhere, or pass --force (force=True) to discard them")
+    return target, stat.S_IMODE(info.st_mode)
+
+
+def _refuse_sources(target: str, text: str, path: str) -> None:
+    """Refuse (even with force) to write over a source file whose function the export hashes."""
+    base = os.path.dirname(os.path.abspath(path))
+    header, _ = _split_header(text.encode("utf-8"))
+    for _, qual, filename in _source_records(header, base):
+        same = os.path.realpath(filename) == os.path.realpath(target)
+        if not same and os.path.exists(target) and os.path.exists(filename):
+            same = os.path.samefile(filename, target)
+        if same:
+            raise ExportError(f"refusing to write over {escape_comment(path)}: it is the source of {qual}, "
+                              "which the export is generated from",
+                              hint="write the derivatives to another file, e.g. grad_<module>.py")
+
+
+def _export_status(path: str) -> str:
+    """"generated" (an unedited s2sad export), "modified" (one edited by hand) or "other"."""
+    try:
+        data = read_regular(path)
+    except FileSafetyError:
+        return "other"
+    except OSError as exc:
+        raise ExportError(f"cannot read {escape_comment(path)} to see whether s2sad generated it: "
+                          f"{exc.strerror or exc}") from None
+    header, body = _split_header(data)
+    if not header or not header[0].startswith(_GENERATED_MARK):
+        return "other"
+    recorded = _body_digest(header)
+    if recorded is not None and hashlib.sha256(body).hexdigest() != recorded:
+        return "modified"
+    return "generated"
 
 
 # ------------------------------------------------------------------ staleness
 
 
+_GENERATED_MARK = "# Generated by s2sad"
 _SOURCE_LINE = re.compile(r"^# source sha256: ([0-9a-f]{64}) (\S+) in (.+)$")
+_BODY_LINE = re.compile(r"^# body sha256: ([0-9a-f]{64})$")
 _REGEN_LINE = re.compile(r"^# regenerate: (.+)$")
+_DOTTED = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*$")
+_WRT_TEXT = re.compile(r"^(all|none|(-?\d+|[^\W\d]\w*)(,(-?\d+|[^\W\d]\w*))*,?)$")
+
+#: check's problem for an export whose code below the header no longer hashes as recorded.
+MODIFIED = "the generated code was edited by hand since the export"
+
+
+def _split_header(data: bytes):
+    """(header lines, body bytes): the leading ``#`` lines of an exported file, and everything after."""
+    header, pos = [], 0
+    while data.startswith(b"#", pos):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        header.append(data[pos:end].decode("utf-8", errors="replace"))
+        pos = end + 1
+    return header, data[pos:]
+
+
+def _body_digest(header):
+    return next((m.group(1) for m in map(_BODY_LINE.match, header) if m), None)
+
+
+def _source_records(header, base):
+    """[(sha256, qualname, absolute filename)] recorded in the header (paths relative to `base`)."""
+    records = []
+    for match in filter(None, map(_SOURCE_LINE.match, header)):
+        digest, qual, rel = match.groups()
+        rel = unescape_comment(rel)
+        filename = rel if os.path.isabs(rel) else os.path.normpath(os.path.join(base, rel))
+        records.append((digest, unescape_comment(qual), filename))
+    return records
+
+
+def _rebuilt_command(header, path: str, force: bool):
+    """The regenerate command for the export `path`, rebuilt from the header's one after checking each part.
+
+    The recorded command is only read: the function spec, ``--wrt`` and the
+    modes must each have their expected form, and the output is `path` itself;
+    anything else (an option the CLI does not write, a stray character) gives
+    None rather than a command someone might paste.
+    """
+    recorded = next((m.group(1) for m in map(_REGEN_LINE.match, header) if m), None)
+    if recorded is None:
+        return None
+    try:
+        tokens = shlex.split(unescape_comment(recorded))
+    except ValueError:
+        return None
+    if tokens[:4] != ["python", "-m", "s2sad", "export"] or len(tokens) < 5 or ":" not in tokens[4]:
+        return None
+    spec = tokens[4]
+    module_part, func_part = spec.rsplit(":", 1)
+    if not _DOTTED.match(func_part) or not (_DOTTED.match(module_part) or module_part.endswith(".py")) \
+            or module_part.startswith("-") or not spec.isprintable():
+        return None
+    wrt, modes, i = None, [], 5
+    while i < len(tokens):
+        option = tokens[i]
+        if option == "--wrt" and i + 1 < len(tokens) and _WRT_TEXT.match(tokens[i + 1]):
+            wrt, i = tokens[i + 1], i + 2
+        elif option == "--mode" and i + 1 < len(tokens) and tokens[i + 1] in MODES:
+            i += 1
+            while i < len(tokens) and tokens[i] in MODES:
+                modes.append(tokens[i])
+                i += 1
+        elif option in ("-o", "--output") and i + 1 < len(tokens):
+            i += 2  # replaced by the file being checked
+        elif option in ("-q", "--quiet", "--parents", "--force"):
+            i += 1
+        else:
+            return None
+    if not os.fspath(path).isprintable():
+        return None
+    return regenerate_command(spec, wrt, modes or ["grad"], os.fspath(path), force=force)
 
 
 def check(path) -> list:
     """Problems that make the exported file `path` stale ([] when it is up to date).
 
     Reads the sources named in the header and compares their SHA-256 with the
-    recorded ones. Imports nothing.
+    recorded ones, and the code below the header with its recorded SHA-256 (an
+    export edited by hand is reported, as :data:`MODIFIED`). Imports nothing,
+    and reads only regular files of bounded size (never a FIFO or a device).
+    The regenerate command it suggests is rebuilt from checked parts, never
+    copied from the header.
+
+    Raises:
+        ExportError: `path` cannot be read or is not an s2sad export.
     """
     try:
-        with open(path, encoding="utf-8") as fh:
-            header = []
-            for line in fh:
-                if not line.startswith("#"):
-                    break
-                header.append(line.rstrip("\n"))
+        path = os.fspath(path)
+    except TypeError:
+        raise ExportError(f"check needs a path, got {type(path).__name__}") from None
+    shown = escape_comment(path)
+    try:
+        data = read_regular(path)
+    except FileSafetyError as exc:
+        raise ExportError(f"cannot check: {exc.message}", hint="name an exported .py file") from None
     except OSError as exc:
-        raise ExportError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not header or not header[0].startswith("# Generated by s2sad"):
-        raise ExportError(f"{path} is not a module exported by s2sad (no s2sad header)")
-    records = [m.groups() for m in map(_SOURCE_LINE.match, header) if m]
-    regen = next((m.group(1) for m in map(_REGEN_LINE.match, header) if m), None)
-    if not records:
-        raise ExportError(f"{path} has an s2sad header but records no source hash")
+        raise ExportError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    header, body = _split_header(data)
+    if not header or not header[0].startswith(_GENERATED_MARK):
+        raise ExportError(f"{shown} is not a module exported by s2sad (no s2sad header)")
     base = os.path.dirname(os.path.abspath(path))
+    records = _source_records(header, base)
+    if not records:
+        raise ExportError(f"{shown} has an s2sad header but records no source hash",
+                          hint="regenerate it with python -m s2sad export")
     problems = []
-    for digest, qual, rel in records:
-        filename = rel if os.path.isabs(rel) else os.path.normpath(os.path.join(base, rel))
+    recorded_body = _body_digest(header)
+    modified = recorded_body is not None and hashlib.sha256(body).hexdigest() != recorded_body
+    if modified:
+        problems.append(MODIFIED)
+    for digest, qual, filename in records:
+        rel = escape_comment(_rel(filename, base))
         try:
             current = function_source_hash(filename, qual)
-        except OSError:
+        except FileNotFoundError:
             problems.append(f"{rel}: the source file is missing")
+            continue
+        except FileSafetyError as exc:
+            problems.append(f"{rel}: cannot check it: {exc.message}")
+            continue
+        except OSError as exc:
+            problems.append(f"{rel}: cannot read it: {exc.strerror or exc}")
             continue
         except SyntaxError as exc:
             problems.append(f"{rel}: cannot parse it ({exc.msg}, line {exc.lineno})")
             continue
+        except ValueError as exc:  # e.g. a null byte in the file
+            problems.append(f"{rel}: cannot parse it ({exc})")
+            continue
         except ExportError:
-            problems.append(f"{rel}: no function {qual} any more")
+            problems.append(f"{rel}: no function {escape_comment(qual)} any more")
             continue
         if current != digest:
-            problems.append(f"{rel}: {qual} changed since the export")
-    if problems and regen:
-        problems.append(f"regenerate with: {regen}")
+            problems.append(f"{rel}: {escape_comment(qual)} changed since the export")
+    if problems:
+        regen = _rebuilt_command(header, path, force=modified)
+        problems.append(f"regenerate with: {regen}" if regen else
+                        "regenerate it with python -m s2sad export (the header's command is not in the form "
+                        "s2sad writes, so it is not repeated here)")
     return problems
 
 
-__all__ = ["export", "export_source", "check", "load_function", "function_source_hash", "ExportError", "MODES"]
+__all__ = ["export", "export_source", "check", "load_function", "function_source_hash", "regenerate_command",
+           "ExportError", "MODES", "MODIFIED"]

@@ -71,7 +71,7 @@ def _load(path):
 
 def test_export_by_module_and_by_path(project, capsys):
     code, out, err = run(["export", "climodel:loss", "--wrt", "x,w", "--mode", "grad", "--mode", "value_and_grad",
-                          "-o", "out/grad_loss.py"], capsys)
+                          "-o", "out/grad_loss.py", "--parents"], capsys)
     assert code == 0, err
     assert out == "wrote out/grad_loss.py\n"
     text = (project / "out" / "grad_loss.py").read_text()
@@ -193,3 +193,88 @@ def test_console_script_entry_point():
     text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     assert 's2sad = "s2sad.__main__:main"' in text
     assert callable(main)
+
+
+def test_mode_takes_a_list_as_the_readme_shows(project, capsys):
+    code, _, err = run(["export", "climodel:f", "--mode", "grad", "value_and_grad", "jvp", "hvp", "--mode", "vjp",
+                        "-o", "g.py"], capsys)
+    assert code == 0, err
+    text = (project / "g.py").read_text()
+    for name in ("grad_f", "value_and_grad_f", "jvp_f", "hvp_f", "vjp_f"):
+        assert f"def {name}(" in text
+    assert "--mode grad --mode value_and_grad --mode jvp --mode hvp --mode vjp -o g.py" in text
+
+
+def test_force_and_parents(project, capsys):
+    (project / "notes.py").write_text("KEEP = 1\n")
+    code, _, err = run(["export", "climodel:f", "-o", "notes.py"], capsys)
+    assert_one_line_error(code, err, "refusing to overwrite notes.py: s2sad did not generate it", "--force")
+    assert (project / "notes.py").read_text() == "KEEP = 1\n"
+    assert run(["export", "climodel:f", "-o", "notes.py", "--force"], capsys)[0] == 0
+    code, _, err = run(["export", "climodel:f", "-o", "new/dir/g.py"], capsys)
+    assert_one_line_error(code, err, "does not exist", "--parents")
+    assert run(["export", "climodel:f", "-o", "new/dir/g.py", "--parents"], capsys)[0] == 0
+
+
+def test_check_says_modified_for_a_hand_edited_export(project, capsys):
+    assert run(["export", "climodel:f", "-o", "g.py", "-q"], capsys)[0] == 0
+    (project / "g.py").write_text((project / "g.py").read_text() + "import os\n")
+    code, _, err = run(["check", "g.py"], capsys)
+    assert code == 1
+    assert err == "g.py: modified: the generated code was edited by hand since the export; regenerate with: " \
+                  "python -m s2sad export climodel:f --mode grad -o g.py --force\n"
+
+
+HOSTILE_MODULES = {
+    "raises.py": "raise RuntimeError('first line\\nsecond line')\n",
+    "exits.py": "raise SystemExit(3)\n",
+    "syntax.py": "def f(x):\n    return x +\n",
+}
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["show", "/etc/passwd:f"], ["/etc/passwd is not a .py file"]),
+    (["show", "raises.py:f"], ["importing raises.py failed: RuntimeError: first line second line"]),
+    (["show", "raises:f"], ["importing raises failed: RuntimeError"]),
+    (["show", "exits:f"], ["importing exits failed: SystemExit: 3"]),
+    (["export", "syntax:f", "-o", "x.py"], ["importing syntax failed: SyntaxError"]),
+    (["show", "climodel:"], ["expected MODULE:FUNCTION"]),
+    (["show", ":f"], ["expected MODULE:FUNCTION"]),
+    (["show", "climodel:f()"], ["'f()' is not a function name"]),
+    (["show", "climodel:np"], ["climodel:np is module, not a function"]),
+    (["show", "climodel:BIAS"], ["climodel:BIAS is float, not a function"]),
+    (["show", "numpy:sin"], ["sin is a builtin"]),
+    (["export", "numpy:sin", "-o", "x.py"], ["export needs a Python function"]),
+    (["show", "no/such/dir:f"], ["no/such/dir is not a .py file"]),
+    (["export", "climodel:f", "-o", "climodel.py"], ["refusing to write over climodel.py: it is the source of f"]),
+    (["export", "climodel:f", "-o", "climodel.py", "--force"], ["it is the source of f"]),
+    (["export", "climodel:f", "-o", "."], ["cannot write .: it is a directory"]),
+    (["export", "climodel:f", "-o", "climodel.py/g.py"], ["cannot write climodel.py/g.py"]),
+    (["export", "climodel:f", "-o", "pipe.py"], ["cannot write pipe.py: it is a FIFO"]),
+    (["check", "pipe.py"], ["cannot check: pipe.py is not a regular file (a FIFO)"]),
+    (["check", "/dev/zero"], ["cannot check: /dev/zero is not a regular file (a character device)"]),
+    (["check", "."], ["cannot check: . is not a regular file (a directory)"]),
+])
+def test_hostile_input_is_one_line(project, capsys, argv, fragments):
+    import os
+
+    for name, text in HOSTILE_MODULES.items():
+        (project / name).write_text(text)
+        sys.modules.pop(name[:-3], None)
+    os.mkfifo(project / "pipe.py")
+    code, _, err = run(argv, capsys)
+    assert_one_line_error(code, err, *fragments)
+    assert (project / "climodel.py").read_text() == MODEL
+
+
+def test_an_unwritable_directory_is_one_line(project, capsys, monkeypatch):
+    import importlib
+
+    ex = importlib.import_module("s2sad.export")  # the module (s2sad.export is also the function)
+
+    def denied(path, data, mode=None):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(ex, "write_atomically", denied)  # as root, chmod cannot make a directory unwritable
+    code, _, err = run(["export", "climodel:f", "-o", "g.py"], capsys)
+    assert_one_line_error(code, err, "cannot write g.py: Permission denied")

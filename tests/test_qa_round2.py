@@ -1512,9 +1512,6 @@ def test_export_lists_raise_loops_without_s2sad(tmp_path):
         assert r.returncode == 0, r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="exported jvp/hvp/vjp make every parameter positional and required: "
-                   "jvp_f(x, x_dot) fails for f(x, scale=2.0) while s2sad.jvp(f)(x, x_dot) works",
-                   raises=TypeError)
 def test_exported_jvp_keeps_defaults(tmp_path):
     import importlib.util
 
