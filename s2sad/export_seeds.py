@@ -27,15 +27,23 @@ import inspect
 AS_TANGENT_SOURCE = '''\
 def as_tangent(value, primal, name):
     """A tangent as s2sad's in-memory jvp and hvp take it: a list of numbers is a float array,
-    and it has the shape of its argument."""
-    if isinstance(value, list) and value and all(
-        isinstance(v, (int, float, np.integer, np.floating)) for v in value
-    ):
-        value = np.asarray(value, dtype=np.float64)
-    if np.shape(value) != np.shape(primal):
-        raise ValueError(
-            f"the tangent for {name} has shape {np.shape(value)}, but {name} has shape {np.shape(primal)}"
+    and it has the shape of its argument (a container argument's structure the code checks)."""
+
+    def numbers(v):
+        return isinstance(v, (list, tuple)) and v and all(
+            isinstance(e, (int, float, np.integer, np.floating)) for e in v
         )
+
+    if isinstance(primal, (list, tuple, dict)) and not numbers(primal):
+        return value
+    if isinstance(value, list) and numbers(value):
+        value = np.asarray(value, dtype=np.float64)
+    try:
+        same = np.shape(value) == np.shape(primal)
+    except ValueError:  # a ragged list
+        same = False
+    if not same:
+        raise ValueError(f"the tangent for {name} does not have the shape of {name}, {np.shape(primal)}")
     return value
 '''
 
