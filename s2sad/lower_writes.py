@@ -249,6 +249,20 @@ def _ufunc_at(lw, node, what, args, kwargs, arg_nodes, keyword_nodes, decl):
     return ir.Const(None)
 
 
+# The position of `out` (after the receiver, for methods) in NumPy builtins that older NumPy
+# releases give no signature, so that an output passed by position is never missed.
+_FUNCTION_OUT = {"dot": 2, "concatenate": 2}  # np.dot(a, b, out), np.concatenate(arrays, axis, out)
+_METHOD_OUT = {
+    "dot": 1, "sum": 2, "prod": 2, "mean": 2, "std": 2, "var": 2, "cumsum": 2, "cumprod": 2, "clip": 2, "take": 2,
+    "compress": 2, "max": 1, "min": 1, "argmax": 1, "argmin": 1, "all": 1, "any": 1, "round": 1, "choose": 1,
+    "trace": 4,
+}
+
+
+def _signature(obj):
+    return inspect.signature(obj)
+
+
 def out_argument(callee: ir.Ref, args: list, kwargs: list):
     """Where a call to a library function writes its result: the ``out=`` keyword's atom, or
     ``"positional"`` for an output passed by position (refused), or None."""
@@ -268,11 +282,13 @@ def out_argument(callee: ir.Ref, args: list, kwargs: list):
     if not from_numpy:
         return None  # a parameter called `out` elsewhere need not be an output array
     try:
-        bound = inspect.signature(obj).bind_partial(*(args if getattr(obj, "__objclass__", None) is None
+        bound = _signature(obj).bind_partial(*(args if getattr(obj, "__objclass__", None) is None
                                                       else [None] + list(args)))
-    except (TypeError, ValueError):
-        return None
-    out = bound.arguments.get("out")
+        out = bound.arguments.get("out")
+    except (TypeError, ValueError):  # no signature (NumPy < 2.4 builtins): where `out` sits, if known
+        table = _METHOD_OUT if getattr(obj, "__objclass__", None) is np.ndarray else _FUNCTION_OUT
+        position = table.get(getattr(obj, "__name__", ""))
+        out = args[position] if position is not None and len(args) > position else None
     if out is None or (isinstance(out, ir.Const) and out.value is None):
         return None
     return "positional"

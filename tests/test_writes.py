@@ -286,6 +286,18 @@ def positional_out(x):
     return np.sum(y)
 
 
+def positional_out_dot(x):
+    y = np.zeros(3)
+    np.dot(np.eye(3), x, y)
+    return np.sum(y)
+
+
+def positional_out_method(x):
+    y = np.zeros(())
+    x.sum(0, None, y)
+    return y * 1.0
+
+
 def sort_global(x):
     GLOBAL.sort()
     return np.sum(x * GLOBAL)
@@ -356,6 +368,8 @@ REFUSED = [
     (byteswap_in_place, WritingCallError, "y.byteswap"),
     (nan_to_num_in_place, WritingCallError, "np.nan_to_num"),
     (positional_out, WritingCallError, "np.add(x, x, y)"),
+    (positional_out_dot, WritingCallError, "np.dot(np.eye(3), x, y)"),
+    (positional_out_method, WritingCallError, "x.sum(0, None, y)"),
     (sort_global, WritingCallError, "GLOBAL.sort()"),
     (out_into_a_view, WritingCallError, "np.sin(x, out=y[0])"),
     (fill_parameter, InPlaceUpdateError, "x.fill(1.0)"),
@@ -542,3 +556,21 @@ def test_exported_writes_run_without_s2sad(tmp_path):
     module = module_from_source(tmp_path, "exported_every_rewrite_mod", path.read_text())
     x = np.array([0.3, -0.5, 0.8])
     np.testing.assert_allclose(module.grad_every_rewrite(x), numeric_grad(every_rewrite, [x]), rtol=1e-6, atol=1e-8)
+
+
+def test_positional_outputs_are_found_without_signatures(monkeypatch):
+    # NumPy before 2.4 gives np.dot and ndarray's methods no signature: the tables say where `out` is
+    from s2sad import lower_writes
+
+    for name, position in lower_writes._METHOD_OUT.items():
+        assert list(inspect.signature(getattr(np.ndarray, name)).parameters)[1 + position] == "out", name
+    for name, position in lower_writes._FUNCTION_OUT.items():
+        assert list(inspect.signature(getattr(np, name)).parameters)[position] == "out", name
+
+    def no_signature(obj):
+        raise ValueError("no signature found")
+
+    monkeypatch.setattr(lower_writes, "_signature", no_signature)
+    for f in (positional_out_dot, positional_out_method):
+        with pytest.raises(WritingCallError):
+            s2sad.grad(f)(np.array([1.0, 3.0, 2.0]))
