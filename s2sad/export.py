@@ -1006,8 +1006,8 @@ def export(f, path, wrt=0, modes=("grad",), command=None, like=None, force=False
     except TypeError:
         raise ExportError(f"the output path must be a str or os.PathLike, got {type(path).__name__}",
                           hint='e.g. s2sad.export(f, "grad_f.py")') from None
-    if not isinstance(path_text, str) or not path_text:
-        raise ExportError(f"the output path must be a non-empty file name, got {path!r}",
+    if not isinstance(path_text, str) or not path_text or "\0" in path_text:
+        raise ExportError(f"the output path must be a non-empty file name, got {escape_comment(repr(path))}",
                           hint='e.g. s2sad.export(f, "grad_f.py")')
     text = export_source(f, wrt=wrt, modes=modes, path=path_text, command=command, like=like)
     _refuse_sources(os.path.realpath(path_text), text, path_text)
@@ -1202,10 +1202,12 @@ def check(path) -> list:
         ExportError: `path` cannot be read or is not an s2sad export.
     """
     try:
-        path = os.fspath(path)
+        path = os.fsdecode(os.fspath(path))
     except TypeError:
         raise ExportError(f"check needs a path, got {type(path).__name__}") from None
     shown = escape_comment(path)
+    if "\0" in path:
+        raise ExportError(f"cannot read {shown}: a file name cannot hold a null byte")
     try:
         data = read_regular(path)
     except FileSafetyError as exc:

@@ -472,8 +472,13 @@ def test_export_errors_are_s2sad_errors(safemodel, tmp_path):
         s2sad.export(safemodel.loss, str(tmp_path))
     with pytest.raises(s2sad.S2SADError, match="not a .py file"):
         load_function("/etc/passwd:f")
-    with pytest.raises(s2sad.S2SADError, match="output path"):
-        s2sad.export(safemodel.loss, 3)
+    for bad in (3, "a\0.py", b"grad_loss.py", ""):
+        with pytest.raises(s2sad.S2SADError, match="output path"):
+            s2sad.export(safemodel.loss, bad)
+    with pytest.raises(s2sad.S2SADError, match="null byte"):
+        check("a\0.py")
+    with pytest.raises(s2sad.S2SADError, match="cannot read missing.py"):
+        check(b"missing.py")
 
 
 # ------------------------------------------------------------------ the header cannot be injected
