@@ -243,8 +243,9 @@ def walk(block: list) -> Iterator[Stmt]:
     """Every statement in `block` and its nested blocks, in program order."""
     for stmt in block:
         yield stmt
-        for child in child_blocks(stmt):
-            yield from walk(child)
+        if stmt.__class__ is not Assign:  # most statements: no blocks inside (a fast path on long functions)
+            for child in child_blocks(stmt):
+                yield from walk(child)
 
 
 def child_blocks(stmt: Stmt) -> list:
@@ -313,6 +314,9 @@ def all_defs(block: list) -> list:
     block arguments, then its body, then its results; a branch's bodies, then its phis."""
     found = []
     for stmt in block:
+        if stmt.__class__ is Assign:  # the common case, first
+            found.append(stmt.target)
+            continue
         if isinstance(stmt, For):
             found.append(stmt.index)
         if isinstance(stmt, (For, While)):
