@@ -672,6 +672,9 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
         position = wrt % len(names)
 
     def make():
+        if g._guard is not None and not g._guard():
+            g._refresh()  # the program g was built from changed: differentiate g as it is now
+        built_from = g.ir
         fn = simplify(constant_seed_tangent(g.ir, position, name=f"grad_{g.ir.name}"))
         source, namespace = to_source(fn)
         namespace = _with_runtime(namespace, g.primal, g.ir.result_loc)
@@ -699,6 +702,10 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
 
         checked.__name__ = fn.name
         checked.__signature__ = inspect.signature(compiled)
-        return GeneratedFunction(checked, source, "grad", g.primal, [what], fn, namespace)
+        generated = GeneratedFunction(checked, source, "grad", g.primal, [what], fn, namespace)
+        # fresh while g is: g's own guard holds and g was not rebuilt since (s2sad.guards)
+        generated._guard = lambda: (g._guard is None or g._guard()) and g.ir is built_from
+        generated._rebuild = make
+        return generated
 
     return _cached(g, ("grad", position), lambda: _guard(g.primal, make))

@@ -7,6 +7,7 @@ transformed through their rules; np.matrix arguments are refused.
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -265,7 +266,7 @@ def modules(tmp_path, request):
 
     from gradcheck import module_from_source
 
-    name = request.node.name.replace("[", "_").replace("]", "_").replace("-", "_")
+    name = re.sub(r"\W", "_", request.node.name)
     helpers = module_from_source(tmp_path, f"helpers_{name}", HELPERS)
     main = module_from_source(tmp_path, f"main_{name}", MAIN.format(helpers=helpers.__name__))
     yield main, helpers
@@ -367,3 +368,20 @@ def test_editing_a_helpers_file_after_import_is_refused_naming_the_helper(module
     helpers.__spec__.loader.exec_module(helpers)  # a reload, as the hint says: the code that runs is the text
     main.scaled = helpers.scaled
     assert s2sad.grad(main.via_helper)(3.0) == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize("transform, before, after", [
+    pytest.param(lambda f: s2sad.grad(f), 4.0, 12.0, id="grad"),
+    pytest.param(lambda f: (lambda x: s2sad.value_and_grad(f)(x)[1]), 4.0, 12.0, id="value_and_grad"),
+    pytest.param(lambda f: (lambda x: s2sad.jvp(f)(x, 1.0)[1]), 4.0, 12.0, id="jvp"),
+    pytest.param(lambda f: s2sad.grad(s2sad.grad(f)), 2.0, 12.0, id="grad_of_grad"),
+    pytest.param(lambda f: s2sad.derivative(f, order=2), 2.0, 12.0, id="derivative2"),
+    pytest.param(lambda f: s2sad.hessian(f), 2.0, 12.0, id="hessian"),
+    pytest.param(lambda f: (lambda x: s2sad.hvp(f)(x, 1.0)), 2.0, 12.0, id="hvp"),
+])
+def test_every_derivative_follows_a_redefined_helper(modules, transform, before, after):
+    main, helpers = modules
+    d = transform(main.via_attribute)  # x ** 2 at x = 2, then x ** 3
+    assert np.asarray(d(2.0)).item() == pytest.approx(before)
+    helpers.square = cube
+    assert np.asarray(d(2.0)).item() == pytest.approx(after)
