@@ -174,7 +174,14 @@ def out_2d(x):
     return np.sum(s * x)
 
 
+def helper_sorts_and_returns(x):
+    y = x * 1.0
+    z = _sorted_in_place(y)  # the helper's result is the sorted array
+    return np.sum(z * np.arange(3.0))
+
+
 DIFFERENTIATED = [
+    helper_sorts_and_returns,
     self_out, self_copy, self_add_at, loop_add_at, loop_sort, while_fill, out_2d,
     copyto, copyto_where, out_matmul, out_result_is_out, out_ufunc_where, out_reduction, out_method,
     out_in_branch, copyto_in_loop, fill, add_at, subtract_at, put, put_cyclic, put_method, sort, sort_rows,
@@ -350,7 +357,23 @@ def dunder_setitem(x):
     return np.sum(y * x)
 
 
+def _copy_into(y, x):
+    np.copyto(y, x)  # a helper writing into its caller's array
+
+
+def _sorted_in_place(y):
+    y.sort()
+    return y
+
+
+def helper_writes_into_callers_array(x):
+    y = np.zeros(3)
+    _copy_into(y, x)
+    return np.sum(y * y)
+
+
 REFUSED = [
+    (helper_writes_into_callers_array, InPlaceUpdateError, "np.copyto(y, x)  # a helper"),
     (operator_iadd, WritingCallError, "operator.iadd(y, x)"),
     (dunder_iadd, WritingCallError, "y.__iadd__(x)"),
     (dunder_setitem, WritingCallError, "y.__setitem__(0, 5.0)"),
@@ -379,8 +402,14 @@ REFUSED = [
 
 
 def _line_of(f, text) -> int:
+    """The line of `text` in `f`, or (for a write inside a helper) the one line of the module with it."""
     lines, first = inspect.getsourcelines(f)
-    return first + next(k for k, line in enumerate(lines) if text in line)
+    found = [first + k for k, line in enumerate(lines) if text in line]
+    if not found:
+        module_lines = inspect.getsource(inspect.getmodule(f)).splitlines()
+        found = [k + 1 for k, line in enumerate(module_lines) if text in line and "Error, " not in line]
+    assert len(found) == 1, (text, found)
+    return found[0]
 
 
 @pytest.mark.parametrize("f, error, text", REFUSED, ids=[r[0].__name__ for r in REFUSED])
