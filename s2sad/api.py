@@ -24,7 +24,7 @@ from .frontend import parse_function, signature, unwrap
 from .lazy import computes_refused
 from .analysis import guard_inplace_updates
 from .containers import leaf_positions, with_containers
-from .pytree import StructureError, flatten, is_structured, unflatten
+from .pytree import StructureError, flatten, in_order, is_structured, unflatten
 from .guards import live_assumptions, make_guard
 from .lower import lower_function, normalize
 from .reverse import reverse_function
@@ -244,7 +244,10 @@ class GeneratedFunction:
             seeds = [np.asarray(v, dtype=np.float64) if isinstance(v, list) and v
                      and all(isinstance(e, numbers.Real) for e in v) else v for v in seeds]
         if self.kind in ("jvp", "hvp"):
-            for pos, tangent in zip(self._wrt_positions, seeds):
+            seeds = list(seeds)
+            for k, (pos, tangent) in enumerate(zip(self._wrt_positions, seeds)):
+                if is_structured(primal_args[pos]):  # a dict's tangent may list its keys in another order
+                    seeds[k] = tangent = in_order(tangent, primal_args[pos])
                 self._check_tangent(_param_names(self.primal)[pos], tangent, primal_args[pos])
         return tuple(primal_args) + tuple(seeds), kwargs
 
@@ -389,7 +392,11 @@ class _Deferred(GeneratedFunction):
 
     @property
     def source(self):
-        raise self._error.with_traceback(None)
+        error = self._error
+        hint = (error.hint + "\n" if error.hint else "") + (
+            "if the argument is a container (a dict, list, tuple or namedtuple), the code is generated for its "
+            f"structure: read it with s2sad.{self.kind}(f).specialize(<arguments>).source")
+        raise type(error)(error.message, error.location, hint=hint)
 
     @source.setter
     def source(self, value):

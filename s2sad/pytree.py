@@ -153,6 +153,21 @@ def _build(tree, it):
     return items if tree.kind == LIST else tuple(items)
 
 
+def in_order(value, like):
+    """`value` with its dicts' keys in the order of the matching dicts of `like` (where the key sets
+    agree), so that a tangent or cotangent may list a dict's keys in any order."""
+    if isinstance(value, dict) and isinstance(like, dict):
+        if set(value) != set(like):
+            return value
+        return {key: in_order(value[key], like[key]) for key in like}
+    if isinstance(value, (list, tuple)) and isinstance(like, (list, tuple)) and len(value) == len(like):
+        items = [in_order(v, w) for v, w in zip(value, like)]
+        if is_namedtuple(value):
+            return type(value)(*items)
+        return type(value)(items)
+    return value
+
+
 def leaf_paths(tree: Tree, prefix=()):
     """The path (a tuple of keys/indices) to each leaf of `tree`, in :func:`flatten`'s order."""
     if tree.kind == LEAF:
@@ -164,5 +179,5 @@ def leaf_paths(tree: Tree, prefix=()):
     return paths
 
 
-__all__ = ["Tree", "LEAF_TREE", "flatten", "unflatten", "leaf_paths", "is_structured", "is_namedtuple",
+__all__ = ["Tree", "LEAF_TREE", "flatten", "unflatten", "in_order", "leaf_paths", "is_structured", "is_namedtuple",
            "StructureError"]

@@ -208,7 +208,7 @@ def not_a_view(value, base, where=""):
 def check_cotangent(out_bar, out):
     """`out_bar`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed)."""
     if isinstance(out, dict):
-        if not isinstance(out_bar, dict) or list(out_bar) != list(out):
+        if not isinstance(out_bar, dict) or set(out_bar) != set(out):
             raise ValueError(f"the cotangent must be a dict with the output's keys {list(out)}")
         return {key: check_cotangent(out_bar[key], item) for key, item in out.items()}
     if isinstance(out, (tuple, list)):

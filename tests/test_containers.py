@@ -468,3 +468,26 @@ def test_check_grad_takes_containers():
 def reads_dict_and_tuple(params, x):
     b, c = params["b"]
     return np.sum(np.tanh(params["W"] @ x + b) ** 2) * c
+
+
+def reads_namedtuple(p):
+    return np.sum(p.W ** 2) * p.b
+
+
+def test_source_of_a_function_of_containers_says_how_to_see_it():
+    with pytest.raises(s2sad.NoDerivativeError, match="specialize"):
+        s2sad.grad(reads_namedtuple).source
+    generated = s2sad.grad(reads_namedtuple).specialize(Pair(_A, 2.0))
+    assert "p.W" in generated.source and "Pair(" in generated.source
+    with pytest.raises(s2sad.NoDerivativeError):  # an array has no .W: the error met when transforming
+        s2sad.grad(reads_namedtuple)(_A)
+
+
+def test_dict_seeds_may_list_their_keys_in_any_order():
+    params, x = {"W": np.ones((3, 2)), "b": np.ones(3)}, np.array([0.5, -0.25])
+    tangent = {"W": np.full((3, 2), 0.5), "b": np.arange(3.0)}
+    swapped = {"b": tangent["b"], "W": tangent["W"]}
+    assert s2sad.jvp(reads_dict)(params, x, swapped)[1] == pytest.approx(s2sad.jvp(reads_dict)(params, x, tangent)[1])
+    cotangent = {"z": 2.0, "b": np.arange(3.0)}
+    swapped = {"b": cotangent["b"], "z": 2.0}
+    assert_same_tree(s2sad.vjp(s2sad_mapped_dict)(params, swapped), s2sad.vjp(s2sad_mapped_dict)(params, cotangent))
