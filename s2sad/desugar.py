@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import gast
 
-from .errors import UnsupportedSyntaxError
+from .errors import UnsupportedSyntaxError, raise_problems
 from .frontend import ParsedFunction
 
 # ------------------------------------------------------------ refusing syntax
@@ -51,30 +51,72 @@ _REFUSED = {
 
 
 def refuse_unsupported(parsed: ParsedFunction, allow_varargs: bool = False) -> None:
-    """Raise UnsupportedSyntaxError at the first construct s2sad does not handle.
+    """Raise if the function uses constructs s2sad does not handle: the one problem, or an
+    UnsupportedCodeError listing all of them (see :func:`syntax_problems`)."""
+    raise_problems(syntax_problems(parsed, allow_varargs), parsed.name, parsed.filename)
 
-    Rule templates may take ``*args`` (`allow_varargs`); user functions may not.
+
+def syntax_problems(parsed: ParsedFunction, allow_varargs: bool = False) -> list[UnsupportedSyntaxError]:
+    """Every construct in the function that s2sad does not differentiate, in source order.
+
+    Rule templates may take ``*args`` (`allow_varargs`); user functions may not. The inside of a
+    refused nested scope (a lambda or a nested def) is not searched: it goes away with it.
+
+    Example:
+        >>> import s2sad.frontend as fe  # doctest: +SKIP
+        >>> [p.message for p in syntax_problems(fe.parse_function(f))]  # doctest: +SKIP
+        ['s2sad cannot differentiate try/except', 's2sad cannot differentiate a set display']
     """
     fdef = parsed.node
     args = fdef.args
+    problems = []
     if (args.vararg is not None and not allow_varargs) or args.kwarg is not None:
-        raise UnsupportedSyntaxError(
+        problems.append(UnsupportedSyntaxError(
             f"{parsed.name} takes *args or **kwargs",
             parsed.location(fdef),
             hint="list the parameters explicitly",
-        )
+        ))
     for stmt in fdef.body:
-        for node in gast.walk(stmt):
-            entry = _REFUSED.get(type(node))
-            if entry is not None:
-                what, hint = entry
-                raise UnsupportedSyntaxError(f"s2sad cannot differentiate {what}", parsed.location(node), hint=hint)
-            if isinstance(node, (gast.For, gast.While)) and node.orelse:
-                raise UnsupportedSyntaxError(
-                    "s2sad cannot differentiate a loop with an else clause",
-                    parsed.location(node),
-                    hint="set a flag inside the loop and test it after the loop",
-                )
+        problems.extend(_problems_under(parsed, stmt))
+    return problems
+
+
+_NESTED_SCOPES = (gast.Lambda, gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)
+
+
+def _problems_under(parsed: ParsedFunction, root) -> list[UnsupportedSyntaxError]:
+    """The refused constructs in the tree under `root`, in source (pre-)order."""
+    problems = []
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        problem = refused_node(parsed, node)
+        if problem is not None:
+            problems.append(problem)
+            if isinstance(node, _NESTED_SCOPES):
+                continue
+        pending.extend(reversed(list(gast.iter_child_nodes(node))))
+    return problems
+
+
+def refused_node(parsed: ParsedFunction, node) -> UnsupportedSyntaxError | None:
+    """The error for `node` itself if s2sad refuses it (not looking at its children), else None."""
+    entry = _REFUSED.get(type(node))
+    if entry is not None:
+        what, hint = entry
+        return UnsupportedSyntaxError(f"s2sad cannot differentiate {what}", parsed.location(node), hint=hint)
+    if isinstance(node, (gast.For, gast.While)) and node.orelse:
+        return UnsupportedSyntaxError(
+            "s2sad cannot differentiate a loop with an else clause",
+            parsed.location(node),
+            hint="set a flag inside the loop and test it after the loop",
+        )
+    return None
+
+
+def refused_in(node) -> bool:
+    """Does the tree under `node` hold a construct s2sad refuses outright (see `_REFUSED`)?"""
+    return any(type(sub) in _REFUSED for sub in gast.walk(node))
 
 
 # ---------------------------------------------------------------- gast helpers

@@ -7,6 +7,7 @@ column, the source line with a caret under the column, and what to do instead.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -110,3 +111,57 @@ class InternalError(S2SADError):
 
 class RuleError(S2SADError):
     """A derivative rule is malformed or cannot be applied at a call site."""
+
+
+class UnsupportedCodeError(S2SADError):
+    """Several constructs in a function (or the helpers it calls) stop s2sad at once.
+
+    Raised instead of the first refusal so that one round of edits can fix them all. Its
+    message starts with the count and lists every problem, ordered by file and line, each
+    with its own location, caret and hint.
+
+    Attributes:
+        problems: the individual errors (each an S2SADError subclass such as
+            UnsupportedSyntaxError or NoDerivativeError), in the order listed.
+    """
+
+    def __init__(self, problems: list[S2SADError], function: str = "", filename: str = ""):
+        self.problems = list(problems)
+        short = os.path.basename(filename)
+        where = f"{function} ({short})" if function and short else function or short or "the function"
+        message = f"{len(self.problems)} problems in {where} prevent differentiation:"
+        super().__init__(message)
+
+    def _render(self) -> str:
+        entries = [self.message]
+        for k, problem in enumerate(self.problems, 1):
+            text = str(problem).replace("\n", "\n   ")
+            entries.append(f"\n{k}. {text}")
+        return "\n".join(entries)
+
+
+def raise_problems(problems: list[S2SADError], function: str = "", filename: str = "") -> None:
+    """Raise nothing for no problems, the problem itself for one, else one UnsupportedCodeError.
+
+    Duplicates (a helper inlined twice reports the same line twice) are dropped, and the rest are
+    ordered by file (`filename`, the differentiated function's own file, first) and line.
+
+    >>> raise_problems([])  # nothing to report
+    """
+    unique: dict = {}
+    for problem in problems:
+        loc = problem.location
+        key = (type(problem), problem.message, loc and (loc.filename, loc.line, loc.col))
+        unique.setdefault(key, problem)
+
+    def place(problem):
+        loc = problem.location
+        if loc is None:
+            return (2, "", 0, 0)
+        return (0 if loc.filename == filename else 1, loc.filename, loc.line, loc.col)
+
+    ordered = sorted(unique.values(), key=place)
+    if len(ordered) == 1:
+        raise ordered[0]
+    if ordered:
+        raise UnsupportedCodeError(ordered, function, filename)

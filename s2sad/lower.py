@@ -23,7 +23,7 @@ import gast
 import numpy as np
 
 from . import ir, lower_writes, runtime
-from .desugar import refuse_unsupported, remove_early_exits
+from .desugar import refused_in, remove_early_exits, syntax_problems
 from .errors import (
     InPlaceUpdateError,
     NoDerivativeError,
@@ -33,6 +33,7 @@ from .errors import (
     RecursionNotSupportedError,
     S2SADError,
     UnsupportedSyntaxError,
+    raise_problems,
 )
 from .frontend import _MISSING, ParsedFunction, parse_function, signature
 from .primitives import Attr, Method, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple, setitem
@@ -196,6 +197,8 @@ class _Lowerer:
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     result_loc: object = None
+    problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
+    stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound
 
     # ------------------------------------------------------------ helpers
 
@@ -570,6 +573,8 @@ class _Lowerer:
             callee = self.expr_Attribute(func, None)
         else:
             callee = self.expr(func)
+        if isinstance(callee, ir.Var) and callee in self.stand_ins:
+            return self.placeholder(hint, node)  # calls what refused code defined: reported there
         if not isinstance(callee, ir.Ref):
             raise self.error(
                 UnsupportedSyntaxError,
@@ -906,16 +911,40 @@ class _Lowerer:
         raise AssertionError("desugar leaves only the final return")  # pragma: no cover
 
     def block(self, stmts):
+        """Lower each statement; one s2sad refuses is recorded in `problems` and lowering goes on
+        (so one error can list every problem), its names bound to placeholders."""
         for stmt in stmts:
-            method = getattr(self, "stmt_" + type(stmt).__name__, None)
-            if method is None:
-                raise self.error(
-                    UnsupportedSyntaxError,
-                    f"s2sad cannot differentiate a {type(stmt).__name__} statement",
-                    stmt,
-                    hint="rewrite it with assignments, if/for/while and calls",
-                )
-            method(stmt)
+            if any(refused_in(part) for part in _own_parts(stmt)):
+                self.stand_in(stmt)  # `syntax_problems` has reported it already
+                continue
+            try:
+                self.statement(stmt)
+            except S2SADError as exc:
+                self.problems.append(exc)
+                self.stand_in(stmt)
+
+    def statement(self, stmt):
+        method = getattr(self, "stmt_" + type(stmt).__name__, None)
+        if method is None:
+            raise self.error(
+                UnsupportedSyntaxError,
+                f"s2sad cannot differentiate a {type(stmt).__name__} statement",
+                stmt,
+                hint="rewrite it with assignments, if/for/while and calls",
+            )
+        method(stmt)
+
+    def stand_in(self, stmt):
+        """Bind what a refused statement would have bound to placeholders, so that later lines
+        are checked too without reporting these names as undefined."""
+        for ident in _bound_by(stmt, self.local_names):
+            self.env[ident] = self.placeholder(ident, stmt)
+
+    def placeholder(self, base, node):
+        var = self.namer.fresh(base) if base else self.namer.temp()
+        self.out.append(ir.Assign(var, ir.prim(refused_value), [], [], self.loc(node)))
+        self.stand_ins.add(var)
+        return var
 
     def body_and_result(self, fdef, hint=None):
         """Lower the body; the returned value is named `hint` (the caller's name for it) if new."""
@@ -926,7 +955,13 @@ class _Lowerer:
         self.block(body[:-1])
         if final.value is None:
             return ir.Const(None)
-        return self.expr(final.value, hint)
+        if refused_in(final.value):
+            return self.placeholder(hint, final)  # `syntax_problems` has reported it already
+        try:
+            return self.expr(final.value, hint)
+        except S2SADError as exc:
+            self.problems.append(exc)
+            return self.placeholder(hint, final)
 
     # ------------------------------------------------------------ inlining
 
@@ -965,7 +1000,9 @@ class _Lowerer:
                 hint=f"define {name} in a .py file, or register a rule:\n"
                 f"    @s2sad.adjoint({name})\n    def {func.__name__}_adjoint(y, ...): ...",
             ) from None
-        refuse_unsupported(parsed)
+        self.problems.extend(syntax_problems(parsed))
+        if parsed.node.args.vararg is not None or parsed.node.args.kwarg is not None:
+            return self.placeholder(hint, node)  # reported: the helper takes *args or **kwargs
         fdef = remove_early_exits(parsed)
         sig = signature(func)
         try:
@@ -982,7 +1019,8 @@ class _Lowerer:
                 )
         sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
                        local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs,
-                       fields=self.fields, frozen=self.frozen, element_of=self.element_of)
+                       fields=self.fields, frozen=self.frozen, element_of=self.element_of, problems=self.problems,
+                       stand_ins=self.stand_ins)
         result = sub.body_and_result(fdef, hint)
         return result
 
@@ -1034,6 +1072,37 @@ def index_concatenation(lowerer, base, node, hint):
                              node, lowerer.target_for(hint))
 
 
+def _own_parts(stmt) -> list:
+    """The parts of a statement lowered with it: a compound statement's header, not its body
+    (whose statements `block` checks one by one)."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return [stmt.test]
+    if isinstance(stmt, gast.For):
+        return [stmt.target, stmt.iter]
+    return [stmt]
+
+
+def _bound_by(stmt, local_names) -> list[str]:
+    """Every name `stmt` could bind, refused constructs included (``global n``, ``import m``,
+    ``def g``, ``with ... as h``, ``(n := ...)``)."""
+    found = dict.fromkeys(assigned_names([stmt], local_names))
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found[node.id] = None
+        elif isinstance(node, (gast.Global, gast.Nonlocal)):
+            found.update(dict.fromkeys(node.names))
+        elif isinstance(node, (gast.Import, gast.ImportFrom)):
+            found.update(dict.fromkeys((a.asname or a.name).split(".")[0] for a in node.names))
+        elif isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            found[node.name] = None
+    return list(found)
+
+
+def refused_value():
+    """Stands for the value of code s2sad refused (never run: the refusal is raised first)."""
+    raise AssertionError("s2sad lowered refused code")  # pragma: no cover
+
+
 def _concat_str(*parts):
     """Formats an f-string's parts (the primitive behind f"...")."""
     return "".join(str(p) for p in parts)
@@ -1054,7 +1123,9 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
             ``params_b``), and the body starts by rebuilding the container.
     """
     structures = structures or {}
-    refuse_unsupported(parsed, allow_varargs=template)
+    problems = syntax_problems(parsed, allow_varargs=template)
+    if (parsed.node.args.vararg is not None and not template) or parsed.node.args.kwarg is not None:
+        raise_problems(problems, parsed.name, parsed.filename)  # no parameters to lower the body with
     fdef = remove_early_exits(parsed)
     args = fdef.args
     namer = Namer()
@@ -1086,11 +1157,19 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
         env[extra] = var
     local_names = set(assigned_names(fdef.body)) | set(env)
     local_names |= set(leaves)
-    lowerer = _Lowerer(parsed, namer, env, [], (), local_names)
-    for a in all_args:
-        if a.id in leaves:
-            env[a.id] = lowerer.structured_parameter(a.id, structures[a.id], iter(leaves[a.id]), fdef)
-    result = lowerer.body_and_result(fdef)
+    lowerer = _Lowerer(parsed, namer, env, [], (), local_names, problems=problems)
+    try:
+        for a in all_args:
+            if a.id in leaves:
+                env[a.id] = lowerer.structured_parameter(a.id, structures[a.id], iter(leaves[a.id]), fdef)
+        result = lowerer.body_and_result(fdef)
+    except Exception as exc:
+        if not problems:
+            raise
+        if isinstance(exc, S2SADError):
+            problems.append(exc)
+        # otherwise a knock-on failure of code already refused: report the refusals
+    raise_problems(problems, parsed.name, parsed.filename)
     fn = ir.Function(
         name=name or parsed.name,
         params=params,

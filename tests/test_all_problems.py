@@ -1,0 +1,192 @@
+"""One error lists every problem in a function and the helpers it calls (issue 10 §4).
+
+Each offending line carries a ``# P<k>`` comment, k being its place in the expected list; the
+tests find the lines from those comments, so editing this file does not break them.
+"""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+import s2sad
+from gradcheck import numeric_grad
+
+
+def marked(f, k):
+    """The absolute line number (in this file) of the line of `f` marked ``# P<k>``."""
+    lines, start = inspect.getsourcelines(f)
+    hits = [start + i for i, text in enumerate(lines) if re.search(rf"# P{k}\b", text)]
+    assert len(hits) == 1, f"test bug: {f.__name__} must mark one line with '# P{k}'"
+    return hits[0]
+
+
+# ------------------------------------------------------------------ programs with several problems
+
+def helper_with_set(x):
+    s = {x}  # P1
+    return x * 2.0
+
+
+def four_problems(x):
+    try:  # P2
+        y = x + 1.0
+    except ValueError:
+        y = x
+    z = helper_with_set(y)
+    g = lambda t: t  # noqa: E731  # P3
+    w = undefined_thing(z) + g(z)  # noqa: F821  # P4
+    return np.sum(w * z)
+
+
+def helper_fixed(x):
+    s = (x,)
+    return x * 2.0
+
+
+def four_problems_fixed(x):
+    y = x + 1.0
+    z = helper_fixed(y)
+    w = np.sin(z) + z
+    return np.sum(w * z)
+
+
+def inner_helper(x):
+    while x > 10.0:  # P1
+        x = x / 2.0
+    else:
+        pass
+    return x
+
+
+def outer_helper(x):
+    del x  # P2
+    return inner_helper(3.0)
+
+
+def three_problems(x):
+    a = outer_helper(x) * x
+    if a > 0:
+        b = (c := a + 1.0)  # P3
+    else:
+        b = a
+    return b
+
+
+def three_problems_fixed(x):
+    a = 3.0 * x
+    if a > 0:
+        c = a + 1.0
+        b = c
+    else:
+        b = a
+    return b
+
+
+def twice_called(x):
+    return {x, 2.0 * x}  # P1
+
+
+def helper_used_twice(x):
+    u = twice_called(x)
+    v = twice_called(u)
+    for k in range(2):
+        import math  # P2
+        u = u * math.pi
+    return u + v
+
+
+namespace = {"__name__": "generated_elsewhere"}
+exec("def no_source(x):\n    return x * x\n", namespace)
+no_source = namespace["no_source"]
+
+
+def with_unreadable_helper(x):
+    global GLOBAL_COUNTER  # P1
+    GLOBAL_COUNTER = GLOBAL_COUNTER + 1
+    y = no_source(x)  # P2
+    return y * GLOBAL_COUNTER
+
+
+CASES = [
+    pytest.param(four_problems, four_problems_fixed, 4,
+                 [s2sad.UnsupportedSyntaxError, s2sad.UnsupportedSyntaxError, s2sad.UnsupportedSyntaxError,
+                  s2sad.NameResolutionError],
+                 [helper_with_set, four_problems, four_problems, four_problems], id="function-and-helper"),
+    pytest.param(three_problems, three_problems_fixed, 3, [s2sad.UnsupportedSyntaxError] * 3,
+                 [inner_helper, outer_helper, three_problems], id="helper-of-a-helper"),
+    pytest.param(helper_used_twice, None, 2, [s2sad.UnsupportedSyntaxError] * 2,
+                 [twice_called, helper_used_twice], id="helper-called-twice-reported-once"),
+    pytest.param(with_unreadable_helper, None, 2, [s2sad.UnsupportedSyntaxError, s2sad.NoDerivativeError],
+                 [with_unreadable_helper, with_unreadable_helper], id="unreadable-helper"),
+]
+
+
+def order_key(f):
+    return f.__code__.co_firstlineno
+
+
+@pytest.mark.parametrize("f, fixed, count, kinds, where", CASES)
+def test_every_problem_is_listed_in_one_error(f, fixed, count, kinds, where):
+    with pytest.raises(s2sad.UnsupportedCodeError) as info:
+        s2sad.grad(f)(0.7)
+    err = info.value
+    text = str(err)
+    assert text.splitlines()[0] == f"{count} problems in {f.__name__} (test_all_problems.py) prevent differentiation:"
+    assert [type(p) for p in err.problems] == kinds
+    expected_lines = [marked(w, k) for k, w in enumerate(where, 1)]
+    assert [p.location.line for p in err.problems] == expected_lines
+    assert expected_lines == sorted(expected_lines)  # ordered by line (all in this file)
+    assert [p.location.function for p in err.problems] == [w.__name__ for w in where]
+    for k, problem in enumerate(err.problems, 1):
+        assert isinstance(problem, s2sad.S2SADError) and problem.hint
+        entry = f"{k}. " + str(problem).replace("\n", "\n   ")  # each entry reads as the single error would
+        assert entry in text
+        assert "^" in str(problem)  # the caret under the column
+
+
+@pytest.mark.parametrize("f, fixed", [(c.values[0], c.values[1]) for c in CASES if c.values[1] is not None])
+def test_fixing_every_listed_problem_makes_it_differentiate(f, fixed):
+    x = 0.7
+    assert np.allclose(s2sad.grad(fixed)(x), numeric_grad(fixed, (x,)), rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------------ one problem: as before
+
+def one_problem(x):
+    s = {x}
+    return x * 2.0
+
+
+def one_problem_with_knock_ons(x):
+    g = lambda t: t * t  # noqa: E731
+    h = g(x) + 1.0  # calls what the refused line defined: not a second problem
+    global TOTAL
+    TOTAL = TOTAL + h  # names the refused lines bind are not reported as undefined
+    return TOTAL
+
+
+def test_one_problem_is_raised_as_itself():
+    with pytest.raises(s2sad.UnsupportedSyntaxError) as info:
+        s2sad.grad(one_problem)(0.7)
+    assert not isinstance(info.value, s2sad.UnsupportedCodeError)
+    assert str(info.value).startswith("s2sad cannot differentiate a set display\nFile ")
+
+
+def test_knock_on_failures_of_refused_lines_are_not_listed():
+    with pytest.raises(s2sad.UnsupportedCodeError) as info:
+        s2sad.grad(one_problem_with_knock_ons)(0.7)
+    assert [p.message for p in info.value.problems] == [
+        "s2sad cannot differentiate a lambda inside the function",
+        "s2sad cannot differentiate a global statement",
+    ]
+
+
+def test_the_listing_is_an_s2sad_error_for_every_entry_point():
+    for transform in (s2sad.grad, s2sad.value_and_grad, s2sad.jacobian, s2sad.hessian):
+        with pytest.raises(s2sad.UnsupportedCodeError) as info:
+            transform(four_problems)(0.7)
+        assert len(info.value.problems) == 4
+    with pytest.raises(s2sad.UnsupportedCodeError):
+        s2sad.show(four_problems)
