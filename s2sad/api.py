@@ -18,6 +18,7 @@ import numpy as np
 from . import ir, runtime
 from .codegen import Namespace, compile_function, to_source
 from .errors import (ArgumentError, InPlaceUpdateError, InternalError, Location, NoDerivativeError, NonScalarOutputError,
+                     UnsupportedCodeError,
                      S2SADError, WrtError)
 from .failures import derivative_failure, failing_location, is_users_own, users_own_error
 from .frontend import parse_function, signature, unwrap
@@ -522,8 +523,10 @@ def _build_or_defer(func, kind, positions, many):
     container's: then the error waits for the call, which refuses arrays and rebuilds for containers."""
     try:
         return _build(func, kind, positions, many)
-    except NoDerivativeError as exc:
-        if kind not in GeneratedFunction._STRUCTURED_KINDS:
+    except (NoDerivativeError, UnsupportedCodeError) as exc:
+        missing_rules = getattr(exc, "problems", [exc])  # one call without a rule, or several listed
+        if kind not in GeneratedFunction._STRUCTURED_KINDS or not all(
+                isinstance(p, NoDerivativeError) for p in missing_rules):
             raise
         names = _param_names(func)
         return _Deferred(func, kind, [names[i] for i in positions], many, exc)

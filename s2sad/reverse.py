@@ -32,7 +32,7 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import active_vars, buffer_chains, check_inplace_updates
-from .errors import NoDerivativeError, RuleError
+from .errors import NoDerivativeError, RuleError, raise_problems
 from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
@@ -176,6 +176,7 @@ class _Reverser:
     mutated: set = field(default_factory=set)  # values whose buffer an in-place update writes
     sequences: set = field(default_factory=set)  # values that are lists or tuples built in the function
     elements: set = field(default_factory=set)  # items read out of those, which may be containers too
+    problems: list = field(default_factory=list)  # calls with no rule, all reported together at the end
 
     # ------------------------------------------------------------ names
 
@@ -352,10 +353,13 @@ class _Reverser:
         y = stmt.target
         grad = env.get(y) if self.is_active(y) else None
         rev = []
-        if grad is not None:
-            rev = self.adjoint_of(stmt, grad, env)
-        elif y in self.tuple_results and any(key[0] == y for key in env if isinstance(key, tuple)):
-            rev = self.adjoint_of(stmt, None, env)
+        try:
+            if grad is not None:
+                rev = self.adjoint_of(stmt, grad, env)
+            elif y in self.tuple_results and any(key[0] == y for key in env if isinstance(key, tuple)):
+                rev = self.adjoint_of(stmt, None, env)
+        except NoDerivativeError as exc:  # go on, to list every call without a rule at once
+            self.problems.append(exc)
         if id(stmt) in self.saved:
             done = self.namer.temp()
             rev.append(ir.Assign(done, ir.prim(restore), [y, stmt.args[1], self.saved[id(stmt)]], [], stmt.loc))
@@ -924,6 +928,7 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
         seed_var = namer.temp()
         seed_stmts.append(ir.Assign(seed_var, SCALAR_SEED, [result], [], loc))
     forward, _, reverse = rev.block(fn.body, env, False)
+    raise_problems(rev.problems, fn.name, fn.filename)
     rev.top_reads = set(ir.free_vars(reverse))
     forward = [s for f in forward for s in f]
     grads = []

@@ -190,3 +190,34 @@ def test_the_listing_is_an_s2sad_error_for_every_entry_point():
         assert len(info.value.problems) == 4
     with pytest.raises(s2sad.UnsupportedCodeError):
         s2sad.show(four_problems)
+
+
+# ------------------------------------------------------------------ calls without a derivative rule
+
+def helper_without_rule(x):
+    return np.i0(x)  # P1
+
+
+def two_missing_rules(x):
+    a = helper_without_rule(x) * x
+    b = np.sin(a)
+    c = np.i0(b) + a  # P2
+    return c
+
+
+def two_missing_rules_fixed(x):
+    a = np.cosh(x) * x
+    b = np.sin(a)
+    return np.cosh(b) + a
+
+
+def test_every_call_without_a_rule_is_listed_in_one_error():
+    with pytest.raises(s2sad.UnsupportedCodeError) as info:
+        s2sad.grad(two_missing_rules)(0.7)
+    err = info.value
+    assert str(err).splitlines()[0] == "2 problems in two_missing_rules (test_all_problems.py) prevent differentiation:"
+    assert [type(p) for p in err.problems] == [s2sad.NoDerivativeError] * 2
+    assert [p.location.line for p in err.problems] == [marked(helper_without_rule, 1), marked(two_missing_rules, 2)]
+    assert all("np.i0" in p.message and "s2sad.adjoint(np.i0)" in p.hint for p in err.problems)
+    x = 0.7
+    assert np.allclose(s2sad.grad(two_missing_rules_fixed)(x), numeric_grad(two_missing_rules_fixed, (x,)))
