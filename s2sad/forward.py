@@ -44,7 +44,7 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import buffer_chains, useful_vars, varied_vars
-from .errors import NoDerivativeError, RuleError
+from .errors import NoDerivativeError, RuleError, raise_problems
 from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import (identity, list_append, pack_dict, pack_items, pack_list, pack_namedtuple, pack_tuple,
@@ -213,6 +213,7 @@ class _Forward:
     mutated: set
     tangent_bases: dict = field(default_factory=dict)
     pushed: dict = field(default_factory=dict)  # pushed value -> the tangent pushed with it
+    problems: list = field(default_factory=list)  # calls with no tangent rule, all reported together at the end
 
     # ------------------------------------------------------------ names
 
@@ -263,7 +264,10 @@ class _Forward:
             if isinstance(stmt, ir.Assign):
                 out.append(stmt)
                 if self.is_active(stmt.target) or stmt.func.value is restore:
-                    out.extend(self.assign(stmt, env))
+                    try:
+                        out.extend(self.assign(stmt, env))
+                    except NoDerivativeError as exc:  # go on, to list every call without a rule at once
+                        self.problems.append(exc)
             elif isinstance(stmt, ir.If):
                 out.extend(self.branch(stmt, env))
             elif isinstance(stmt, (ir.For, ir.While)):
@@ -589,7 +593,13 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
     for var in wrt_vars:
         if var not in active:
             active.add(var)  # its tangent exists even if nothing reads it
-    body = fwd.block(fn.body, env)
+    try:
+        body = fwd.block(fn.body, env)
+    except Exception:
+        if not fwd.problems:
+            raise
+        # otherwise a knock-on failure of a call already found without a rule: report those
+    raise_problems(fwd.problems, fn.name, fn.filename)
     result = fn.result
     tail: list = []
     result_dot = env.get(result) if fwd.is_active(result) else None

@@ -927,7 +927,12 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     else:
         seed_var = namer.temp()
         seed_stmts.append(ir.Assign(seed_var, SCALAR_SEED, [result], [], loc))
-    forward, _, reverse = rev.block(fn.body, env, False)
+    try:
+        forward, _, reverse = rev.block(fn.body, env, False)
+    except Exception:
+        if not rev.problems:
+            raise
+        # otherwise a knock-on failure of a call already found without a rule: report those
     raise_problems(rev.problems, fn.name, fn.filename)
     rev.top_reads = set(ir.free_vars(reverse))
     forward = [s for f in forward for s in f]

@@ -221,3 +221,12 @@ def test_every_call_without_a_rule_is_listed_in_one_error():
     assert all("np.i0" in p.message and "s2sad.adjoint(np.i0)" in p.hint for p in err.problems)
     x = 0.7
     assert np.allclose(s2sad.grad(two_missing_rules_fixed)(x), numeric_grad(two_missing_rules_fixed, (x,)))
+
+
+def test_forward_mode_lists_every_call_without_a_tangent_rule():
+    with pytest.raises(s2sad.UnsupportedCodeError) as info:
+        s2sad.jvp(two_missing_rules)(0.7, 1.0)
+    err = info.value
+    assert [type(p) for p in err.problems] == [s2sad.NoDerivativeError] * 2
+    assert [p.location.line for p in err.problems] == [marked(helper_without_rule, 1), marked(two_missing_rules, 2)]
+    assert all("tangent" in p.message for p in err.problems)
