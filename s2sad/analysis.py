@@ -17,7 +17,7 @@ import operator
 from dataclasses import dataclass, field
 
 from . import ir, runtime
-from .errors import InPlaceUpdateError
+from .errors import InPlaceUpdateError, raise_problems
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
 from .rules import registry
@@ -159,12 +159,19 @@ def _is_fresh_call(stmt: ir.Assign) -> bool:
 
 
 def check_inplace_updates(fn: ir.Function) -> None:
-    """Raise InPlaceUpdateError where ``x[i] = v`` would be unfaithful.
+    """Raise InPlaceUpdateError where ``x[i] = v`` would be unfaithful (all such updates listed in one
+    UnsupportedCodeError when there are several; see :func:`inplace_problems`)."""
+    raise_problems(inplace_problems(fn), fn.name, fn.filename)
+
+
+def inplace_problems(fn: ir.Function) -> list[InPlaceUpdateError]:
+    """An InPlaceUpdateError for every ``x[i] = v`` that would be unfaithful, in program order.
 
     The base of every update must be an array the function created (or an
     update, loop value or branch value of one), and no name may read the old
     version after the update.
     """
+    problems = []
     producers: dict = {}
     carried_of: dict = {}
     phi_of: dict = {}
@@ -208,23 +215,25 @@ def check_inplace_updates(fn: ir.Function) -> None:
         base = stmt.args[0]
         if not owned(base):
             name = base.base if isinstance(base, ir.Var) else repr(base)
-            raise InPlaceUpdateError(
+            problems.append(InPlaceUpdateError(
                 f"{name!r} may share its data with a parameter or another array, so updating it in place "
                 "would change values s2sad must keep",
                 stmt.loc,
                 hint=f"make it a new array first, e.g. {name} = {name}.copy() or np.zeros(...)",
-            )
+            ))
+            continue
         later = [
             s for pos, s, path in reads.get(base, [])
             if pos > order[stmt] and s is not stmt and not _exclusive(path, paths[stmt])
         ]
         if later:
             name = base.base if isinstance(base, ir.Var) else repr(base)
-            raise InPlaceUpdateError(
+            problems.append(InPlaceUpdateError(
                 f"another name still refers to {name!r} after this in-place update, and would see it change",
                 stmt.loc,
                 hint=f"copy before updating if you need the old values: {name}_old = {name}.copy()",
-            )
+            ))
+    return problems
 
 
 @dataclass
@@ -386,7 +395,7 @@ def guard_inplace_updates(fn: ir.Function) -> ir.Function:
     Returns:
         `fn`, or a copy with those run-time checks inserted.
     """
-    check_inplace_updates(fn)
+    problems = inplace_problems(fn)  # raised together with the views found below
     trace = _program_order(fn)
     root = _may_alias(fn)
     members: dict = {}
@@ -406,15 +415,17 @@ def guard_inplace_updates(fn: ir.Function) -> ir.Function:
             if _definite_view(producer):
                 name = v.base if not ir.is_temp(v) else "a value"
                 made = f" (made at line {producer.loc.line})" if producer.loc else ""
-                raise InPlaceUpdateError(
+                problems.append(InPlaceUpdateError(
                     f"{name!r}{made} is a view of {base.base!r}, which is updated in place here before {name!r} "
                     "is read again: NumPy would show the change through it, and the derivative could not follow",
                     stmt.loc,
                     hint=f"take a copy where {name!r} is made (`.copy()`), or update a copy of {base.base!r}",
-                )
+                ))
+                continue
             # a value that may or may not share memory (an element or a row, a list holding arrays,
             # the same array under another name on some paths): checked when the update runs
             checks.setdefault(id(stmt), []).append(v)
+    raise_problems(problems, fn.name, fn.filename)
     if not checks:
         return fn
     return _insert_checks(fn, checks)

@@ -230,3 +230,32 @@ def test_forward_mode_lists_every_call_without_a_tangent_rule():
     assert [type(p) for p in err.problems] == [s2sad.NoDerivativeError] * 2
     assert [p.location.line for p in err.problems] == [marked(helper_without_rule, 1), marked(two_missing_rules, 2)]
     assert all("tangent" in p.message for p in err.problems)
+
+
+# ------------------------------------------------------------------ unsafe in-place updates
+
+def two_unsafe_updates(x):
+    x[0] = 2.0 * x[0]  # P1
+    y = np.zeros(3)
+    v = y[1:]
+    y[1] = x[1]  # P2
+    return np.sum(v * x) + np.sum(y)
+
+
+def two_unsafe_updates_fixed(x):
+    x = x.copy()
+    x[0] = 2.0 * x[0]
+    y = np.zeros(3)
+    v = y[1:].copy()
+    y[1] = x[1]
+    return np.sum(v * x[1:]) + np.sum(y)
+
+
+def test_every_unsafe_in_place_update_is_listed_in_one_error():
+    x = np.array([0.3, -0.5, 0.8])
+    with pytest.raises(s2sad.UnsupportedCodeError) as info:
+        s2sad.grad(two_unsafe_updates)(x)
+    err = info.value
+    assert [type(p) for p in err.problems] == [s2sad.InPlaceUpdateError] * 2
+    assert [p.location.line for p in err.problems] == [marked(two_unsafe_updates, 1), marked(two_unsafe_updates, 2)]
+    assert np.allclose(s2sad.grad(two_unsafe_updates_fixed)(x), numeric_grad(two_unsafe_updates_fixed, (x,)))
