@@ -394,6 +394,8 @@ class _Deferred(GeneratedFunction):
     @property
     def source(self):
         error = self._error
+        if isinstance(error, UnsupportedCodeError):  # several missing rules: the hint goes with the first
+            error = error.problems[0]
         hint = (error.hint + "\n" if error.hint else "") + (
             "if the argument is a container (a dict, list, tuple or namedtuple), the code is generated for its "
             f"structure: read it with s2sad.{self.kind}(f).specialize(<arguments>).source")

@@ -140,6 +140,26 @@ class UnsupportedCodeError(S2SADError):
         return "\n".join(entries)
 
 
+class NoDerivativeErrors(UnsupportedCodeError, NoDerivativeError):
+    """Several calls without a derivative rule (still caught by ``except NoDerivativeError``)."""
+
+
+class InPlaceUpdateErrors(UnsupportedCodeError, InPlaceUpdateError):
+    """Several unsafe in-place updates (still caught by ``except InPlaceUpdateError``)."""
+
+
+class UnsupportedSyntaxErrors(UnsupportedCodeError, UnsupportedSyntaxError):
+    """Several refused constructs (still caught by ``except UnsupportedSyntaxError``)."""
+
+
+def _listing_class(problems) -> type:
+    """The UnsupportedCodeError to raise: one that is also the problems' kind when they share it."""
+    for kind in (NoDerivativeErrors, InPlaceUpdateErrors, UnsupportedSyntaxErrors):
+        if all(isinstance(p, kind.__mro__[2]) for p in problems):
+            return kind
+    return UnsupportedCodeError
+
+
 def raise_problems(problems: list[S2SADError], function: str = "", filename: str = "") -> None:
     """Raise nothing for no problems, the problem itself for one, else one UnsupportedCodeError.
 
@@ -164,4 +184,4 @@ def raise_problems(problems: list[S2SADError], function: str = "", filename: str
     if len(ordered) == 1:
         raise ordered[0]
     if ordered:
-        raise UnsupportedCodeError(ordered, function, filename)
+        raise _listing_class(ordered)(ordered, function, filename)

@@ -217,6 +217,7 @@ def test_every_call_without_a_rule_is_listed_in_one_error():
     err = info.value
     assert str(err).splitlines()[0] == "2 problems in two_missing_rules (test_all_problems.py) prevent differentiation:"
     assert [type(p) for p in err.problems] == [s2sad.NoDerivativeError] * 2
+    assert isinstance(err, s2sad.NoDerivativeError)  # `except NoDerivativeError` still catches the listing
     assert [p.location.line for p in err.problems] == [marked(helper_without_rule, 1), marked(two_missing_rules, 2)]
     assert all("np.i0" in p.message and "s2sad.adjoint(np.i0)" in p.hint for p in err.problems)
     x = 0.7
