@@ -14,8 +14,9 @@ array ``p["w"]`` and a nested tuple ``p["ab"] = (a, b)`` of scalars. Its body mi
 
 Every operation is smooth where it is used (division by ``1 + b*b``, logarithms of ``1 + a*a``,
 no ``abs``/``max``), so the derivative exists except on branch boundaries; :func:`check_program`
-rejects points near those (one-sided differences disagree, or two step sizes disagree) before
-s2sad is involved, so that every failure it reports is real.
+rejects points near those (one-sided differences disagree, or two step sizes disagree, or moving
+the conditions' thresholds ``EDGE_*`` a hair changes the gradient) so that every failure it
+reports is real.
 
 :func:`check_program` compares ``s2sad.grad`` with central differences in float64 (a gradient
 with the structure of the argument), ``value_and_grad``'s value with ``f``, ``s2sad.jvp``'s
@@ -27,6 +28,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,6 +71,12 @@ def scaled(fn):
 def decorated(a):
     return np.cos(a) * a
 
+
+# the thresholds of the generated conditions (read live, so that the check can move them)
+EDGE_A = 0.0
+EDGE_B = 0.3
+EDGE_C = -0.4
+
 '''
 
 UNARY = [
@@ -81,6 +89,7 @@ ARRAY_TO_SCALAR = ["np.sum({a})", "np.mean({a})", "{a}[{i}]", "np.dot({a}, {a})"
 ARRAY_TO_ARRAY = ["np.cumsum({a})", "{a}[[2, 1, 0]]", "np.concatenate([{a}[:1], {a}[1:] * 2.0])", "np.roll({a}, 1)"]
 CONSTANTS = ["0.5", "1.5", "-0.7", "2.0"]
 UFUNCS_OUT = ["np.multiply({a}, {b}, out={w})", "np.add({a}, {b}, out={w})", "np.subtract({a}, {b}, out={w})"]
+EDGES = ("EDGE_A", "EDGE_B", "EDGE_C")
 UNARY_OUT = ["np.sin({a}, out={w})", "np.tanh({a}, out={w})", "np.exp({a}, out={w})"]
 
 
@@ -214,7 +223,7 @@ def condition(draw, env, extra=()):
     lhs = e if k == "s" else f"np.sum({e})"
     if draw(st.booleans()):
         lhs = f"np.sin({lhs})"
-    return f"{lhs} {draw(st.sampled_from(['>', '<']))} {draw(st.sampled_from(['0.0', '0.3', '-0.4']))}"
+    return f"{lhs} {draw(st.sampled_from(['>', '<']))} {draw(st.sampled_from(EDGES))}"
 
 
 def initial_value(kind):
@@ -412,6 +421,23 @@ def at_a_kink(f, args, positions, x0, h=1e-7):
     return False
 
 
+def on_a_branch_boundary(module, grad, args, wrt, eps=1e-9) -> bool:
+    """Moving every threshold a hair up, then down, changes the gradient: some condition sits
+    exactly on its threshold."""
+    original = {name: getattr(module, name) for name in EDGES}
+    sides = []
+    try:
+        for sign in (1.0, -1.0):
+            for name, value in original.items():
+                setattr(module, name, value + sign * eps)
+            g = grad(*copy.deepcopy(args))
+            sides.append(np.concatenate([flat(p) for p in (g if isinstance(wrt, tuple) else (g,))]))
+    finally:
+        for name, value in original.items():
+            setattr(module, name, value)
+    return not np.array_equal(sides[0], sides[1])
+
+
 def _args_equal(a, b) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and sorted(a) == sorted(b) and all(_args_equal(a[k], b[k]) for k in a)
@@ -452,6 +478,9 @@ def check_program(program_dir, program, args, rng_seed=0, value_and_grad=True):
 
     before = copy.deepcopy(args)
     grad = s2sad.grad(f, wrt)
+    # a condition exactly at its threshold (x == 0.0 in `if x > EDGE_A`) picks one branch at a single
+    # point, where f may still be smooth: the derivative of that branch is then not f's
+    assume(not on_a_branch_boundary(sys.modules[f.__module__], grad, args, wrt))
     got = grad(*args)
     assert _args_equal(args, before), "grad changed its arguments"
     parts = got if isinstance(wrt, tuple) else (got,)
