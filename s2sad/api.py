@@ -106,6 +106,7 @@ class GeneratedFunction:
         self.namespace = namespace
         self._wrt_positions = [_param_names(primal).index(p) for p in wrt_names]
         self._many = many
+        self._plain_counts = _plain_counts(func, kind)
         self._guard = None  # true while what the code was built from is unchanged (s2sad.guards)
         self._rebuild = None
         self.__name__ = func.__name__
@@ -123,6 +124,34 @@ class GeneratedFunction:
     _structures: dict = {}
 
     def __call__(self, *args, **kwargs):
+        # The common call (every argument positional and plain, see `_plain_arguments`) needs none of the
+        # general path's work: no matrix, container or Dask argument, no defaults to bind, no float32 to
+        # cast back. It still checks the staleness guard and makes differentiated ints floats.
+        if not kwargs and len(args) in self._plain_counts:
+            plain = _plain_arguments(args, self._wrt_positions)
+            guard = self._guard
+            if plain is not None and guard is not None:
+                try:
+                    fresh = guard()
+                except Exception:  # an emptied closure cell: the general path rebuilds
+                    fresh = False
+                if not fresh:
+                    plain = None
+            if plain is not None:
+                try:
+                    return self._func(*plain)
+                except S2SADError:
+                    raise
+                except Exception as exc:
+                    primal_args, primal_kwargs = (self._primal_arguments(args) if self.kind in self._TRAILING
+                                                  else (args, kwargs))
+                    error = self._call_failure(exc, primal_args, primal_kwargs)
+                raise error  # outside the handler: a user's own error is not chained to s2sad's attempt
+        return self._call_general(args, kwargs)
+
+    def _call_general(self, args, kwargs):
+        """Any call: refreshes a stale derivative, refuses what it cannot differentiate, dispatches on
+        containers, binds defaults and seeds, makes differentiated arguments real, casts gradients back."""
         if self._guard is not None:
             try:
                 fresh = self._guard()
@@ -155,29 +184,34 @@ class GeneratedFunction:
                 name = name_of[pos]
                 if name in kwargs:
                     kwargs[name] = real(kwargs[name], pos)
-        users_own = None
+        error = None
         try:
             with computes_refused((args, kwargs), self.primal):  # Dask arguments: no hidden compute
                 result = self._func(*args, **kwargs)
         except S2SADError:
             raise
         except Exception as exc:
-            if isinstance(exc, ValueError) and str(exc) == runtime.LIST_CONCATENATION:
-                raise ArgumentError(f"{self.primal.__name__}: {exc}", _function_location(self.primal),
-                                    hint="make the lists inside the function, or pass arrays") from None
-            if isinstance(exc, TypeError) and exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
-                raise ArgumentError(f"{self.__name__}{self.__signature__}: {exc}".replace(  # the call: arity
-                    "__s2sad_factory__.<locals>.", ""), _function_location(self.primal),
-                    hint="pass the arguments the signature shows") from None
-            failure = self._failure(exc, primal_args, primal_kwargs)
-            if not is_users_own(failure):
-                raise failure from exc
-            users_own = failure
-        if users_own is not None:
-            raise users_own  # outside the handler, so s2sad's failed attempt is not chained to it
+            error = self._call_failure(exc, primal_args, primal_kwargs)
+        if error is not None:
+            raise error  # outside the handler, so s2sad's failed attempt is not chained to a user's own error
         if self.kind in ("grad", "value_and_grad", "vjp"):
             result = self._match_dtypes(result, args, kwargs)
         return result
+
+    def _call_failure(self, exc, primal_args, primal_kwargs) -> BaseException:
+        """The exception a call raises when the generated code raised `exc` (caught in the frame that
+        called ``self._func``), with its cause set as ``raise ... from`` would set it."""
+        if isinstance(exc, ValueError) and str(exc) == runtime.LIST_CONCATENATION:
+            return _caused(ArgumentError(f"{self.primal.__name__}: {exc}", _function_location(self.primal),
+                                         hint="make the lists inside the function, or pass arrays"), None)
+        if isinstance(exc, TypeError) and exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
+            return _caused(ArgumentError(f"{self.__name__}{self.__signature__}: {exc}".replace(  # the call: arity
+                "__s2sad_factory__.<locals>.", ""), _function_location(self.primal),
+                hint="pass the arguments the signature shows"), None)
+        failure = self._failure(exc, primal_args, primal_kwargs)
+        if not is_users_own(failure):
+            return _caused(failure, exc)
+        return failure
 
     def _failure(self, exc, primal_args, primal_kwargs):
         """What to raise when the generated code raised `exc`: the user's own exception if their
@@ -216,6 +250,7 @@ class GeneratedFunction:
         new = self._rebuild()
         self._func, self.source, self.ir, self.namespace = new._func, new.source, new.ir, new.namespace
         self._guard, self._rebuild = new._guard, new._rebuild
+        self._plain_counts = new._plain_counts
         self.__signature__ = getattr(new, "__signature__", None)
 
     def _with_defaults(self, args, kwargs, n_trailing):
@@ -370,6 +405,72 @@ class GeneratedFunction:
         params = ", ".join(_param_names(self.primal))
         return (f"<s2sad {self.kind} of {self.primal.__name__}({params}) with respect to "
                 f"{', '.join(self.wrt)}; print(.source) to read it>")
+
+
+def _caused(error: BaseException, cause) -> BaseException:
+    """`error` as ``raise error from cause`` raises it (``cause`` None: ``from None``)."""
+    error.__cause__ = cause
+    error.__suppress_context__ = True
+    return error
+
+
+# The kinds whose generated function takes exactly the arguments it is called with (f's, then for a vjp
+# the cotangent): a jvp/hvp checks its tangents, a `derivative` its scalars, other kinds wrap code.
+_PLAIN_KINDS = frozenset({"grad", "value_and_grad", "grad_aux", "value_and_grad_aux", "vjp", "vjp_aux"})
+# Exact types, not isinstance: an np.matrix (whose `*` is a matrix product), another ndarray subclass,
+# a bool, a container or a Dask array is not plain and takes the general path.
+_PLAIN_TYPES = frozenset({float, int, np.float64, np.ndarray})
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _plain_counts(func, kind) -> range:
+    """How many positional arguments a call may pass to take the plain path: all of the compiled
+    function's parameters, or (grad, value_and_grad) all but some with defaults, which the compiled
+    function fills in as the general path lets it; none for other kinds or signatures with *args,
+    **kwargs or keyword-only parameters."""
+    if kind not in _PLAIN_KINDS or type(func) is not types.FunctionType:
+        return range(0)
+    code = func.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount:
+        return range(0)
+    if kind in GeneratedFunction._TRAILING:  # the seed comes last: only a full call says which it is
+        return range(code.co_argcount, code.co_argcount + 1)
+    return range(code.co_argcount - len(func.__defaults__ or ()), code.co_argcount + 1)
+
+
+def _plain_arguments(args: tuple, wrt_positions) -> tuple | None:
+    """`args` as the generated code takes them, if the general path would pass them on unchanged but
+    for ints made floats; None if it has more to decide.
+
+    Plain means: every argument is exactly a float, int, np.float64 or ndarray, and each differentiated
+    ndarray has dtype float64 (an int or complex array, or a float32 one whose gradient is cast back,
+    goes the general way). Mirrors `_as_real` for those types.
+
+    Example:
+        >>> _plain_arguments((2, 3), [0])
+        (2.0, 3)
+        >>> _plain_arguments((np.asmatrix([[1.0]]),), [0]) is None
+        True
+    """
+    for value in args:
+        if type(value) not in _PLAIN_TYPES:
+            return None
+    converted = None
+    for pos in wrt_positions:
+        if pos >= len(args):  # left to its default, as the general path leaves it
+            continue
+        value = args[pos]
+        kind = type(value)
+        if kind is np.ndarray:
+            if value.dtype is not _FLOAT64:  # also a non-native byte order: the general path decides
+                return None
+        elif kind is int:
+            if abs(value) > sys.float_info.max:  # `_as_real` refuses it, naming the digits
+                return None
+            if converted is None:
+                converted = list(args)
+            converted[pos] = float(value)
+    return args if converted is None else tuple(converted)
 
 
 def _refuse_matrix(func):
@@ -586,6 +687,8 @@ def _build(func, kind, positions, many, structures=None):
         ) from exc
     generated = GeneratedFunction(compiled, source, kind, func, wrt_names, adjoint, namespace, many)
     generated._structures = structures or {}
+    if structures:  # its arguments are containers: only the general path flattens them
+        generated._plain_counts = range(0)
     generated._dispatch = True
     generated._guard, generated._rebuild = guard, rebuild
     return generated
