@@ -5,6 +5,7 @@ arguments (staleness guard, np.matrix and complex refusal, ints to floats,
 containers, float32 casting) before it runs the compiled code, which is
 ``grad(f)._func``. The difference of the two times is what the wrapper costs.
 Each time is the minimum over many repeats (timeit), in microseconds per call.
+An empty Python function call is timed too, as a yardstick for a loaded machine.
 It asserts nothing; it prints a table.
 
     python bench/bench_overhead.py [--number N] [--repeat R]
@@ -39,6 +40,10 @@ def sum_tanh(x):
 
 def scaled(x, scale=2.0):
     return scale * x * x
+
+
+def _empty(x):
+    return x
 
 
 def cases():
@@ -82,6 +87,8 @@ def main(argv=None):
         t_bare = per_call(lambda: bare(*bare_args, **bare_kwargs), options.number, options.repeat)
         t_wrapped = per_call(lambda: generated(*args, **kwargs), options.number, options.repeat)
         print(f"{name:32} {t_bare:9.2f} {t_wrapped:9.2f} {t_wrapped - t_bare:12.2f}")
+    t_empty = per_call(lambda: _empty(1.5), options.number, options.repeat)
+    print(f"{'an empty Python call (yardstick)':32} {'':9} {t_empty:9.2f}")
     f = square
     t_lookup = per_call(lambda: s2sad.grad(f), options.number, options.repeat)
     print(f"{'s2sad.grad(f) (cached)':32} {'':9} {t_lookup:9.2f}")

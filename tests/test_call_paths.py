@@ -127,6 +127,20 @@ def test_plain_arguments_take_the_plain_path(monkeypatch):
     assert s2sad.grad(scaled)(np.float64(1.0)) == 4.0
 
 
+def test_the_plain_path_passes_ints_as_floats(monkeypatch):
+    g = s2sad.grad(poly)
+    received = []
+
+    def compiled(*args):
+        received.append(args)
+        return 0.0
+
+    monkeypatch.setattr(g, "_func", compiled)
+    g(2, 3)
+    g._call_general((2, 3), {})
+    assert [[type(a) for a in args] for args in received] == [[float, int], [float, int]]
+
+
 @pytest.mark.parametrize("args", [(np.asmatrix([[1.0, 2.0]]), 1.0), (1.0, np.asmatrix([[1.0]])),
                                   (True, 1.0), (1 + 2j, 1.0), (np.array([1j, 2.0]), 1.0), (10 ** 400, 1.0),
                                   (None, 1.0), ("x", 1.0)])
