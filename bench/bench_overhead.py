@@ -4,8 +4,10 @@
 arguments (staleness guard, np.matrix and complex refusal, ints to floats,
 containers, float32 casting) before it runs the compiled code, which is
 ``grad(f)._func``. The difference of the two times is what the wrapper costs.
-Each time is the minimum over many repeats (timeit), in microseconds per call.
-An empty Python function call is timed too, as a yardstick for a loaded machine.
+As that difference is small against the noise of a shared machine, the last
+column times the wrapper alone: around a compiled function that does nothing.
+Each time is the minimum over many short repeats (timeit), in microseconds per
+call. An empty Python function call is timed too, as a yardstick.
 It asserts nothing; it prints a table.
 
     python bench/bench_overhead.py [--number N] [--repeat R]
@@ -14,6 +16,7 @@ It asserts nothing; it prints a table.
 from __future__ import annotations
 
 import argparse
+import copy
 import timeit
 
 import numpy as np
@@ -46,6 +49,17 @@ def _empty(x):
     return x
 
 
+def _nothing(*args, **kwargs):
+    return None
+
+
+def wrapper_alone(generated):
+    """`generated` calling a compiled function that does nothing: times the wrapper's own work."""
+    alone = copy.copy(generated)
+    alone._func = _nothing
+    return alone
+
+
 def cases():
     """(name, generated function, positional arguments, keyword arguments)."""
     v = np.linspace(0.1, 1.0, 10)
@@ -76,17 +90,20 @@ def bare_arguments(generated, args, kwargs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--number", type=int, default=3000)
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--number", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=100)
     options = parser.parse_args(argv)
-    print(f"{'case':32} {'bare µs':>9} {'s2sad µs':>9} {'overhead µs':>12}")
+    print(f"{'case':32} {'bare µs':>9} {'s2sad µs':>9} {'overhead µs':>12} {'wrapper alone µs':>17}")
     for name, generated, args, kwargs in cases():
         generated(*args, **kwargs)  # build (containers, rebuilds) before timing
         bare = generated._func
         bare_args, bare_kwargs = bare_arguments(generated, args, kwargs)
         t_bare = per_call(lambda: bare(*bare_args, **bare_kwargs), options.number, options.repeat)
         t_wrapped = per_call(lambda: generated(*args, **kwargs), options.number, options.repeat)
-        print(f"{name:32} {t_bare:9.2f} {t_wrapped:9.2f} {t_wrapped - t_bare:12.2f}")
+        alone = wrapper_alone(generated)
+        t_nothing = per_call(lambda: _nothing(*bare_args, **bare_kwargs), options.number, options.repeat)
+        t_alone = per_call(lambda: alone(*args, **kwargs), options.number, options.repeat) - t_nothing
+        print(f"{name:32} {t_bare:9.2f} {t_wrapped:9.2f} {t_wrapped - t_bare:12.2f} {t_alone:17.2f}")
     t_empty = per_call(lambda: _empty(1.5), options.number, options.repeat)
     print(f"{'an empty Python call (yardstick)':32} {'':9} {t_empty:9.2f}")
     f = square
