@@ -12,7 +12,8 @@ reverse sweep, each line labelled with the source line it came from.
 """
 
 from . import rules  # noqa: F401  (importing it registers the built-in derivative rules)
-from .api import Differentiable, GeneratedFunction, InternalError, differentiate, grad, show, source, value_and_grad
+from .api import GeneratedFunction, InternalError, show, source
+from .public import Differentiable, differentiate, grad, value_and_grad
 from .derivatives import curl, derivative, divergence, hessian, hvp, jacobian, jvp, laplacian, vjp
 from .export import export  # noqa: E402  (the function; the module is s2sad.export in sys.modules)
 from .errors import (
@@ -33,8 +34,7 @@ from .errors import (
 )
 from .rules.registry import adjoint, declare_writes, method_mirrors, nondifferentiable, returns_tuple, tangent
 from .check import check_grad, check_rule
-from .explain import explain
-from .graph import graph
+from .explain import explain, graph
 
 __version__ = "0.1.0"
 

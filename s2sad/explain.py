@@ -49,7 +49,9 @@ from . import ir, runtime
 from .api import InternalError, _as_real, resolve_wrt
 from .check import _run_adjoint_template
 from .errors import ArgumentError, Location, NoDerivativeError, S2SADError
+from .formatting import _fmt
 from .frontend import parse_function, signature, unwrap
+from .graph import Graph
 from .lower import normalize
 from .primitives import identity, list_append, pack_list, pack_tuple, setitem
 from .rules import registry
@@ -379,34 +381,6 @@ class _Interpreter:
 # ------------------------------------------------------------------ formatting
 
 
-def _fmt(value, digits: int = 5) -> str:
-    """A value as the trace prints it: numbers to `digits` significant digits, arrays summarized."""
-    if value is None:
-        return "None"
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (numbers.Integral, np.integer)):
-        return str(int(value))
-    if isinstance(value, (numbers.Real, np.floating)) or (isinstance(value, np.ndarray) and value.ndim == 0
-                                                          and np.issubdtype(value.dtype, np.number)):
-        x = float(value)
-        if x == 0:
-            return "0"
-        text = f"{x:.{digits}g}"
-        return text
-    if isinstance(value, np.ndarray):
-        if value.size <= 6 and value.ndim == 1 and np.issubdtype(value.dtype, np.number):
-            return "[" + ", ".join(_fmt(v, digits) for v in value) + "]"
-        if np.issubdtype(value.dtype, np.number) and value.size:
-            return (f"array{value.shape} min {_fmt(value.min(), 3)} max {_fmt(value.max(), 3)}")
-        return f"array{value.shape} {value.dtype}"
-    if isinstance(value, (tuple, list)):
-        inner = ", ".join(_fmt(v, digits) for v in value)
-        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _is_scalar(value) -> bool:
     if not isinstance(value, (numbers.Number, np.generic, np.ndarray)):
         return False  # tuples (eigh's (w, V)), lists, None
@@ -488,10 +462,12 @@ class Explanation:
             raise KeyError(name)
         return rows[-1]
 
+    def operation(self, node) -> str:
+        """The operation one node of the trace performs, as the trace prints it: ``v3 = log(v1)``."""
+        return _operation(node)
+
     def graph(self):
         """The computational graph of this run (see :func:`s2sad.graph`)."""
-        from .graph import Graph
-
         return Graph(self)
 
     # -- text
@@ -1060,9 +1036,39 @@ def _reverse_rows(order_nodes, output):
     return rows
 
 
-__all__ = ["Contribution", "Explanation", "ForwardRow", "ReverseRow", "explain"]
+__all__ = ["Contribution", "Explanation", "ForwardRow", "ReverseRow", "explain", "graph"]
 
 # `s2sad.explain` is this function once the package is imported (it shadows the module name);
 # keep `s2sad.explain.explain(...)`, the module-style spelling, working too.
 explain.explain = explain
 explain.Explanation = Explanation
+
+
+def graph(f, *args, wrt=0, max_iterations: int = 3, digits: int = 4) -> Graph:
+    """The computational graph of ``f(*args)``, with values and gradients on the edges.
+
+    Args:
+        f: a Python function whose source s2sad can read.
+        *args: the arguments to evaluate it at.
+        wrt: the parameter(s) to differentiate (as in :func:`s2sad.explain`; None for every real argument).
+        max_iterations: loop iterations drawn before the rest are collapsed into one node.
+        digits: significant digits on the labels.
+
+    Returns:
+        A :class:`Graph`: ``.dot`` (DOT text), ``.render(path)`` (SVG/PNG via Graphviz), ``_repr_svg_``.
+
+    Example:
+        >>> import s2sad
+        >>> def f(x, y, z):
+        ...     return (x + y) * z
+        >>> g = s2sad.graph(f, -2.0, 5.0, -4.0, wrt=None)
+        >>> g.dot.startswith('digraph "f"')
+        True
+    """
+    return Graph(explain(f, *args, wrt=wrt, max_iterations=max_iterations, digits=digits))
+
+
+# `s2sad.graph` is this function once the package is imported; keep `s2sad.graph.graph(...)` and
+# `s2sad.graph.Graph` working too.
+graph.graph = graph
+graph.Graph = Graph

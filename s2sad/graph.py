@@ -23,7 +23,7 @@ import shutil
 import subprocess
 
 from .errors import ArgumentError, S2SADError
-from .explain import Explanation, _fmt, explain
+from .formatting import _fmt
 
 GREEN = "#1a7f37"
 RED = "#cf222e"
@@ -45,7 +45,7 @@ class Graph:
         dot: the Graphviz DOT source text.
     """
 
-    def __init__(self, explanation: Explanation):
+    def __init__(self, explanation):  # an s2sad.explain.Explanation (explain imports graph, not back)
         self.explanation = explanation
         self.dot = self._build()
 
@@ -72,9 +72,7 @@ class Graph:
                 label = f"{name} = {value}\n{n.name} (input)"
                 lines.append(f"  {n.name} [shape=box, {style}, label={_quote(label)}];")
             else:
-                from .explain import _operation
-
-                label = _operation(n)
+                label = e.operation(n)
                 if n.var is not None and n.var.base not in ("t", ""):
                     label += f"\n({n.var.base})"
                 attrs = [f"label={_quote(label)}"]
@@ -184,32 +182,4 @@ class Graph:
         return f"<s2sad graph of {self.explanation._title()}; .dot is the DOT text, .render(path) draws it>"
 
 
-def graph(f, *args, wrt=0, max_iterations: int = 3, digits: int = 4) -> Graph:
-    """The computational graph of ``f(*args)``, with values and gradients on the edges.
-
-    Args:
-        f: a Python function whose source s2sad can read.
-        *args: the arguments to evaluate it at.
-        wrt: the parameter(s) to differentiate (as in :func:`s2sad.explain`; None for every real argument).
-        max_iterations: loop iterations drawn before the rest are collapsed into one node.
-        digits: significant digits on the labels.
-
-    Returns:
-        A :class:`Graph`: ``.dot`` (DOT text), ``.render(path)`` (SVG/PNG via Graphviz), ``_repr_svg_``.
-
-    Example:
-        >>> import s2sad
-        >>> def f(x, y, z):
-        ...     return (x + y) * z
-        >>> g = s2sad.graph(f, -2.0, 5.0, -4.0, wrt=None)
-        >>> g.dot.startswith('digraph "f"')
-        True
-    """
-    return Graph(explain(f, *args, wrt=wrt, max_iterations=max_iterations, digits=digits))
-
-
-__all__ = ["Graph", "GraphvizMissingError", "graph"]
-
-# `s2sad.graph` is this function once the package is imported; keep `s2sad.graph.graph(...)` working too.
-graph.graph = graph
-graph.Graph = Graph
+__all__ = ["Graph", "GraphvizMissingError"]

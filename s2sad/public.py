@@ -1,0 +1,185 @@
+"""The entry points users call first: grad, value_and_grad and @differentiate.
+
+They sit above both builders: `api` (reverse mode from a function's source) and
+`derivatives` (forward mode, higher order, and grad of generated code), so
+that data flows one way: api -> derivatives -> public.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from . import derivatives
+from .api import GeneratedFunction, build, resolve_wrt
+from .derivatives import grad_of_generated
+from .frontend import parse_function, unwrap
+
+
+def grad(f, wrt=0, *, has_aux=False):
+    """The gradient of a scalar function, as a generated Python function.
+
+    Args:
+        f: a Python function whose source s2sad can read, returning a scalar;
+            or generated code of a scalar -> scalar function (``grad(grad(f))``,
+            by forward mode over the generated program).
+        wrt: the parameter to differentiate with respect to: a position or a
+            name, or a tuple of them (then the result is a tuple, in that order).
+        has_aux: ``f`` returns ``(loss, aux)``; the generated function returns
+            ``(gradient, aux)`` (as in JAX).
+
+    Returns:
+        A function with ``f``'s signature returning the gradient(s). Its
+        ``.source`` is the generated Python.
+
+    Example:
+        >>> import numpy as np, s2sad
+        >>> def f(x, y):
+        ...     return x * y + np.sin(x)
+        >>> float(s2sad.grad(f)(2.0, 3.0))  # y + cos(x)
+        2.5838531634528574
+        >>> float(s2sad.grad(f, wrt=("x", "y"))(2.0, 3.0)[1])  # x
+        2.0
+        >>> float(s2sad.grad(s2sad.grad(f))(0.5, 3.0))  # -sin(x)
+        -0.479425538604203
+    """
+    if isinstance(f, GeneratedFunction):
+        return grad_of_generated(f, wrt, has_aux)
+    return build(f, "grad_aux" if has_aux else "grad", wrt)
+
+
+def value_and_grad(f, wrt=0, *, has_aux=False):
+    """Like :func:`grad`, but the generated function returns ``(f(*args), gradient)``.
+
+    With ``has_aux=True``, ``f`` returns ``(loss, aux)`` and the generated
+    function returns ``((loss, aux), gradient)`` (as in JAX).
+
+    Example:
+        >>> import s2sad
+        >>> def f(x):
+        ...     return x ** 3
+        >>> s2sad.value_and_grad(f)(2.0)
+        (8.0, 12.0)
+    """
+    return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt)
+
+
+class Differentiable:
+    """A user function carrying its generated derivatives (see :func:`differentiate`)."""
+
+    def __init__(self, func, wrt):
+        if not inspect.isfunction(unwrap(func)):
+            parse_function(func)  # raises SourceUnavailableError saying what was passed
+        functools.update_wrapper(self, func)
+        self.__s2sad_function__ = func
+        self._wrt = wrt
+        resolve_wrt(func, wrt)  # refuse a bad wrt at decoration time
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return _BoundDifferentiable(self, obj)
+
+    @property
+    def grad(self):
+        """The generated gradient (see :func:`s2sad.grad`)."""
+        return build(self.__wrapped__, "grad", self._wrt)
+
+    @property
+    def value_and_grad(self):
+        """The generated value-and-gradient (see :func:`s2sad.value_and_grad`)."""
+        return build(self.__wrapped__, "value_and_grad", self._wrt)
+
+    @property
+    def jvp(self):
+        """The generated Jacobian-vector product (see :func:`s2sad.jvp`)."""
+        return derivatives.jvp(self.__wrapped__, self._wrt)
+
+    @property
+    def vjp(self):
+        """The generated vector-Jacobian product (see :func:`s2sad.vjp`)."""
+        return derivatives.vjp(self.__wrapped__, self._wrt)
+
+    @property
+    def jacobian(self):
+        """The Jacobian (see :func:`s2sad.jacobian`)."""
+        return derivatives.jacobian(self.__wrapped__, self._wrt)
+
+    @property
+    def hessian(self):
+        """The Hessian (see :func:`s2sad.hessian`)."""
+        return derivatives.hessian(self.__wrapped__, self._wrt)
+
+    @property
+    def hvp(self):
+        """The Hessian-vector product (see :func:`s2sad.hvp`)."""
+        return derivatives.hvp(self.__wrapped__, self._wrt)
+
+    def __repr__(self) -> str:
+        return f"<s2sad.differentiate {self.__wrapped__.__qualname__} wrt={self._wrt!r}>"
+
+
+class _BoundDifferentiable:
+    """``obj.method`` for a ``@differentiate`` method: calls and derivatives with ``self`` bound.
+
+    A position in ``wrt`` counts the method's own parameters, as the caller sees
+    them (``wrt=0`` is the first one after ``self``).
+    """
+
+    def __init__(self, differentiable, obj):
+        self._d, self._obj = differentiable, obj
+        functools.update_wrapper(self, differentiable.__wrapped__)
+
+    def __call__(self, *args, **kwargs):
+        return self._d.__wrapped__(self._obj, *args, **kwargs)
+
+    def _wrt(self):
+        wrt = self._d._wrt
+        shift = (lambda w: w + 1 if isinstance(w, int) and not isinstance(w, bool) else w)
+        return tuple(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
+
+    def __getattr__(self, name):
+        if name in ("grad", "value_and_grad"):
+            return _BoundGenerated(build(self._d.__wrapped__, name, self._wrt()), self._obj)
+        derivative = getattr(self._d, name)  # .jvp, .vjp, ...
+        if isinstance(derivative, GeneratedFunction):
+            return _BoundGenerated(derivative, self._obj)
+        if callable(derivative):
+            return functools.partial(derivative, self._obj)
+        return derivative
+
+
+class _BoundGenerated:
+    """A generated derivative with ``self`` bound; ``.source`` is still the generated code."""
+
+    def __init__(self, generated, obj):
+        self._generated, self._obj = generated, obj
+        self.source = generated.source
+        self.__name__ = generated.__name__
+
+    def __call__(self, *args, **kwargs):
+        return self._generated(self._obj, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return repr(self._generated).replace("<s2sad", "<s2sad bound", 1)
+
+
+def differentiate(f=None, *, wrt=0):
+    """Decorator: ``f`` keeps working as before and gains ``.grad`` and ``.value_and_grad``.
+
+    Use as ``@s2sad.differentiate`` or ``@s2sad.differentiate(wrt=("w", "b"))``.
+
+    Example:
+        >>> import s2sad
+        >>> @s2sad.differentiate
+        ... def square(x):
+        ...     return x * x
+        >>> square(3.0), square.grad(3.0)
+        (9.0, 6.0)
+    """
+    if f is None:
+        return lambda func: Differentiable(func, wrt)
+    return Differentiable(f, wrt)
