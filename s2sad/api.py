@@ -39,7 +39,52 @@ from .transforming import transforming
 
 
 def _param_names(func) -> list[str]:
-    return list(signature(func).parameters)
+    return list(_signatures(func)[3])
+
+
+# func -> (key, s2sad's signature, inspect's signature, parameter names): a call on the general path
+# needs them several times, and inspect.signature costs ~8 µs each time.
+_SIGNATURE_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _signature_key(func) -> list:
+    """What a function's signatures are computed from, down its ``__wrapped__`` chain: compared by
+    identity, so assigning any of these attributes (or a keyword-only default) misses the cache."""
+    key = []
+    for _ in range(16):  # a wrapper chain; a cycle ends here
+        if func is None:
+            break
+        kwdefaults = getattr(func, "__kwdefaults__", None)
+        wrapped = getattr(func, "__wrapped__", None)
+        key += [getattr(func, "__code__", None), getattr(func, "__defaults__", None), kwdefaults,
+                getattr(func, "__signature__", None), wrapped]
+        if kwdefaults:  # a dict, which may change in place
+            key += [*kwdefaults.keys(), *kwdefaults.values()]
+        func = wrapped
+    return key
+
+
+def _signatures(func) -> tuple:
+    """``(key, signature(func), inspect.signature(func), parameter names)``, cached per function while
+    its `_signature_key` is the same object for object."""
+    key = _signature_key(func)
+    try:
+        cached = _SIGNATURE_CACHE.get(func)
+    except TypeError:  # not weakly referenceable: no cache
+        cached = None
+    if cached is not None and len(cached[0]) == len(key) and all(a is b for a, b in zip(cached[0], key)):
+        return cached
+    own = signature(func)
+    try:
+        followed = inspect.signature(func)
+    except (TypeError, ValueError):
+        followed = own
+    entry = (key, own, followed, tuple(own.parameters))
+    try:
+        _SIGNATURE_CACHE[func] = entry
+    except TypeError:
+        pass
+    return entry
 
 
 def _function_location(func) -> Location:
@@ -241,7 +286,7 @@ class GeneratedFunction:
 
     def _primal_arguments(self, args):
         """f's arguments out of the arguments of a jvp/vjp/hvp (f's, in order, then the seeds)."""
-        params = list(signature(self.primal).parameters.values())
+        params = list(_signatures(self.primal)[1].parameters.values())
         positional = [a for p, a in zip(params, args) if p.kind is not p.KEYWORD_ONLY]
         keywords = {p.name: a for p, a in zip(params, args) if p.kind is p.KEYWORD_ONLY}
         return positional, keywords
@@ -257,7 +302,7 @@ class GeneratedFunction:
     def _with_defaults(self, args, kwargs, n_trailing):
         """``jvp(f)(x, v)`` for ``f(x, scale=2.0)``: the last `n_trailing` positional values are the
         seeds (tangents or cotangent); f's own arguments take their defaults and keywords as in f."""
-        params = list(signature(self.primal).parameters.values())
+        params = list(_signatures(self.primal)[1].parameters.values())
         if not kwargs and len(args) == len(params) + n_trailing:
             primal_args, seeds = list(args[: len(params)]), list(args[len(params):])
         else:
@@ -268,7 +313,7 @@ class GeneratedFunction:
             own = {k: v for k, v in kwargs.items() if k in {p.name for p in params}}
             extra = {k: v for k, v in kwargs.items() if k not in own}
             try:
-                bound = signature(self.primal).bind(*primal_args, **own)
+                bound = _signatures(self.primal)[1].bind(*primal_args, **own)
             except TypeError as exc:
                 raise ArgumentError(
                     f"{self.__name__} takes the arguments of {self.primal.__name__}{signature(self.primal)} "
@@ -336,10 +381,11 @@ class GeneratedFunction:
             if trailing is not None:
                 n = len(self.wrt) if trailing == "wrt" else trailing
                 primal_args = list(args[: len(args) - n]) if len(args) >= n else []
-                own = {k: v for k, v in kwargs.items() if k in set(_param_names(primal))}
-                bound = inspect.signature(primal).bind(*primal_args, **own)
+                names = set(_param_names(primal))
+                own = {k: v for k, v in kwargs.items() if k in names}
+                bound = _signatures(primal)[2].bind(*primal_args, **own)
             else:
-                bound = inspect.signature(primal).bind(*args, **kwargs)
+                bound = _signatures(primal)[2].bind(*args, **kwargs)
         except TypeError:
             return {}  # the ordinary call reports the wrong arguments
         bound.apply_defaults()

@@ -232,3 +232,62 @@ def test_changed_defaults_are_seen_on_the_plain_path(monkeypatch):
 
 def test_cached_request_is_the_same_object():
     assert s2sad.grad(poly) is s2sad.grad(poly)
+
+
+# ---------------------------------------------------------------- the signature cache of the general path
+# The general path caches each function's signatures (s2sad.api._signatures); the cache must miss when
+# the function's __code__, __defaults__ or __kwdefaults__ change, or these give the old parameters.
+
+
+def shifted(x, shift=1.0):
+    return (x + shift) ** 3
+
+
+def shifted_kw(x, *, shift=1.0):
+    return (x + shift) ** 3
+
+
+def two_parameters(x, y):
+    return x * y * y
+
+
+def three_parameters(a, b, c):
+    return a * b + c * c * c
+
+
+@pytest.mark.parametrize("derivative", ["grad", "jvp"])
+@pytest.mark.parametrize("func, attribute, new", [(shifted, "__defaults__", (4.0,)),
+                                                  (shifted_kw, "__kwdefaults__", {"shift": 4.0})],
+                         ids=["defaults", "kwdefaults"])
+def test_changed_defaults_are_seen_after_keyword_calls(monkeypatch, derivative, func, attribute, new):
+    generated = getattr(s2sad, derivative)(func)
+    extra = (1.0,) if derivative == "jvp" else ()  # a jvp takes a tangent and gives (value, tangent)
+
+    def d(*args, **kwargs):
+        result = generated(*args, *extra, **kwargs)
+        return result[1] if derivative == "jvp" else result
+
+    for _ in range(2):  # the second call uses the cache
+        np.testing.assert_allclose(d(0.5, shift=2.0), 3 * 2.5 ** 2)
+        np.testing.assert_allclose(d(0.5), 3 * 1.5 ** 2)
+    monkeypatch.setattr(func, attribute, new)
+    for kwargs in ({}, {"shift": 2.0}):
+        expected = numeric_grad(lambda x: func(x, **kwargs), [0.5])
+        np.testing.assert_allclose(d(0.5, **kwargs), expected, rtol=1e-6)
+
+
+def test_a_kwdefault_changed_in_place_is_seen(monkeypatch):
+    d = s2sad.jvp(shifted_kw)
+    np.testing.assert_allclose(d(0.5, 1.0)[1], 3 * 1.5 ** 2)
+    monkeypatch.setitem(shifted_kw.__kwdefaults__, "shift", 4.0)
+    np.testing.assert_allclose(d(0.5, 1.0)[1], numeric_grad(shifted_kw, [0.5]), rtol=1e-6)
+
+
+def test_a_replaced_code_with_another_signature_is_seen(monkeypatch):
+    g = s2sad.grad(two_parameters, wrt="y")
+    np.testing.assert_allclose(g(x=2.0, y=3.0), 12.0)
+    np.testing.assert_allclose(g(2.0, y=3.0), 12.0)
+    monkeypatch.setattr(two_parameters, "__code__", three_parameters.__code__)
+    # the parameter at position 1 is now b; keywords name the new parameters
+    result = g(a=2.0, b=3.0, c=0.5)
+    np.testing.assert_allclose(result, numeric_grad(three_parameters, [2.0, 3.0, 0.5], wrt=1), rtol=1e-6)
