@@ -65,6 +65,18 @@ def is_pure(stmt) -> bool:
     return False
 
 
+def _is_pure_memo(stmt, memo: dict) -> bool:
+    """`is_pure`, remembered per function object for one sweep: without ``out=`` the
+    answer depends on the function alone, and a long program calls the same few thousands of times."""
+    if not isinstance(stmt, ir.Assign) or stmt.kwargs:
+        return is_pure(stmt)
+    func = stmt.func.value
+    known = memo.get(id(func))
+    if known is None or known[0] is not func:
+        known = memo[id(func)] = (func, is_pure(stmt))  # holding func keeps its id from being reused
+    return known[1]
+
+
 def _one(atom) -> bool:
     return isinstance(atom, ir.Const) and type(atom.value) in (int, float) and atom.value == 1
 
@@ -209,22 +221,23 @@ def _expression_key(stmt):
     return (fkey, args, kwargs)
 
 
-def _common_subexpressions(stmts, mapping, available, written) -> bool:
+def _common_subexpressions(stmts, mapping, available, written, purity=None) -> bool:
     """Reuse the value of an identical pure statement that runs before (in this block or one
     enclosing it): ``x[i] * x[i]`` reads ``x[i]`` once. Arrays updated in place are never shared."""
+    purity = {} if purity is None else purity
     available = dict(available)
     changed = False
     for stmt in stmts:
         if isinstance(stmt, ir.If):
-            changed |= _common_subexpressions(stmt.then_body, mapping, available, written)
-            changed |= _common_subexpressions(stmt.else_body, mapping, available, written)
+            changed |= _common_subexpressions(stmt.then_body, mapping, available, written, purity)
+            changed |= _common_subexpressions(stmt.else_body, mapping, available, written, purity)
         elif isinstance(stmt, ir.While):
             inner = dict(available)
-            changed |= _common_subexpressions(stmt.cond_body + stmt.body, mapping, inner, written)
+            changed |= _common_subexpressions(stmt.cond_body + stmt.body, mapping, inner, written, purity)
         elif isinstance(stmt, ir.For):
-            changed |= _common_subexpressions(stmt.body, mapping, available, written)
+            changed |= _common_subexpressions(stmt.body, mapping, available, written, purity)
         elif isinstance(stmt, ir.Assign) and stmt.target not in mapping and stmt.target not in written \
-                and is_pure(stmt) and stmt.func.value not in (setitem, list_append, identity):
+                and _is_pure_memo(stmt, purity) and stmt.func.value not in (setitem, list_append, identity):
             key = _expression_key(stmt)
             earlier = available.get(key)
             if earlier is not None and earlier not in written:
@@ -273,56 +286,90 @@ def _drop_mapped(stmts, mapping):
     return out
 
 
-def _used(fn) -> set:
-    used = ir.all_vars_used(fn.body)
+def _use_counts(fn) -> dict:
+    """How many times each Var is read anywhere in `fn` (phi inputs, loop yields and the result included)."""
+    counts: dict = {}
+    for stmt in ir.walk(fn.body):
+        if stmt.__class__ is ir.Assign:  # the common case, first (a long function has many)
+            for a in stmt.args:
+                if a.__class__ is ir.Var:
+                    counts[a] = counts.get(a, 0) + 1
+            for _, a in stmt.kwargs:
+                if a.__class__ is ir.Var:
+                    counts[a] = counts.get(a, 0) + 1
+            continue
+        reads = [a for a in ir.uses(stmt) if isinstance(a, ir.Var)]
+        if isinstance(stmt, ir.If):
+            reads += [a for p in stmt.phis for a in (p.then_value, p.else_value) if isinstance(a, ir.Var)]
+        if isinstance(stmt, (ir.For, ir.While)):
+            reads += [c.next for c in stmt.carried if isinstance(c.next, ir.Var)]
+        if isinstance(stmt, ir.While) and isinstance(stmt.cond, ir.Var):
+            reads.append(stmt.cond)
+        for v in reads:
+            counts[v] = counts.get(v, 0) + 1
     if isinstance(fn.result, ir.Var):
-        used.add(fn.result)
-    return used
+        counts[fn.result] = counts.get(fn.result, 0) + 1
+    return counts
 
 
-def _dce_block(stmts, used) -> tuple[list, bool]:
+def _forget(counts, atoms) -> None:
+    """A dropped statement no longer reads `atoms`."""
+    for a in atoms:
+        if isinstance(a, ir.Var):
+            counts[a] -= 1
+
+
+def _dce_block(stmts, counts) -> tuple[list, bool]:
+    """Drop what nobody reads, sweeping the block backwards: a statement's reads are
+    forgotten when it goes, so a whole dead chain ``a = f(x); b = g(a)`` goes in one sweep.
+    Only pure statements go (`is_pure`: never a declared write, ``out=`` or in-place update)."""
     changed = False
     out = []
-    for stmt in stmts:
-        if isinstance(stmt, ir.Assign) and stmt.target not in used and is_pure(stmt):
+    for stmt in reversed(stmts):
+        if isinstance(stmt, ir.Assign) and not counts.get(stmt.target) and is_pure(stmt):
+            _forget(counts, ir.uses(stmt))
             changed = True
             continue
         if isinstance(stmt, ir.If):
-            kept = [p for p in stmt.phis if p.target in used]
+            kept = []
+            for p in stmt.phis:
+                if counts.get(p.target):
+                    kept.append(p)
+                else:
+                    _forget(counts, (p.then_value, p.else_value))
             changed |= len(kept) != len(stmt.phis)
             stmt.phis = kept
-            stmt.then_body, c1 = _dce_block(stmt.then_body, used)
-            stmt.else_body, c2 = _dce_block(stmt.else_body, used)
+            stmt.then_body, c1 = _dce_block(stmt.then_body, counts)
+            stmt.else_body, c2 = _dce_block(stmt.else_body, counts)
             changed |= c1 or c2
             if not stmt.then_body and not stmt.else_body and not stmt.phis:
+                _forget(counts, ir.uses(stmt))
                 changed = True
                 continue
         elif isinstance(stmt, (ir.For, ir.While)):
-            body_reads = ir.all_vars_used(stmt.body) | (
-                ir.all_vars_used(stmt.cond_body) if isinstance(stmt, ir.While) else set()
-            )
-            if isinstance(stmt, ir.While) and isinstance(stmt.cond, ir.Var):
-                body_reads.add(stmt.cond)
             # a carried value is dead when nothing after the loop reads it and the
             # body reads its block argument only to yield it again
             kept = []
             for c in stmt.carried:
                 other_nexts = {d.next for d in stmt.carried if d is not c}
                 body_only_reads = _reads_excluding_yields(stmt, c)
-                if c.out not in used and c.arg not in body_only_reads and c.arg not in other_nexts:
+                if not counts.get(c.out) and c.arg not in body_only_reads and c.arg not in other_nexts:
+                    _forget(counts, (c.init, c.next))
                     changed = True
                     continue
                 kept.append(c)
             stmt.carried = kept
-            if isinstance(stmt, ir.While):
-                stmt.cond_body, c0 = _dce_block(stmt.cond_body, used)
-                changed |= c0
-            stmt.body, c1 = _dce_block(stmt.body, used)
+            stmt.body, c1 = _dce_block(stmt.body, counts)
             changed |= c1
+            if isinstance(stmt, ir.While):
+                stmt.cond_body, c0 = _dce_block(stmt.cond_body, counts)
+                changed |= c0
             if isinstance(stmt, ir.For) and not stmt.body and not stmt.carried:
+                _forget(counts, ir.uses(stmt))
                 changed = True
                 continue
         out.append(stmt)
+    out.reverse()
     return out, changed
 
 
@@ -346,20 +393,25 @@ def simplify(fn: ir.Function) -> ir.Function:
     body = ir.substitute(fn.body, {})  # work on a copy
     fn = ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc, dict(fn.exports),
                      fn.result_loc)
+    written = None
     for _ in range(50):
         mapping: dict = {}
         fn.body, changed = _fold_constants(fn.body, mapping)
-        written = _written_in_place(fn)
+        if written is None or changed:
+            # the buffers written in place change only when a folded branch takes its writes away;
+            # copy propagation keeps them (a replaced value's replacement joins the set below)
+            written = _written_in_place(fn)
         changed |= _rewrite_block(fn.body, mapping, {}, written)
         if not mapping:
             changed |= _common_subexpressions(fn.body, mapping, {}, written)
         if mapping:
             mapping = _resolve(mapping)
+            written |= {mapping[v] for v in written if isinstance(mapping.get(v), ir.Var)}
             _follow_adjoint_links(fn, mapping)
             fn.body = _drop_mapped(fn.body, mapping)
             fn.body = ir.substitute(fn.body, mapping)
             fn.result = mapping.get(fn.result, fn.result) if isinstance(fn.result, ir.Var) else fn.result
-        fn.body, dce_changed = _dce_block(fn.body, _used(fn))
+        fn.body, dce_changed = _dce_block(fn.body, _use_counts(fn))
         if not (changed or dce_changed):
             break
     return ir.verify(fn)
