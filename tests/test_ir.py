@@ -119,3 +119,18 @@ def test_program_gradient_is_right():
     for x in (0.7, -0.4):
         assert_grad_matches_fd(program, (x, 1.3), wrt=(0, 1))
     assert s2sad.grad(program, wrt=(0, 1)).source.count("tape = []") == 1
+
+
+def test_dead_code_removal_drops_a_whole_dead_chain_in_one_sweep_and_keeps_writes():
+    # a = x + 1; b = a + 1; c = b + 1 (nobody reads c), and np.add(x, x, out=buf) with its
+    # result unread: one sweep must drop the three-long chain and keep the declared write.
+    from s2sad.simplify import _dce_block, _use_counts
+    x, buf = ir.Var("x", "x"), ir.Var("buf", "buf")
+    a, b, c, w = (ir.Var(n, n) for n in ("a", "b", "c", "w"))
+    write = ir.Assign(w, ir.Ref(("np", "add"), np.add, np), [x, x], [("out", buf)])
+    body = [ir.Assign(a, ADD, [x, ir.Const(1.0)]), ir.Assign(b, ADD, [a, ir.Const(1.0)]),
+            ir.Assign(c, ADD, [b, ir.Const(1.0)]), write]
+    fn = _fn(body, params=("x", "buf"))
+    kept, changed = _dce_block(fn.body, _use_counts(fn))
+    assert changed and kept == [write]
+    assert [s.target for s in simplify(_fn(list(body), params=("x", "buf"))).body] == [w]
