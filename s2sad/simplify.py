@@ -81,6 +81,12 @@ def _one(atom) -> bool:
     return isinstance(atom, ir.Const) and type(atom.value) in (int, float) and atom.value == 1
 
 
+def _rewritable(func) -> bool:
+    """Is `func` one the local rewrites below look at (``1.0 * x``, ``x ** 1``, tuples)?"""
+    return func is operator.mul or func is operator.pow or func is np.power or func is pack_tuple \
+        or func is operator.getitem
+
+
 def _rewrite_block(stmts, mapping, packs, mutated=frozenset()) -> bool:
     """One pass of local rewrites; records replacements in `mapping`. Returns True if changed.
 
@@ -89,8 +95,9 @@ def _rewrite_block(stmts, mapping, packs, mutated=frozenset()) -> bool:
     """
     changed = False
     for stmt in stmts:
-        for child in ir.child_blocks(stmt):
-            changed |= _rewrite_block(child, mapping, packs, mutated)
+        if stmt.__class__ is not ir.Assign:
+            for child in ir.child_blocks(stmt):
+                changed |= _rewrite_block(child, mapping, packs, mutated)
         if isinstance(stmt, ir.Assign):
             if stmt.target in mapping:
                 continue
@@ -99,6 +106,8 @@ def _rewrite_block(stmts, mapping, packs, mutated=frozenset()) -> bool:
             if func is identity:
                 mapping[stmt.target] = args[0]
                 changed = True
+            elif not _rewritable(func):
+                pass  # none of the rewrites below applies; skip the in-place check
             elif stmt.target in mutated or any(a in mutated for a in args if isinstance(a, ir.Var)):
                 pass  # `out * 1.0` is a new array: it must stay apart from `out`, which is updated in place
             elif func is operator.mul and len(args) == 2 and _one(args[0]) and isinstance(args[1], ir.Var):
@@ -161,8 +170,8 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
     changed = False
     out = []
     for stmt in stmts:
-        if isinstance(stmt, ir.Assign) and _foldable(stmt.func.value) and not stmt.kwargs and stmt.args \
-                and all(isinstance(a, ir.Const) for a in stmt.args) \
+        if isinstance(stmt, ir.Assign) and not stmt.kwargs and stmt.args \
+                and all(isinstance(a, ir.Const) for a in stmt.args) and _foldable(stmt.func.value) \
                 and all(isinstance(a.value, (bool, int, float, str, type(None))) for a in stmt.args):
             try:
                 value = stmt.func.value(*(a.value for a in stmt.args))
@@ -183,6 +192,9 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
             for phi in stmt.phis:
                 mapping[phi.target] = phi.then_value if taken else phi.else_value
             changed = True
+            continue
+        if stmt.__class__ is ir.Assign:  # no blocks inside (the common case on a long function)
+            out.append(stmt)
             continue
         for attr in ("then_body", "else_body", "body", "cond_body"):
             block = getattr(stmt, attr, None)
