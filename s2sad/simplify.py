@@ -224,12 +224,19 @@ def _atom_key(a):
     return None
 
 
-def _expression_key(stmt):
-    """What an Assign computes, as a hashable key, or None."""
+def _expression_key(stmt, mapping=None):
+    """What an Assign computes, as a hashable key, or None. Reads of values already found
+    to repeat an earlier one (`mapping`) count as reads of that one, so a chain of
+    repeats is found in one sweep."""
+    mapping = mapping or {}
+
+    def read(a):
+        return _atom_key(mapping.get(a, a) if isinstance(a, ir.Var) else a)
+
     func = stmt.func.value
     fkey = (id(func), stmt.func.path) if stmt.func.path else ("prim", repr(func))
-    args = tuple(_atom_key(a) for a in stmt.args)
-    kwargs = tuple((k, _atom_key(a)) for k, a in stmt.kwargs)
+    args = tuple(read(a) for a in stmt.args)
+    kwargs = tuple((k, read(a)) for k, a in stmt.kwargs)
     return (fkey, args, kwargs)
 
 
@@ -250,7 +257,7 @@ def _common_subexpressions(stmts, mapping, available, written, purity=None) -> b
             changed |= _common_subexpressions(stmt.body, mapping, available, written, purity)
         elif isinstance(stmt, ir.Assign) and stmt.target not in mapping and stmt.target not in written \
                 and _is_pure_memo(stmt, purity) and stmt.func.value not in (setitem, list_append, identity):
-            key = _expression_key(stmt)
+            key = _expression_key(stmt, mapping)
             earlier = available.get(key)
             if earlier is not None and earlier not in written:
                 mapping[stmt.target] = earlier

@@ -134,3 +134,16 @@ def test_dead_code_removal_drops_a_whole_dead_chain_in_one_sweep_and_keeps_write
     kept, changed = _dce_block(fn.body, _use_counts(fn))
     assert changed and kept == [write]
     assert [s.target for s in simplify(_fn(list(body), params=("x", "buf"))).body] == [w]
+
+
+def test_one_common_subexpression_sweep_follows_a_chain_of_repeats():
+    # a2 repeats a1, so b2 = a2 + 1 repeats b1 = a1 + 1: both found in one sweep
+    from s2sad.simplify import _common_subexpressions
+    x = ir.Var("x", "x")
+    a1, a2, b1, b2 = (ir.Var(n, n) for n in ("a1", "a2", "b1", "b2"))
+    one = ir.Const(1.0)
+    body = [ir.Assign(a1, ADD, [x, one]), ir.Assign(a2, ADD, [x, one]),
+            ir.Assign(b1, ADD, [a1, one]), ir.Assign(b2, ADD, [a2, one])]
+    mapping: dict = {}
+    assert _common_subexpressions(body, mapping, {}, set())
+    assert mapping == {a2: a1, b2: b1}
