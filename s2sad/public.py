@@ -64,6 +64,18 @@ def value_and_grad(f, wrt=0, *, has_aux=False):
     return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt)
 
 
+# What a @differentiate function carries: each built by the public entry point of that name.
+_DERIVATIVES = {"grad": grad, "value_and_grad": value_and_grad, "jvp": derivatives.jvp,
+                "vjp": derivatives.vjp, "jacobian": derivatives.jacobian,
+                "hessian": derivatives.hessian, "hvp": derivatives.hvp}
+
+
+def _derivative(name):
+    make = _DERIVATIVES[name]
+    return property(lambda self: make(self.__wrapped__, self._wrt),
+                    doc=f"The generated {name} (see :func:`s2sad.{name}`).")
+
+
 class Differentiable:
     """A user function carrying its generated derivatives (see :func:`differentiate`)."""
 
@@ -83,40 +95,13 @@ class Differentiable:
             return self
         return _BoundDifferentiable(self, obj)
 
-    @property
-    def grad(self):
-        """The generated gradient (see :func:`s2sad.grad`)."""
-        return build(self.__wrapped__, "grad", self._wrt)
-
-    @property
-    def value_and_grad(self):
-        """The generated value-and-gradient (see :func:`s2sad.value_and_grad`)."""
-        return build(self.__wrapped__, "value_and_grad", self._wrt)
-
-    @property
-    def jvp(self):
-        """The generated Jacobian-vector product (see :func:`s2sad.jvp`)."""
-        return derivatives.jvp(self.__wrapped__, self._wrt)
-
-    @property
-    def vjp(self):
-        """The generated vector-Jacobian product (see :func:`s2sad.vjp`)."""
-        return derivatives.vjp(self.__wrapped__, self._wrt)
-
-    @property
-    def jacobian(self):
-        """The Jacobian (see :func:`s2sad.jacobian`)."""
-        return derivatives.jacobian(self.__wrapped__, self._wrt)
-
-    @property
-    def hessian(self):
-        """The Hessian (see :func:`s2sad.hessian`)."""
-        return derivatives.hessian(self.__wrapped__, self._wrt)
-
-    @property
-    def hvp(self):
-        """The Hessian-vector product (see :func:`s2sad.hvp`)."""
-        return derivatives.hvp(self.__wrapped__, self._wrt)
+    grad = _derivative("grad")
+    value_and_grad = _derivative("value_and_grad")
+    jvp = _derivative("jvp")
+    vjp = _derivative("vjp")
+    jacobian = _derivative("jacobian")
+    hessian = _derivative("hessian")
+    hvp = _derivative("hvp")
 
     def __repr__(self) -> str:
         return f"<s2sad.differentiate {self.__wrapped__.__qualname__} wrt={self._wrt!r}>"
@@ -142,14 +127,12 @@ class _BoundDifferentiable:
         return tuple(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
 
     def __getattr__(self, name):
-        if name in ("grad", "value_and_grad"):
-            return _BoundGenerated(build(self._d.__wrapped__, name, self._wrt()), self._obj)
-        derivative = getattr(self._d, name)  # .jvp, .vjp, ...
+        if name not in _DERIVATIVES:
+            return getattr(self._d, name)
+        derivative = _DERIVATIVES[name](self._d.__wrapped__, self._wrt())
         if isinstance(derivative, GeneratedFunction):
             return _BoundGenerated(derivative, self._obj)
-        if callable(derivative):
-            return functools.partial(derivative, self._obj)
-        return derivative
+        return functools.partial(derivative, self._obj)
 
 
 class _BoundGenerated:

@@ -291,3 +291,27 @@ def test_a_replaced_code_with_another_signature_is_seen(monkeypatch):
     # the parameter at position 1 is now b; keywords name the new parameters
     result = g(a=2.0, b=3.0, c=0.5)
     np.testing.assert_allclose(result, numeric_grad(three_parameters, [2.0, 3.0, 0.5], wrt=1), rtol=1e-6)
+
+
+class _Scaled:
+    def __init__(self):
+        self.a = 3.0
+
+    @s2sad.differentiate
+    def f(self, x):
+        return self.a * np.sum(x ** 3)
+
+
+def test_method_derivatives_count_wrt_after_self():
+    """Every derivative of a bound @differentiate method is taken w.r.t. the parameter after
+    ``self`` (the old .jvp/.vjp/.jacobian/.hessian/.hvp took wrt=0 as ``self`` and refused)."""
+    m, x, v = _Scaled(), np.array([0.5, -1.0]), np.array([1.0, 2.0])
+    grad = 9.0 * x ** 2
+    np.testing.assert_allclose(m.f.grad(x), grad)
+    np.testing.assert_allclose(m.f.jvp(x, v)[1], grad @ v)
+    np.testing.assert_allclose(m.f.jacobian(x), grad)
+    np.testing.assert_allclose(m.f.hessian(x), np.diag(18.0 * x))
+    np.testing.assert_allclose(m.f.hvp(x, v), 18.0 * x * v)
+    eps = 1e-6
+    fd = np.array([(m.f(x + eps * e) - m.f(x - eps * e)) / (2 * eps) for e in np.eye(2)])
+    np.testing.assert_allclose(m.f.grad(x), fd, rtol=1e-6)
