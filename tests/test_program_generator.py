@@ -39,26 +39,6 @@ def program_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("generated_programs")
 
 
-def _containers_supported() -> bool:
-    """Dict and nested-tuple parameters (issue 9 §2): part of the generator once s2sad has them."""
-    import importlib.util
-    import pathlib
-    import tempfile
-
-    source = "def f(p):\n    (a, b), c = p['ab'], p['c']\n    return a * b + c\n"
-    with tempfile.TemporaryDirectory() as directory:
-        path = pathlib.Path(directory) / "s2sad_containers_probe.py"
-        path.write_text(source)
-        spec = importlib.util.spec_from_file_location("s2sad_containers_probe", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        try:
-            g = s2sad.grad(module.f)({"ab": (2.0, 3.0), "c": 5.0})
-        except s2sad.S2SADError:
-            return False
-    return isinstance(g, dict) and tuple(g["ab"]) == (3.0, 2.0) and g["c"] == 1.0
-
-
 PLANNED = {}  # test name -> programs it checks in this profile
 
 
@@ -88,7 +68,6 @@ def test_programs_with_branches_loops_writes_and_helpers(program_dir, program, d
     _run("control flow", program_dir, program, data.draw(arguments(program[2])), data)
 
 
-@pytest.mark.skipif(not _containers_supported(), reason="s2sad does not take dict/tuple parameters yet")
 @_profiled("containers", fast=8, long=1_000)
 @given(program=programs(control_flow=True, containers=True), data=st.data())
 def test_programs_with_container_parameters(program_dir, program, data):
