@@ -381,7 +381,9 @@ def _jacobian(func, positions, many, mode, names):
         return "".join(" " * n + line + "\n" for line in text.splitlines())
 
     if mode == "forward":
-        body = indent(forward, 4)
+        ret = forward.rindex("return ")
+        body = indent(forward[:ret] + f"if not columns:  # {x} is empty: no jvp ran to give the value\n"
+                      f"    value = {primal_name}({_call_text(func, keywords=True)})\n" + forward[ret:], 4)
     elif mode == "reverse":
         body = indent(f"value = {primal_name}({_call_text(func, keywords=True)})\n", 4) + indent(reverse, 4)
     else:

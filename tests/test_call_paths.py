@@ -315,3 +315,17 @@ def test_method_derivatives_count_wrt_after_self():
     eps = 1e-6
     fd = np.array([(m.f(x + eps * e) - m.f(x - eps * e)) / (2 * eps) for e in np.eye(2)])
     np.testing.assert_allclose(m.f.grad(x), fd, rtol=1e-6)
+
+
+def _stack_twice(x, y):
+    return np.concatenate([x * 2.0, y])
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_jacobian_with_respect_to_an_empty_array(mode):
+    """No column to compute: the Jacobian is (len(value), 0) in every mode (forward mode ran no
+    jvp and failed with an InternalError on the unset value)."""
+    jac = s2sad.jacobian(_stack_twice, mode=mode)(np.zeros(0), np.ones(3))
+    assert jac.shape == (3, 0)
+    np.testing.assert_allclose(s2sad.jacobian(_stack_twice, mode=mode)(np.ones(2), np.ones(1)),
+                               [[2.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
