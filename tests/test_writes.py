@@ -180,7 +180,20 @@ def helper_sorts_and_returns(x):
     return np.sum(z * np.arange(3.0))
 
 
+def fill_through_the_class(x):
+    y = x * 2.0
+    np.ndarray.fill(y, x[0])  # the method called on the class: the same write as y.fill(x[0])
+    return np.sum(y * x)
+
+
+def sort_through_the_class(x):
+    y = x * 1.0
+    np.ndarray.sort(y)
+    return np.sum(y * np.arange(3.0))
+
+
 DIFFERENTIATED = [
+    fill_through_the_class, sort_through_the_class,
     helper_sorts_and_returns,
     self_out, self_copy, self_add_at, loop_add_at, loop_sort, while_fill, out_2d,
     copyto, copyto_where, out_matmul, out_result_is_out, out_ufunc_where, out_reduction, out_method,

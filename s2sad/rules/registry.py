@@ -53,6 +53,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
+import numpy as np
+
 from ..errors import RuleError
 from ..primitives import Attr, Method
 
@@ -146,6 +148,8 @@ def writes_of(primal: Hashable) -> "Writes | None":
         return found
     owner = getattr(primal, "__self__", None)
     name = getattr(primal, "__name__", "")
+    if owner is None and name and getattr(primal, "__objclass__", None) is np.ndarray:
+        return WRITES.get(Method(name))  # np.ndarray.sort(y): the method, called on the class
     if owner is None or isinstance(owner, type(inspect)) or not name:
         return None
     if type(owner).__name__ == "ufunc" and name == "at":
