@@ -187,8 +187,14 @@ def _make_rule_caller(primal, registry):
     if callee is None:
         callee = f"{name}_primal"
         scope[callee] = primal
+    try:  # NumPy's own positional order, where it differs from the rule's (linspace's retstep)
+        own = [p.name for p in inspect.signature(primal).parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):  # a ufunc: no signature, the rule's order is its order
+        own = None
     signature, call = [], []
-    for p in params:
+    by_keyword = False
+    for i, p in enumerate(params):
         text = p.name
         if p.default is not p.empty:
             if _is_literal(p.default):
@@ -197,7 +203,9 @@ def _make_rule_caller(primal, registry):
                 scope[f"{p.name}_default"] = p.default
                 text += f"={p.name}_default"
         signature.append(text)
-        call.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
+        by_keyword = by_keyword or p.kind is p.KEYWORD_ONLY or (
+            own is not None and (i >= len(own) or own[i] != p.name) and p.kind is not p.POSITIONAL_ONLY)
+        call.append(f"{p.name}={p.name}" if by_keyword else p.name)
     kinds = [p.kind for p in params]
     if p_only := kinds.count(inspect.Parameter.POSITIONAL_ONLY):
         signature.insert(p_only, "/")
