@@ -687,7 +687,7 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
         True
     """
     from .api import build  # the API is a later stage than the rule harness; import on use
-    from .pytree import flatten, is_structured, unflatten
+    from .pytree import flatten, in_order, is_structured, unflatten
 
     generated = build(f, "grad", wrt)
     positions = generated._wrt_positions
@@ -695,10 +695,16 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
     if not generated._many:
         grads = (grads,)
     worst = 0.0
+    shown = generated.specialize(*args)  # the code the error message shows
     for pos, g in zip(positions, grads):
         # a container (dict, list, tuple, namedtuple) is checked leaf by leaf; its gradient has its structure
         x_leaves, tree = flatten(args[pos]) if is_structured(args[pos]) else ([args[pos]], None)
-        g_leaves = flatten(g)[0] if tree is not None else [g]
+        g_leaves = flatten(in_order(g, args[pos]))[0] if tree is not None else [g]
+        if len(g_leaves) != len(x_leaves):
+            raise AssertionError(
+                f"gradient of {getattr(f, '__name__', f)} with respect to argument {pos} has {len(g_leaves)} "
+                f"arrays, but the argument has {len(x_leaves)}\ns2sad: {g}\n{shown.source}"
+            )
         for k, (leaf, g_leaf) in enumerate(zip(x_leaves, g_leaves)):
             def at(value, k=k):
                 if tree is None:
@@ -707,7 +713,7 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
                 moved[k] = value
                 return unflatten(tree, moved)
 
-            worst = max(worst, _check_leaf(f, generated.specialize(*args), args, pos, at, leaf, g_leaf, rtol, atol, h))
+            worst = max(worst, _check_leaf(f, shown, args, pos, at, leaf, g_leaf, rtol, atol, h))
     return worst
 
 
