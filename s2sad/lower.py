@@ -890,7 +890,21 @@ class _Lowerer:
     def stmt_Expr(self, node):
         if isinstance(node.value, gast.Constant):
             return  # a docstring or a bare literal
+        start = len(self.out)
         self.expr(node.value)
+        for stmt in self.out[start:]:
+            # a method of the user's own object whose result is dropped can only act by changing its
+            # object or its arguments, and s2sad does not read methods: refuse, never drop it
+            method = stmt.func.value if isinstance(stmt, ir.Assign) and isinstance(stmt.func, ir.Ref) else None
+            if inspect.ismethod(method) and is_user_function(method.__func__) and not has_any_rule(method):
+                raise self.error(
+                    NoDerivativeError,
+                    f"the result of the method {method.__func__.__qualname__}() is not used, so it can only "
+                    "act by changing its object or its arguments, which s2sad does not see",
+                    node,
+                    hint="make it a plain function that returns the new value (s2sad reads and inlines "
+                    "functions), or register a rule for it with @s2sad.adjoint",
+                )
 
     def stmt_Pass(self, node):
         pass

@@ -616,3 +616,26 @@ def test_positional_outputs_are_found_without_signatures(monkeypatch):
     for f in (positional_out_dot, positional_out_method):
         with pytest.raises(WritingCallError):
             s2sad.grad(f)(np.array([1.0, 3.0, 2.0]))
+
+
+class _Applier:
+    def apply(self, y, x):
+        y[...] = x * 2.0
+
+
+_APPLIER = _Applier()
+
+
+def _user_method_drops_its_result(x):
+    y = np.zeros(3)
+    _APPLIER.apply(y, x)  # writes y: s2sad does not read methods, so this must be refused
+    return np.sum(y * x)
+
+
+def test_a_user_method_whose_result_is_dropped_is_refused():
+    # before: the call was lowered as a pure library call, nobody asked for its rule, and the
+    # gradient came back as zeros with no error
+    with pytest.raises(s2sad.NoDerivativeError) as info:
+        s2sad.grad(_user_method_drops_its_result)(np.array([1.0, 2.0, 3.0]))
+    assert "_Applier.apply" in str(info.value)
+    assert info.value.location.line == _user_method_drops_its_result.__code__.co_firstlineno + 2
