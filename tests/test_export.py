@@ -288,13 +288,20 @@ def test_export_passes_ruff(exported):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def _import_user_module(monkeypatch, directory, name, source=None):
+    """Write `source` (if given) to directory/name.py and import it afresh as a user module would be."""
+    if source is not None:
+        (directory / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(directory))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    return importlib.import_module(name)
+
+
 def test_check_reports_a_stale_file(tmp_path, monkeypatch):
     src = tmp_path / "stalemodel.py"
     src.write_text("import numpy as np\n\n\ndef helper(x):\n    return x * x\n\n\n"
                    "def loss(x):\n    return np.sum(helper(x))\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "stalemodel", raising=False)
-    mod = importlib.import_module("stalemodel")
+    mod = _import_user_module(monkeypatch, tmp_path, "stalemodel")
     out = tmp_path / "sub" / "grad_stale.py"
     export(mod.loss, str(out), parents=True)
     assert "from ../stalemodel.py" not in out.read_text() and " loss in ../stalemodel.py" in out.read_text()
@@ -360,6 +367,7 @@ def test_export_from_a_script_run_as_main(tmp_path):
     assert run.stdout.split() == ["[4.", "6.]"]
 
 
+
 # ------------------------------------------------------------------ safe writes (issue 12)
 
 SAFE_MODEL = "import numpy as np\n\n\ndef loss(x):\n    return np.sum(np.sin(x) * x)\n"
@@ -368,11 +376,8 @@ SAFE_MODEL = "import numpy as np\n\n\ndef loss(x):\n    return np.sum(np.sin(x) 
 @pytest.fixture
 def safemodel(tmp_path, monkeypatch):
     """A user module safemodel.py in tmp_path (also the working directory), imported."""
-    (tmp_path / "safemodel.py").write_text(SAFE_MODEL)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "safemodel", raising=False)
-    return importlib.import_module("safemodel")
+    return _import_user_module(monkeypatch, tmp_path, "safemodel", SAFE_MODEL)
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -496,9 +501,7 @@ def test_header_fields_stay_on_their_comment_line(tmp_path, monkeypatch, capsys,
     (src_dir / "injmodel.py").write_text(
         f"import numpy as np\n\n# above{in_comment}loss\ndef loss(x):\n"
         f"    return np.sum(x * x)  # see{in_comment}print('INJECTED')\n", newline="")
-    monkeypatch.syspath_prepend(str(src_dir))
-    monkeypatch.delitem(sys.modules, "injmodel", raising=False)
-    mod = importlib.import_module("injmodel")
+    mod = _import_user_module(monkeypatch, src_dir, "injmodel")
     mod.loss.__qualname__ = f"loss{inject}"  # a name in the header too
     out = tmp_path / f"out{inject}.py"
     export(mod.loss, str(out))
@@ -629,9 +632,7 @@ def test_check_reports_an_edited_decorator(tmp_path, monkeypatch):
         def loss(x):
             return np.sum(x * x)
         '''))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "decomodel", raising=False)
-    mod = importlib.import_module("decomodel")
+    mod = _import_user_module(monkeypatch, tmp_path, "decomodel")
     out = tmp_path / "grad_loss.py"
     export(mod.loss, str(out))
     namespace = {}
@@ -668,10 +669,7 @@ CALLS = [
 
 @pytest.fixture
 def defaults_export(tmp_path, monkeypatch):
-    (tmp_path / "defmodel.py").write_text(DEFAULTS_MODEL)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "defmodel", raising=False)
-    model = importlib.import_module("defmodel")
+    model = _import_user_module(monkeypatch, tmp_path, "defmodel", DEFAULTS_MODEL)
     out = tmp_path / "d_defmodel.py"
     export(model.f, str(out), modes=("grad", "vjp", "jvp", "hvp", "hessian"))
     namespace = {}
