@@ -82,9 +82,9 @@ def as_real(value):
         isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value
     ):  # a namedtuple stays a container
         return np.asarray(value, dtype=np.float64)
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"a differentiable argument must be a float (array), got {type(value).__name__}")
-    return value
+    if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) or hasattr(value, "__array_function__"):
+        return value  # a float (array), a container of them, or another library's array (Dask)
+    raise TypeError(f"a differentiable argument must be a float (array), got {type(value).__name__}")
 '''
 
 

@@ -709,3 +709,23 @@ def test_exported_seeded_modes_refuse_what_memory_refuses(defaults_export):
     # a tangent given as a list is an array, as in memory
     _close(namespace["jvp_f"](XD, [1.0, -0.5]), namespace["jvp_f"](XD, VD), rtol=0)
     _close(namespace["hessian_f"](XD, scale=0.5), s2sad.hessian(defaults_export[0].f)(XD, scale=0.5), rtol=1e-12)
+
+
+def test_exported_derivative_refuses_an_object_argument_as_in_memory(tmp_path, monkeypatch):
+    """grad of a method with respect to self: in memory an ArgumentError; exported, not a silent 0."""
+    mod = _import_user_module(monkeypatch, tmp_path, "methmodel", textwrap.dedent('''\
+        import numpy as np
+
+
+        class Model:
+            def loss(self, x):
+                return np.sum(x * x)
+        '''))
+    with pytest.raises(s2sad.S2SADError, match="which has no derivative"):
+        s2sad.grad(mod.Model.loss)(mod.Model(), np.ones(2))
+    out = tmp_path / "grad_method.py"
+    export(mod.Model.loss, str(out))
+    namespace = {}
+    exec(compile(out.read_text(), str(out), "exec"), namespace)
+    with pytest.raises(TypeError, match="must be a float"):
+        namespace["grad_loss"](mod.Model(), np.ones(2))
