@@ -99,6 +99,12 @@ def _render(case, k, consts):
     pname = f"P{k}"
     consts[pname] = primal
     body = []
+    for i in _written_arguments(case):
+        # a primal that writes into its argument (zero_in_place) gets a copy: the case checks its
+        # rule, and a user function writing into its own parameter would change the caller's array
+        if not call_args[i].isidentifier():
+            return None
+        body.append(f"    {call_args[i]} = np.array({call_args[i]}, dtype=float)")
     if isinstance(primal, Attr):
         if kw_parts or len(call_args) != 1:
             return None
@@ -144,8 +150,21 @@ def _render(case, k, consts):
     return "\n".join(lines) + "\n", [v for _, v in params]
 
 
-def _evaluate(case):
+def _written_arguments(case):
+    """Positions of the array arguments that the primal changes in place."""
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.args]
+    try:
+        _evaluate(case, args)
+    except Exception:
+        return []
+    return [i for i, (a, b) in enumerate(zip(case.args, args))
+            if isinstance(a, np.ndarray) and not np.array_equal(a, b, equal_nan=True)]
+
+
+def _evaluate(case, args=None):
+    """The primal at the case's point, on copies of its arrays unless `args` are given."""
+    if args is None:
+        args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.args]
     primal = case.primal
     if isinstance(primal, Attr):
         return getattr(args[0], primal.name)
