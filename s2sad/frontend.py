@@ -258,23 +258,25 @@ def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
             "an interactive prompt that keeps no source",
         ) from None
     _refuse_edited_source(func, lines, start)
+    if code.co_name == "<lambda>":
+        return _parsed(func, _lambda_definition(func), 0, 0, assumptions)
     raw = "".join(lines)
     source = textwrap.dedent(raw)
     col_offset = (len(lines[0]) - len(lines[0].lstrip())) if lines else 0
     try:
         module = gast.parse(source)
     except SyntaxError:
-        # A lambda inside a larger expression: getsourcelines returns the whole
-        # statement's lines, which may not parse on their own once cut out.
-        module = gast.parse("(\n" + source + "\n)") if code.co_name == "<lambda>" else None
-        if module is None:
-            raise SourceUnavailableError(
-                f"the source of {func.__qualname__} could not be parsed on its own",
-                Location(code.co_filename, start, 0, lines[0].rstrip() if lines else "", func.__name__),
-                hint="define the function with a plain `def` statement",
-            ) from None
-        start -= 1
-    node = _find_definition(module, func, start)
+        raise SourceUnavailableError(
+            f"the source of {func.__qualname__} could not be parsed on its own",
+            Location(code.co_filename, start, 0, lines[0].rstrip() if lines else "", func.__name__),
+            hint="define the function with a plain `def` statement",
+        ) from None
+    return _parsed(func, _find_definition(module, func, start), start - 1, col_offset, assumptions)
+
+
+def _parsed(func, node, line_offset, col_offset, assumptions) -> ParsedFunction:
+    """The ParsedFunction of `func` whose definition is `node`, recording what it was read from."""
+    code = func.__code__
     filename = code.co_filename
     closure, cells = {}, {}
     if func.__closure__:
@@ -288,7 +290,8 @@ def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
     # (keyword-only defaults matter only to a function that has keyword-only parameters)
     attrs = ("__code__", "__defaults__", "__kwdefaults__")[: 3 if code.co_kwonlyargcount else 2]
     assumptions += [("attr", func, attr, getattr(func, attr)) for attr in attrs]
-    parsed = ParsedFunction(func, node, filename, start - 1, col_offset, func.__globals__, closure, cells, assumptions)
+    parsed = ParsedFunction(func, node, filename, line_offset, col_offset, func.__globals__, closure, cells,
+                            assumptions)
     forwarded = _forwarded_signature(func)
     if forwarded is not None:
         parsed.node = _forwarding_specialized(parsed, forwarded)
@@ -518,20 +521,66 @@ def _find_definition(module, func, start) -> gast.FunctionDef:
                         hint="differentiate a plain (synchronous) function",
                     )
                 return node
-    lambdas = [
-        node
-        for node in gast.walk(module)
-        if isinstance(node, gast.Lambda) and [a.id for a in node.args.args] == list(code.co_varnames[: code.co_argcount])
-    ]
-    if len(lambdas) != 1:
+    raise SourceUnavailableError(  # pragma: no cover - getsourcelines found the block of this very def
+        f"cannot find the definition of {func.__qualname__} in {code.co_filename}",
+        hint="define the function with a plain `def` statement")
+
+
+_MODULE_TREES: dict = {}
+
+
+def _file_tree(filename):
+    """The gast tree of the whole file (or notebook cell) `filename`, cached while linecache holds the
+    same lines; None when it does not parse."""
+    lines = linecache.getlines(filename)
+    cached = _MODULE_TREES.get(filename)
+    if cached is not None and cached[0] is lines:
+        return cached[1]
+    try:
+        tree = gast.parse("".join(lines)) if lines else None
+    except (SyntaxError, ValueError):
+        tree = None
+    _MODULE_TREES[filename] = (lines, tree)
+    return tree
+
+
+def _lambda_definition(func) -> gast.FunctionDef:
+    """The lambda `func` as a ``def`` with one return, found in its file's tree.
+
+    A lambda can sit anywhere in an expression (a dict display over several lines, a call's
+    arguments, a default value), where its lines do not parse on their own: so the whole file is
+    parsed, and the lambda is the one starting on its code's first line whose parameters are its
+    parameters. Several such lambdas on one line are told apart by where the compiled code's
+    instructions come from (``co_positions``). Anything else is refused, never guessed.
+    """
+    code = func.__code__
+    tree = _file_tree(code.co_filename)
+    params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    candidates = [] if tree is None else [
+        node for node in gast.walk(tree)
+        if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno
+        and [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs] == params]
+    if len(candidates) > 1:
+        candidates = [node for node in candidates if _holds_code(node, code)]
+    text = linecache.getline(code.co_filename, code.co_firstlineno).rstrip("\n")
+    where = Location(code.co_filename, code.co_firstlineno, len(text) - len(text.lstrip()), text, "<lambda>")
+    if len(candidates) != 1:
+        reason = "its file could not be read or parsed" if tree is None else \
+            f"cannot tell which lambda on line {code.co_firstlineno} it is"
         raise SourceUnavailableError(
-            f"cannot tell which lambda on line {code.co_firstlineno} of {code.co_filename} is {func!r}",
-            hint="give the function a name with `def` (one lambda per line also works)",
-        )
-    lam = lambdas[0]
-    ret = gast.Return(value=lam.body)
-    gast.copy_location(ret, lam.body)
+            f"cannot read the source of the lambda {func.__qualname__}: {reason}", where,
+            hint="define the function with `def` and pass that (def f(x): return ...)")
+    lam = candidates[0]
+    ret = gast.copy_location(gast.Return(value=lam.body), lam.body)
     fdef = gast.FunctionDef(
         name="<lambda>", args=lam.args, body=[ret], decorator_list=[], returns=None, type_comment=None, type_params=[]
     )
     return gast.copy_location(fdef, lam)
+
+
+def _holds_code(lam, code) -> bool:
+    """Do all of `code`'s instructions that have a source position lie inside the lambda node `lam`?"""
+    spots = [(line, col) for line, end_line, col, end_col in code.co_positions()  # zero width: RESUME, RETURN
+             if line is not None and col is not None and (line, col) != (end_line, end_col)]
+    start, end = (lam.lineno, lam.col_offset), (lam.end_lineno, lam.end_col_offset)
+    return bool(spots) and all(start <= spot <= end for spot in spots)
