@@ -467,6 +467,7 @@ _PLAIN_KINDS = frozenset({"grad", "value_and_grad", "grad_aux", "value_and_grad_
 # Exact types, not isinstance: an np.matrix (whose `*` is a matrix product), another ndarray subclass,
 # a bool, a container or a Dask array is not plain and takes the general path.
 _PLAIN_TYPES = frozenset({float, int, np.float64, np.ndarray})
+_REAL_SCALARS = frozenset({float, np.float64, np.float32, np.float16, np.longdouble})
 _FLOAT64 = np.dtype(np.float64)
 
 
@@ -624,6 +625,8 @@ def _cached(func, key, build):
 
 def _scalar_seed_for(func, location):
     def scalar_seed(y):
+        if type(y) in _REAL_SCALARS:  # a real number: nothing to refuse (the checks below cost ~2 µs)
+            return runtime.scalar_seed(y)
         lazy = runtime._is_lazy_array(y)  # a 0-d Dask array (np.mean of one) is a scalar too
         if not (isinstance(y, (numbers.Real, np.ndarray, np.generic)) or lazy) or (
             isinstance(y, (np.ndarray, np.generic)) and not np.issubdtype(np.asarray(y).dtype, np.number)

@@ -31,8 +31,10 @@ def unbroadcast(g, x):
         >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
         array([2., 2., 2.])
     """
+    if isinstance(g, float) and isinstance(x, float):  # np.float64 is a float too
+        return g  # two scalars: nothing was broadcast (the common case in scalar loops: its cost, ~80 ns, counts)
     if isinstance(g, (float, int, np.number)) and isinstance(x, (float, int, np.number)):
-        return g  # two scalars: nothing was broadcast (the common case in scalar loops, made fast)
+        return g
     if isinstance(g, (list, tuple)):
         return _same_length(g, x)
     x_shape = np.shape(x)
@@ -141,6 +143,9 @@ def add_at(acc, index, g):
     other name sees the change. This keeps a loop that reads ``x[i]`` O(n)
     in its reverse sweep instead of building a zero array per iteration.
     """
+    if type(acc) is np.ndarray and type(index) is int and acc.ndim and type(g) in (float, np.float64, np.ndarray):
+        acc[index] += g  # one element (or row) of a NumPy array, as a loop reads x[i]: the checks below cost ~2 µs
+        return acc
     if isinstance(acc, (tuple, list, dict)):
         items = dict(acc) if isinstance(acc, dict) else list(acc)
         items[index] = add_sequences(items[index], g)
@@ -303,12 +308,18 @@ def scalar_seed(y):
     Raises ValueError for an array output: its gradient is not defined; use
     ``vjp`` (with a cotangent of the output's shape) or ``jacobian`` instead.
     """
+    if type(y) is float:  # the common outputs first: the checks below cost several µs
+        return 1.0
+    if type(y) is np.float64:
+        return np.float64(1.0)  # a NumPy scalar, not np.ones_like's 0-d array, which is slower to compute with
     if np.ndim(y) != 0:
         raise ValueError(
             f"grad needs a function with a scalar output, but it returned shape {np.shape(y)}; "
             "use vjp (give a cotangent) or jacobian, or reduce the output (e.g. .sum())"
         )
-    if isinstance(y, (np.generic, np.ndarray)) and np.issubdtype(np.asarray(y).dtype, np.inexact):
+    if isinstance(y, np.generic) and np.issubdtype(y.dtype, np.inexact):
+        return y.dtype.type(1)  # float32, longdouble, complex: a 1 of that type
+    if isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.inexact):
         return np.ones_like(y)
     if _is_lazy_array(y) and np.issubdtype(y.dtype, np.inexact):  # a 0-d Dask array: a lazy 1
         return np.ones_like(y)
