@@ -44,6 +44,7 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import buffer_chains, useful_vars, varied_vars
+from .destinations import guard_float_destinations
 from .errors import NoDerivativeError, RuleError, raise_problems
 from .frontend import parse_function
 from .lower import Namer, lower_function
@@ -576,6 +577,7 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
     params = [p.var for p in fn.params]
     wrt_vars = [params[i] for i in wrt]
     active = active_for_tangents(fn, wrt_vars)
+    fn = guard_float_destinations(fn, active)
     namer = Namer(p.var.name for p in fn.params)
     defs = ir.all_defs(fn.body)
     namer.taken.update(v.name for v in defs)

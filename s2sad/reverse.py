@@ -32,6 +32,7 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import active_vars, buffer_chains, check_inplace_updates
+from .destinations import guard_float_destinations
 from .errors import NoDerivativeError, RuleError, raise_problems
 from .frontend import parse_function
 from .lower import Namer, lower_function
@@ -900,6 +901,7 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     params = [p.var for p in fn.params]
     wrt_vars = [params[i] for i in wrt]
     active = active_vars(fn, wrt_vars, [fn.result])
+    fn = guard_float_destinations(fn, active)
     namer = Namer(p.var.name for p in fn.params)
     namer.taken.update(v.name for v in ir.all_defs(fn.body))
     namer.temps = max([int(v.name[1:]) for v in ir.all_defs(fn.body) if v.base == "t" and v.name[1:].isdigit()] or [0])

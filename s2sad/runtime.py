@@ -210,6 +210,22 @@ def not_a_view(value, base, where=""):
     return value
 
 
+def float_destination(array, where=""):
+    """`array`, checked to hold floats before a differentiated value is stored into it.
+
+    NumPy rounds a float stored into an integer or boolean array: a step function,
+    whose derivative is 0 where it exists. Raises NotImplementedError in that case,
+    saying where; float32 and float16 pass (their rounding is the identity up to precision).
+    """
+    kind = getattr(getattr(array, "dtype", None), "kind", "f")
+    if kind in "biu":
+        raise NotImplementedError(
+            f"s2sad: {where}: this stores a differentiated value into an array of dtype {array.dtype}, which "
+            "rounds it: the derivative through the store is 0 or undefined. Make the array float (np.zeros(n) "
+            "without an integer dtype, or x.astype(float) before updating it)")
+    return array
+
+
 def check_cotangent(out_bar, out):
     """`out_bar`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed)."""
     if isinstance(out, dict):
@@ -357,4 +373,4 @@ def put_source(a, indices, values, mode="raise"):
 
 
 RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
-RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source")
+RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination")
