@@ -45,6 +45,7 @@ import numpy as np
 from . import ir, runtime
 from .analysis import buffer_chains, useful_vars, varied_vars
 from .destinations import guard_float_destinations
+from .unseen_effects import unseen_method_calls
 from .errors import NoDerivativeError, RuleError, raise_problems
 from .frontend import parse_function
 from .lower import Namer, lower_function
@@ -583,6 +584,7 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
     namer.taken.update(v.name for v in defs)
     namer.temps = max([int(v.name[1:]) for v in defs if v.base == "t" and v.name[1:].isdigit()] or [0])
     fwd = _Forward(fn, namer, active, _mutated(fn))
+    fwd.problems.extend(unseen_method_calls(fn, wrt_vars, active))
     env: dict = {}
     tangent_params = []
     for i, var in zip(wrt, wrt_vars):

@@ -33,6 +33,7 @@ import numpy as np
 from . import ir, runtime
 from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .destinations import guard_float_destinations
+from .unseen_effects import unseen_method_calls
 from .errors import NoDerivativeError, RuleError, raise_problems
 from .frontend import parse_function
 from .lower import Namer, lower_function
@@ -908,6 +909,7 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     rev = _Reverser(fn, namer, active, restores, tuple_results=_tuple_result_vars(fn), mutated=_mutated(fn),
                     sequences=_sequences(fn))
     rev.elements = _elements(fn, rev.sequences)
+    rev.problems.extend(unseen_method_calls(fn, wrt_vars, active))
     env: dict = {}
     seed_stmts = []
     extra_params = []

@@ -639,3 +639,65 @@ def test_a_user_method_whose_result_is_dropped_is_refused():
         s2sad.grad(_user_method_drops_its_result)(np.array([1.0, 2.0, 3.0]))
     assert "_Applier.apply" in str(info.value)
     assert info.value.location.line == _user_method_drops_its_result.__code__.co_firstlineno + 2
+
+
+_STATE = np.zeros(3)
+
+
+class _Stepper:
+    def step(self, x):
+        _STATE[...] = x * 2.0  # the derivative must see this, and cannot: the call is refused
+        return 1.0
+
+    def into(self, y, x):
+        y[...] = x * 2.0
+        return True
+
+
+_STEPPER = _Stepper()
+
+
+def _method_result_in_a_condition(x):
+    if _STEPPER.step(x) > 0:  # HERE
+        pass
+    return np.sum(_STATE * x)
+
+
+def _method_result_made_int(x):
+    n = int(_STEPPER.step(x))  # HERE
+    return np.sum(_STATE * x) * n
+
+
+def _method_writes_its_argument(x):
+    y = np.zeros(3)
+    ok = _STEPPER.into(y, x)  # HERE
+    return np.sum(y * x) if ok else 0.0
+
+
+@pytest.mark.parametrize("kind", ["grad", "jvp"])
+@pytest.mark.parametrize("f", [_method_result_in_a_condition, _method_result_made_int, _method_writes_its_argument],
+                         ids=lambda f: f.__name__)
+def test_a_user_method_given_a_differentiated_value_is_refused_even_if_its_result_is_not(f, kind):
+    # before: nobody asked for the method's rule (its result is not differentiated), and the gradient
+    # missed what it wrote: 2 * x instead of 4 * x, with no error
+    x = np.array([1.0, 2.0, 3.0])
+    args = (x, np.ones(3)) if kind == "jvp" else (x,)
+    with pytest.raises(s2sad.NoDerivativeError, match="does not read methods") as info:
+        getattr(s2sad, kind)(f)(*args)
+    lines, start = inspect.getsourcelines(f)
+    assert info.value.location.line == start + next(i for i, t in enumerate(lines) if "# HERE" in t)
+
+
+class _Constant:
+    def value(self):
+        _STATE[...] = 3.0
+        return 2.0
+
+
+def _method_without_a_differentiated_argument(x):
+    c = _Constant().value()
+    return np.sum(_STATE * x) * c
+
+
+def test_a_user_method_without_a_differentiated_argument_still_runs():
+    assert_grad_matches_fd(_method_without_a_differentiated_argument, (np.array([1.0, 2.0, 3.0]),))
