@@ -178,7 +178,14 @@ def _add_at_lazy(acc, index, g):
     if isinstance(index, list):
         index = np.asarray(index)
     if not (hasattr(index, "dtype") and np.issubdtype(index.dtype, np.integer)):
-        np.add.at(acc, index, g)  # a mask or several index arrays: as far as the array's library goes
+        try:  # a mask or several index arrays: as far as the array's library goes
+            np.add.at(acc, index, g)
+        except TypeError:  # Dask has no ufunc.at, nor a masked assignment of a value of unknown length
+            raise NotImplementedError(
+                "s2sad: the adjoint of indexing a lazy array with a boolean mask (or several index arrays) "
+                "must scatter into positions known only once the mask is computed, which this array's library "
+                "cannot do lazily. Keep the shapes: np.where(mask, x, 0.0) instead of x[mask] (a sum over "
+                "x[mask] is np.sum(np.where(mask, x, 0.0))), or compute the mask first") from None
         return acc
     n, rest = np.shape(acc)[0], np.shape(acc)[1:]
     positions = np.reshape(np.asarray(index, like=acc), (-1,)) % n

@@ -25,6 +25,7 @@ dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("dask.distributed")
 
 import s2sad
+from gradcheck import assert_grad_matches_fd
 from s2sad import runtime
 from s2sad.lazy import LazyValueError
 
@@ -268,6 +269,27 @@ def test_integer_dask_argument_becomes_a_lazy_float():
     g = s2sad.grad(f)(da.arange(4, chunks=2))
     assert isinstance(g, da.Array) and g.dtype == np.float64
     np.testing.assert_array_equal(g.compute(), [0.0, 2.0, 4.0, 6.0])
+
+
+def masked_by_itself(x):
+    return np.sum(x[x > 0.5] ** 2)
+
+
+def masked_by_an_argument(x, mask):
+    return np.sum(x[mask] ** 2)
+
+
+@pytest.mark.parametrize("f", [masked_by_itself, masked_by_an_argument], ids=lambda f: f.__name__)
+def test_a_boolean_mask_into_a_lazy_gradient_is_refused_at_its_line(f):
+    # Dask has no ufunc.at and cannot assign a value of unknown length through a mask: the adjoint of
+    # x[mask] raised an InternalError (TypeError from __array_ufunc__) before
+    x = np.linspace(0.0, 1.0, 10)
+    args = (x,) if f is masked_by_itself else (x, x > 0.3)
+    lazy = [da.from_array(a, chunks=5) for a in args]
+    with pytest.raises(s2sad.NoDerivativeError, match="np.where") as info:
+        s2sad.grad(f)(*lazy)
+    assert info.value.location.line == f.__code__.co_firstlineno + 1
+    assert_grad_matches_fd(f, args)  # on NumPy arrays it is differentiated
 
 
 @pytest.mark.parametrize("loss, line, text", [
