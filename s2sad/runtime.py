@@ -233,22 +233,24 @@ def float_destination(array, where=""):
     return array
 
 
-def check_cotangent(out_bar, out):
-    """`out_bar`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed)."""
+def check_cotangent(cotangent, out):
+    """`cotangent`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed).
+
+    (Not named ``out_bar``: a rule template names the adjoint of ``out`` so.)"""
     if isinstance(out, dict):
-        if not isinstance(out_bar, dict) or set(out_bar) != set(out):
+        if not isinstance(cotangent, dict) or set(cotangent) != set(out):
             raise ValueError(f"the cotangent must be a dict with the output's keys {list(out)}")
-        return {key: check_cotangent(out_bar[key], item) for key, item in out.items()}
+        return {key: check_cotangent(cotangent[key], item) for key, item in out.items()}
     if isinstance(out, (tuple, list)):
-        if not isinstance(out_bar, (tuple, list)) or len(out_bar) != len(out):
+        if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(out):
             raise ValueError(f"the cotangent must be a tuple of {len(out)} arrays, one per output")
-        items = [check_cotangent(b, o) for b, o in zip(out_bar, out)]
-        return type(out_bar)(*items) if hasattr(type(out_bar), "_fields") else type(out_bar)(items)
-    if np.shape(out_bar) != np.shape(out):
-        raise ValueError(f"the cotangent has shape {np.shape(out_bar)}, but the output has shape {np.shape(out)}")
-    if isinstance(out_bar, list):  # numbers given as a list: the array they stand for
-        return np.asarray(out_bar, dtype=np.result_type(out, float))
-    return out_bar
+        items = [check_cotangent(b, o) for b, o in zip(cotangent, out)]
+        return type(cotangent)(*items) if hasattr(type(cotangent), "_fields") else type(cotangent)(items)
+    if np.shape(cotangent) != np.shape(out):
+        raise ValueError(f"the cotangent has shape {np.shape(cotangent)}, but the output has shape {np.shape(out)}")
+    if isinstance(cotangent, list):  # numbers given as a list: the array they stand for
+        return np.asarray(cotangent, dtype=np.result_type(out, float))
+    return cotangent
 
 
 def structure_spec(value):

@@ -391,6 +391,9 @@ CASES.append(Case(not_a_view, (np.linspace(0.1, 0.9, 4), np.zeros(3), "here"), w
 from s2sad.runtime import check_cotangent  # noqa: E402
 
 CASES.append(Case(check_cotangent, (np.linspace(0.1, 0.9, 4), np.zeros(4)), wrt=[0], id="check_cotangent"))
+# the output only gives the shape: its adjoint is zero (the rule once named `out`'s adjoint like the cotangent)
+CASES.append(Case(check_cotangent, (np.linspace(0.1, 0.9, 4), np.linspace(1.0, 2.0, 4)), wrt=[0, 1],
+                  id="check_cotangent-both"))
 
 from s2sad.runtime import detach, own, zero_in_place  # noqa: E402
 

@@ -86,14 +86,14 @@ def not_a_view_tangent(y, value, base, where=""):
 
 
 @adjoint(check_cotangent)
-def check_cotangent_adjoint(y, out_bar, out):
-    # y = out_bar (after a shape check): the identity
-    out_bar_bar = y_bar
+def check_cotangent_adjoint(y, cotangent, out):
+    # y = cotangent (after a shape check): the identity; out only gives the shape
+    cotangent_bar = y_bar
 
 
 @tangent(check_cotangent)
-def check_cotangent_tangent(y, out_bar, out):
-    y_dot = out_bar_dot
+def check_cotangent_tangent(y, cotangent, out):
+    y_dot = cotangent_dot
 
 
 @adjoint(zero_in_place)
