@@ -163,6 +163,58 @@ class GeneratedFunction:
         except (TypeError, ValueError):  # pragma: no cover
             pass
 
+    s2sad_generated = True  # lowering splices a call of generated code in (`program_for_calls`)
+    _splice_refusal = ""  # why a call of this function cannot be spliced into differentiated code
+
+    def is_fresh(self) -> bool:
+        """Whether what this code was built from is unchanged (its guard holds)."""
+        try:
+            return self._guard is None or bool(self._guard())
+        except Exception:  # an emptied closure cell, a deleted attribute: it changed
+            return False
+
+    def program_for_calls(self, assumptions: list, location) -> "ir.Function":
+        """The IR a call of this function inside a differentiated function is lowered to.
+
+        Records in `assumptions` that the caller's derivative holds while this
+        function is fresh and not rebuilt; refreshes it first if it is stale.
+        ``s2sad.derivative`` of an array is its elementwise form, so the array
+        form is what runs for both scalars and arrays.
+        """
+        target = self._for_arrays() if self._for_arrays is not None else self
+        if target.ir is None or target._structures or target._splice_refusal:
+            reason = target._splice_refusal or (
+                f"it is a driver looping over generated code ({target.kind})" if target.ir is None
+                else "it takes containers of arrays")
+            raise S2SADError(f"s2sad cannot differentiate a call of the generated {target.__name__}: {reason}",
+                             location, hint="call a generated grad, vjp, jvp or hvp, or differentiate the "
+                             "original function instead")
+        if not target.is_fresh():
+            target._refresh()
+        assumptions += [("attr", target, "ir", target.ir), ("fresh", target, "is_fresh", None)]
+        # the data globals its code reads live are read as they are now, and the caller rebuilds when they change
+        globs, live = target.live_data_globals()
+        assumptions += [("global", globs, name, value) for name, value in live.items()]
+        refs = {a: ir.Ref(a.path, live[a.path[0]]) for s in ir.walk(target.ir.body) for a in ir.uses(s)
+                if isinstance(a, ir.Ref) and len(a.path) == 1 and a.path[0] in live}
+        fn = target.ir
+        return ir.Function(fn.name, fn.params, ir.substitute(fn.body, refs), refs.get(fn.result, fn.result),
+                           fn.filename, fn.firstline, fn.doc, fn.exports, fn.result_loc) if refs else fn
+
+    def live_data_globals(self) -> tuple:
+        """``(module namespace, {name: current value})`` of the data globals of the user's module that
+        this code reads live at each call (see `_live_globals`), rather than from its snapshot."""
+        root = self.primal
+        while isinstance(root, GeneratedFunction):
+            root = root.primal
+        globs = getattr(root, "__globals__", None)
+        if globs is None or self.ir is None:
+            return globs, {}
+        names = {a.path[0] for s in ir.walk(self.ir.body) for a in ir.uses(s)
+                 if isinstance(a, ir.Ref) and len(a.path) == 1}
+        return globs, {name: globs[name] for name in sorted(names)
+                       if name in globs and name not in self.namespace.bindings}
+
     # kinds whose generated function takes f's arguments then this many trailing ones (the seeds)
     _TRAILING = {"jvp": "wrt", "hvp": "wrt", "vjp": 1, "vjp_aux": 1}
 
@@ -217,6 +269,8 @@ class GeneratedFunction:
             args, kwargs = self._with_defaults(args, kwargs, len(self.wrt) if trailing == "wrt" else trailing)
             primal_args, primal_kwargs = self._primal_arguments(args)
         if self.kind.startswith("derivative"):
+            if self._for_arrays is not None and self._array_arguments(args, kwargs):
+                return self._for_arrays()(*args, **kwargs)  # s2sad.derivative of an array: along all ones
             self._check_scalar_arguments(args, kwargs)
         if self._wrt_positions:
             args = list(args)
@@ -270,6 +324,14 @@ class GeneratedFunction:
         where = failing_location(exc, self._func.__code__.co_filename, self.ir, self.primal)
         return derivative_failure(exc, self.kind, self.primal, where or _function_location(self.primal), value)
 
+    _for_arrays = None  # derivative<n>: makes the generated function for array arguments (s2sad.derivatives)
+
+    def _array_arguments(self, args, kwargs) -> bool:
+        """Whether a differentiated argument is an array (of any dimension but 0)."""
+        names = _param_names(self.primal)
+        values = [args[p] if p < len(args) else kwargs.get(names[p]) for p in self._wrt_positions]
+        return any(isinstance(v, np.ndarray) and v.ndim > 0 for v in values)
+
     def _check_scalar_arguments(self, args, kwargs):
         names = _param_names(self.primal)
         for pos in self._wrt_positions:
@@ -282,7 +344,8 @@ class GeneratedFunction:
                 raise ArgumentError(f"s2sad.derivative differentiates with respect to a scalar, but argument {pos} "
                                     f"of {self.primal.__name__} is {type(value).__name__} {value!r:.40}",
                                     _function_location(self.primal),
-                                    hint="use s2sad.jacobian or s2sad.hessian for array arguments")
+                                    hint="pass an np.ndarray for the elementwise derivative, or use s2sad.jacobian "
+                                    "or s2sad.hessian")
 
     def _primal_arguments(self, args):
         """f's arguments out of the arguments of a jvp/vjp/hvp (f's, in order, then the seeds)."""

@@ -676,7 +676,8 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
     """Compare s2sad's gradient of `f` with central finite differences.
 
     Args:
-        f: a scalar function s2sad can read.
+        f: a scalar function s2sad can read, or generated code returning a scalar
+            (``check_grad(s2sad.grad(f, wrt=1), x, a)`` checks a second derivative).
         *args: the point to check at (float64 gives the most reliable check).
         wrt: as for :func:`s2sad.grad`.
         rtol, atol: the check passes when max |grad - fd| <= atol + rtol * max |fd|.
@@ -693,10 +694,11 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
         >>> check_grad(f, np.array([0.1, 0.2, 0.3])) < 1e-7
         True
     """
-    from .api import build  # the API is a later stage than the rule harness; import on use
+    from .api import GeneratedFunction, build  # the API is a later stage than the rule harness; import on use
+    from .public import grad  # generated code: grad transforms its IR (s2sad.compose)
     from .pytree import flatten, in_order, is_structured, unflatten
 
-    generated = build(f, "grad", wrt)
+    generated = grad(f, wrt) if isinstance(f, GeneratedFunction) else build(f, "grad", wrt)
     positions = generated._wrt_positions
     grads = generated(*args)
     if not generated._many:

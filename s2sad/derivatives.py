@@ -39,10 +39,11 @@ from .api import (
     _param_names,
     _safe_name,
     _with_runtime,
-    build,
+    build as _build_from_source,
     resolve_wrt,
 )
 from .codegen import compile_function, to_source
+from .compose import build_generated, is_generated, reverse_problems
 from .transforming import transforming
 from .errors import ArgumentError, NonScalarOutputError, S2SADError, WrtError
 from .forward import constant_seed_tangent
@@ -159,12 +160,18 @@ def _driver(func, kind, wrt_names, body, doc, parts, extra_names=None, extra_sou
     return GeneratedFunction(scope[name], full, kind, func, wrt_names, None, namespace)
 
 
+def build(func, kind, wrt=0):
+    """The generated function of `kind`: from `func`'s source, or from its IR if it is generated code."""
+    if is_generated(func):
+        return build_generated(func, kind, wrt)
+    return _build_from_source(func, kind, wrt)
+
+
 def _user_function(f):
+    """`f` as the operators take it: a user function, or generated code (whose IR is transformed)."""
     func = unwrap(f)
-    if isinstance(func, GeneratedFunction):
-        raise S2SADError("this operator takes a user function, not generated code",
-                         hint="pass the original function (higher order: s2sad.grad(s2sad.grad(f)) and "
-                         "s2sad.derivative(f, order=n) work on scalar functions)")
+    if is_generated(func):
+        return func
     if not inspect.isfunction(func):
         parse_function(func)  # raises SourceUnavailableError saying what was passed
     return func
@@ -279,18 +286,32 @@ def hvp(f, wrt=0):
 
 
 def derivative(f, order=1, wrt=0):
-    """The n-th derivative of a scalar -> scalar function (``diffn``), by forward mode applied n times.
+    """The n-th derivative (``diffn``) by forward mode applied n times; elementwise for arrays.
 
     Each order is the tangent program of the previous generated program, with
     the tangent of the argument seeded by 1.
 
+    For an array argument ``x`` the seed is ``np.ones_like(x)``: the result is
+    ``d^n/dt^n f(x + t)`` at ``t = 0``, the same ``t`` added to every entry. For an
+    elementwise ``f`` (``f(x)[i]`` depends on ``x[i]`` only: ``np.sin(x) * x**3``)
+    that is the elementwise n-th derivative, as ``jax.vmap(grad(grad(f)))``
+    would give. For any other ``f`` it is the n-th derivative along the all-ones
+    direction (for n = 1, the row sums of the Jacobian: ``J @ ones``), a
+    well-defined number but not an entry of the Jacobian or Hessian; use
+    :func:`jacobian`/:func:`hessian` for those. **Choice:** computed rather than
+    refused, because whether ``f`` is elementwise cannot be seen from its code in
+    general (``x[0] * x`` is not, ``np.sin(x)`` is), and the all-ones meaning is
+    exact in both cases; JAX's elementwise idiom would need ``f`` to be applied
+    to scalars, which array code often cannot be.
+
     Args:
-        f: a Python function of a scalar (other parameters are held fixed).
+        f: a Python function (or generated code); other parameters are held fixed.
         order: 1, 2, 3, ...
-        wrt: the scalar parameter.
+        wrt: the parameter: a scalar or an array.
 
     Returns:
-        A function with ``f``'s signature returning the derivative.
+        A function with ``f``'s signature returning the derivative (shaped like
+        ``f``'s value).
 
     Example:
         >>> import numpy as np, s2sad
@@ -298,12 +319,16 @@ def derivative(f, order=1, wrt=0):
         ...     return x ** 4
         >>> float(s2sad.derivative(f, order=3)(2.0))  # 24 x
         48.0
+        >>> s2sad.derivative(f, order=2)(np.array([1.0, 2.0]))  # 12 x**2, entry by entry
+        array([12., 48.])
     """
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
         raise ArgumentError(f"order must be a positive integer, got {order!r}")
     func = _user_function(f)
     _one_wrt(func, wrt, "derivative")
-    return build(func, f"derivative{int(order)}", wrt)
+    generated = build(func, f"derivative{int(order)}", wrt)
+    generated._for_arrays = lambda: build(func, f"elementwise_derivative{int(order)}", wrt)
+    return generated
 
 
 def jacobian(f, wrt=0, mode="auto"):
@@ -335,6 +360,8 @@ def jacobian(f, wrt=0, mode="auto"):
     func = _user_function(f)
     positions, many = resolve_wrt(func, wrt)
     names = _param_names(func)
+    if mode == "auto" and is_generated(func) and reverse_problems(func):
+        mode = "forward"  # generated code with a loop's tape: reverse mode over it is refused, forward works
     return _cached(func, ("jacobian", positions, many, mode),
                    lambda: _guard(func, lambda: _jacobian(func, positions, many, mode, names)))
 
@@ -557,11 +584,13 @@ def curl(f, wrt=0):
 
 @transforming()
 def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFunction:
-    """``s2sad.grad`` applied to generated code (``grad(grad(f))``) for scalar -> scalar functions.
+    """``s2sad.grad`` of generated code in forward mode, for a scalar argument.
 
-    The derivative of the generated program is its tangent program with the
-    argument's tangent seeded by 1 (forward over reverse): exact, and the
-    tape of the generated code travels with its tangents.
+    ``s2sad.grad`` of generated code is reverse mode over its IR (`compose`);
+    where that IR has what reverse mode cannot reverse yet (a loop's tape), it is
+    this: the tangent program with the argument's tangent seeded by 1 (forward
+    over reverse), exact, with the tape of the generated code travelling with
+    its tangents. The argument must be a scalar, which the call checks.
     """
     if has_aux:
         raise ArgumentError("has_aux is not supported when differentiating generated code")
@@ -599,8 +628,10 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
             x = args[position] if position < len(args) else kwargs.get(what)
             if np.ndim(x) != 0:
                 raise NonScalarOutputError(
-                    f"grad of the generated {g.kind} needs a scalar argument {what}, got shape {np.shape(x)}",
-                    hint="grad(grad(f)) is for scalar -> scalar f; use s2sad.hessian or s2sad.hvp for arrays")
+                    f"grad of the generated {g.kind} runs in forward mode (reverse mode over its loop's tape is "
+                    f"not supported yet), which needs a scalar argument {what}, got shape {np.shape(x)}",
+                    hint="differentiate the original function, or use s2sad.jvp or "
+                    "s2sad.jacobian(..., mode='forward') of the generated code")
             out = compiled(*args, **kwargs)
             if isinstance(out, tuple) or np.ndim(out) != 0:
                 raise NonScalarOutputError(
@@ -612,6 +643,8 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
         checked.__name__ = fn.name
         checked.__signature__ = inspect.signature(compiled)
         generated = GeneratedFunction(checked, source, "grad", g.primal, [what], fn, namespace)
+        generated._splice_refusal = ("its forward-mode code is right for a scalar argument only, which it checks "
+                                     "when called, not inside other code")
         # fresh while g is: g's own guard holds and g was not rebuilt since (s2sad.guards)
         generated._guard = lambda: (g._guard is None or g._guard()) and g.ir is built_from
         generated._rebuild = make

@@ -67,6 +67,8 @@ def make_guard(assumptions):
             terms.append(f"h{i}.cell_contents is v{i}")
         elif kind == "attr" and key.isidentifier():
             terms.append(f"h{i}.{key} is v{i}")
+        elif kind == "fresh":  # generated code called inside: its own guard holds (GeneratedFunction.is_fresh)
+            terms.append(f"h{i}.is_fresh()")
         else:
             raise ValueError(f"unknown assumption {kind!r}")
     source = f"def __s2sad_guard_factory__({', '.join(names)}):\n    return lambda: " + " and ".join(terms) + "\n"

@@ -544,7 +544,7 @@ def _format_block(stmts, depth, lines, last_line):
 
 
 def substitute(stmts: list, mapping: dict, rename_defs=None) -> list:
-    """A copy of `stmts` with every read of a Var in `mapping` replaced.
+    """A copy of `stmts` with every read of a Var (or Ref) in `mapping` replaced.
 
     With `rename_defs` (a function Var -> Var), every Var the statements bind
     is renamed too (and reads of it follow), which clones a block with fresh
@@ -553,7 +553,7 @@ def substitute(stmts: list, mapping: dict, rename_defs=None) -> list:
     mapping = dict(mapping)
 
     def atom(a):
-        return mapping.get(a, a) if isinstance(a, Var) else a
+        return mapping.get(a, a) if isinstance(a, (Var, Ref)) else a
 
     def bind(v):
         if rename_defs is None:

@@ -1,7 +1,8 @@
 """The IR of each kind of generated function that is not plain reverse mode.
 
 `api` builds grad, value_and_grad and vjp itself; for "jvp", "hvp",
-"derivative<n>" and the has_aux kinds it asks :func:`build_ir` here. This sits
+"derivative<n>" (and its array form "elementwise_derivative<n>") and the has_aux
+kinds it asks :func:`build_ir` here. This sits
 between the transformations (reverse, forward, simplify) and the API, so the API
 needs nothing from `derivatives`, the drivers built on top of it.
 """
@@ -9,6 +10,8 @@ needs nothing from `derivatives`, the drivers built on top of it.
 from __future__ import annotations
 
 from operator import getitem as _getitem
+
+import numpy as np
 
 from . import ir
 from .errors import S2SADError
@@ -76,14 +79,38 @@ def _getitem_aux(fn: ir.Function, whole, kind: str) -> ir.Function:
     return ir.verify(new)
 
 
+_ONES_LIKE = ir.Ref(("np", "ones_like"), np.ones_like, np)
+
+
+def ones_seed_tangent(fn: ir.Function, position: int, *, name: str) -> ir.Function:
+    """The derivative of `fn` along the direction of all ones in its parameter `position`:
+    ``d/dt fn(x + t)`` at ``t = 0`` (t added to every entry of an array x).
+
+    It is the jvp with the tangent ``x_dot = np.ones_like(x)`` made inside, not taken as an argument.
+    For an elementwise `fn` (``y[i]`` depends on ``x[i]`` only) it is the elementwise derivative;
+    applied again to its own output it gives ``d^n/dt^n fn(x + t)``.
+    """
+    tangent = forward_function(fn, [position], name=name, output="tangent")
+    seed = tangent.params[-1].var
+    body = [ir.Assign(seed, _ONES_LIKE, [fn.params[position].var], [], None)] + tangent.body
+    return ir.verify(ir.Function(name, tangent.params[:-1], body, tangent.result, tangent.filename,
+                                 tangent.firstline, None, {}, tangent.result_loc))
+
+
 def build_ir(primal: ir.Function, kind: str, positions: list, many: bool, name: str) -> ir.Function:
-    """The IR of a generated function of `kind` ("jvp", "hvp", "derivative<n>", "<grad kind>_aux")."""
+    """The IR of a generated function of `kind` ("jvp", "hvp", "derivative<n>", "elementwise_derivative<n>",
+    "<grad kind>_aux")."""
     if kind == "jvp":
         return forward_function(primal, positions, name=f"jvp_{name}")
     if kind == "hvp":
         gradient = simplify(reverse_function(primal, positions, seed="scalar", name=f"grad_{name}",
                                              tuple_grads=many))
         return forward_function(gradient, positions, name=f"hvp_{name}", output="tangent")
+    if kind.startswith("elementwise_derivative"):
+        fn = primal
+        for k in range(int(kind[len("elementwise_derivative"):])):
+            fn = simplify(ones_seed_tangent(fn, positions[0], name=f"derivative{k + 1}_{name}"))
+        return fn
     if kind.startswith("derivative"):
         order = int(kind[len("derivative"):])
         fn = primal

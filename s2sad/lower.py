@@ -36,6 +36,7 @@ from .errors import (
     raise_problems,
 )
 from .frontend import _MISSING, ParsedFunction, parse_function, signature
+from .generated_ir import splice_call
 from .primitives import Attr, Method, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple, setitem
 from .pytree import DICT, LEAF, LIST, NAMEDTUPLE, leaf_paths
 from .rules import registry
@@ -596,6 +597,9 @@ class _Lowerer:
             obj = obj.__s2sad_function__  # a @differentiate function: read the function inside
         if is_user_function(obj) and not has_any_rule(obj):
             return self.inline(obj, args, kwargs, node, hint)
+        if getattr(type(obj), "s2sad_generated", False):  # generated code: a renamed copy of its IR
+            program = obj.program_for_calls(self.parsed.assumptions, self.loc(node))
+            return splice_call(program, args, kwargs, self.namer, self.out, self.loc(node))
         return self.library_call(callee, args, kwargs, node, hint)
 
     def library_call(self, callee, args, kwargs, node, hint):

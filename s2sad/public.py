@@ -12,6 +12,7 @@ import inspect
 
 from . import derivatives
 from .api import GeneratedFunction, build, resolve_wrt
+from .compose import build_generated, reverse_problems
 from .derivatives import grad_of_generated
 from .frontend import parse_function, unwrap
 
@@ -44,8 +45,18 @@ def grad(f, wrt=0, *, has_aux=False):
         -0.479425538604203
     """
     if isinstance(f, GeneratedFunction):
-        return grad_of_generated(f, wrt, has_aux)
+        return _grad_of_generated(f, "grad", wrt, has_aux)
     return build(f, "grad_aux" if has_aux else "grad", wrt)
+
+
+def _grad_of_generated(g, kind, wrt, has_aux):
+    """Reverse mode over g's IR (any argument shape); where g's IR has what reverse mode cannot
+    reverse yet (a loop's tape), grad falls back to forward mode, exact for a scalar argument."""
+    if g.ir is not None and not g._structures and not reverse_problems(g):
+        return build_generated(g, f"{kind}_aux" if has_aux else kind, wrt)
+    if kind == "grad":
+        return grad_of_generated(g, wrt, has_aux)
+    return build_generated(g, kind, wrt)  # raises, naming what cannot be reversed
 
 
 def value_and_grad(f, wrt=0, *, has_aux=False):
@@ -61,6 +72,8 @@ def value_and_grad(f, wrt=0, *, has_aux=False):
         >>> s2sad.value_and_grad(f)(2.0)
         (8.0, 12.0)
     """
+    if isinstance(f, GeneratedFunction):
+        return _grad_of_generated(f, "value_and_grad", wrt, has_aux)
     return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt)
 
 

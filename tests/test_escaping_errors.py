@@ -240,9 +240,11 @@ def test_a_complex_result_is_an_argument_error():
         s2sad.jacobian(lambda x: x ** 0.5)(-2)
 
 
-def test_derivative_of_order_n_refuses_an_array():
+def test_derivative_of_order_n_of_an_array_is_elementwise_and_a_list_is_refused():
+    # issue 10 §3: an array argument gives the elementwise derivative (it was refused before)
+    np.testing.assert_allclose(s2sad.derivative(square, 2)(np.ones(3)), 2.0 * np.ones(3))
     with pytest.raises(ArgumentError, match="scalar"):
-        s2sad.derivative(square, 2)(np.ones(3))
+        s2sad.derivative(square, 2)([1.0, 2.0])
 
 
 @pytest.mark.parametrize("transform", ["jacobian", "hessian"])
