@@ -37,8 +37,6 @@ _REFUSED = {
     gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the new value"),
     gast.ClassDef: ("a class definition", "define the class at module level"),
     gast.Delete: ("del", "let the value go out of scope instead of deleting it"),
-    gast.Lambda: ("a lambda inside the function", "define it as a module-level function and call it"),
-    gast.FunctionDef: ("a function defined inside the function", "define it at module level and call it"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.SetComp: ("a set comprehension", "write the loop out"),
@@ -59,8 +57,10 @@ def refuse_unsupported(parsed: ParsedFunction, allow_varargs: bool = False) -> N
 def syntax_problems(parsed: ParsedFunction, allow_varargs: bool = False) -> list[UnsupportedSyntaxError]:
     """Every construct in the function that s2sad does not differentiate, in source order.
 
-    Rule templates may take ``*args`` (`allow_varargs`); user functions may not. The inside of a
-    refused nested scope (a lambda or a nested def) is not searched: it goes away with it.
+    Rule templates may take ``*args`` (`allow_varargs`); user functions may not. Nested ``def``s and
+    lambdas bound to a name are searched like the rest (they are inlined where called); the inside of a
+    refused nested scope (a class, a decorated def, a lambda not bound to a name) is not: it goes away
+    with it.
 
     Example:
         >>> import s2sad.frontend as fe  # doctest: +SKIP
@@ -88,9 +88,10 @@ def _problems_under(parsed: ParsedFunction, root) -> list[UnsupportedSyntaxError
     """The refused constructs in the tree under `root`, in source (pre-)order."""
     problems = []
     pending = [root]
+    named = _named_lambdas(root)
     while pending:
         node = pending.pop()
-        problem = refused_node(parsed, node)
+        problem = refused_node(parsed, node, named)
         if problem is not None:
             problems.append(problem)
             if isinstance(node, _NESTED_SCOPES):
@@ -99,12 +100,22 @@ def _problems_under(parsed: ParsedFunction, root) -> list[UnsupportedSyntaxError
     return problems
 
 
-def refused_node(parsed: ParsedFunction, node) -> UnsupportedSyntaxError | None:
-    """The error for `node` itself if s2sad refuses it (not looking at its children), else None."""
+def refused_node(parsed: ParsedFunction, node, named_lambdas=frozenset()) -> UnsupportedSyntaxError | None:
+    """The error for `node` itself if s2sad refuses it (not looking at its children), else None.
+    `named_lambdas` are the ids of the lambdas bound to a name (``f = lambda ...``), which are allowed."""
     entry = _REFUSED.get(type(node))
     if entry is not None:
         what, hint = entry
         return UnsupportedSyntaxError(f"s2sad cannot differentiate {what}", parsed.location(node), hint=hint)
+    if isinstance(node, gast.Lambda) and id(node) not in named_lambdas:
+        return UnsupportedSyntaxError(
+            "s2sad cannot differentiate a lambda that is not assigned to a name", parsed.location(node),
+            hint="assign it to a name (f = lambda y: ...) and call it, or write a nested def")
+    if isinstance(node, gast.FunctionDef):
+        what = _refused_def(node)
+        if what:
+            return UnsupportedSyntaxError(f"s2sad cannot differentiate a nested function {what}",
+                                          parsed.location(node), hint=_DEF_HINTS[what])
     if isinstance(node, (gast.For, gast.While)) and node.orelse:
         return UnsupportedSyntaxError(
             "s2sad cannot differentiate a loop with an else clause",
@@ -115,8 +126,31 @@ def refused_node(parsed: ParsedFunction, node) -> UnsupportedSyntaxError | None:
 
 
 def refused_in(node) -> bool:
-    """Does the tree under `node` hold a construct s2sad refuses outright (see `_REFUSED`)?"""
-    return any(type(sub) in _REFUSED for sub in gast.walk(node))
+    """Does the tree under `node` hold a construct s2sad refuses outright (see `refused_node`)?"""
+    named = _named_lambdas(node)
+    return any(type(sub) in _REFUSED or (isinstance(sub, gast.Lambda) and id(sub) not in named)
+               or (isinstance(sub, gast.FunctionDef) and _refused_def(sub)) for sub in gast.walk(node))
+
+
+def _named_lambdas(root) -> set:
+    """Ids of the lambdas under `root` written as ``name = lambda ...`` (which lowering inlines)."""
+    return {id(n.value) for n in gast.walk(root) if isinstance(n, gast.Assign) and len(n.targets) == 1
+            and isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Lambda)}
+
+
+_DEF_HINTS = {
+    "with a decorator": "define the decorated function at module level, or drop the decorator",
+    "with *args or **kwargs": "list its parameters explicitly",
+}
+
+
+def _refused_def(fdef) -> str:
+    """What makes the nested def `fdef` unsupported ('' if nothing)."""
+    if fdef.decorator_list:
+        return "with a decorator"
+    if fdef.args.vararg is not None or fdef.args.kwarg is not None:
+        return "with *args or **kwargs"
+    return ""
 
 
 # ---------------------------------------------------------------- gast helpers
@@ -231,7 +265,7 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) and isinstance(body[0].value.value, str):
         body = body[1:]  # the docstring
     fresh = _Fresh(names_in(fdef))
-    returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
+    returns = [n for s in body for n in _walk_own(s) if isinstance(n, gast.Return)]
     simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))
     flags = _Flags(returned=fresh("returned"), result=fresh("result"), simple=simple)
     if simple:
@@ -253,6 +287,16 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
         type_params=[],
     )
     return gast.copy_location(out, fdef)
+
+
+def _walk_own(node):
+    """The nodes under `node`, not looking into the functions defined there (their returns are theirs)."""
+    pending = [node]
+    while pending:
+        sub = pending.pop()
+        yield sub
+        if not isinstance(sub, (gast.FunctionDef, gast.Lambda)) or sub is node:
+            pending.extend(gast.iter_child_nodes(sub))
 
 
 def _block(stmts, flags: _Flags, fresh) -> list:

@@ -618,7 +618,8 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
         raise ValueError(output)
     new = ir.Function(
         name=name or f"jvp_{fn.name}",
-        params=[ir.Param(p.var, None) for p in fn.params] + tangent_params,
+        # defaults stay when no tangent parameter follows (derivative<n> takes f's own signature)
+        params=[ir.Param(p.var, None if tangent_params else p.default) for p in fn.params] + tangent_params,
         body=body + tail,
         result=final,
         filename=fn.filename,

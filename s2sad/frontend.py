@@ -17,6 +17,7 @@ import linecache
 import operator
 import textwrap
 import types
+import weakref
 from dataclasses import dataclass, field
 
 import gast
@@ -90,6 +91,8 @@ def unwrap(func):
     * a callable with a registered derivative rule (``np.tanh``, ``np.var``, a
       function with ``@s2sad.adjoint``): a generated one-line function calling
       it (:func:`rule_caller`), so the rule is used and NumPy's source is never read;
+    * a ``functools.partial`` object: a generated function of the partial's remaining parameters
+      that calls the function with the bound arguments (:func:`partial_caller`);
     * a ``functools.lru_cache``/``cache`` wrapper: the cached function (the cache
       returns what the function returns);
     * anything else as it is. A decorator's wrapper stays the wrapper: its body
@@ -104,11 +107,7 @@ def unwrap(func):
     while id(func) not in seen:
         seen.add(id(func))
         if isinstance(func, functools.partial):
-            raise SourceUnavailableError(
-                f"cannot differentiate the functools.partial object {func!r}",
-                hint="differentiate the underlying function and pass the fixed arguments yourself, "
-                "or write a small `def` that calls it",
-            )
+            return partial_caller(func)
         inner = getattr(func, "__s2sad_function__", None)
         if inner is None and isinstance(func, _LRU_CACHE_WRAPPER):
             inner = func.__wrapped__
@@ -156,6 +155,78 @@ def rule_caller(primal):
     if key not in _RULE_CALLERS:
         _RULE_CALLERS[key] = _make_rule_caller(primal, registry)
     return _RULE_CALLERS[key]
+
+
+_PARTIAL_CALLERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def partial_caller(bound):
+    """A Python function with the parameters of the ``functools.partial`` object `bound` (as
+    ``inspect.signature(bound)`` shows them) that calls ``bound.func`` with the bound arguments.
+
+    So every operator differentiates the partial as the function it is: ``wrt`` names its remaining
+    parameters, and a keyword bound by the partial stays a (keyword-only) parameter with that default.
+    The source is registered in ``linecache``; one caller per partial object.
+
+    Example:
+        >>> import functools, numpy as np
+        >>> def power(x, k):
+        ...     return x ** k
+        >>> print(partial_caller(functools.partial(power, k=3.0)).__s2sad_source__, end="")
+        def power(x, *, k=3.0):
+            return power_func(x, k=k)
+    """
+    caller = _PARTIAL_CALLERS.get(bound)
+    if caller is None:
+        caller = _PARTIAL_CALLERS[bound] = _make_partial_caller(bound)
+    return caller
+
+
+def _make_partial_caller(bound):
+    func = bound.func
+    name = getattr(func, "__name__", None)
+    name = name if isinstance(name, str) and name.isidentifier() else "partial"
+    if _has_rule(func):  # call it as grad(np.sum) would: with the parameters of its rule
+        func = rule_caller(func)
+        bound = functools.partial(func, *bound.args, **bound.keywords)
+    try:
+        params = list(inspect.signature(bound).parameters.values())
+    except (TypeError, ValueError):
+        params = None
+    if params is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise SourceUnavailableError(
+            f"s2sad cannot tell the parameters of the partial {bound!r}" + ("" if params is None else
+                                                                           " (its function takes *args or **kwargs)"),
+            hint="write a small def that calls the function with the fixed arguments, and differentiate that")
+    callee = f"{name}_func"
+    scope = {"np": __import__("numpy"), f"{name}_func": func}
+    signature, call = [], []
+    for k, value in enumerate(bound.args):
+        scope[f"{name}_arg{k}"] = value
+        call.append(f"{name}_arg{k}")
+    for p in params:
+        text = p.name
+        if p.default is not p.empty:
+            if _is_literal(p.default):
+                text += f"={p.default!r}"
+            else:
+                scope[f"{p.name}_default"] = p.default
+                text += f"={p.name}_default"
+        signature.append(text)
+        call.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
+    kinds = [p.kind for p in params]
+    if p_only := kinds.count(inspect.Parameter.POSITIONAL_ONLY):
+        signature.insert(p_only, "/")
+    if inspect.Parameter.KEYWORD_ONLY in kinds:
+        signature.insert(kinds.index(inspect.Parameter.KEYWORD_ONLY) + (1 if p_only else 0), "*")
+    source = f"def {name}({', '.join(signature)}):\n    return {callee}({', '.join(call)})\n"
+    filename = f"<s2sad call of the partial {name} at {id(bound):#x}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), scope)
+    caller = scope[name]
+    caller.__s2sad_source__ = source
+    caller.__s2sad_partial__ = bound
+    return caller
 
 
 def _numpy_path(primal):

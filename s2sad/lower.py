@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import functools
 import inspect
 import operator
 import re
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import ir, lower_writes, runtime
+from . import closures, ir, lower_writes, runtime
 from .desugar import refused_in, remove_early_exits, syntax_problems
 from .errors import (
     InPlaceUpdateError,
@@ -222,6 +223,8 @@ class _Lowerer:
 
     def read_name(self, node: gast.Name):
         if node.id in self.env:
+            if closures.is_local(self.env[node.id]):
+                raise closures.escaped(self, node)  # a nested def, lambda or partial: only called
             return self.env[node.id]
         if node.id in self.local_names:
             raise self.error(
@@ -543,6 +546,10 @@ class _Lowerer:
             raise self.error(UnsupportedSyntaxError, "s2sad cannot differentiate a call with **kwargs", node,
                              hint="pass the keyword arguments one by one")
         func = node.func
+        local = closures.callee_of(self, func)
+        if local is not None:  # a nested def, a lambda or a partial made in the function: inlined
+            args = [self.expr(a) for a in node.args]
+            return closures.call(self, local, args, [(k.arg, self.expr(k.value)) for k in node.keywords], node, hint)
         if isinstance(func, gast.Attribute):
             base = self.expr(func.value)
             if not isinstance(base, ir.Ref):  # a method of a local value
@@ -593,6 +600,14 @@ class _Lowerer:
             return self.dict_call(args, kwargs, node, hint)
         if _is_namedtuple_class(obj):
             return self.make_namedtuple(obj, args, kwargs, node, hint)
+        return self.call_ref(callee, args, kwargs, node, hint)
+
+    def call_ref(self, callee, args, kwargs, node, hint):
+        """A call of the function `callee` (an ``ir.Ref``) with argument atoms: the user's own functions
+        are inlined, a ``functools.partial`` object opened (`closures`), the rest are library calls."""
+        obj = callee.value
+        if isinstance(obj, functools.partial):
+            return closures.call(self, callee, args, kwargs, node, hint)
         if getattr(obj, "__s2sad_function__", None) is not None and not has_any_rule(obj):
             obj = obj.__s2sad_function__  # a @differentiate function: read the function inside
         if is_user_function(obj) and not has_any_rule(obj):
@@ -669,6 +684,9 @@ class _Lowerer:
         for name in list(dict.fromkeys(list(then_env) + list(else_env))):
             then_value = then_env.get(name, ir.Const(None))
             else_value = else_env.get(name, ir.Const(None))
+            if closures.is_local(then_value) or closures.is_local(else_value):
+                self.env[name] = closures.merged(name, then_value, else_value, self, node)
+                continue
             if then_value == else_value:
                 if name in then_env and name in else_env:
                     self.env[name] = then_value
@@ -738,12 +756,14 @@ class _Lowerer:
         body_names = assigned_names(node.body, self.local_names) + [
             n for t, _ in bind for n in assigned_names([gast.Assign(targets=[t], value=None, type_comment=None)])
         ]
-        carried = self._loop_carried(list(dict.fromkeys(body_names)), exclude={index_name})
+        carried = self._loop_carried(list(dict.fromkeys(body_names)),
+                                     exclude={index_name} | closures.functions_defined_in(node.body))
         outer_env, outer_out = self.env, self.out
         self.env = dict(outer_env)
         self.env.update({name: arg for name, arg, _ in carried})
         if index_name:
             self.env[index_name] = index
+        closures.enter_loop(self, node.body, node)
         self.out = []
         for tgt, seq in bind:
             element = self.emit_call(operator.getitem, [seq, index], node=node,
@@ -754,13 +774,16 @@ class _Lowerer:
         body_env, body = self.env, self.out
         self.env, self.out = outer_env, outer_out
         carried_ir = self._finish_loop(carried, body_env)
+        closures.leave_loop(self, node.body, node)
         self.out.append(ir.For(index, iterable, body, carried_ir, loc=self.loc(node)))
 
     def stmt_While(self, node):
-        carried = self._loop_carried(assigned_names(node.body, self.local_names))
+        carried = self._loop_carried(assigned_names(node.body, self.local_names),
+                                     exclude=closures.functions_defined_in(node.body))
         outer_env, outer_out = self.env, self.out
         self.env = dict(outer_env)
         self.env.update({name: arg for name, arg, _ in carried})
+        closures.enter_loop(self, node.body, node)
         self.out = []
         cond = self.expr(node.test)
         cond_body = self.out
@@ -769,6 +792,7 @@ class _Lowerer:
         body_env, body = self.env, self.out
         self.env, self.out = outer_env, outer_out
         carried_ir = self._finish_loop(carried, body_env)
+        closures.leave_loop(self, node.body, node)
         self.out.append(ir.While(cond_body, cond, body, carried_ir, loc=self.loc(node)))
 
     # ------------------------------------------------------------ statements
@@ -881,7 +905,10 @@ class _Lowerer:
                          hint="update a local name or an element of a local array")
 
     def read_later(self, name, node) -> bool:
-        """Is `name` read after `node` in the function (later lines, or anywhere in a loop around it)?"""
+        """Is `name` read after `node` in the function (later lines, or anywhere in a loop around it)?
+        In an inlined helper or closure, the caller may read the value later too: assume it does."""
+        if self.stack:
+            return True
         line = getattr(node, "lineno", 0)
         loops = [n for n in gast.walk(self.parsed.node) if isinstance(n, (gast.For, gast.While))
                  and n.lineno <= line <= max(getattr(x, "lineno", 0) or 0 for x in gast.walk(n))]
@@ -942,6 +969,8 @@ class _Lowerer:
                 self.stand_in(stmt)
 
     def statement(self, stmt):
+        if closures.define(self, stmt):
+            return  # a nested def, `h = lambda ...` or `p = functools.partial(...)`: bound, inlined where called
         method = getattr(self, "stmt_" + type(stmt).__name__, None)
         if method is None:
             raise self.error(
@@ -1196,7 +1225,7 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
         filename=parsed.filename,
         firstline=parsed.line_offset + parsed.node.lineno,
         doc=inspect.getdoc(func),
-        exports=dict(lowerer.env),
+        exports=closures.without_locals(lowerer.env),
         result_loc=lowerer.result_loc,
     )
     return ir.verify(fn)

@@ -7,14 +7,22 @@ error class and to the line marked ``# ERR`` in this file.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import sys
 
 import numpy as np
 import pytest
 from gradcheck import assert_grad_matches_fd, numeric_grad
 
 import s2sad
-from s2sad.errors import SourceUnavailableError
+from s2sad.errors import (
+    NameResolutionError,
+    RecursionNotSupportedError,
+    S2SADError,
+    SourceUnavailableError,
+    UnsupportedSyntaxError,
+)
 
 # ------------------------------------------------------------ lambdas passed to s2sad, wherever written
 
@@ -80,3 +88,481 @@ def test_a_lambda_that_cannot_be_told_apart_is_refused_with_a_hint():
     with pytest.raises(SourceUnavailableError) as info:
         s2sad.grad(twins[0])(1.0)
     assert "def" in info.value.hint
+
+
+# ------------------------------------------------------------ nested defs and lambdas closing over locals
+
+
+def nested_def(x):
+    a = 2.0
+
+    def h(y):
+        return a * y * x
+
+    return h(x) + h(2 * x)
+
+
+def bound_lambda(x):
+    sq = lambda y: y * y * x  # noqa: E731
+    return sq(x)
+
+
+def rebound_before_the_call(x):
+    a = 1.0
+    h = lambda y: a * y  # noqa: E731
+    a = x * x  # the call below reads this a (late binding)
+    return h(x)
+
+
+def called_in_a_loop(x):
+    s = 0.0
+    c = 1.0
+    g = lambda y: c * np.sin(y)  # noqa: E731
+    for i in range(3):
+        c = c + x * i  # each call reads the c of its iteration
+        s = s + g(x)
+    return s
+
+
+def called_in_a_while_loop(x):
+    s = x
+    k = 0
+
+    def step(v):
+        return np.tanh(v) * x + k
+
+    while k < 3:
+        s = step(s)
+        k = k + 1
+    return s
+
+
+def defined_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        def h(y, w=float(i)):  # the default is evaluated at each definition
+            return w * y * y
+        s = s + h(x)
+    return s
+
+
+def default_at_definition(x):
+    a = x
+
+    def h(y, b=a * a):  # b = x² here, not the 5.0 a holds at the call
+        return b * y
+
+    a = 5.0
+    return h(x)
+
+
+def with_exits_and_branches(x):
+    def clip(y, top=1.0):
+        if y > top:
+            return top * np.sqrt(y)
+        for k in range(2):
+            y = y * x
+        return y
+
+    return clip(x) + clip(3.0 * x, top=2.0)
+
+
+def nested_calls_nested(x):
+    def inner(y):
+        return np.sin(y) * x
+
+    def outer(y):
+        return inner(y) * inner(2 * y)
+
+    return outer(x)
+
+
+def keyword_and_defaults(x):
+    scale = 3.0
+    h = lambda y, k=2.0, *, shift=0.5: scale * y ** k + shift  # noqa: E731
+    return h(x) + h(x, k=3.0, shift=x) + h(y=x)
+
+
+def defined_in_a_branch(x):
+    if x > 0:
+        h = lambda y: y * y * x  # noqa: E731
+        z = h(x)
+    else:
+        z = x
+    return z
+
+
+def _helper_with_a_closure(v, w):
+    def mix(t):
+        return w * t + np.cos(t)
+
+    return mix(v) * mix(w)
+
+
+def nested_in_a_helper(x):
+    return _helper_with_a_closure(x, 2.0 * x)
+
+
+def on_arrays(W, x):
+    act = lambda z: np.tanh(z)  # noqa: E731
+
+    def layer(v):
+        return act(W @ v)
+
+    return np.sum(layer(layer(x)) ** 2)
+
+
+CLOSURE_CASES = [nested_def, bound_lambda, rebound_before_the_call, called_in_a_loop, called_in_a_while_loop,
+                 defined_in_a_loop, default_at_definition, with_exits_and_branches, nested_calls_nested,
+                 keyword_and_defaults, defined_in_a_branch, nested_in_a_helper]
+
+
+@pytest.mark.parametrize("f", CLOSURE_CASES, ids=lambda f: f.__name__)
+def test_nested_functions_against_finite_differences(f):
+    assert_grad_matches_fd(f, [0.7])
+
+
+@pytest.mark.parametrize("f", [nested_def, rebound_before_the_call, called_in_a_loop, default_at_definition],
+                         ids=lambda f: f.__name__)
+def test_jvp_and_hvp_of_nested_functions(f):
+    x, h = 0.7, 1e-5
+    value, tangent = s2sad.jvp(f)(x, 1.0)
+    assert value == pytest.approx(f(x), rel=1e-12)
+    assert tangent == pytest.approx(numeric_grad(f, [x]), rel=1e-6)
+    second = (numeric_grad(f, [x + h]) - numeric_grad(f, [x - h])) / (2 * h)
+    assert s2sad.hvp(f)(x, 1.0) == pytest.approx(second, rel=1e-4)
+
+
+def test_nested_functions_on_arrays():
+    rng = np.random.default_rng(0)
+    W, x = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3)
+    assert_grad_matches_fd(on_arrays, [W, x], wrt=(0, 1))
+
+
+def test_late_binding_is_what_python_computes():
+    # the closure reads a at the call: x², so the value is x³ and the derivative 3x²
+    assert rebound_before_the_call(0.7) == pytest.approx(0.7 ** 3)
+    assert s2sad.grad(rebound_before_the_call)(0.7) == pytest.approx(3 * 0.7 ** 2)
+    # the default is read at the definition: h(x) = x² · x
+    assert s2sad.grad(default_at_definition)(0.7) == pytest.approx(3 * 0.7 ** 2)
+
+
+def test_generated_code_of_a_nested_function_reads_as_the_source():
+    text = s2sad.grad(nested_def).source
+    assert "in h: return a * y * x" in text  # the inlined lines keep their own source
+    assert "in sq: sq = lambda y: y * y * x" in s2sad.grad(bound_lambda).source
+
+
+# ------------------------------------------------------------ refusals, each at the line marked ERR
+
+
+def uses_nonlocal(x):
+    a = x
+
+    def h(y):
+        nonlocal a  # ERR
+        a = a + y
+        return a
+
+    return h(x)
+
+
+def returns_the_closure(x):
+    h = lambda y: y * x  # noqa: E731
+    return h  # ERR
+
+
+def stores_the_closure(x):
+    h = lambda y: y * x  # noqa: E731
+    return (h, x)[1]  # ERR
+
+
+def passes_the_closure_on(x):
+    h = lambda y: y * x  # noqa: E731
+    return np.sum(np.vectorize(h)(x))  # ERR
+
+
+def recursive_closure(x):
+    def power(y, n):
+        return 1.0 if n == 0 else y * power(y, n - 1)  # ERR
+
+    return power(x, 3)
+
+
+def generator_closure(x):
+    def gen(y):
+        yield y  # ERR
+
+    return sum(gen(x))
+
+
+def defined_on_one_branch(x):
+    if x > 0:
+        h = lambda y: y * y  # noqa: E731
+    else:
+        h = lambda y: y  # noqa: E731
+    return h(x)  # ERR
+
+
+def used_after_its_loop(x):
+    for i in range(2):
+        h = lambda y: y * i  # noqa: E731
+    return h(x)  # ERR
+
+
+def called_before_its_definition_in_the_loop(x):
+    s = x
+    for i in range(2):
+        if i > 0:
+            s = h(s)  # ERR
+        h = lambda y: y * i  # noqa: E731
+    return s
+
+
+def appends_to_an_enclosing_list(x):
+    out = []
+
+    def record(y):
+        out.append(y)
+        return y
+
+    record(x)  # ERR
+    return out[0] * x
+
+
+def writes_an_enclosing_array(x):
+    a = np.zeros(2)
+
+    def put(y):
+        a[0] = y
+        return y
+
+    put(x)  # ERR
+    return a[0] * x
+
+
+def decorated_closure(x):
+    @functools.lru_cache  # ERR-ALT
+    def h(y):  # ERR
+        return y
+
+    return h(x)
+
+
+def lambda_not_bound_to_a_name(x):
+    return sorted([x, 2 * x], key=lambda v: -v)[0]  # ERR
+
+
+def reads_a_later_variable(x):
+    h = lambda y: y * late  # noqa: E731  # ERR
+    z = h(x)
+    late = 2.0
+    return z * late
+
+
+def _err_line(f, marker="# ERR"):
+    lines, start = inspect.getsourcelines(f)
+    return [start + k for k, text in enumerate(lines) if text.rstrip().endswith(marker)]
+
+
+@pytest.mark.parametrize("f, error", [
+    (uses_nonlocal, UnsupportedSyntaxError),
+    (returns_the_closure, UnsupportedSyntaxError),
+    (stores_the_closure, UnsupportedSyntaxError),
+    (passes_the_closure_on, UnsupportedSyntaxError),
+    (recursive_closure, RecursionNotSupportedError),
+    (generator_closure, UnsupportedSyntaxError),
+    (defined_on_one_branch, UnsupportedSyntaxError),
+    (used_after_its_loop, UnsupportedSyntaxError),
+    (called_before_its_definition_in_the_loop, UnsupportedSyntaxError),
+    (appends_to_an_enclosing_list, UnsupportedSyntaxError),
+    (writes_an_enclosing_array, UnsupportedSyntaxError),
+    (decorated_closure, UnsupportedSyntaxError),
+    (lambda_not_bound_to_a_name, UnsupportedSyntaxError),
+    (reads_a_later_variable, NameResolutionError),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_refusals_name_their_line_and_say_what_to_do(f, error):
+    with pytest.raises(error) as info:
+        s2sad.grad(f)(0.7)
+    assert info.value.location.line in _err_line(f) + _err_line(f, "# ERR-ALT"), str(info.value)
+    assert info.value.hint
+    assert "^" in str(info.value)
+
+
+# ------------------------------------------------------------ functools.partial
+
+
+def two(x, k):
+    return k * x ** 2 + np.sin(x * k)
+
+
+PARTIAL_K = functools.partial(two, k=3.0)
+PARTIAL_X = functools.partial(two, 2.0)  # binds x: the partial's parameter is k
+MODULE_PARTIAL = functools.partial(two, k=3.0)
+PARTIAL_OF_LAMBDA = functools.partial(lambda y, c: c * y ** 3, c=2.0)
+COLUMN_SUMS = functools.partial(np.sum, axis=0)
+
+
+def local_partial(x):
+    p = functools.partial(two, k=3.0)
+    return p(x)
+
+
+def local_partial_of_an_active_value(x):
+    p = functools.partial(two, k=x)  # the bound argument depends on x
+    return p(x) + p(2.0, k=x * x)  # a keyword at the call replaces the bound one
+
+
+def partial_called_where_written(x):
+    return functools.partial(two, 1.5)(x)
+
+
+def partial_of_a_partial(x):
+    p = functools.partial(two, k=x)
+    q = functools.partial(p, 0.5)
+    return q()
+
+
+def partial_of_a_local_lambda(x):
+    scaled = lambda y, c: c * np.exp(y)  # noqa: E731
+    p = functools.partial(scaled, c=x)
+    return p(x)
+
+
+def module_partial(x):
+    return MODULE_PARTIAL(x) + PARTIAL_OF_LAMBDA(x)
+
+
+def partial_of_a_numpy_function(W):
+    sums = functools.partial(np.sum, axis=0)
+    return np.sum(sums(W * W) ** 2) + np.sum(COLUMN_SUMS(np.sin(W)))
+
+
+@pytest.mark.parametrize("f", [local_partial, local_partial_of_an_active_value, partial_called_where_written,
+                               partial_of_a_partial, partial_of_a_local_lambda, module_partial,
+                               PARTIAL_K, PARTIAL_X, PARTIAL_OF_LAMBDA],
+                         ids=["local", "active_bound_value", "called_where_written", "partial_of_partial",
+                              "of_a_local_lambda", "module_level", "grad_of_partial_keyword",
+                              "grad_of_partial_positional", "grad_of_partial_of_a_lambda"])
+def test_partials_against_finite_differences(f):
+    assert_grad_matches_fd(f, [0.7])
+
+
+def test_partial_of_a_numpy_function_with_a_rule():
+    W = np.random.default_rng(1).normal(size=(3, 2))
+    assert_grad_matches_fd(partial_of_a_numpy_function, [W])
+    np.testing.assert_allclose(s2sad.jacobian(COLUMN_SUMS)(np.ones((2, 2))).reshape(2, 4),
+                               [[1, 0, 1, 0], [0, 1, 0, 1]])
+
+
+def test_every_operator_takes_a_partial_with_its_own_parameters():
+    x, h = 0.7, 1e-6
+    assert str(inspect.signature(PARTIAL_K)) == "(x, *, k=3.0)"
+    dx = numeric_grad(PARTIAL_K, [x])
+    dk = (PARTIAL_K(x, k=3.0 + h) - PARTIAL_K(x, k=3.0 - h)) / (2 * h)
+    d2 = (numeric_grad(PARTIAL_K, [x + 1e-5]) - numeric_grad(PARTIAL_K, [x - 1e-5])) / 2e-5
+    assert s2sad.grad(PARTIAL_K)(x) == pytest.approx(dx, rel=1e-7)
+    assert s2sad.grad(PARTIAL_K, wrt="k")(x) == pytest.approx(dk, rel=1e-7)  # wrt: the partial's own names
+    assert s2sad.grad(PARTIAL_K, wrt=("x", "k"))(x, k=2.0) == pytest.approx(
+        (numeric_grad(functools.partial(two, k=2.0), [x]), (two(x, 2.0 + h) - two(x, 2.0 - h)) / (2 * h)), rel=1e-7)
+    assert s2sad.value_and_grad(PARTIAL_K)(x) == pytest.approx((PARTIAL_K(x), dx), rel=1e-7)
+    assert s2sad.jvp(PARTIAL_K)(x, 1.0) == pytest.approx((PARTIAL_K(x), dx), rel=1e-7)
+    assert s2sad.vjp(PARTIAL_K)(x, 1.0) == pytest.approx(dx, rel=1e-7)
+    assert s2sad.hvp(PARTIAL_K)(x, 1.0) == pytest.approx(d2, rel=1e-4)
+    assert s2sad.hessian(PARTIAL_K)(x) == pytest.approx(d2, rel=1e-4)
+    assert s2sad.jacobian(PARTIAL_K)(x) == pytest.approx(dx, rel=1e-7)
+    assert s2sad.derivative(PARTIAL_K)(x) == pytest.approx(dx, rel=1e-7)
+    assert s2sad.derivative(PARTIAL_K, order=2)(x) == pytest.approx(d2, rel=1e-4)
+    assert s2sad.grad(PARTIAL_X)(0.4) == pytest.approx(numeric_grad(PARTIAL_X, [0.4]), rel=1e-7)  # wrt k
+    s2sad.check_grad(PARTIAL_K, x)
+    assert "def grad_two(x, k=3.0)" in s2sad.source(PARTIAL_K)
+    assert str(s2sad.explain(PARTIAL_K, x)).startswith("explain two(x=0.7, k=3), gradient with respect to x")
+
+
+def test_a_rebound_module_level_partial_is_noticed(monkeypatch):
+    g = s2sad.grad(module_partial)
+    before = g(0.7)
+    monkeypatch.setattr(sys.modules[__name__], "MODULE_PARTIAL", functools.partial(two, k=5.0))
+    assert g(0.7) != pytest.approx(before)
+    assert g(0.7) == pytest.approx(numeric_grad(module_partial, [0.7]), rel=1e-6)
+
+
+def test_a_partial_of_a_function_taking_star_args_is_refused():
+    def spread(*xs):
+        return xs[0]
+
+    with pytest.raises(SourceUnavailableError) as info:
+        s2sad.grad(functools.partial(spread, 1.0))(2.0)
+    assert "def" in info.value.hint
+
+
+# ------------------------------------------------------------ export
+
+
+EXPORTED_MODULE = '''
+import numpy as np
+
+
+def loss(w, x):
+    scale = 2.0
+
+    def unit(v):
+        return np.tanh(scale * v * w)
+
+    act = lambda v: unit(v) ** 2  # noqa: E731
+    return np.sum(act(x) + unit(2.0 * x))
+'''
+
+
+def test_an_exported_gradient_of_a_function_with_a_nested_def_runs(tmp_path, monkeypatch):
+    from s2sad.export import export
+
+    (tmp_path / "user_closures.py").write_text(EXPORTED_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "user_closures", raising=False)
+    import user_closures
+
+    export(user_closures.loss, tmp_path / "exported_closures.py", wrt=(0, 1))
+    monkeypatch.delitem(sys.modules, "exported_closures", raising=False)
+    import exported_closures
+
+    x = np.array([0.3, -0.2, 0.5])
+    dw, dx = exported_closures.grad_loss(0.8, x)
+    assert dw == pytest.approx(numeric_grad(user_closures.loss, [0.8, x], wrt=0), rel=1e-6)
+    np.testing.assert_allclose(dx, numeric_grad(user_closures.loss, [0.8, x], wrt=1), rtol=1e-6)
+
+
+# ------------------------------------------------------------ `y += v` on a name the caller also holds
+
+
+def _adds_into(a, v):
+    y = a
+    y += v  # NumPy adds into a itself: the caller's array changes
+    return y
+
+
+def helper_adds_into_the_callers_array(x):
+    a = x * 1.0
+    r = _adds_into(a, x)
+    return np.sum(r * a)
+
+
+def closure_adds_into_an_enclosing_array(x):
+    a = x * 1.0
+
+    def h(v):
+        y = a
+        y += v
+        return y
+
+    r = h(x)
+    return np.sum(r * a)
+
+
+@pytest.mark.parametrize("f", [helper_adds_into_the_callers_array, closure_adds_into_an_enclosing_array],
+                         ids=lambda f: f.__name__)
+def test_an_inlined_augmented_assignment_into_a_callers_array_is_refused_not_wrong(f):
+    # was silently wrong (the caller's `a` seen unchanged: gradient [2, 2.8] for [4, 5.6])
+    with pytest.raises(s2sad.InPlaceUpdateError, match="also named a"):
+        s2sad.grad(f)(np.array([0.5, 0.7]))
+    assert_grad_matches_fd(f, [0.5])  # numbers are not shared: y += v only rebinds y

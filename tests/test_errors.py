@@ -155,8 +155,8 @@ def uses_del(x):
 
 
 def uses_lambda(x):
-    sq = lambda t: t * t  # noqa: E731  # ERR
-    return sq(x) + x
+    sq = lambda t: t * t  # noqa: E731
+    return sq  # ERR  (a lambda bound to a name is inlined where called; returned, it escapes)
 
 
 def uses_lambda_in_map(x):
@@ -184,7 +184,7 @@ UNSUPPORTED = [
     pytest.param(uses_async, uses_async, UnsupportedSyntaxError, id="async_def"),
     pytest.param(uses_class, uses_class, UnsupportedSyntaxError, id="class_in_function"),
     pytest.param(uses_del, uses_del, UnsupportedSyntaxError, id="del"),
-    pytest.param(uses_lambda, uses_lambda, UnsupportedSyntaxError, id="lambda_assigned_and_called"),
+    pytest.param(uses_lambda, uses_lambda, UnsupportedSyntaxError, id="lambda_assigned_and_returned"),
     pytest.param(calls_bad_helper, _helper_with_try, UnsupportedSyntaxError, id="try_in_called_helper"),
 ]
 
@@ -509,8 +509,6 @@ def test_odd_inputs_that_must_raise(thunk):
     [
         pytest.param(varargs, (1.5, 2.0), UnsupportedSyntaxError, r"\*args or \*\*kwargs", id="varargs"),
         pytest.param(Model().loss, (1.5,), SourceUnavailableError, "bound method", id="bound_method"),
-        pytest.param(functools.partial(two_params, y=4.0), (1.5,), SourceUnavailableError, "functools.partial",
-                     id="functools_partial"),
     ],
 )
 def test_unusual_callables_are_refused_with_a_hint(f, args, error, message):

@@ -1372,13 +1372,13 @@ def bad_try(x):
 
 def bad_lambda(x):
     g = lambda z: z * 2
-    return g(x)
+    return np.sum(np.vectorize(g)(x))  # inlined where called; passed on, it escapes
 
 
 def bad_nested_def(x):
     def g(z):
         return z * 2
-    return g(x)
+    return (g, x)[1]  # stored in a tuple, it escapes
 
 
 def bad_undefined(x):
@@ -1773,8 +1773,8 @@ def _line_of(f, text):
 
 REFUSED = [
     (bad_try, (0.5,), s2sad.UnsupportedSyntaxError, "try:"),
-    (bad_lambda, (0.5,), s2sad.UnsupportedSyntaxError, "lambda z"),
-    (bad_nested_def, (0.5,), s2sad.UnsupportedSyntaxError, "def g"),
+    (bad_lambda, (0.5,), s2sad.UnsupportedSyntaxError, "np.vectorize(g)"),
+    (bad_nested_def, (0.5,), s2sad.UnsupportedSyntaxError, "(g, x)"),
     (bad_undefined, (0.5,), s2sad.NameResolutionError, "undefined_thing"),
     (bad_recursion, (0.5, 2), s2sad.RecursionNotSupportedError, "return bad_recursion"),
     (bad_dict, (0.5,), s2sad.UnsupportedSyntaxError, 'd = {k: x for k in "ab"}'),
