@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ir, runtime
+from . import ir, runtime, tape
 from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .destinations import guard_float_destinations
 from .unseen_effects import unseen_method_calls
@@ -174,6 +174,7 @@ class _Reverser:
     top_reads: set = field(default_factory=set)
     owned: set = field(default_factory=set)  # adjoint Vars holding arrays only this code refers to
     early_pushes: list = field(default_factory=list)  # set by `block`: pushes that open the loop body
+    later_carried: list = field(default_factory=list)  # set by `block`: next values the reverse loop carries
     _primal_bases: set | None = None
     mutated: set = field(default_factory=set)  # values whose buffer an in-place update writes
     sequences: set = field(default_factory=set)  # values that are lists or tuples built in the function
@@ -260,7 +261,7 @@ class _Reverser:
 
     # ------------------------------------------------------------ blocks
 
-    def block(self, stmts, env, in_loop, block_args=(), subst=None):
+    def block(self, stmts, env, in_loop, block_args=(), subst=None, carried=()):
         """Reverse a block. Returns (forward statements per input statement, pushes, reverse statements)."""
         forward = [None] * len(stmts)
         reverse = []
@@ -272,6 +273,7 @@ class _Reverser:
             reverse = ir.substitute(reverse, subst)
         pushes = []
         if in_loop:
+            self.later_carried = []
             here = set(block_args)
             for stmt in stmts:
                 here.update(ir.defs(stmt))
@@ -279,52 +281,55 @@ class _Reverser:
                 here.update(ir.defs(stmt))  # includes what the transformation added (loop counters, saves)
             needed = [v for v in ir.free_vars(reverse) if v in here]
             self.rev_reads.update(needed)
-            # Reading an element or an attribute of a value the loop does not change
-            # is cheaper to do again than to save: `x[i]`, `W[i]`, `x.shape`.
-            definers = {s.target: s for f in forward for s in f if isinstance(s, ir.Assign)}
-            again = [v for v in needed if self._recomputable(definers.get(v), here, subst or {})]
-            needed = [v for v in needed if v not in again]
-            clones, recomputed = [], {}
-            for v in again:
-                d = definers[v]
-                new = self.namer.fresh(v.base) if v.base != "t" else self.namer.temp()
-                args = [(subst or {}).get(a, a) if isinstance(a, ir.Var) else a for a in d.args]
-                clones.append(ir.Assign(new, d.func, args, list(d.kwargs), d.loc))
-                recomputed[v] = new
-            if recomputed:
-                reverse = clones + ir.substitute(reverse, recomputed)
+            reverse, needed, later, stand_ins = self._lean_tape(forward, reverse, needed, here, block_args, carried,
+                                                                subst or {})
             if needed:
                 # Block arguments are saved first thing in the body, unless a nested
                 # block saves values of its own: the tape is one stack, so then
                 # everything of this block is saved at its end, after theirs.
                 nested = any(isinstance(s, ir.Push) for f in forward for s in ir.walk(f))
-                first = [] if nested else [v for v in needed if v in set(block_args)]
+                opening = set(block_args) | {v for v, made in stand_ins.items() if made.args[0] in block_args}
+                first = [] if nested else [v for v in needed if v in opening]
                 last = [v for v in needed if v not in first]
                 order = first + last
-                self.early_pushes = [ir.Push(v) for v in first]
-                pushes = [ir.Push(v) for v in last]
+                self.early_pushes = [s for v in first for s in [stand_ins.get(v), ir.Push(v)] if s is not None]
+                pushes = [s for v in last for s in [stand_ins.get(v), ir.Push(v)] if s is not None]
                 pops, mapping = [], {}
                 for v in reversed(order):
                     new = self.namer.fresh(v.base) if v.base != "t" else self.namer.temp()
                     pops.append(ir.Pop(new, None, v))
                     mapping[v] = new
                 reverse = pops + ir.substitute(reverse, mapping)
+                # the next value of a carried one comes down from the reverse iteration before
+                self.later_carried = [ir.Carried(var, c.out, mapping[c.arg], self.namer.fresh(var.base))
+                                      for c, var in later.items()]
         return forward, pushes, reverse
 
-    def _recomputable(self, stmt, here, subst) -> bool:
-        """Can the reverse sweep compute `stmt` again instead of taping its result?"""
-        if stmt is None or stmt.kwargs:
-            return False
-        func = stmt.func.value
-        if not (func is operator.getitem or isinstance(func, Attr) or func is len):
-            return False
-        for a in stmt.args:
-            if isinstance(a, ir.Var):
-                if a in self.mutated:
-                    return False  # its buffer is written in place: the value would be a later one
-                if a in here and a not in subst:
-                    return False  # defined in this block: not available at the top of the reverse block
-        return True
+    def _lean_tape(self, forward, reverse, needed, here, block_args, carried, subst):
+        """What of `needed` the body saves (see `tape`): the rest is read for its shape from
+        another value, computed again, or carried down the reverse loop.
+        Returns (reverse statements, values to save, {Carried: Var read for its next value},
+        statements making the shape stand-ins saved)."""
+        definers = {s.target: s for f in forward for s in f if isinstance(s, ir.Assign)}
+        by_shape = tape.shape_only(reverse, needed)
+        values = [v for v in needed if v not in by_shape]
+        _, again = tape.recomputable(values, definers, here, subst, self.mutated)
+        saved = [v for v in values if v not in again]
+        witnesses = tape.shape_witnesses(by_shape, definers, here, set(saved), self.mutated)
+        shapes_left = [v for v in by_shape if v not in witnesses]
+        _, shapes_again = tape.recomputable(shapes_left, definers, here, subst, self.mutated, reads_only=True)
+        clones, again = tape.recomputable(again + shapes_again, definers, here, subst, self.mutated)
+        saved = [v for v in needed if v in saved or (v in shapes_left and v not in again)]
+        later = tape.next_values_carried([v for v in saved if v not in by_shape], carried, here, block_args,
+                                         self.namer)
+        saved = [v for v in saved if v not in {c.next for c in later}]
+        clones, recomputed = tape.clone_statements(clones, subst, self.namer)
+        stand_ins, shapes = tape.shape_stand_ins([v for v in saved if v in by_shape], self.namer)
+        saved = [shapes.get(v, v) for v in saved]
+        mapping = {**witnesses, **recomputed, **{c.next: var for c, var in later.items()}, **shapes}
+        if mapping:
+            reverse = clones + ir.substitute(reverse, mapping)
+        return reverse, saved, later, stand_ins
 
     def statement(self, stmt, env, in_loop):
         if isinstance(stmt, ir.Assign):
@@ -693,9 +698,11 @@ class _Reverser:
         index_r = self.namer.fresh(stmt.index.base)
         self.early_pushes = []
         forward, pushes, rev = self.block(
-            stmt.body, body_env, True, block_args=[c.arg for c in stmt.carried], subst={stmt.index: index_r}
+            stmt.body, body_env, True, block_args=[c.arg for c in stmt.carried], subst={stmt.index: index_r},
+            carried=stmt.carried,
         )
         early, self.early_pushes = self.early_pushes, []
+        later, self.later_carried = self.later_carried, []
         body_rev = start + rev
         carried_r, post = self.finish_loop(stmt, env, body_env, body_rev, forward_carried, outer, pre)
         fwd = ir.For(stmt.index, stmt.iterable, early + [s for f in forward for s in f] + pushes, stmt.carried, False,
@@ -703,7 +710,7 @@ class _Reverser:
         if not carried_r and not any(isinstance(s, ir.Assign) and s.func.value in (restore, unappend)
                                      for s in ir.walk(body_rev)):
             return [fwd], pre + post
-        rev_loop = ir.For(index_r, stmt.iterable, body_rev, carried_r, True, stmt.loc)
+        rev_loop = ir.For(index_r, stmt.iterable, body_rev, carried_r + later, True, stmt.loc)
         return [fwd], pre + [rev_loop] + post
 
     def while_loop(self, stmt: ir.While, env, in_loop):
@@ -711,8 +718,10 @@ class _Reverser:
         whole = stmt.cond_body + stmt.body
         body_env, start, forward_carried, outer = self.loop_adjoints(stmt, env, whole, pre)
         self.early_pushes = []
-        forward, pushes, rev = self.block(whole, body_env, True, block_args=[c.arg for c in stmt.carried])
+        forward, pushes, rev = self.block(whole, body_env, True, block_args=[c.arg for c in stmt.carried],
+                                          carried=stmt.carried)
         early, self.early_pushes = self.early_pushes, []
+        later, self.later_carried = self.later_carried, []
         body_rev = start + rev
         carried_r, post = self.finish_loop(stmt, env, body_env, body_rev, forward_carried, outer, pre)
         split = len(stmt.cond_body)
@@ -732,7 +741,7 @@ class _Reverser:
         iterations = self.namer.temp()
         pre.append(ir.Assign(iterations, RANGE, [count_out], [], stmt.loc))
         index_r = self.namer.fresh("_")
-        rev_loop = ir.For(index_r, iterations, body_rev, carried_r, False, stmt.loc)
+        rev_loop = ir.For(index_r, iterations, body_rev, carried_r + later, False, stmt.loc)
         return [fwd], pre + [rev_loop] + post
 
 

@@ -30,7 +30,7 @@ _IMPURE_METHODS = {
     "exponential", "poisson", "binomial", "beta", "gamma", "rand", "randn", "randint",
 }
 _PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at,
-                 runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own}
+                 runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own, runtime.shape_of}
 
 
 def is_pure(stmt) -> bool:

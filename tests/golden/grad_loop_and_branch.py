@@ -8,21 +8,17 @@ def grad_loop_and_branch(x, w):
     for i in t1:
         # line 22: if x[i] > 0:
         t2 = x[i]
-        t3 = t2 > 0
-        if t3:
+        if t2 > 0:
             # line 23: s = s + w * x[i] ** 2
-            t4 = t2 ** 2
-            t5 = w * t4
-            s_1 = s + t5
-            tape.append(t5)
-            tape.append(t4)
+            t3 = w * t2 ** 2
+            s_1 = s + t3
+            t_shape = shape_of(t3)
+            tape.append(t_shape)
         else:
             # line 25: s = s - np.sin(x[i])
-            t6 = np.sin(t2)
-            s_1 = s - t6
-            tape.append(t6)
-        tape.append(t3)
-        tape.append(s)
+            s_1 = s - np.sin(t2)
+        s_shape = shape_of(s)
+        tape.append(s_shape)
         s = s_1
     # reverse sweep
     s_bar = scalar_seed(s)
@@ -30,26 +26,22 @@ def grad_loop_and_branch(x, w):
     x_bar = zeros_like(x)
     w_bar = zeros_like(w)
     for i in reversed(t1):
-        s = tape.pop()
-        t3 = tape.pop()
+        s_shape = tape.pop()
         # line 22: if x[i] > 0:
-        t7 = x[i]
-        if t3:
-            t4 = tape.pop()
-            t5 = tape.pop()
+        t4 = x[i]
+        if t4 > 0:
+            t_shape = tape.pop()
             # line 23: s = s + w * x[i] ** 2
-            s_bar_1 = unbroadcast(s_bar, s)
-            t5_bar = unbroadcast(s_bar, t5)
-            t4_bar = unbroadcast(t5_bar * w, t4)
-            w_bar = w_bar + unbroadcast(t5_bar * t4, w)
-            t2_bar = t4_bar * 2 * t7
+            t5 = t4 ** 2
+            s_bar_1 = unbroadcast(s_bar, s_shape)
+            t3_bar = unbroadcast(s_bar, t_shape)
+            w_bar = w_bar + unbroadcast(t3_bar * t5, w)
+            t2_bar = unbroadcast(t3_bar * w, t5) * 2 * t4
             s_bar = s_bar_1
         else:
-            t6 = tape.pop()
             # line 25: s = s - np.sin(x[i])
-            s_bar_1 = unbroadcast(s_bar, s)
-            t6_bar = unbroadcast(-s_bar, t6)
-            t2_bar = t6_bar * np.cos(t7)
+            s_bar_1 = unbroadcast(s_bar, s_shape)
+            t2_bar = unbroadcast(-s_bar, t4) * np.cos(t4)
             s_bar = s_bar_1
         # line 22: if x[i] > 0:
         x_bar[i] += t2_bar

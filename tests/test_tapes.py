@@ -1,0 +1,131 @@
+"""Lean tapes (issue 11 §2): a loop saves only what its reverse sweep reads and cannot get otherwise.
+
+Each case pins what one iteration pushes, so a change that tapes more fails here, and checks the
+gradient against central differences (the tape changes must not change a single value).
+"""
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.tape import pushes_by_loop
+from gradcheck import assert_grad_matches_fd
+
+
+def sin_loop(x):
+    s = 0.0
+    for i in range(20):
+        s = np.sin(s) * x + 1.0
+    return s
+
+
+def four_statements(x, y):
+    s = 0.0
+    for i in range(20):
+        a = s * x
+        b = np.sin(a) + y
+        c = b * b
+        s = c * 0.5 + s
+    return s
+
+
+def rnn(x, W):
+    h = np.zeros(3)
+    for t in range(4):
+        h = np.tanh(W @ h + x[t])
+    return np.sum(h)
+
+
+def vector_loop(x):
+    v = x
+    for i in range(10):
+        v = np.sin(v) * x + v
+    return np.sum(v)
+
+
+def invariant_in_loop(x, w):
+    s = 0.0
+    for i in range(len(x) - 1):
+        c = np.cos(w) * 2.0
+        s = s + c * x[i + 1] * x[i]
+    return s
+
+
+def branch_in_loop(x, w):
+    s = 0.0
+    for i in range(len(x)):
+        if x[i] > 0:
+            s = s + w * x[i] ** 2
+        else:
+            s = s - np.sin(x[i])
+    return s
+
+
+def while_rnn(x, W):
+    h = np.zeros(3)
+    t = 0
+    while t < 4:
+        h = np.tanh(W @ h + x[t])
+        t = t + 1
+    return np.sum(h * h)
+
+
+def nested_loops(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(len(x)):
+            s = np.sin(s + x[j]) * x[i]
+    return s
+
+
+RNG = np.random.default_rng(0)
+W = RNG.normal(size=(3, 3)) * 0.5
+XS = RNG.normal(size=(4, 3))
+VEC = RNG.normal(size=5)
+
+# (function, arguments, wrt, names pushed per iteration of each saving loop, outermost first)
+CASES = [
+    (sin_loop, (0.7,), 0, [["s", "t2"]]),
+    (four_statements, (0.3, 0.2), (0, 1), [["s", "b", "a"]]),             # was s, t3, b, t2, a
+    (rnn, (XS, W), (0, 1), [["h", "t_shape"]]),                          # was h, h, t2 (h twice)
+    (vector_loop, (VEC,), 0, [["v", "t_shape", "t2"]]),                   # t3 only for its shape
+    (invariant_in_loop, (VEC, 0.4), (0, 1), [["s_shape", "t_shape"]]),  # c, x[i + 1], c * x[i + 1] computed again
+    (branch_in_loop, (VEC, 0.4), (0, 1), [["t_shape", "s_shape"]]),     # the test x[i] > 0 computed again
+    (while_rnn, (XS, W), (0, 1), [["t", "h", "t_shape", "t_shape_1"]]),
+    (nested_loops, (VEC[:3],), 0, [["s_shape", "t3", "t2"]]),              # range(len(x)) not saved
+]
+
+
+def _pushed_names(generated):
+    """What the generated code's ``tape.append(...)`` lines push, in order."""
+    return [line.strip()[len("tape.append("):-1] for line in generated.source.splitlines()
+            if line.strip().startswith("tape.append(")]
+
+
+@pytest.mark.parametrize("f, args, wrt, expected", CASES, ids=[c[0].__name__ for c in CASES])
+def test_pushes_per_iteration(f, args, wrt, expected):
+    generated = s2sad.grad(f, wrt=wrt)
+    per_loop = [len(values) for _, values in pushes_by_loop(generated.ir)]
+    assert per_loop == [len(names) for names in expected], generated.source
+    assert sorted(_pushed_names(generated)) == sorted(n for names in expected for n in names), generated.source
+
+
+@pytest.mark.parametrize("f, args, wrt, expected", CASES, ids=[c[0].__name__ for c in CASES])
+def test_gradient_matches_finite_differences(f, args, wrt, expected):
+    assert_grad_matches_fd(f, args, wrt=wrt)
+
+
+def test_rnn_saves_the_hidden_state_once():
+    src = s2sad.grad(rnn, wrt=(0, 1)).source
+    assert src.count("tape.append(h)") == 1, src
+
+
+def test_shape_stand_in_keeps_no_data():
+    from s2sad.runtime import shape_of, unbroadcast
+    big = np.ones((1000, 3))
+    stand_in = shape_of(big)
+    assert stand_in.shape == big.shape and stand_in.nbytes == big.nbytes  # nbytes counts the view...
+    assert stand_in.base is not None and stand_in.base.size == 1          # ...of one number
+    g = np.ones((1000, 3))
+    np.testing.assert_array_equal(unbroadcast(g, shape_of(np.ones(3))), unbroadcast(g, np.ones(3)))
+    assert unbroadcast(g, shape_of(2.0)) == unbroadcast(g, 2.0) and isinstance(unbroadcast(g, shape_of(2.0)), float)
