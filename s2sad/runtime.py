@@ -69,9 +69,6 @@ LIST_CONCATENATION = (
 )
 
 
-_STAND_INS: dict = {}  # shape -> its read-only stand-in
-
-
 def shape_of(x):
     """A stand-in for `x` that ``unbroadcast`` and ``unreduce`` read as they read `x` (its shape and
     whether it is a Python number), keeping none of its data: what a loop's tape saves of a value
@@ -84,12 +81,7 @@ def shape_of(x):
     if x.__class__ is float:
         return 0.0
     if isinstance(x, np.ndarray) and not _is_lazy_array(x):
-        stand_in = _STAND_INS.get(x.shape)
-        if stand_in is None:
-            if len(_STAND_INS) > 256:
-                _STAND_INS.clear()
-            stand_in = _STAND_INS[x.shape] = np.broadcast_to(0.0, x.shape)  # one number seen through zero strides
-        return stand_in  # read-only, so one per shape is shared
+        return np.broadcast_to(0.0, x.shape)  # one number seen through zero strides
     if isinstance(x, np.number):
         return np.float64(0.0)
     return x  # lists (their length), ints, foreign arrays: the value itself
