@@ -8,7 +8,8 @@ Two uses of a generated function's IR (``g.ir``) that need the same care:
 * :func:`splice_call`: a call of generated code inside a function being
   differentiated (``np.sum(g(x) ** 2)`` with ``g = s2sad.grad(f)``) is lowered
   to a renamed copy of g's IR, as a call of the user's own helper is inlined.
-  The copy is made pure as well, since the caller may be reversed.
+  The copy is made pure as well, since the caller may be reversed; a loop's
+  tape stays (forward mode over the caller takes it, reverse mode refuses it).
 
 Generated reverse code accumulates adjoints into arrays it owns
 (``add_at(acc, i, v)`` is ``acc[i] += v`` in place, ``zero_in_place(g, i)`` is
@@ -102,9 +103,10 @@ _REVERSE_HINT = ("differentiate it in forward mode (s2sad.jvp, s2sad.jacobian(..
 
 
 def reverse_problems_of(fn: ir.Function) -> list:
-    """The NoDerivativeErrors :func:`pure_for_reverse` would raise for `fn` (empty if none)."""
-    problems: list = []
-    _pure_block(fn.body, _temps_after(fn), problems)
+    """The NoDerivativeErrors :func:`pure_for_reverse` would raise for `fn` (empty if none): one walk."""
+    problems = [(_TAPE, s.loc) if isinstance(s, (ir.Push, ir.Pop)) else (_NOT_REVERSIBLE[s.func.value], s.loc)
+                for s in ir.walk(fn.body)
+                if isinstance(s, (ir.Push, ir.Pop)) or (isinstance(s, ir.Assign) and s.func.value in _NOT_REVERSIBLE)]
     return _refusals(problems, "reverse mode over generated code", _REVERSE_HINT, fn.result_loc)
 
 
@@ -124,6 +126,24 @@ def pure_for_reverse(fn: ir.Function) -> ir.Function:
                                  dict(fn.exports), fn.result_loc))
 
 
+def _tape_at(stmts: list, location) -> list:
+    """`stmts` with each tape statement located at `location`."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, (ir.Push, ir.Pop)):
+            stmt = dataclasses.replace(stmt, loc=location)
+        elif isinstance(stmt, ir.If):
+            stmt = dataclasses.replace(stmt, then_body=_tape_at(stmt.then_body, location),
+                                       else_body=_tape_at(stmt.else_body, location))
+        elif isinstance(stmt, ir.For):
+            stmt = dataclasses.replace(stmt, body=_tape_at(stmt.body, location))
+        elif isinstance(stmt, ir.While):
+            stmt = dataclasses.replace(stmt, cond_body=_tape_at(stmt.cond_body, location),
+                                       body=_tape_at(stmt.body, location))
+        out.append(stmt)
+    return out
+
+
 def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, location: Location | None):
     """Append to `out` a copy of the generated IR `fn` called with `args` and `kwargs` (atoms), every
     name it binds fresh from `namer` (the caller's lowering's); return the atom of its result.
@@ -133,7 +153,6 @@ def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, loc
 
     Raises:
         S2SADError: at `location`, for arguments that do not fit `fn`'s parameters.
-        NoDerivativeError: for generated code with a loop's tape (not supported inside a caller yet).
     """
     params = [p.var for p in fn.params]
     names = [v.name for v in params]
@@ -152,13 +171,10 @@ def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, loc
                 raise S2SADError(f"this call of {fn.name} leaves out its argument {param.var.name!r}", location,
                                  hint=f"pass every argument of {fn.name}{tuple(names)}")
             bound[param.var] = param.default
-    problems: list = []
-    body = _pure_block([s for s in fn.body if not isinstance(s, ir.Marker)], _temps_after(fn), problems)
-    # at the call, which is the line the user can change
-    raise_problems(_refusals([(what, location) for what, _ in problems],
-                             f"a call of the generated {fn.name} inside a differentiated function",
-                             "differentiate the original function instead of calling its generated derivative "
-                             "(or call one made without a loop)"))
+    # a loop's tape stays: forward mode over the caller takes it, reverse mode refuses it (`reverse_problems_of`)
+    # at the call, the line the user can change
+    body = _pure_block([s for s in fn.body if not isinstance(s, ir.Marker)], _temps_after(fn), [])
+    body = _tape_at(body, location)
     fresh = (lambda v: namer.temp() if ir.is_temp(v) else namer.fresh(v.base))
     renamed = {}
 

@@ -35,6 +35,7 @@ from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .destinations import guard_float_destinations
 from .unseen_effects import unseen_method_calls
 from .errors import NoDerivativeError, RuleError, raise_problems
+from .generated_ir import reverse_problems_of
 from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
@@ -844,6 +845,9 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
         returns the gradient for each of `wrt` (a tuple when there are several).
     """
     check_inplace_updates(fn)
+    # generated code with a tape (s2sad.compose, a spliced call): the reverser would drop the adjoint from a pop
+    # to its push, so refuse it by name
+    raise_problems(reverse_problems_of(fn), fn.name, fn.filename)
     restores: set = set()
     for _attempt in range(2):
         out, reverser = _reverse_once(fn, wrt, seed, return_value, name, restores,

@@ -189,7 +189,7 @@ COMPOSITIONS = [jvp_of_grad, vjp_of_grad, jacobian_of_grad, jvp_of_jvp, vjp_of_v
                 grad_calling_generated, hvp_calling_generated, jvp_calling_generated]
 # reverse mode over a loop's tape is refused; forward mode over it works
 REFUSED_WITH_TAPE = {vjp_of_grad, vjp_of_vjp, hvp_of_generated, hessian_of_generated, value_and_grad_of_generated,
-                     grad_calling_generated, hvp_calling_generated, jvp_calling_generated}
+                     grad_calling_generated, hvp_calling_generated}
 # grad falls back to forward mode over a tape, exact for a scalar argument only, which it checks
 SCALAR_ONLY_WITH_TAPE = {grad_of_grad_wrt_other, check_grad_of_generated}
 
@@ -264,6 +264,17 @@ def test_reverse_over_a_tape_names_the_construct_and_what_to_do():
     with pytest.raises(s2sad.NoDerivativeError) as info:
         s2sad.vjp(s2sad.grad(loop_fn))
     assert "tape of a loop" in info.value.message and "forward mode" in info.value.hint
+
+
+def test_a_call_of_taped_generated_code_is_refused_in_reverse_mode_at_the_call():
+    g = s2sad.grad(loop_fn)
+
+    def h(x):
+        return np.sum(g(x) ** 2)
+
+    with pytest.raises(s2sad.NoDerivativeError, match="tape of a loop") as info:
+        s2sad.grad(h)(X_VEC)
+    assert "g(x)" in info.value.location.text and info.value.location.col == info.value.location.text.index("g(x)")
 
 
 def test_jacobian_of_taped_generated_code_uses_forward_mode():
