@@ -31,6 +31,13 @@ def loop_fn(x):
     return s
 
 
+def fill_fn(x):
+    out = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = np.tanh(x[i]) * x[i]  # the gradient's loop keeps no tape: reverse mode over it works
+    return np.sum(out * out)
+
+
 def branch_fn(x):
     if np.sum(x) > 0:
         y = np.sum(x ** 3) * np.sum(x)
@@ -44,7 +51,7 @@ def indexed_fn(x):
 
 
 X_VEC = np.array([0.3, 0.7, 1.1])
-POINTS = {scalar_fn: 0.7, vector_fn: X_VEC, loop_fn: X_VEC, branch_fn: X_VEC, indexed_fn: X_VEC}
+POINTS = {scalar_fn: 0.7, vector_fn: X_VEC, loop_fn: X_VEC, fill_fn: X_VEC, branch_fn: X_VEC, indexed_fn: X_VEC}
 BASES = [pytest.param(f, id=f.__name__) for f in POINTS]
 TAPED = {loop_fn}  # generated code with a loop's tape: reverse mode over it is refused (NoDerivativeError)
 
