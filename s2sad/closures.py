@@ -13,7 +13,7 @@ Three kinds of local callables are bound to names while lowering, in place of a 
   :class:`Unusable`, which raises its error when used.
 
 These never reach the IR: using one as a value (returning it, storing it, passing it to a library
-function) is refused (:func:`escaped`), as is recursion of a nested function, changing a variable
+function; passing it to one of the user's functions, which is inlined, is fine) is refused (:func:`escaped`), as is recursion of a nested function, changing a variable
 of the enclosing function in place from inside one (the inlined body's updates would not be seen
 by the enclosing function), and using a function defined inside a loop or one branch after it.
 ``lower`` calls the few functions here at its statement and call sites; the state stays on the
@@ -47,10 +47,16 @@ class LocalFunction:
     Attributes:
         node: its gast FunctionDef, part of the enclosing function's tree.
         defaults: parameter name -> atom, evaluated where it was defined.
+        parsed: the function it was defined in (its file, globals and closure).
+        scope: None while it is called where it was defined (its free names are read from the caller's
+            names); once passed to a helper, ``(names, local names)`` of the defining function at
+            that call, which the helper cannot change.
     """
 
     node: gast.FunctionDef
     defaults: dict
+    parsed: object
+    scope: tuple | None = None
 
     @property
     def __name__(self) -> str:
@@ -101,13 +107,14 @@ def define(lowerer, stmt) -> bool:
     """Bind the local callable `stmt` defines, if it defines one (a nested def, ``h = lambda ...``,
     ``p = functools.partial(...)``); return whether it did."""
     if isinstance(stmt, gast.FunctionDef):
-        lowerer.env[stmt.name] = LocalFunction(stmt, _defaults(lowerer, stmt.args))
+        lowerer.env[stmt.name] = LocalFunction(stmt, _defaults(lowerer, stmt.args), lowerer.parsed)
         return True
     if binds_lambda(stmt):
         lam = stmt.value
         fdef = gast.FunctionDef(name=stmt.targets[0].id, args=lam.args, body=[_return(lam.body)],
                                 decorator_list=[], returns=None, type_comment=None, type_params=[])
-        lowerer.env[stmt.targets[0].id] = LocalFunction(gast.copy_location(fdef, lam), _defaults(lowerer, lam.args))
+        lowerer.env[stmt.targets[0].id] = LocalFunction(gast.copy_location(fdef, lam), _defaults(lowerer, lam.args),
+                                                        lowerer.parsed)
         return True
     if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
             and isinstance(stmt.value, gast.Call):
@@ -205,6 +212,24 @@ def callee_of(lowerer, func_node):
     return None
 
 
+def argument(lowerer, node, takes_functions: bool):
+    """An argument of a call: its atom, or, when the callee is one of the user's functions (inlined,
+    `takes_functions`), a local function named here, carrying the names it reads (see `scope`)."""
+    if not (takes_functions and _local_name(lowerer, node)):
+        return lowerer.expr(node)  # a local function here is refused as escaping (`read_name`)
+    return _with_scope(lowerer.env[node.id], lowerer, node)
+
+
+def _with_scope(value, lowerer, node):
+    if isinstance(value, Unusable):
+        raise value.error(lowerer, node)
+    if isinstance(value, LocalPartial):
+        return dataclasses.replace(value, func=_with_scope(value.func, lowerer, node))
+    if isinstance(value, LocalFunction) and value.scope is None:
+        return dataclasses.replace(value, scope=(dict(lowerer.env), lowerer.local_names))
+    return value
+
+
 def escaped(lowerer, node) -> S2SADError:
     """The error for a local function used other than by calling it."""
     name = node.id if isinstance(node, gast.Name) else "a partial"
@@ -224,28 +249,29 @@ def call(lowerer, callee, args, kwargs, node, hint):
     """Lower a call of the local callable (or reference) `callee` with argument atoms `args`/`kwargs`."""
     if isinstance(callee, Unusable):
         raise callee.error(lowerer, node)
-    if any(is_local(a) for a in list(args) + [v for _, v in kwargs]):
-        raise escaped(lowerer, next(n for n in list(node.args) + [k.value for k in node.keywords]
-                                    if _local_name(lowerer, n)) if isinstance(node, gast.Call) else node)
     if isinstance(callee, LocalPartial):
         merged = dict(callee.kwargs)
         merged.update(dict(kwargs))  # a keyword given at the call replaces the bound one, as in Python
         return call(lowerer, callee.func, list(callee.args) + list(args), list(merged.items()), node, hint)
     if isinstance(callee, LocalFunction):
         return _inline(lowerer, callee, args, kwargs, node, hint)
+    if any(is_local(a) for a in list(args) + [v for _, v in kwargs]):
+        raise escaped(lowerer, next((n for n in list(node.args) + [k.value for k in node.keywords]
+                                     if _local_name(lowerer, n)), node) if isinstance(node, gast.Call) else node)
     if isinstance(callee.value, functools.partial):
         return call(lowerer, from_partial_object(callee), args, kwargs, node, hint)
     return lowerer.call_ref(callee, args, kwargs, node, hint)
 
 
 def _inline(lowerer, local: LocalFunction, args, kwargs, node, hint):
-    """The body of `local` spliced in at the call, its free names read from the enclosing names now."""
+    """The body of `local` spliced in at the call, its free names read from the enclosing names now
+    (or, passed to a helper, as they were when the helper was called)."""
     name = local.node.name
-    if local in lowerer.stack:
+    if any(isinstance(s, LocalFunction) and s.node is local.node for s in lowerer.stack):
         raise lowerer.error(RecursionNotSupportedError, f"the local function {name} calls itself; s2sad inlines "
                             "functions made inside the function at each call", node,
                             hint="rewrite the recursion as a loop")
-    parsed = dataclasses.replace(lowerer.parsed, node=local.node)
+    parsed = dataclasses.replace(local.parsed, node=local.node)
     fdef = remove_early_exits(parsed)
     sig = _signature(local)
     try:
@@ -255,11 +281,12 @@ def _inline(lowerer, local: LocalFunction, args, kwargs, node, hint):
                             hint=f"call it as its definition says: {name}{sig}") from None
     params = {p: (bound.arguments[p] if p in bound.arguments else local.defaults[p]) for p in sig.parameters}
     own = set(params) | _own_names(fdef.body)
-    free = {k: v for k, v in lowerer.env.items() if k not in own}
+    names, local_names = local.scope or (lowerer.env, lowerer.local_names)
+    free = {k: v for k, v in names.items() if k not in own}
     env = dict(free)
     env.update({p: lowerer.named_argument(v, p) for p, v in params.items()})
     sub = dataclasses.replace(lowerer, parsed=parsed, env=env, stack=lowerer.stack + (local,),
-                              local_names=own | lowerer.local_names, result_loc=None)
+                              local_names=own | local_names, result_loc=None)
     result = sub.body_and_result(fdef, hint)
     changed = sorted(k for k, v in free.items() if sub.env.get(k) is not v)
     if changed:

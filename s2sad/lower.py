@@ -548,8 +548,9 @@ class _Lowerer:
         func = node.func
         local = closures.callee_of(self, func)
         if local is not None:  # a nested def, a lambda or a partial made in the function: inlined
-            args = [self.expr(a) for a in node.args]
-            return closures.call(self, local, args, [(k.arg, self.expr(k.value)) for k in node.keywords], node, hint)
+            args = [closures.argument(self, a, True) for a in node.args]
+            kwargs = [(k.arg, closures.argument(self, k.value, True)) for k in node.keywords]
+            return closures.call(self, local, args, kwargs, node, hint)
         if isinstance(func, gast.Attribute):
             base = self.expr(func.value)
             if not isinstance(base, ir.Ref):  # a method of a local value
@@ -593,8 +594,9 @@ class _Lowerer:
         obj = callee.value
         if obj in (builtins.max, builtins.min) and not node.keywords:
             return self.extremum(obj, node, hint)
-        args = [self.expr(a) for a in node.args]
-        kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
+        inlined = is_user_function(getattr(obj, "__s2sad_function__", obj)) and not has_any_rule(obj)
+        args = [closures.argument(self, a, inlined) for a in node.args]  # an inlined helper may take a closure
+        kwargs = [(k.arg, closures.argument(self, k.value, inlined)) for k in node.keywords]
         if obj is dict and (not args or (len(args) == 1 and isinstance(args[0], ir.Var) and args[0] in self.fields
                                          and args[0] not in self.packs)):
             return self.dict_call(args, kwargs, node, hint)

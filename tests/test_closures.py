@@ -212,9 +212,36 @@ def on_arrays(W, x):
     return np.sum(layer(layer(x)) ** 2)
 
 
+def _apply_twice(f, x):  # this x is not the x the closure reads
+    return f(x) + f(2.0 * x)
+
+
+def _apply_with(y, fn):
+    return fn(y) + fn(y, k=3.0)
+
+
+def closure_passed_to_a_helper(x):
+    scale = x * x
+    h = lambda v: np.sin(v) * scale + x  # noqa: E731
+    return _apply_twice(h, 3.0 * x) * _apply_twice(h, x)  # helper called twice, with other x's
+
+
+def closure_passed_by_keyword(x):
+    def h(v, k=2.0):
+        return v ** k * x
+
+    return _apply_with(np.cos(x), fn=h)
+
+
+def partial_passed_to_a_helper(x):
+    p = functools.partial(two, k=x)
+    return _apply_twice(p, 0.5 * x)
+
+
 CLOSURE_CASES = [nested_def, bound_lambda, rebound_before_the_call, called_in_a_loop, called_in_a_while_loop,
                  defined_in_a_loop, default_at_definition, with_exits_and_branches, nested_calls_nested,
-                 keyword_and_defaults, defined_in_a_branch, nested_in_a_helper]
+                 keyword_and_defaults, defined_in_a_branch, nested_in_a_helper, closure_passed_to_a_helper,
+                 closure_passed_by_keyword, partial_passed_to_a_helper]
 
 
 @pytest.mark.parametrize("f", CLOSURE_CASES, ids=lambda f: f.__name__)
@@ -360,12 +387,30 @@ def reads_a_later_variable(x):
     return z * late
 
 
+def _give_back(f):
+    return f  # ERR
+
+
+def helper_returns_the_closure(x):
+    h = lambda y: y * x  # noqa: E731
+    return _give_back(h)(x)
+
+
+def _vectorized(f, x):
+    return np.sum(np.vectorize(f)(x))  # ERR
+
+
+def helper_passes_the_closure_to_numpy(x):
+    h = lambda y: y * x  # noqa: E731
+    return _vectorized(h, x)
+
+
 def _err_line(f, marker="# ERR"):
     lines, start = inspect.getsourcelines(f)
     return [start + k for k, text in enumerate(lines) if text.rstrip().endswith(marker)]
 
 
-@pytest.mark.parametrize("f, error", [
+REFUSALS = [  # (function, error, the function holding the ERR line if not the first)
     (uses_nonlocal, UnsupportedSyntaxError),
     (returns_the_closure, UnsupportedSyntaxError),
     (stores_the_closure, UnsupportedSyntaxError),
@@ -380,11 +425,18 @@ def _err_line(f, marker="# ERR"):
     (decorated_closure, UnsupportedSyntaxError),
     (lambda_not_bound_to_a_name, UnsupportedSyntaxError),
     (reads_a_later_variable, NameResolutionError),
-], ids=lambda v: getattr(v, "__name__", ""))
-def test_refusals_name_their_line_and_say_what_to_do(f, error):
+    (helper_returns_the_closure, UnsupportedSyntaxError, _give_back),
+    (helper_passes_the_closure_to_numpy, UnsupportedSyntaxError, _vectorized),
+]
+
+
+@pytest.mark.parametrize("f, error, where", [(*case, None)[:3] for case in REFUSALS],
+                         ids=[case[0].__name__ for case in REFUSALS])
+def test_refusals_name_their_line_and_say_what_to_do(f, error, where):
     with pytest.raises(error) as info:
         s2sad.grad(f)(0.7)
-    assert info.value.location.line in _err_line(f) + _err_line(f, "# ERR-ALT"), str(info.value)
+    where = where or f
+    assert info.value.location.line in _err_line(where) + _err_line(where, "# ERR-ALT"), str(info.value)
     assert info.value.hint
     assert "^" in str(info.value)
 

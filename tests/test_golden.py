@@ -35,6 +35,9 @@ CASES = [
     ("grad_newton_sqrt", lambda: s2sad.grad(g.newton_sqrt), g.newton_sqrt, (2.5,), (0,)),
     ("jvp_lecture_f", lambda: s2sad.jvp(g.lecture_f, wrt=(0, 1)), g.lecture_f, (2.0, 5.0), (0, 1)),
     ("hvp_lecture_f", lambda: s2sad.hvp(g.lecture_f, wrt=0), g.lecture_f, (2.0, 5.0), (0,)),
+    # a nested def and a lambda closing over W, inlined at each call
+    ("grad_closure_layers", lambda: s2sad.grad(g.closure_layers, wrt=("W", "x")), g.closure_layers,
+     (np.array([[0.5, -0.3], [0.2, 0.8]]), np.array([0.4, -0.7])), (0, 1)),
     # composed: the jvp of the generated gradient (forward over reverse over the generated program)
     ("jvp_grad_lecture_f", lambda: s2sad.jvp(s2sad.grad(g.lecture_f), wrt=(0, 1)),
      lambda x1, x2: s2sad.grad(g.lecture_f)(x1, x2), (2.0, 5.0), (0, 1)),
