@@ -198,6 +198,7 @@ class _Lowerer:
     element_of: dict = field(default_factory=dict)  # `layer = layers[k]` (k not a literal) -> layers
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
+    viewed_from: dict = field(default_factory=dict)  # a value that may be a view (`v = y[1:]`) -> y
     result_loc: object = None
     problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
     stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound
@@ -214,6 +215,8 @@ class _Lowerer:
         var = target if target is not None else self.namer.temp()
         ref = func if isinstance(func, ir.Ref) else ir.prim(func)
         self.out.append(ir.Assign(var, ref, list(args), list(kwargs), self.loc(node)))
+        if args and isinstance(args[0], ir.Var) and lower_writes.may_view(ref.value):
+            self.viewed_from[var] = args[0]
         return var
 
     def target_for(self, hint):
@@ -875,6 +878,7 @@ class _Lowerer:
         target = node.target
         if isinstance(target, gast.Name):
             current = self.read_name(gast.Name(id=target.id, ctx=gast.Load(), annotation=None, type_comment=None))
+            viewed = self.viewed_from.get(current)
             value = self.expr(node.value)
             same, probe = {current}, current
             while isinstance(probe, ir.Var) and probe in self.arg_inits:
@@ -892,6 +896,12 @@ class _Lowerer:
                         f"{', '.join(aliases)})"
                 current = self.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
                                          [current, current, ir.Const(where)], node=node)
+            if viewed is not None and not ir.is_temp(viewed) and self.read_later(viewed.base, node):
+                # `v = y[1:]; v *= 2` writes into y too (a view); the lowering `v = v * 2` would not
+                where = f"line {self.loc(node).line}: {self.loc(node).text.strip()} ({target.id} may be a view " \
+                        f"of {viewed.base})"
+                current = self.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
+                                         [current, viewed, ir.Const(where)], node=node)
             self.env[target.id] = self.emit_call(op, [current, value], node=node, target=self.namer.fresh(target.id))
             return
         if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):

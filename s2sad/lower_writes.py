@@ -31,7 +31,7 @@ import numpy as np
 
 from . import ir, runtime
 from .errors import WritingCallError
-from .primitives import Method, setitem
+from .primitives import Attr, Method, setitem
 from .rules import registry
 
 NP_SORT = ir.Ref(("np", "sort"), np.sort, np)
@@ -49,6 +49,24 @@ _WRITING_NAMES = {"copyto", "put", "putmask", "place", "fill_diagonal", "put_alo
 _WRITING_NAMES |= {f"{op}{name}{end}" for name in ("iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow",
                                                   "imatmul", "iand", "ior", "ixor", "ilshift", "irshift", "setitem",
                                                   "delitem") for op, end in (("", ""), ("__", "__"))}
+
+
+# Calls whose result may share memory with their first argument: ``v op= w`` on such a result
+# writes into that array too (NumPy), which the lowering of ``v = v op w`` does not show.
+_VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "diagonal", "view"}
+_VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray",
+                   "asanyarray", "diagonal", "flip", "fliplr", "flipud", "rot90", "atleast_1d", "atleast_2d",
+                   "atleast_3d", "broadcast_to", "real", "imag", "matrix_transpose", "permute_dims"}
+
+
+def may_view(func) -> bool:
+    """May ``func(a, ...)`` return a view of `a` (``a[1:3]``, ``a.T``, ``a.reshape(...)``)?"""
+    if func is operator.getitem or isinstance(func, Attr):
+        return True
+    if isinstance(func, Method):
+        return func.name in _VIEW_METHODS
+    return (getattr(func, "__module__", None) or "").startswith("numpy") and \
+        getattr(func, "__name__", "") in _VIEW_FUNCTIONS
 
 
 def written_names(call: gast.Call, local_names) -> list:

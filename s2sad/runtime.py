@@ -33,6 +33,13 @@ def unbroadcast(g, x):
     """
     if isinstance(g, float) and isinstance(x, float):  # np.float64 is a float too
         return g  # two scalars: nothing was broadcast (the common case in scalar loops: its cost, ~80 ns, counts)
+    if (isinstance(g, complex) or getattr(getattr(g, "dtype", None), "kind", "") == "c") and not (
+            isinstance(x, complex) or getattr(getattr(x, "dtype", None), "kind", "") == "c"):
+        # a complex intermediate (x * 1j, np.exp(1j * x)) whose adjoint reaches a real value: the
+        # rules follow no complex convention (conjugates), so the gradient would be wrong
+        raise NotImplementedError(
+            "s2sad: a complex value computed from a real one: s2sad differentiates real functions of real "
+            "values only. Keep the real and imaginary parts as two real arrays (or register a rule)")
     if isinstance(g, (float, int, np.number)) and isinstance(x, (float, int, np.number)):
         return g
     if isinstance(g, (list, tuple)):
@@ -40,6 +47,8 @@ def unbroadcast(g, x):
     x_shape = np.shape(x)
     g_shape = np.shape(g)
     if g_shape == x_shape:
+        if not x_shape and type(g) is np.ndarray and not isinstance(x, np.ndarray):
+            return g[()]  # a number's adjoint is a number, not the 0-d array np.where or np.clip make
         return g
     if not x_shape:  # x is a scalar: every element of g came from it
         total = np.sum(g)
@@ -213,6 +222,8 @@ def _add_at_lazy(acc, index, g):
 
 
 def _shares(value, base) -> bool:
+    if isinstance(base, list) and value is base:
+        return True  # `b += [v]` extends the list object itself, so every name for it sees the change
     if isinstance(value, (list, tuple)):
         return any(_shares(item, base) for item in value)
     if _is_lazy_array(base):  # no views: only the same array object would see the update

@@ -454,6 +454,12 @@ def cast_like(g, like, y):
     dtype = np.result_type(like)
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.dtype(float)
+    if np.issubdtype(np.result_type(g), np.complexfloating) and not np.issubdtype(dtype, np.complexfloating):
+        # x.astype(complex): dropping the imaginary part of the adjoint is right only under a complex
+        # convention the rules do not follow
+        raise NotImplementedError("s2sad: a complex value computed from a real one: s2sad differentiates real "
+                                  "functions of real values only. Keep the real and imaginary parts as two real "
+                                  "arrays (or register a rule)")
     return (g if _is_lazy_array(g) else np.asarray(g)).astype(dtype)
 
 
