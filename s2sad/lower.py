@@ -535,7 +535,7 @@ class _Lowerer:
         parts = []
         for value in node.values:
             if isinstance(value, gast.FormattedValue):
-                parts.append(self.expr(value.value))
+                parts.append(_formatted(self, value, node))
             else:
                 parts.append(ir.Const(value.value))
         return self.emit_call(ir.Ref(("str",), _concat_str, None), parts, node=node, target=self.target_for(hint))
@@ -1160,6 +1160,19 @@ def _bound_by(stmt, local_names) -> list[str]:
 def refused_value():
     """Stands for the value of code s2sad refused (never run: the refusal is raised first)."""
     raise AssertionError("s2sad lowered refused code")  # pragma: no cover
+
+
+def _formatted(lw, value: gast.FormattedValue, node):
+    """The text of ``{v!r:.2f}`` in an f-string: the conversion (!s, !r, !a), then the format spec,
+    as Python applies them (``len(f"{x:.2f}")`` must see the same text as the function does)."""
+    atom = lw.expr(value.value)
+    convert = {115: str, 114: repr, 97: ascii}.get(value.conversion)
+    if convert is not None:
+        atom = lw.emit_call(ir.Ref((convert.__name__,), convert), [atom], node=node)
+    if value.format_spec is not None:
+        spec = lw.expr_JoinedStr(value.format_spec, None)
+        atom = lw.emit_call(ir.Ref(("format",), format), [atom, spec], node=node)
+    return atom
 
 
 def _concat_str(*parts):

@@ -425,6 +425,11 @@ class _Reverser:
                     out.append(ir.Assign(part, ir.prim(operator.getitem), [grad, cut], [], loc))
                     self.contribute(env, operand, part, out, loc)
             return out
+        if func is operator.mul and any(a in self.sequences for a in stmt.args):
+            # [v] * n: the adjoint of v would add the n repeats' adjoints, which `*` on the list adjoint
+            # does not do (it repeats the list again)
+            raise NoDerivativeError("repeating a list or tuple ([v] * n) is not differentiated", loc,
+                                    hint="build the list with a comprehension: [v for _ in range(n)]")
         if func is runtime.add_sequences:
             for item in stmt.args:  # linear: each operand receives the whole adjoint
                 self.contribute(env, item, grad, out, loc)

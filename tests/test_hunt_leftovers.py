@@ -119,3 +119,45 @@ def view_of_a_temporary_updated(x):
 @pytest.mark.parametrize("f", [element_updated, view_of_a_temporary_updated], ids=lambda f: f.__name__)
 def test_an_augmented_update_nobody_else_sees_is_differentiated(f):
     assert_grad_matches_fd(f, (X.copy(),))
+
+
+# ---------------------------------------------------------------------------
+# values the generated code computed differently from the function
+# ---------------------------------------------------------------------------
+
+
+def formatted_length(x):
+    s = f"{x[0]:.2f}|{len(x)!r:>4}"  # the format spec and conversion were dropped: len(s) was 5
+    return x[0] * len(s)
+
+
+def test_an_f_string_keeps_its_format_spec_and_conversion():
+    g = assert_grad_matches_fd(formatted_length, (X.copy(),))
+    assert g[0] == pytest.approx(len(f"{X[0]:.2f}|{len(X)!r:>4}"))
+
+
+def list_repeated(x):
+    a = [x[0]] * 3  # HERE
+    return a[0] * a[2]
+
+
+def tuple_repeated(x):
+    a = (x[0], x[1]) * 2  # HERE
+    return a[0] * a[3]
+
+
+@pytest.mark.parametrize("f", [list_repeated, tuple_repeated], ids=lambda f: f.__name__)
+def test_a_repeated_list_is_refused_in_reverse_mode(f):
+    # before: the adjoint was (a_bar * 3)[0], a repeat of the list adjoint, not the sum of the repeats
+    with pytest.raises(NoDerivativeError, match="repeating a list") as info:
+        s2sad.grad(f)(X.copy())
+    assert info.value.location.line == _line(f)
+
+
+def list_by_comprehension(x):
+    a = [x[0] for _ in range(3)]
+    return a[0] * a[2]
+
+
+def test_the_suggested_comprehension_is_differentiated():
+    assert_grad_matches_fd(list_by_comprehension, (X.copy(),))

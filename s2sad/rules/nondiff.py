@@ -50,7 +50,7 @@ nondifferentiable(
     operator.index,
     builtins.bool, builtins.int, builtins.isinstance, builtins.type, builtins.callable,
     builtins.hasattr, builtins.any, builtins.all, builtins.id, builtins.hash,
-    builtins.str, builtins.repr, builtins.print,
+    builtins.str, builtins.repr, builtins.print, builtins.format, builtins.ascii,
     math.isnan, math.isinf, math.isfinite, math.isclose,
     math.factorial, math.comb, math.perm, math.gcd,
     note="boolean or integer result",
