@@ -51,7 +51,7 @@ from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import (identity, list_append, pack_dict, pack_items, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
-from .reverse import _primal_name, bind_template
+from .reverse import _primal_name, bind_template, refused_arguments
 from .rules import registry
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
@@ -420,6 +420,9 @@ class _Forward:
             self.active.discard(stmt.target)
             return []
         template = pruned.function
+        refused = refused_arguments(template.body, None, stmt.loc)
+        if refused:
+            raise refused[0]
         out: list = []
         mapping = {}
         for p in template.params:

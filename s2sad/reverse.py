@@ -41,7 +41,7 @@ from .lower import Namer, lower_function
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
                          pack_namedtuple, pack_tuple, restore, setitem, unappend)
 from .rules import registry
-from .rules.arrays import assigned_part
+from .rules.arrays import assigned_part, not_differentiated
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 SCALAR_SEED = ir.Ref(("scalar_seed",), runtime.scalar_seed)
@@ -520,6 +520,9 @@ class _Reverser:
                 wanted[name] = export
         if not wanted:
             return []
+        refused = refused_arguments(template.body, set(wanted.values()), stmt.loc)
+        if refused:
+            raise refused[0]
         first_names = {}
         for name, export in wanted.items():
             value = bound[name]
@@ -914,6 +917,17 @@ def _loop_members(fn) -> dict:
 
     visit(fn.body, ())
     return members
+
+
+def refused_arguments(body, needed, loc) -> list:
+    """NoDerivativeErrors for the ``not_differentiated(value, primal, param)`` marks of a rule's template
+    among the values it must compute (`needed`; None: all): an argument it has no derivative in."""
+    return [NoDerivativeError(f"{s.args[1].value} is not differentiated in its argument {s.args[2].value!r}, "
+                              "which depends on a differentiated input here", loc,
+                              hint=f"pass {s.args[2].value} as a constant (computed outside the function, or "
+                              "from inputs that are not differentiated)")
+            for s in ir.walk(body) if isinstance(s, ir.Assign) and s.func.value is not_differentiated
+            and (needed is None or s.target in needed)]
 
 
 def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):

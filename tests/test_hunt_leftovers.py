@@ -161,3 +161,29 @@ def list_by_comprehension(x):
 
 def test_the_suggested_comprehension_is_differentiated():
     assert_grad_matches_fd(list_by_comprehension, (X.copy(),))
+
+
+# ---------------------------------------------------------------------------
+# an argument a rule has no derivative in
+# ---------------------------------------------------------------------------
+
+
+def interp_in_its_sample_points(x):
+    return np.interp(0.5, x, np.array([1.0, 2.0, 4.0]))  # HERE
+
+
+@pytest.mark.parametrize("kind", ["grad", "jvp"])
+def test_an_argument_a_rule_does_not_differentiate_is_refused(kind):
+    # before: np.interp's gradient in xp was silently zero (the rule has no term for it)
+    args = (X.copy(), np.ones(3)) if kind == "jvp" else (X.copy(),)
+    with pytest.raises(NoDerivativeError, match="not differentiated in its argument 'xp'") as info:
+        getattr(s2sad, kind)(interp_in_its_sample_points)(*args)
+    assert info.value.location.line == _line(interp_in_its_sample_points)
+
+
+def interp_in_its_values(x):
+    return np.interp(x[0], np.array([0.0, 0.5, 1.0]), x)
+
+
+def test_the_other_arguments_of_that_rule_are_still_differentiated():
+    assert_grad_matches_fd(interp_in_its_values, (X.copy(),))

@@ -463,6 +463,16 @@ def cast_like(g, like, y):
     return (g if _is_lazy_array(g) else np.asarray(g)).astype(dtype)
 
 
+def not_differentiated(value, primal, param):
+    """A rule's mark for an argument it has no derivative in: ``xp_bar = not_differentiated(xp,
+    "np.interp", "xp")``. Where that argument is differentiated, reverse and forward refuse the call
+    (``reverse.refused_arguments``) rather than give a zero gradient; evaluated, it is 0."""
+    return 0.0
+
+
+nondifferentiable(not_differentiated, note="a rule's mark: the engine refuses the argument")
+
+
 def _meshgrid_axis(i, n, indexing):
     if indexing == "xy" and n >= 2 and i < 2:
         return 1 - i
@@ -1478,6 +1488,7 @@ def interp(y, x, xp, fp, left=None, right=None, period=None):
     # inside: y = (1 - t) fp[i] + t fp[i+1], t = (x - xp[i]) / (xp[i+1] - xp[i])
     # dy/dx = slope of the segment, dy/dfp = the weights, dy/dleft = 1 below xp[0]
     x_bar = y_bar * interp_slope(x, xp, fp, left, right, period)
+    xp_bar = not_differentiated(xp, "np.interp", "xp")
     fp_bar = interp_fp_bar(y_bar, x, xp, fp, left, right, period)
     left_bar = unbroadcast(y_bar * interp_outside(x, xp, left, right, period, "left"), left)
     right_bar = unbroadcast(y_bar * interp_outside(x, xp, left, right, period, "right"), right)
@@ -1487,6 +1498,7 @@ def interp(y, x, xp, fp, left=None, right=None, period=None):
 def interp_tangent(y, x, xp, fp, left=None, right=None, period=None):
     y_dot = (
         x_dot * interp_slope(x, xp, fp, left, right, period)
+        + not_differentiated(xp_dot, "np.interp", "xp")
         + np.interp(x, xp, fp_dot, left=zero_or_none(left), right=zero_or_none(right), period=period)
         + left_dot * interp_outside(x, xp, left, right, period, "left")
         + right_dot * interp_outside(x, xp, left, right, period, "right")
