@@ -12,7 +12,8 @@ sweep calls ``float_destination(x, where)``, which raises NotImplementedError fo
 an integer or boolean `x` (the failure path turns that into a NoDerivativeError
 at the user's line). The check is left out where the array is certainly float
 or a list: made by ``np.zeros``/``np.ones``/``np.empty`` without an integer dtype,
-by a list display, a differentiated argument (the API makes those float), or copied
+with a float ``dtype=`` or ``.astype(float)``, by a list display, a differentiated
+argument (the API makes those float), or copied (``.copy()``, ``np.zeros_like``)
 from such an array.
 """
 
@@ -31,6 +32,7 @@ FLOAT_DESTINATION = ir.Ref(("float_destination",), runtime.float_destination)
 _SAME_BUFFER = (setitem, list_append, unappend, identity, restore, runtime.add_at, runtime.zero_in_place)
 _ALLOCATORS = (np.zeros, np.ones, np.empty)
 _COPIES = (np.copy, np.array, np.asarray)
+_LIKE_ALLOCATORS = (np.zeros_like, np.ones_like, np.empty_like)
 _FLOAT_DTYPES = (float, np.float64, np.float32, np.float16, "float", "float64", "float32", "d", "f")
 
 
@@ -115,9 +117,13 @@ def _makes_float(stmt, is_float) -> bool:
     if func in _ALLOCATORS:
         dtype = kwargs.get("dtype", stmt.args[1] if len(stmt.args) > 1 else None)
         return dtype is None or _is_float_dtype(dtype)
-    copies = (isinstance(func, Method) and func.name == "copy") or func in _COPIES
-    if copies and stmt.args and "dtype" not in kwargs and len(stmt.args) == 1:
-        return is_float(stmt.args[0])
+    copies = (isinstance(func, Method) and func.name == "copy") or func in _COPIES + _LIKE_ALLOCATORS
+    if copies and stmt.args and "dtype" in kwargs:
+        return _is_float_dtype(kwargs["dtype"])
+    if copies and stmt.args and len(stmt.args) == 1:
+        return is_float(stmt.args[0])  # a copy (or a zeros_like) has its argument's dtype
+    if isinstance(func, Method) and func.name == "astype" and len(stmt.args) == 2:
+        return _is_float_dtype(stmt.args[1])
     return False
 
 

@@ -118,3 +118,40 @@ def local_float_array(v):
 def test_a_local_float_array_is_not_checked():
     assert_grad_matches_fd(local_float_array, (1.3,))
     assert "float_destination" not in s2sad.grad(local_float_array).source
+
+
+def zeros_like_of_an_argument(x):
+    y = np.zeros_like(x)
+    y[0] = x[1]
+    return np.sum(y * x)
+
+
+def float_dtype_given(x):
+    y = np.array([0, 0, 0], dtype=float)
+    y[0] = x[1]
+    return np.sum(y * x)
+
+
+def cast_to_float(x):
+    y = np.zeros(3, dtype=int).astype(float)
+    y[0] = x[1]
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [local_float_array, zeros_like_of_an_argument, float_dtype_given, cast_to_float],
+                         ids=lambda f: f.__name__)
+def test_an_array_that_is_certainly_float_is_not_checked(f):
+    assert_grad_matches_fd(f, (np.array([0.3, 0.8, 1.7]),) if f is not local_float_array else (1.3,))
+    assert "float_destination" not in s2sad.grad(f).source
+
+
+def zeros_like_of_an_int_array(x):
+    y = np.zeros_like(np.arange(3))
+    y[0] = x[1]  # HERE
+    return np.sum(y * x)
+
+
+def test_zeros_like_of_an_int_array_is_checked():
+    with pytest.raises(NoDerivativeError, match="rounds it") as info:
+        s2sad.grad(zeros_like_of_an_int_array)(np.array([0.3, 0.8, 1.7]))
+    assert info.value.location.line == _line(zeros_like_of_an_int_array)
