@@ -135,6 +135,8 @@ def _is_fresh_call(stmt: ir.Assign) -> bool:
     func = stmt.func.value
     if _no_copy(stmt):
         return False
+    if getattr(func, "returns_new_value", False) is True:  # a subroutine (s2sad/subroutines.py)
+        return True
     if func is setitem or func is identity or func in _ALIASING_PRIMITIVES or func in (pack_tuple, pack_dict,
                                                                                           pack_namedtuple):
         return False
@@ -509,6 +511,9 @@ def buffer_chains(fn: ir.Function, views: bool = True):
             )
             if (in_place or is_view) and stmt.args:
                 union(stmt.target, stmt.args[0])
+            if views and getattr(func, "returns_new_value", None) is False:
+                for arg in stmt.args:  # a subroutine that may return (a view of) any of its arguments
+                    union(stmt.target, arg)
         elif isinstance(stmt, (ir.For, ir.While)):
             for c in stmt.carried:
                 for v in (c.init, c.next, c.out):

@@ -16,7 +16,7 @@ import weakref
 import numpy as np
 
 from . import ir, runtime
-from .codegen import Namespace, compile_function, to_source
+from .codegen import Namespace, compile_function
 from .errors import (ArgumentError, InPlaceUpdateError, InternalError, Location, NoDerivativeError, NonScalarOutputError,
                      UnsupportedCodeError,
                      S2SADError, WrtError)
@@ -31,6 +31,7 @@ from .kinds import build_ir
 from .lower import lower_function, normalize
 from .reverse import reverse_function
 from .rules import registry
+from .routine_pairs import to_module_source
 from .simplify import simplify
 from .transforming import transforming
 
@@ -778,7 +779,7 @@ def _build(func, kind, positions, many, structures=None):
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
                                                user_many))
             many = user_many
-        source, namespace = to_source(adjoint)
+        source, namespace = to_module_source(adjoint)
         namespace = _with_runtime(namespace, func, primal.result_loc)
         snapshot = set(namespace.bindings)
         live = _live_globals(func, namespace)

@@ -36,6 +36,7 @@ from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_li
                          restore, setitem, unappend)
 from .safe_io import one_line
 from .simplify import is_pure
+from .subroutines import current_tape, still_read, use_tape
 
 # ------------------------------------------------------------------ folding
 
@@ -110,7 +111,7 @@ def fold_temporaries(fn: ir.Function) -> dict:
 
 def _foldable(stmt) -> bool:
     func = stmt.func.value
-    if func is LAZY_AND or func is LAZY_OR:
+    if func is LAZY_AND or func is LAZY_OR or func is current_tape:
         return True
     return is_pure(stmt) and func not in (setitem, list_append)
 
@@ -229,9 +230,13 @@ def _affinities(fn: ir.Function):
         elif isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append, runtime.zero_in_place,
                                                                  runtime.add_at):
             yield stmt.target, stmt.args[0]
+    defined = None
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Pop) and stmt.of is not None:
-            yield stmt.target, stmt.of
+            if defined is None:  # a subroutine's reverse half pops what its forward half pushed
+                defined = set(ir.all_defs(fn.body)) | {p.var for p in fn.params}
+            if stmt.of in defined:
+                yield stmt.target, stmt.of
 
 
 class _Occupancy:
@@ -527,6 +532,8 @@ class _Renderer:
             return ast.Call(self.atom(args[0]), [self.atom(a) for a in args[1:]], [])
         if func is identity:
             return self.atom(args[0])
+        if func is current_tape:
+            return ast.Name(self.naming.tape, ast.Load())
         if func is slice and stmt.func.path == ("slice",) and in_index and not kwargs:
             parts = list(args) + [ir.Const(None)] * (3 - len(args))
             return ast.Slice(*[None if isinstance(p, ir.Const) and p.value is None else self.atom(p) for p in parts])
@@ -603,6 +610,10 @@ class _Renderer:
                 base, value = stmt.args
                 call = ast.Call(ast.Attribute(self.atom(base), "append", ast.Load()), [self.atom(value)], [])
                 return [ast.Expr(call)] + self.copy(stmt.target, base)
+            if func is use_tape:  # a reverse half pops from the tape its forward half returned
+                return [ast.Assign([ast.Name(self.naming.tape, ast.Store())], self.atom(stmt.args[0]))]
+            if func is still_read:
+                return []
             if func is unappend:
                 return [ast.Expr(ast.Call(ast.Attribute(self.atom(stmt.args[0]), "pop", ast.Load()), [], []))]
             if func is setitem or func is restore:
@@ -752,8 +763,12 @@ def _as_boolean(stmt):
     return list(body), ir.Assign(phi.target, ir.prim(func), [stmt.cond, operand], [], stmt.loc)
 
 
-def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str, Namespace]:
-    """Render `fn` as Python source. Returns the source and the names it refers to."""
+def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function: str | None = None
+              ) -> tuple[str, Namespace]:
+    """Render `fn` as Python source. Returns the source and the names it refers to.
+
+    `main_function` is the user function whose lines need no ``in <function>`` in the
+    ``# line N:`` comments (default: the one `fn` returns from)."""
     namespace = namespace or Namespace()
     refs = collect_refs(fn)
     for r in refs:
@@ -768,7 +783,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None) -> tuple[str,
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
-    renderer.main_function = fn.result_loc.function if fn.result_loc is not None else fn.name
+    renderer.main_function = main_function or (fn.result_loc.function if fn.result_loc is not None else fn.name)
     renderer.read = ir.all_vars_used(fn.body) | ({fn.result} if isinstance(fn.result, ir.Var) else set())
     body = []
     if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):
@@ -844,7 +859,28 @@ def compile_function(source: str, name: str, namespace: Namespace, live_globals:
     # Rebind globals to the user's module so its data globals are read live.
     cells = inner.__closure__
     func = types.FunctionType(inner.__code__, live_globals, inner.__name__, inner.__defaults__, cells)
+    _rebind_siblings(cells, live_globals, filename)
     return func
+
+
+def _rebind_siblings(cells, live_globals: dict, filename: str) -> None:
+    """The functions defined next to the main one (subroutines) read the user's module too: rebind
+    the cells that hold them (they refer to each other through the same cells)."""
+    pending, seen = list(cells or ()), set()
+    while pending:
+        cell = pending.pop()
+        if id(cell) in seen:
+            continue
+        seen.add(id(cell))
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, types.FunctionType) and value.__code__.co_filename == filename \
+                and value.__globals__ is not live_globals:
+            cell.cell_contents = types.FunctionType(value.__code__, live_globals, value.__name__,
+                                                    value.__defaults__, value.__closure__)
+            pending.extend(value.__closure__ or ())
 
 
 __all__ = ["to_source", "compile_function", "assign_names", "fold_temporaries", "Namespace"]

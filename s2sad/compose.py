@@ -21,11 +21,12 @@ import warnings
 
 from . import ir
 from .api import (GeneratedFunction, _cached, _live_globals, _param_names, _with_runtime, resolve_wrt)
-from .codegen import compile_function, to_source
+from .codegen import compile_function
 from .errors import InternalError, S2SADError
 from .kinds import build_ir
 from .generated_ir import pure_for_reverse, reverse_problems_of
 from .reverse import reverse_function
+from .routine_pairs import to_module_source
 from .rules import registry
 from .simplify import simplify
 from .transforming import transforming
@@ -97,7 +98,7 @@ def _build_generated(g: GeneratedFunction, kind: str, positions: tuple, many: bo
     name = program.name
     root = user_root(g)
     fn = simplify(_composed_ir(program, kind, list(positions), many, name))
-    source, namespace = to_source(fn)
+    source, namespace = to_module_source(fn)  # with the subroutines its IR calls
     namespace = _with_runtime(namespace, g, program.result_loc)
     with warnings.catch_warnings():
         # a constant seed (derivative<n>) is the number 1.0: code indexing it fails at run time, not here

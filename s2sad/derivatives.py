@@ -42,12 +42,13 @@ from .api import (
     build as _build_from_source,
     resolve_wrt,
 )
-from .codegen import compile_function, to_source
+from .codegen import compile_function
 from .compose import build_generated, is_generated, reverse_problems
 from .transforming import transforming
 from .errors import ArgumentError, NonScalarOutputError, S2SADError, WrtError
 from .forward import constant_seed_tangent
 from .frontend import parse_function, signature, unwrap
+from .routine_pairs import to_module_source
 from .simplify import simplify
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian", "hvp", "derivative", "laplacian", "divergence", "curl",
@@ -614,7 +615,7 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
             g._refresh()  # the program g was built from changed: differentiate g as it is now
         built_from = g.ir
         fn = simplify(constant_seed_tangent(g.ir, position, name=f"grad_{g.ir.name}"))
-        source, namespace = to_source(fn)
+        source, namespace = to_module_source(fn)
         namespace = _with_runtime(namespace, g.primal, g.ir.result_loc)
         with warnings.catch_warnings():
             # the seed is the number 1.0: code indexing it is refused at run time (non-scalar argument)

@@ -920,7 +920,8 @@ def _explain(f, args, wrt, max_iterations, digits, order):
     from .analysis import guard_inplace_updates
     from .simplify import simplify
 
-    fn = guard_inplace_updates(simplify(normalize(func)))  # the checks grad makes
+    fn = guard_inplace_updates(simplify(normalize(func, subroutines_allowed=False)))  # the checks grad makes;
+    # every helper inlined, so each of its lines is shown
     params = [p.var for p in fn.params]
     if len(params) != len(values):
         raise ArgumentError(f"{func.__name__} takes {len(params)} parameters, got {len(values)} values")

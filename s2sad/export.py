@@ -360,6 +360,32 @@ def _first_def(source: str) -> str:
     return "".join(lines[_def_start(defs[0]) - 1:defs[0].end_lineno])
 
 
+def _routine_defs(obj) -> list:
+    """``[(name, source)]`` of the subroutines a generated derivative defines before its own def
+    (``sigmoid_fwd``, ``sigmoid_bwd``: see s2sad/routine_pairs.py), in the order printed."""
+    source = getattr(obj, "source", None)
+    main = getattr(getattr(obj, "ir", None), "name", None)
+    if not isinstance(source, str) or main is None:
+        return []
+    tree = ast.parse(source)
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if len(defs) <= 1 or defs[-1].name != main:
+        return []
+    lines = source.splitlines(True)
+    return [(d.name, "".join(lines[_def_start(d) - 1:d.end_lineno])) for d in defs[:-1]]
+
+
+def _main_def(obj, source: str) -> str:
+    """The def of the derivative itself: the last one after its subroutines, else the first
+    (a driver's ``.source`` is followed by the parts it calls)."""
+    routines = _routine_defs(obj)
+    if not routines:
+        return _first_def(source)
+    lines = source.splitlines(True)
+    last = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)][-1]
+    return "".join(lines[_def_start(last) - 1:last.end_lineno])
+
+
 def _is_s2sad_compiled(obj) -> bool:
     code = getattr(obj, "__code__", None)
     return code is not None and code.co_filename.startswith("<s2sad")
@@ -377,7 +403,7 @@ def _unit_of(obj):
         else:
             bindings = dict(namespace.bindings)
             roots = {name: root for (root, _), name in namespace.aliases.items()}
-        return _first_def(source), bindings, globs, roots
+        return _main_def(obj, source), bindings, globs, roots
     if _is_s2sad_compiled(obj):
         import linecache
 
@@ -569,18 +595,39 @@ class _Module:
 
     def inline_generated(self, name, obj, who):
         source, bindings, globs, roots = _unit_of(obj)
+        self.add_routines(obj, bindings, globs, roots)
         tree = ast.parse(source)
         fname = tree.body[0].name if tree.body and isinstance(tree.body[0], ast.FunctionDef) else name
         if fname not in self.units:
             self.units[fname] = {"label": f"{fname}, which {who} calls", "source": source, "coerce": False,
                                  "gen": obj}
             self.bound.setdefault(fname, obj)
-            self.add_unit(source, bindings, globs, roots, f"the generated {fname}")
+            self.add_unit(source, bindings, globs, roots, f"the generated {fname}",
+                          defined=[n for n, _ in _routine_defs(obj)])
         if fname != name:
             self.constants.append((name, fname, "generated function"))
 
-    def add_unit(self, source, bindings, globs, roots, who):
+    def add_routines(self, gen, bindings, globs, roots):
+        """The subroutines `gen` defines, each a unit of its own before `gen`'s (once, if several
+        derivatives share one)."""
+        routines = _routine_defs(gen)
+        for name, source in routines:
+            if name in self.units:
+                if self.units[name]["source"] != source:
+                    raise ExportError(f"two exported derivatives define different subroutines named {name}",
+                                      hint="export the modes one per file")
+                continue
+            if name in self.bound:
+                raise ExportError(f"the name {name} of a generated subroutine is already used in the exported code")
+            self.bound[name] = gen
+            self.units[name] = {"label": f"{name}, a subroutine of the derivatives below", "source": source,
+                                "coerce": False, "gen": None}
+            self.add_unit(source, bindings, globs, roots, f"the generated {name}", defined=[n for n, _ in routines])
+
+    def add_unit(self, source, bindings, globs, roots, who, defined=()):
         for free in _free_names(source):
+            if free in defined:
+                continue  # a subroutine defined in the exported module too
             if free in bindings:
                 self.bind(free, bindings[free], roots.get(free, free), globs, who)
             elif free in globs:
@@ -706,9 +753,10 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
             continue
         if module.bound.get(fname, gen) is not gen:
             raise ExportError(f"the name {fname} of the generated {mode} is already used in the exported code")
+        module.add_routines(gen, bindings, globs, roots)
         module.bound[fname] = gen
         module.units[fname] = {"label": label, "source": source, "coerce": True, "gen": gen}
-        module.add_unit(source, bindings, globs, roots, fname)
+        module.add_unit(source, bindings, globs, roots, fname, defined=[n for n, _ in _routine_defs(gen)])
     _add_seed_wrappers(module)
     coerce = []
     helper_name = "as_real"

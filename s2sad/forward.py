@@ -37,6 +37,7 @@ import dataclasses
 import functools
 import inspect
 import numbers
+import operator
 from dataclasses import dataclass, field
 
 import gast
@@ -53,6 +54,7 @@ from .primitives import (identity, list_append, pack_dict, pack_items, pack_list
                          restore, setitem, unappend)
 from .reverse import _primal_name, bind_template, refused_arguments
 from .rules import registry
+from .subroutines import Routine, current_tape, derived, use_tape
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 SPREAD = ir.Ref(("unreduce",), runtime.unreduce)
@@ -161,9 +163,13 @@ def active_for_tangents(fn: ir.Function, wrt_vars) -> set:
     A popped value is varied when the value pushed is; a pushed value is useful
     when the popped one is; the values an adjoint program writes back with
     ``restore`` are always useful (they are read again through the buffer).
+    In one half of a subroutine's adjoint (`_shares_tape`) the other half is not
+    in sight: every value on the tape counts as both.
     """
     pushes, pops = _pairs(fn)
     inputs = set(wrt_vars)
+    if _shares_tape(fn):
+        inputs |= {p.target for p in pops}
     while True:
         varied = varied_vars(fn, inputs)
         extra = {p.target for p in pops if p.of in varied} - inputs
@@ -171,6 +177,8 @@ def active_for_tangents(fn: ir.Function, wrt_vars) -> set:
             break
         inputs |= extra
     outputs = {fn.result} if isinstance(fn.result, ir.Var) else set()
+    if _shares_tape(fn):
+        outputs |= {p.value for p in pushes if isinstance(p.value, ir.Var)}
     for s in ir.walk(fn.body):
         if isinstance(s, ir.Assign) and s.func.value is restore:
             outputs.update(a for a in (s.args[0], s.args[2]) if isinstance(a, ir.Var))
@@ -181,6 +189,11 @@ def active_for_tangents(fn: ir.Function, wrt_vars) -> set:
             break
         outputs |= extra
     return varied & useful
+
+
+def _shares_tape(fn: ir.Function) -> bool:
+    """Is `fn` a half of a subroutine's adjoint, whose tape the other half fills or empties?"""
+    return any(isinstance(s, ir.Assign) and s.func.value in (current_tape, use_tape) for s in ir.walk(fn.body))
 
 
 def _mutated(fn: ir.Function) -> set:
@@ -216,6 +229,8 @@ class _Forward:
     tangent_bases: dict = field(default_factory=dict)
     pushed: dict = field(default_factory=dict)  # pushed value -> the tangent pushed with it
     problems: list = field(default_factory=list)  # calls with no tangent rule, all reported together at the end
+    tapes: set = field(default_factory=set)  # the tape a subroutine's forward half returns: no tangent
+    whole_tape: bool = False  # a half of a subroutine's adjoint: every value on the tape has its tangent
 
     # ------------------------------------------------------------ names
 
@@ -250,6 +265,8 @@ class _Forward:
             return ir.Const(0.0) if _is_number(like.value) else ir.Const(None)
         if isinstance(like, ir.Ref):
             return ir.Const(0.0) if _is_number(like.value) else ir.Const(None)
+        if like in self.tapes:
+            return ir.Const(None)
         var = self.fresh_tangent(name_for or like)
         out.append(ir.Assign(var, ZEROS_LIKE, [like], [], loc))
         return var
@@ -263,7 +280,9 @@ class _Forward:
     def block(self, stmts, env) -> list:
         out = []
         for stmt in stmts:
-            if isinstance(stmt, ir.Assign):
+            if isinstance(stmt, ir.Assign) and isinstance(stmt.func.value, Routine):
+                out.extend(_routine_call(self, stmt, env))
+            elif isinstance(stmt, ir.Assign):
                 out.append(stmt)
                 if self.is_active(stmt.target) or stmt.func.value is restore:
                     try:
@@ -276,14 +295,14 @@ class _Forward:
                 out.extend(self.loop(stmt, env))
             elif isinstance(stmt, ir.Push):
                 out.append(stmt)
-                if self.is_active(stmt.value):
+                if self.is_active(stmt.value) or self.whole_tape:
                     pushed = self.tangent_or_zeros(stmt.value, env, out, stmt.loc)
                     self.pushed[stmt.value] = pushed  # the pop names it (Pop.of)
                     out.append(ir.Push(pushed, stmt.loc))
             elif isinstance(stmt, ir.Pop):
-                if self.is_active(stmt.of):
+                if self.is_active(stmt.of) or self.whole_tape:
                     t = self.fresh_tangent(stmt.target)
-                    out.append(ir.Pop(t, stmt.loc, self.pushed.get(stmt.of, env.get(stmt.of))))
+                    out.append(ir.Pop(t, stmt.loc, self.pushed.get(stmt.of, env.get(stmt.of)) or stmt.of))
                     if self.is_active(stmt.target):
                         env[stmt.target] = t
                 out.append(stmt)
@@ -558,6 +577,26 @@ class _Forward:
         return pre + [ir.While(cond_body, stmt.cond, body, carried, stmt.loc)]
 
 
+def _routine_call(fwd: _Forward, stmt: ir.Assign, env) -> list:
+    """``y = helper(x, n)`` where the helper is a routine of its own (:mod:`subroutines`):
+    ``y, y_dot = helper_jvp(x, n, x_dot)``, with a tangent for each argument active here."""
+    y, loc, routine = stmt.target, stmt.loc, stmt.func.value
+    mask = tuple(fwd.is_active(a) for a in stmt.args)
+    if not fwd.is_active(y) or not any(mask):
+        fwd.active.discard(y)
+        return [stmt]
+    jvp = derived(routine, "jvp", mask)
+    out: list = []
+    tangents = [fwd.tangent_or_zeros(a, env, out, loc) for a, m in zip(stmt.args, mask) if m]
+    pair, y_dot = fwd.namer.temp(), fwd.fresh_tangent(y)
+    getitem = ir.prim(operator.getitem)
+    out += [ir.Assign(pair, ir.Ref((jvp.name,), jvp, jvp), list(stmt.args) + tangents, [], loc),
+            ir.Assign(y, getitem, [pair, ir.Const(0)], [], loc),
+            ir.Assign(y_dot, getitem, [pair, ir.Const(1)], [], loc)]
+    env[y] = y_dot
+    return out
+
+
 def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: str = "both",
                      const_seeds: dict | None = None) -> ir.Function:
     """Build the tangent (JVP) program of `fn`.
@@ -588,6 +627,8 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
     namer.temps = max([int(v.name[1:]) for v in defs if v.base == "t" and v.name[1:].isdigit()] or [0])
     fwd = _Forward(fn, namer, active, _mutated(fn))
     fwd.problems.extend(unseen_method_calls(fn, wrt_vars, active))
+    fwd.whole_tape = _shares_tape(fn)
+    fwd.tapes = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value is current_tape}
     env: dict = {}
     tangent_params = []
     for i, var in zip(wrt, wrt_vars):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import closures, ir, lower_writes, runtime
+from . import closures, ir, lower_writes, runtime, subroutines
 from .desugar import refused_in, remove_early_exits, syntax_problems
 from .errors import (
     InPlaceUpdateError,
@@ -202,6 +202,8 @@ class _Lowerer:
     result_loc: object = None
     problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
     stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound
+    containers: set = field(default_factory=set)  # values that are (or may be) lists, tuples or dicts
+    routines: dict = field(default_factory=dict)  # "plan": helpers made subroutines; func -> Subroutine
 
     # ------------------------------------------------------------ helpers
 
@@ -217,6 +219,8 @@ class _Lowerer:
         self.out.append(ir.Assign(var, ref, list(args), list(kwargs), self.loc(node)))
         if args and isinstance(args[0], ir.Var) and lower_writes.may_view(ref.value):
             self.viewed_from[var] = args[0]
+        if ref.value in (pack_tuple, pack_list, pack_dict, pack_namedtuple, list_append):
+            self.containers.add(var)
         return var
 
     def target_for(self, hint):
@@ -674,6 +678,8 @@ class _Lowerer:
             return then_value
         target = self.namer.fresh(hint) if hint else self.namer.temp()
         self.out[-1].phis.append(ir.Phi(target, then_value, else_value))
+        if then_value in self.containers or else_value in self.containers:
+            self.containers.add(target)
         return target
 
     def lower_if(self, cond, then_fn, else_fn, node):
@@ -699,6 +705,8 @@ class _Lowerer:
             target = self.namer.fresh(name)
             phis.append(ir.Phi(target, then_value, else_value))
             self.env[name] = target
+            if then_value in self.containers or else_value in self.containers:
+                self.containers.add(target)
         self.out.append(ir.If(cond, then_body, else_body, phis, self.loc(node)))
 
     def stmt_If(self, node):
@@ -723,6 +731,8 @@ class _Lowerer:
             out = self.namer.fresh(name)
             result.append(ir.Carried(arg, init, nxt, out))
             self.env[name] = out
+            if init in self.containers or nxt in self.containers:
+                self.containers.update((arg, out))
         return result
 
     def stmt_For(self, node):
@@ -1037,14 +1047,23 @@ class _Lowerer:
         return renamed
 
     def inline(self, func, args, kwargs, node, hint):
-        """Splice the body of the user's function `func` in place of a call to it."""
+        """Splice the body of the user's function `func` in place of a call to it (or call it as a
+        subroutine, when it is one and the call's shape allows: `call_subroutine`)."""
+        if func in self.routines.get("plan", ()):
+            called = self.call_subroutine(func, args, kwargs, node, hint)
+            if called is not None:
+                return called
         if func in self.stack or func is self.parsed.func:
+            if any(isinstance(p, RecursionNotSupportedError) for p in self.problems):
+                return self.placeholder(hint, node)  # this recursion is reported already
             chain = " -> ".join(getattr(f, "__name__", "?") for f in self.stack + (func,))
             raise self.error(
                 RecursionNotSupportedError,
-                f"{func.__name__} is recursive ({chain}); s2sad unrolls calls into the caller",
+                f"{func.__name__} is recursive ({chain}); s2sad differentiates a recursive function as a "
+                "generated function of its own only when its arguments and its result are arrays or numbers, "
+                "not tuples, lists, dicts or functions",
                 node,
-                hint="rewrite the recursion as a loop",
+                hint="return one array or number and pass arrays and numbers, or rewrite the recursion as a loop",
             )
         try:
             parsed = parse_function(func, self.parsed.assumptions)
@@ -1079,9 +1098,92 @@ class _Lowerer:
         sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
                        local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs,
                        fields=self.fields, frozen=self.frozen, element_of=self.element_of, problems=self.problems,
-                       stand_ins=self.stand_ins)
+                       stand_ins=self.stand_ins, containers=self.containers, routines=self.routines)
         result = sub.body_and_result(fdef, hint)
         return result
+
+    def call_subroutine(self, func, args, kwargs, node, hint):
+        """``y = helper(a, b)`` as one call of the helper's own IR (:mod:`subroutines`), or None when
+        this call passes what the helper's IR cannot take (a container, a function, a bad binding)."""
+        sig = signature(func)
+        try:
+            bound = sig.bind(*args, **dict(kwargs))
+        except TypeError:
+            return None  # inlining reports it
+        full = []
+        for pname, param in sig.parameters.items():
+            if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                return None
+            if pname in bound.arguments:
+                full.append(bound.arguments[pname])
+            else:
+                full.append(_literal_default(param.default) or ir.Ref(
+                    (f"{func.__name__}_{pname}_default",), param.default, param.default))
+        if not all(self.plain_value(a) for a in full):
+            return None
+        routine = self.routines.get(func)
+        if routine is None:
+            name = re.sub(r"\W", "_", func.__name__.replace("<lambda>", "lambda"))
+            routine = self.routines[func] = subroutines.Subroutine(func, name)
+            lower_subroutine(self, routine)
+        if not routine.usable:
+            return None
+        return self.emit_call(ir.Ref((routine.name,), routine, routine), full, node=node,
+                              target=self.target_for(hint))
+
+    def plain_value(self, atom) -> bool:
+        """Can a helper's own IR take `atom` as an argument? Not a container lowering reads statically,
+        nor a function or module (which the helper's body calls by name)."""
+        if isinstance(atom, ir.Const):
+            return True
+        if not isinstance(atom, (ir.Var, ir.Ref)):
+            return False  # a local function or partial (closures.py): inlined, so it is called in place
+        if isinstance(atom, ir.Ref):
+            return not (callable(atom.value) or inspect.ismodule(atom.value))
+        probe, seen = atom, set()
+        while isinstance(probe, ir.Var) and probe not in seen:
+            seen.add(probe)
+            if probe in self.containers or probe in self.packs or probe in self.fields or probe in self.frozen \
+                    or probe in self.element_of or probe in self.stand_ins:
+                return False
+            probe = self.arg_inits.get(probe)
+        return True
+
+
+def lower_subroutine(caller: _Lowerer, routine) -> None:
+    """Lower the helper of `routine` once, to its own IR (``routine.ir``), with every parameter a
+    plain value. A helper returning a container is inlined instead (``routine.usable = False``),
+    unless it is recursive, which is then refused."""
+    func = routine.func
+    parsed = parse_function(func, caller.parsed.assumptions)
+    caller.problems.extend(syntax_problems(parsed))
+    fdef = remove_early_exits(parsed)
+    namer = Namer()
+    params, env = [], {}
+    for pname in signature(func).parameters:
+        params.append(ir.Param(namer.fresh(pname)))
+        env[pname] = params[-1].var
+    sub = _Lowerer(parsed, namer, env, [], (), set(assigned_names(fdef.body)) | set(env),
+                   problems=caller.problems, routines=caller.routines)
+    result = sub.body_and_result(fdef)
+    fn = ir.verify(ir.Function(
+        name=routine.name, params=params, body=sub.out, result=result, filename=parsed.filename,
+        firstline=parsed.line_offset + parsed.node.lineno, result_loc=sub.result_loc))
+    why = "it returns a tuple, list or dict" if result in sub.containers or result in sub.packs \
+        or result in sub.fields else "it changes an argument in place" if subroutines.changes_an_argument(fn) \
+        else ""
+    if not why:
+        routine.ir = fn
+        routine.returns_new_value = subroutines.returns_new_value(fn)
+        return
+    routine.usable = False  # inlined instead: the caller's lowering and analyses see what it does
+    if subroutines.calls_itself(caller.routines["calls"], func) and not any(
+            isinstance(p, RecursionNotSupportedError) for p in caller.problems):  # once for one recursion
+        raise RecursionNotSupportedError(
+            f"{func.__name__} is recursive, and s2sad makes a recursive function a generated function of its "
+            f"own only when it takes and returns arrays or numbers and does not change its arguments; here {why}",
+            parsed.location(subroutines.recursive_call(parsed, caller.routines["calls"], _is_helper)),
+            hint="return one array or number, change a copy of the argument, or rewrite the recursion as a loop")
 
 
 class _Renamer(gast.NodeTransformer):
@@ -1181,7 +1283,7 @@ def _concat_str(*parts):
 
 
 def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=False,
-                   structures=None) -> ir.Function:
+                   structures=None, subroutines_allowed=True) -> ir.Function:
     """Lower a parsed user function (or rule template) to verified SSA IR.
 
     Args:
@@ -1193,6 +1295,9 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
         structures: ``{parameter name: pytree.Tree}`` for parameters passed as
             containers: each becomes one IR parameter per leaf (``params_W``,
             ``params_b``), and the body starts by rebuilding the container.
+        subroutines_allowed: helpers called more than once, recursive or large
+            become calls of their own IR (:mod:`subroutines`); False inlines
+            every helper (``explain`` shows each inlined line).
     """
     structures = structures or {}
     problems = syntax_problems(parsed, allow_varargs=template)
@@ -1230,6 +1335,8 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
     local_names = set(assigned_names(fdef.body)) | set(env)
     local_names |= set(leaves)
     lowerer = _Lowerer(parsed, namer, env, [], (), local_names, problems=problems)
+    if not template and subroutines_allowed:
+        lowerer.routines["plan"], lowerer.routines["calls"] = subroutines.plan(parsed, _is_helper)
     try:
         for a in all_args:
             if a.id in leaves:
@@ -1256,18 +1363,24 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
     return ir.verify(fn)
 
 
+def _is_helper(obj) -> bool:
+    """A function s2sad reads itself (inlines, or makes a subroutine of)."""
+    return is_user_function(obj) and not has_any_rule(obj)
+
+
 def _leaf_name(param: str, path) -> str:
     """``params`` at path ("layers", 0, "W") -> ``params_layers_0_W`` (a valid identifier)."""
     parts = [param] + [re.sub(r"\W", "_", str(key)) for key in path]
     return "_".join(p for p in parts if p)
 
 
-def normalize(func, extra_inputs=(), structures=None) -> ir.Function:
+def normalize(func, extra_inputs=(), structures=None, subroutines_allowed=True) -> ir.Function:
     """Parse, desugar and lower `func` into SSA IR: the front half of the pipeline.
 
     `structures` maps parameters passed as containers to their pytree structure
     (see :func:`lower_function`)."""
-    return lower_function(parse_function(func), extra_inputs, structures=structures)
+    return lower_function(parse_function(func), extra_inputs, structures=structures,
+                          subroutines_allowed=subroutines_allowed)
 
 
 __all__ = ["normalize", "lower_function", "Namer", "is_temp", "assigned_names", "is_user_function"]

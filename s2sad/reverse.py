@@ -42,6 +42,7 @@ from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_it
                          pack_namedtuple, pack_tuple, restore, setitem, unappend)
 from .rules import registry
 from .rules.arrays import assigned_part, not_differentiated
+from .subroutines import Routine, derived, still_read
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 SCALAR_SEED = ir.Ref(("scalar_seed",), runtime.scalar_seed)
@@ -348,6 +349,8 @@ class _Reverser:
     def assign(self, stmt: ir.Assign, env):
         forward = [stmt]
         func = stmt.func.value
+        if isinstance(func, Routine):
+            return _routine_call(self, stmt, env)
         if func is setitem and id(stmt) in self.restores:
             # save what the update overwrites, so the reverse sweep can put it back
             old = self.namer.temp()
@@ -754,6 +757,38 @@ class _Reverser:
         return [fwd], pre + [rev_loop] + post
 
 
+def _routine_call(rev: _Reverser, stmt: ir.Assign, env):
+    """``y = helper(x, n)`` where the helper is a routine of its own (:mod:`subroutines`): the forward
+    sweep calls its forward half, ``y, saved = helper_fwd(x, n)``, and the reverse sweep its reverse
+    half, ``x_bar = helper_bwd(saved, y_bar)``, for the arguments active here."""
+    y, loc, routine = stmt.target, stmt.loc, stmt.func.value
+    mask = tuple(rev.is_active(a) for a in stmt.args)
+    grad = env.get(y) if rev.is_active(y) else None
+    if grad is None or not any(mask):
+        return [stmt], []
+    fwd, bwd = derived(routine, "fwd", mask), derived(routine, "bwd", mask)
+    pair, saved = rev.namer.temp(), rev.namer.fresh(f"{routine.name}_saved")
+    getitem = ir.prim(operator.getitem)
+    forward = [ir.Assign(pair, ir.Ref((fwd.name,), fwd, fwd), list(stmt.args), [], loc),
+               ir.Assign(y, getitem, [pair, ir.Const(0)], [], loc),
+               ir.Assign(saved, getitem, [pair, ir.Const(1)], [], loc)]
+    out = []
+    # `saved` holds these arrays too: an in-place update after the call must be undone before it
+    again = [a for a in list(stmt.args) + [y] if isinstance(a, ir.Var) and a in rev.mutated]
+    if again:
+        out.append(ir.Assign(rev.namer.temp(), ir.Ref(("still_read",), still_read), again, [], loc))
+    active = [a for a, m in zip(stmt.args, mask) if m]
+    grads = rev.fresh_adjoint(active[0]) if len(active) == 1 else rev.namer.temp()
+    out.append(ir.Assign(grads, ir.Ref((bwd.name,), bwd, bwd), [saved, grad], [], loc))
+    for k, a in enumerate(active):
+        part = grads
+        if len(active) > 1:
+            part = rev.namer.temp()
+            out.append(ir.Assign(part, getitem, [grads, ir.Const(k)], [], loc))
+        rev.contribute(env, a, part, out, loc)
+    return forward, out
+
+
 # ------------------------------------------------------------------ driver
 
 # Fields of the named tuples NumPy's linear algebra returns, by position.
@@ -843,7 +878,8 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
         fn: verified SSA IR of the function.
         wrt: positions of the parameters to differentiate.
         seed: "scalar" seeds the output's adjoint with 1 (grad), "param" takes
-            it as an extra last parameter ``<output>_bar`` (vjp).
+            it as an extra last parameter ``<output>_bar`` (vjp), checking its shape;
+            "given" takes it unchecked (a subroutine's reverse half).
         return_value: also return f's value, as ``(value, gradient)``.
         name: the generated function's name.
         tuple_grads: return the gradients as one tuple (default: when there are several).
@@ -947,13 +983,15 @@ def _reverse_once(fn, wrt, seed, return_value, name, restores, tuple_grads):
     extra_params = []
     result = fn.result
     loc = None
-    if seed == "param":
+    if seed in ("param", "given"):
         named = isinstance(result, ir.Var) and result.base != "t"
         seed_var = namer.fresh(rev.adjoint_base(result) if named else "out_bar")
         extra_params.append(ir.Param(seed_var))
-        checked = namer.fresh(seed_var.base)  # the seed must have the output's shape: say so if not
-        seed_stmts.append(ir.Assign(checked, ir.Ref(("check_cotangent",), runtime.check_cotangent),
-                                    [seed_var, result], [], loc))
+        checked = seed_var
+        if seed == "param":
+            checked = namer.fresh(seed_var.base)  # the seed must have the output's shape: say so if not
+            seed_stmts.append(ir.Assign(checked, ir.Ref(("check_cotangent",), runtime.check_cotangent),
+                                        [seed_var, result], [], loc))
         if rev.is_active(result):
             env[result] = checked
     elif rev.is_active(result):

@@ -51,3 +51,7 @@ def closure_layers(W, x):
         return act(scale * (W @ v))
 
     return np.sum(layer(layer(x)) ** 2)
+
+
+def power(x, n):
+    return 1.0 if n == 0 else x * power(x, n - 1)

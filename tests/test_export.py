@@ -90,6 +90,18 @@ def make_scaled(scale):
 
 
 scaled = make_scaled(1.75)
+
+
+def power(x, n):
+    return 1.0 if n == 0 else x * power(x, n - 1)
+
+
+def recursion(x):
+    return np.sum(power(x, 3) * np.sin(x))
+
+
+def twice(x):
+    return np.sum(squash(x, WEIGHTS) * squash(x * x, 2.0 * x))
 '''
 
 X3 = [0.5, -1.0, 2.0]
@@ -107,6 +119,9 @@ CASES = [
     ("scalars", (0, 1), ("grad", "value_and_grad"), "[1.5, 0.5]"),
     ("scaled", 0, ("grad",), f"[np.array({X3})]"),
     ("vector_out", 0, ("grad", "vjp") + FWD[:1], f"[np.array({X3})]"),
+    # helpers as subroutines of their own (power_fwd / power_bwd, squash_fwd ...), written into the module
+    ("recursion", 0, ("grad", "value_and_grad") + FWD, f"[np.array({X3})]"),
+    ("twice", 0, ("grad",) + FWD, f"[np.array({X3})]"),
 ]
 
 

@@ -41,6 +41,8 @@ CASES = [
     # composed: the jvp of the generated gradient (forward over reverse over the generated program)
     ("jvp_grad_lecture_f", lambda: s2sad.jvp(s2sad.grad(g.lecture_f), wrt=(0, 1)),
      lambda x1, x2: s2sad.grad(g.lecture_f)(x1, x2), (2.0, 5.0), (0, 1)),
+    # recursion: the pair power_fwd / power_bwd calls itself (s2sad/routine_pairs.py)
+    ("grad_power", lambda: s2sad.grad(g.power), g.power, (1.3, 4), (0,)),
 ]
 IDS = [c[0] for c in CASES]
 

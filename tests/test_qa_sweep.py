@@ -1387,7 +1387,7 @@ def bad_undefined(x):
 
 def bad_recursion(x, n):
     if n == 0:
-        return x
+        return x, x  # a recursive function returning a tuple is not made a subroutine
     return bad_recursion(x * 2, n - 1)
 
 
