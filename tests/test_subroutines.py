@@ -457,3 +457,14 @@ def test_redefining_a_subroutine_rebuilds_the_derivative(tmp_path):
         assert "def lambda_fwd(" in g.source and "def helper_fwd(" not in g.source
     finally:
         sys.modules.pop(mod.__name__, None)
+
+
+def test_generated_code_calling_subroutines_is_transformed_again():
+    """jvp and grad of a generated gradient whose code calls power_fwd / power_bwd (issue 10 §3)."""
+    g = s2sad.grad(power)
+    x, n = 1.3, 5
+    assert s2sad.jvp(g)(x, n, 1.0) == pytest.approx((5 * x ** 4, 20 * x ** 3))
+    assert s2sad.grad(g)(x, n) == pytest.approx(20 * x ** 3)
+    v = _direction(X)
+    gl = s2sad.grad(loops_twice)
+    np.testing.assert_allclose(s2sad.jvp(gl)(X, v)[1], s2sad.hvp(loops_twice)(X, v), rtol=1e-10, atol=1e-12)
