@@ -468,3 +468,19 @@ def test_generated_code_calling_subroutines_is_transformed_again():
     v = _direction(X)
     gl = s2sad.grad(loops_twice)
     np.testing.assert_allclose(s2sad.jvp(gl)(X, v)[1], s2sad.hvp(loops_twice)(X, v), rtol=1e-10, atol=1e-12)
+
+
+def apply_twice(fn, z):
+    return fn(z) * fn(2.0 * z)
+
+
+def passes_a_nested_def(x):
+    def scaled_sin(v):
+        return np.sin(v) * x[0]
+
+    return np.sum(apply_twice(scaled_sin, x) + apply_twice(scaled_sin, x * x))
+
+
+def test_a_helper_called_twice_with_a_nested_def_is_inlined():
+    assert len(_defs(s2sad.grad(passes_a_nested_def).source)) == 1
+    _close(s2sad.grad(passes_a_nested_def)(X), numeric_grad(passes_a_nested_def, (X,), 0))

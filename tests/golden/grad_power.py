@@ -1,5 +1,5 @@
 def power_fwd(x, n):
-    # line 47: return 1.0 if n == 0 else x * power(x, n - 1)
+    # line 57: return 1.0 if n == 0 else x * power(x, n - 1)
     t1 = n == 0
     if t1:
         t4 = 1.0
@@ -17,7 +17,7 @@ def power_bwd(saved, out_bar):
     x = saved[0]
     t1 = saved[2]
     power_saved = saved[3]
-    # line 47: return 1.0 if n == 0 else x * power(x, n - 1)
+    # line 57: return 1.0 if n == 0 else x * power(x, n - 1)
     if saved[1]:
         x_bar = zeros_like(x)
     else:
@@ -30,7 +30,7 @@ def power_bwd(saved, out_bar):
 
 def grad_power(x, n):
     # forward sweep
-    # line 47: return 1.0 if n == 0 else x * power(x, n - 1)
+    # line 57: return 1.0 if n == 0 else x * power(x, n - 1)
     t1 = n == 0
     if t1:
         t4 = 1.0
@@ -41,7 +41,7 @@ def grad_power(x, n):
         t4 = x * t3
     # reverse sweep
     t4_bar = scalar_seed(t4)
-    # line 47: return 1.0 if n == 0 else x * power(x, n - 1)
+    # line 57: return 1.0 if n == 0 else x * power(x, n - 1)
     if t1:
         x_bar = zeros_like(x)
     else:
