@@ -5,8 +5,19 @@ Two families of generated test programs:
 * ``straight N``: one function of N statements, no control flow, a handful of
   names reassigned over and over (``a3 = np.tanh(a2 * w) + 0.5 * a0``), as a
   long model written out by hand looks;
-* ``helpers D``: D nested helpers, each calling the one below it twice. Helpers
-  are inlined, so this makes 2**D copies of the innermost helper.
+* ``helpers D``: D nested helpers, each calling the one below it twice. Inlined,
+  that made 2**D copies of the innermost helper; a helper called from more than
+  one place is now a subroutine (``h3_fwd`` / ``h3_bwd``, s2sad/subroutines.py),
+  one pair per level.
+
+Helper depth, measured on the 2-core development machine (transform = wall
+clock of ``s2sad.grad``; ``python bench/bench_scaling.py helpers D``):
+
+    depth   inlined (before)                  subroutines (now)
+            transform  cpu    lines  peak MB   transform  cpu    lines  peak MB
+    4       0.21 s     0.06   119    44        0.16 s     0.05   112    44
+    8       2.93 s     0.83   333    45        0.21 s     0.07   204    44
+    11      70.8 s     22.1   567    56        0.20 s     0.07   273    45
 
 Each case runs in its own subprocess with a memory limit and a timeout, so a
 case that blows up prints ``skipped`` instead of taking the machine down. For
