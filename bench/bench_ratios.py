@@ -14,8 +14,9 @@ includes tracing and XLA compilation.
 
 Three tables:
 
-* **ratio**: minimum time over repeats (timeit) of one gradient divided by the
-  NumPy function's; ``ok`` where s2sad meets the issue's target. A peer whose
+* **ratio**: minimum time over 25 short repeats (timeit) of one gradient divided
+  by the NumPy function's, the repeats of all libraries interleaved so that a shared
+  machine's changing load falls on all alike; ``ok`` where s2sad meets the issue's target. A peer whose
   gradient differs from s2sad's prints ``differs``; one that fails prints
   ``error`` (the reasons are listed under the tables).
 * **peak memory**: the peak resident set size (RSS) during one warm call above
@@ -29,13 +30,22 @@ Three tables:
   call freed but the allocator kept cannot hide a later call's peak.
 * **first call**: building the derivative plus its first run, in ms, on a
   fresh copy of the function (s2sad transforms and compiles; autograd and torch
-  trace as every call does; JAX traces and compiles).
+  trace as every call does; JAX traces and compiles). Imports, and the
+  allocator's growth to the case's size, are paid before, by a throwaway run.
+
+Times are CPU time of the process (``time.process_time``), every library on
+one thread (OpenBLAS/MKL/OpenMP, torch and XLA set to one thread before they
+start): on a machine shared with other work, wall-clock time measures the
+load more than the code (the ratios moved by 3x from run to run on 2 busy
+cores), while the CPU time of single-threaded work does not count the time the
+process waits for a core. The comparison is per core: a library's
+multi-threading is not counted.
 
 It asserts nothing; it prints tables.
 
-    python bench/bench_ratios.py               # the table (about a minute on 2 cores)
+    python bench/bench_ratios.py               # the tables (a minute of CPU, most of it JAX compiling)
     python bench/bench_ratios.py --markdown    # the same as Markdown, for the README
-    python bench/bench_ratios.py --quick       # tiny sizes, few repeats: a smoke run
+    python bench/bench_ratios.py --quick       # tiny sizes, few repeats, memory in process: a smoke run
     python bench/bench_ratios.py --peers autograd,torch   # only these peers
 """
 
@@ -53,9 +63,14 @@ import timeit
 import types
 from typing import NamedTuple
 
-import numpy as np
+# One thread for every library, set before any of them starts its pool (see the module's docstring).
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
-import s2sad
+import numpy as np  # noqa: E402
+
+import s2sad  # noqa: E402
 
 # ------------------------------------------------------------------ the nine cases, written once with np
 
@@ -221,6 +236,8 @@ def _jax(func, wrt):
 def _torch(func, wrt):
     import torch
 
+    torch.set_num_threads(1)
+
     torch_np = _TorchAsNumpy(torch)
     f = fresh_copy(func, torch_np)
 
@@ -251,13 +268,20 @@ def installed(peer) -> bool:
 # ------------------------------------------------------------------ measuring
 
 
-def per_call(call, budget, repeat) -> float:
-    """Minimum seconds of one call: each of `repeat` rounds runs about `budget` seconds."""
-    start = time.perf_counter()
-    call()
-    once = max(time.perf_counter() - start, 1e-7)
-    number = max(1, int(budget / once))
-    return min(timeit.repeat(call, number=number, repeat=repeat)) / number
+def per_call(calls: dict, budget, repeat) -> dict:
+    """{name: minimum seconds of one call} for each of `calls` (name -> callable). The rounds are
+    interleaved (each round times every callable, about `budget` seconds each), so that a change in
+    the load of a shared machine falls on all of them alike rather than on whichever ran then."""
+    numbers = {}
+    for name, call in calls.items():
+        start = time.process_time()
+        call()
+        numbers[name] = max(1, int(budget / max(time.process_time() - start, 1e-7)))
+    best = dict.fromkeys(calls, math.inf)
+    for _ in range(repeat):
+        for name, call in calls.items():
+            best[name] = min(best[name], timeit.timeit(call, number=numbers[name], timer=time.process_time) / numbers[name])
+    return best
 
 
 def _peak_rss_above(call) -> float | None:
@@ -305,8 +329,11 @@ def memory_child(library, quick) -> dict:
     return out
 
 
-def measure_memory(libraries, quick) -> dict:
-    """{library: {case: MB or None or 'error...'}}, each library in a process of its own."""
+def measure_memory(libraries, quick, in_process=False) -> dict:
+    """{library: {case: MB or None or 'error...'}}, each library in a process of its own (or, for a
+    smoke run, in this one: faster, but an allocator that keeps freed memory may hide a peak)."""
+    if in_process:
+        return {library: memory_child(library, quick) for library in libraries}
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
     found = {}
     for library in libraries:
@@ -325,27 +352,39 @@ def _gradients_agree(a, b) -> bool:
 
 
 def run_case(case, libraries, quick, budget, repeat, errors) -> dict:
-    """{'primal': s, library: {'time': s or 'error'/'differs', 'first': s}} for one case."""
+    """{'primal': s, library: {'time': s or 'error'/'differs', 'first': s}} for one case.
+
+    The first library (s2sad) first runs once on a throwaway copy of the function, so that the first
+    call measured next (on another copy) pays for building the derivative and running it, not for the
+    process's allocator growing to the case's size, which would fall on whichever library came first."""
     args = arguments(case, quick)
-    row = {"primal": per_call(lambda: case.func(*args), budget, repeat)}
-    reference = None
+    try:
+        build(libraries[0], case, quick)[0]()
+    except Exception:  # noqa: BLE001 - reported below
+        pass
+    row, calls, reference = {}, {"primal": lambda: case.func(*args)}, None
     for library in libraries:
         try:
-            start = time.perf_counter()
+            gc.collect()  # another library's garbage is not this one's first call
+            start = time.process_time()
             call, as_numpy = build(library, case, quick)
             value = call()
-            first = time.perf_counter() - start
+            row[library] = {"first": time.process_time() - start}
             gradient = as_numpy(value)
             if reference is None:
                 reference = gradient  # s2sad's, first in the list
             elif not _gradients_agree(gradient, reference):
-                row[library] = {"time": "differs", "first": first}
+                row[library]["time"] = "differs"
                 errors.append(f"{library} on {case.name}: its gradient differs from s2sad's")
                 continue
-            row[library] = {"time": per_call(call, budget, repeat), "first": first}
+            calls[library] = call
         except Exception as exc:  # noqa: BLE001 - a peer failing on a case is a table entry
             row[library] = {"time": "error", "first": "error"}
             errors.append(f"{library} on {case.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+    times = per_call(calls, budget, repeat)
+    row["primal"] = times.pop("primal")
+    for library, seconds in times.items():
+        row[library]["time"] = seconds
     return row
 
 
@@ -360,7 +399,7 @@ def _ratio(entry, primal):
 def _mb(value):
     if value is None:
         return "-"
-    return "error" if isinstance(value, str) else f"{value:.1f}"
+    return "error" if isinstance(value, str) else f"{value:.2f}"
 
 
 def _ms(entry):
@@ -415,13 +454,13 @@ def main(argv=None):
         parser.error(f"unknown peer(s) {unknown}: choose among {list(PEERS)}")
     libraries = ["s2sad"] + [p for p in asked if installed(p)]
     missing = [p for p in asked if not installed(p)]
-    budget, repeat = (0.002, 2) if options.quick else (0.1, 5)
+    budget, repeat = (0.002, 2) if options.quick else (0.02, 25)
     errors: list[str] = []
     warm_up(libraries)
     rows = {case.name: run_case(case, libraries, options.quick, budget, repeat, errors) for case in CASES}
-    memory = None if options.no_memory else measure_memory(["numpy", *libraries], options.quick)
-    print(f"{'tiny sizes (--quick): not the cases named; ' if options.quick else ''}float64, "
-          f"{os.cpu_count()} cores, numpy {np.__version__}, "
+    memory = None if options.no_memory else measure_memory(["numpy", *libraries], options.quick, in_process=options.quick)
+    print(f"{'tiny sizes (--quick): not the cases named; ' if options.quick else ''}float64, CPU time on one "
+          f"thread ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}), numpy {np.__version__}, "
           + ", ".join(f"{lib} {_version(lib)}" for lib in libraries)
           + (f"; not installed: {', '.join(missing)}" if missing else ""))
     for title, header, body in tables(rows, libraries, memory):

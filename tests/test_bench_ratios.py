@@ -36,6 +36,12 @@ def test_quick_run_prints_every_case_in_every_table(bench, capsys):
         assert "error" not in rows[0] and "differs" not in rows[0], rows[0]
 
 
+def test_memory_is_measured_in_a_process_of_its_own(bench):
+    found = bench.measure_memory(["numpy"], quick=True)
+    assert set(found["numpy"]) == {case.name for case in bench.CASES}
+    assert all(v is None or isinstance(v, float) for v in found["numpy"].values()), found
+
+
 @pytest.mark.parametrize("index", range(9))
 def test_each_case_gradient_matches_central_differences(bench, index):
     case = bench.CASES[index]
