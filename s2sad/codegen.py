@@ -47,15 +47,8 @@ _BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Raise, ir.M
 MAX_FOLD_DEPTH = 32  # deeper, an expression gets a line of its own: printing and compiling stay shallow
 
 
-def fold_temporaries(fn: ir.Function) -> dict:
-    """Temporaries to print inside the one expression that reads them.
-
-    Returns a map from each folded temporary to its defining Assign. A
-    temporary folds when it is pure, read exactly once, in the same block,
-    with no statement between them that could change what it reads, and the
-    expression it would join is less than ``MAX_FOLD_DEPTH`` deep (a sum of
-    a thousand terms prints as lines of at most that many).
-    """
+def _read_counts(fn: ir.Function) -> dict:
+    """How many times each Var is read (phi inputs, loop yields and the result included)."""
     counts: dict = {}
     for stmt in ir.walk(fn.body):
         reads = list(ir.uses(stmt))
@@ -70,6 +63,43 @@ def fold_temporaries(fn: ir.Function) -> dict:
                 counts[a] = counts.get(a, 0) + 1
     if isinstance(fn.result, ir.Var):
         counts[fn.result] = counts.get(fn.result, 0) + 1
+    return counts
+
+
+def unpacked_pairs(fn: ir.Function) -> dict:
+    """``t = f(...); a = t[0]; b = t[1]`` with `t` read nowhere else, printed ``a, b = f(...)``
+    (a subroutine's halves: ``y, saved = power_fwd(x, n)``). Returns t -> (a, b)."""
+    counts = _read_counts(fn)
+    found = {}
+
+    def item(stmt, pair, k) -> bool:
+        return isinstance(stmt, ir.Assign) and stmt.func.value is operator.getitem and len(stmt.args) == 2 \
+            and stmt.args[0] == pair and isinstance(stmt.args[1], ir.Const) and stmt.args[1].value == k \
+            and type(stmt.args[1].value) is int
+
+    def block(stmts):
+        for k, stmt in enumerate(stmts):
+            for child in ir.child_blocks(stmt):
+                block(child)
+            if isinstance(stmt, ir.Assign) and ir.is_temp(stmt.target) and counts.get(stmt.target) == 2 \
+                    and stmt.func.value is not pack_tuple and k + 2 < len(stmts) \
+                    and item(stmts[k + 1], stmt.target, 0) and item(stmts[k + 2], stmt.target, 1):
+                found[stmt.target] = (stmts[k + 1].target, stmts[k + 2].target)
+
+    block(fn.body)
+    return found
+
+
+def fold_temporaries(fn: ir.Function, keep=frozenset()) -> dict:
+    """Temporaries to print inside the one expression that reads them.
+
+    Returns a map from each folded temporary to its defining Assign. A
+    temporary folds when it is pure, read exactly once, in the same block,
+    with no statement between them that could change what it reads, and the
+    expression it would join is less than ``MAX_FOLD_DEPTH`` deep (a sum of
+    a thousand terms prints as lines of at most that many). Those in `keep` never fold.
+    """
+    counts = _read_counts(fn)
     folded: dict = {}
     depth: dict = {}  # folded-expression depth of each Assign's value, as printed
     # a temporary with a tangent is a line of the forward trace (v3 = log(v1), then v3_dot = ...):
@@ -99,7 +129,7 @@ def fold_temporaries(fn: ir.Function) -> dict:
             if barrier:
                 pending.clear()
             if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) and stmt.target not in traced \
-                    and counts.get(stmt.target, 0) == 1 and _foldable(stmt):
+                    and counts.get(stmt.target, 0) == 1 and _foldable(stmt) and stmt.target not in keep:
                 pending[stmt.target] = stmt
         for a in extra_reads:
             if isinstance(a, ir.Var) and a in pending and depth.get(a, 0) < MAX_FOLD_DEPTH:
@@ -454,6 +484,7 @@ class _Renderer:
     int_vars: set = field(default_factory=set)  # loop indices: plain ints
     read: set = field(default_factory=set)  # Vars something reads
     main_function: str = ""  # the user function this code derives from (its lines need no "in ...")
+    unpacked: dict = field(default_factory=dict)  # pair -> (first, second), printed `first, second = ...`
 
     def basic_index(self, atom) -> bool:
         """Is `atom` an index NumPy treats as basic (no repeats possible)?"""
@@ -561,7 +592,10 @@ class _Renderer:
 
     def block(self, stmts, last_line, out=None):
         out = [] if out is None else out
+        skip = set()
         for stmt in stmts:
+            if id(stmt) in skip:
+                continue
             loc = getattr(stmt, "loc", None)
             if isinstance(stmt, ir.Marker):
                 out.append(self.comment(stmt.text))
@@ -575,6 +609,13 @@ class _Renderer:
                     where += f" in {loc.function}"  # a line of a helper inlined here
                 out.append(self.comment(f"{where}: {loc.text.strip()}"))
                 last_line[0] = (loc.filename, loc.line)
+            if isinstance(stmt, ir.Assign) and stmt.target in self.unpacked:
+                first, second = self.unpacked[stmt.target]
+                k = stmts.index(stmt)
+                skip.update(id(s) for s in stmts[k + 1:k + 3])
+                targets = ast.Tuple([self.name(first, store=True), self.name(second, store=True)], ast.Store())
+                out.append(ast.Assign([targets], self.expr(stmt)))
+                continue
             out.extend(self.statement(stmt, last_line))
         return out
 
@@ -774,14 +815,18 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     for r in refs:
         namespace.name_for(r)
     rewritten, must_fold = _boolean_operators(fn)
-    folded = fold_temporaries(rewritten)
+    unpacked = unpacked_pairs(rewritten)
+    keep = {v for pair in unpacked.values() for v in pair}
+    folded = fold_temporaries(rewritten, keep)
     if all(s.target in folded for s in must_fold):
         fn = rewritten  # every right operand stays inside its `and`/`or`: laziness is kept
     else:
-        folded = fold_temporaries(fn)
+        unpacked = unpacked_pairs(fn)
+        keep = {v for pair in unpacked.values() for v in pair}
+        folded = fold_temporaries(fn, keep)
     reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"}
     naming = assign_names(fn, folded, reserved)
-    renderer = _Renderer(fn, naming, namespace, folded)
+    renderer = _Renderer(fn, naming, namespace, folded, unpacked=unpacked)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
     renderer.main_function = main_function or (fn.result_loc.function if fn.result_loc is not None else fn.name)
     renderer.read = ir.all_vars_used(fn.body) | ({fn.result} if isinstance(fn.result, ir.Var) else set())

@@ -341,6 +341,12 @@ def test_each_pair_is_printed_once_before_the_derivative(f, pairs):
     assert defs[-1].startswith("grad_")
 
 
+def test_a_call_reads_like_the_issue_asks():
+    source = s2sad.grad(two_sigmoids).source
+    assert ", sigmoid_saved = sigmoid_fwd(w * x)" in source and "= sigmoid_bwd(sigmoid_saved" in source
+    assert ", t3_dot = sigmoid_jvp(" in s2sad.jvp(two_sigmoids).source
+
+
 def test_the_tape_of_a_helpers_loop_travels_from_its_forward_half_to_its_reverse_half():
     source = s2sad.grad(loops_twice).source
     assert "tape.append(" in source and "tape = saved[" in source and "tape.pop()" in source

@@ -6,9 +6,7 @@ def power_fwd(x, n):
         power_saved = None
         t3 = None
     else:
-        t2 = power_fwd(x, n - 1)
-        t3 = t2[0]
-        power_saved = t2[1]
+        t3, power_saved = power_fwd(x, n - 1)
         t4 = x * t3
     return (t4, (x, t1, t3, power_saved))
 
@@ -35,9 +33,7 @@ def grad_power(x, n):
     if t1:
         t4 = 1.0
     else:
-        t2 = power_fwd(x, n - 1)
-        t3 = t2[0]
-        power_saved = t2[1]
+        t3, power_saved = power_fwd(x, n - 1)
         t4 = x * t3
     # reverse sweep
     t4_bar = scalar_seed(t4)
