@@ -18,6 +18,7 @@ from .derivatives import curl, derivative, divergence, hessian, hvp, jacobian, j
 from .export import export  # noqa: E402  (the function; the module is s2sad.export in sys.modules)
 from .errors import (
     ArgumentError,
+    CheckpointError,
     InPlaceUpdateError,
     NameResolutionError,
     NoDerivativeError,
@@ -68,6 +69,7 @@ __all__ = [
     "GeneratedFunction",
     "S2SADError",
     "ArgumentError",
+    "CheckpointError",
     "InPlaceUpdateError",
     "InternalError",
     "NameResolutionError",

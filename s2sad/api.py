@@ -24,6 +24,7 @@ from .failures import derivative_failure, failing_location, is_users_own, users_
 from .frontend import parse_function, signature, unwrap
 from .lazy import computes_refused
 from .analysis import guard_inplace_updates
+from .checkpoint import check_option, checkpoint_loops
 from .containers import leaf_positions, with_containers
 from .pytree import StructureError, flatten, in_order, is_structured, unflatten
 from .guards import live_assumptions, make_guard
@@ -221,6 +222,7 @@ class GeneratedFunction:
 
     _dispatch = False  # set on the functions `_build` makes: they dispatch on containers
     _structures: dict = {}
+    _checkpoint = None  # the checkpointing option it was built with (s2sad.checkpoint)
 
     def __call__(self, *args, **kwargs):
         # The common call (every argument positional and plain, see `_plain_arguments`) needs none of the
@@ -470,7 +472,10 @@ class GeneratedFunction:
         positions = tuple(self._wrt_positions)
         key = ("structured", self.kind, positions, self._many, registry.generation(), tuple(sorted(structures.items(),
                                                                                                  key=lambda kv: kv[0])))
-        return _cached(self.primal, key, lambda: _build(self.primal, self.kind, positions, self._many, structures))
+        if self._checkpoint is not None:
+            key += (self._checkpoint,)
+        return _cached(self.primal, key, lambda: _build(self.primal, self.kind, positions, self._many, structures,
+                                                        self._checkpoint))
 
     def _real_leaves(self, value, pos):
         leaves, tree = flatten(value)
@@ -712,46 +717,49 @@ def _scalar_seed_for(func, location):
     return scalar_seed
 
 
-def build(func, kind: str, wrt=0):
-    """Run the pipeline and compile. Cached per function, kind and wrt."""
+def build(func, kind: str, wrt=0, checkpoint=None):
+    """Run the pipeline and compile. Cached per function, kind, wrt and checkpointing option."""
     try:  # the fast path: this exact request was answered before
-        return _CACHE[func][("request", kind, wrt, registry.generation())]
+        return _CACHE[func][("request", kind, wrt, registry.generation(), checkpoint)]
     except (KeyError, TypeError):
         pass
-    generated = _build_cached(func, kind, wrt)
+    check_option(checkpoint)
+    generated = _build_cached(func, kind, wrt, checkpoint)
     try:
-        _CACHE.setdefault(func, {})[("request", kind, wrt, registry.generation())] = generated
+        _CACHE.setdefault(func, {})[("request", kind, wrt, registry.generation(), checkpoint)] = generated
     except TypeError:  # unhashable wrt (a list) or a function that cannot be weakly referenced
         pass
     return generated
 
 
-def _build_cached(func, kind: str, wrt=0):
+def _build_cached(func, kind: str, wrt=0, checkpoint=None):
     func = unwrap(func)
     if not inspect.isfunction(func):
         parse_function(func)  # raises SourceUnavailableError saying what was passed
     positions, many = resolve_wrt(func, wrt)
-    key = (kind, positions, many, registry.generation())
-    return _cached(func, key, lambda: _build_or_defer(func, kind, positions, many))
+    key = (kind, positions, many, registry.generation()) + ((checkpoint,) if checkpoint is not None else ())
+    return _cached(func, key, lambda: _build_or_defer(func, kind, positions, many, checkpoint))
 
 
-def _build_or_defer(func, kind, positions, many):
+def _build_or_defer(func, kind, positions, many, checkpoint=None):
     """`_build`, except that a missing rule for an attribute or method (``p.W``, ``d.items()``) may be a
     container's: then the error waits for the call, which refuses arrays and rebuilds for containers."""
     try:
-        return _build(func, kind, positions, many)
+        return _build(func, kind, positions, many, checkpoint=checkpoint)
     except (NoDerivativeError, UnsupportedCodeError) as exc:
         missing_rules = getattr(exc, "problems", [exc])  # one call without a rule, or several listed
         if kind not in GeneratedFunction._STRUCTURED_KINDS or not all(
                 isinstance(p, NoDerivativeError) for p in missing_rules):
             raise
         names = _param_names(func)
-        return _Deferred(func, kind, [names[i] for i in positions], many, exc)
+        deferred = _Deferred(func, kind, [names[i] for i in positions], many, exc)
+        deferred._checkpoint = checkpoint
+        return deferred
 
 
 @transforming()
-def _build(func, kind, positions, many, structures=None):
-    rebuild = functools.partial(_build, func, kind, positions, many, structures)  # when a guard fails
+def _build(func, kind, positions, many, structures=None, checkpoint=None):
+    rebuild = functools.partial(_build, func, kind, positions, many, structures, checkpoint)  # when a guard fails
     try:
         # dead values (a loop-carried name never read after the loop) go first: they must not
         # look like readers of an array updated in place
@@ -774,7 +782,7 @@ def _build(func, kind, positions, many, structures=None):
                                        tuple_grads=many)
         else:  # forward mode and higher order (s2sad.derivatives)
             adjoint = build_ir(primal, kind, list(positions), many, _safe_name(func))
-        adjoint = simplify(adjoint)
+        adjoint = simplify(checkpoint_loops(adjoint, checkpoint))
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
                                                user_many))
@@ -799,6 +807,7 @@ def _build(func, kind, positions, many, structures=None):
         ) from exc
     generated = GeneratedFunction(compiled, source, kind, func, wrt_names, adjoint, namespace, many)
     generated._structures = structures or {}
+    generated._checkpoint = checkpoint
     if structures:  # its arguments are containers: only the general path flattens them
         generated._plain_counts = range(0)
     generated._dispatch = True

@@ -105,6 +105,11 @@ class NonDifferentiablePointError(S2SADError):
     the derivative is infinite or undefined at these arguments."""
 
 
+class CheckpointError(S2SADError):
+    """A loop cannot be checkpointed (``grad(f, checkpoint=...)``): running it again would not
+    reproduce it (an in-place update, random numbers)."""
+
+
 class InternalError(S2SADError):
     """s2sad failed in a way that is its own bug. Please report it with the function."""
 

@@ -12,12 +12,14 @@ import inspect
 
 from . import derivatives
 from .api import GeneratedFunction, build, resolve_wrt
+from .checkpoint import check_option
+from .errors import ArgumentError
 from .compose import build_generated, reverse_problems
 from .derivatives import grad_of_generated
 from .frontend import parse_function, unwrap
 
 
-def grad(f, wrt=0, *, has_aux=False):
+def grad(f, wrt=0, *, has_aux=False, checkpoint=None):
     """The gradient of a scalar function, as a generated Python function.
 
     Args:
@@ -28,6 +30,15 @@ def grad(f, wrt=0, *, has_aux=False):
             name, or a tuple of them (then the result is a tuple, in that order).
         has_aux: ``f`` returns ``(loss, aux)``; the generated function returns
             ``(gradient, aux)`` (as in JAX).
+        checkpoint: trade time for memory in long loops. ``None`` (default)
+            keeps the full tape; ``"sqrt"`` saves, for each top-level ``for``
+            loop over a ``range`` of n iterations, ⌈√n⌉ snapshots of the loop's
+            state and one segment's tape (O(√n) memory) and runs the loop body
+            twice forward; an int ``c`` keeps at most ``c`` snapshots (segments
+            of ⌈n/c⌉ iterations). The gradient is identical. Loops that update
+            arrays in place or draw random numbers raise ``CheckpointError``;
+            ``while`` loops and loops nested in branches keep their full tape
+            (docs/checkpointing.md).
 
     Returns:
         A function with ``f``'s signature returning the gradient(s). Its
@@ -44,9 +55,11 @@ def grad(f, wrt=0, *, has_aux=False):
         >>> float(s2sad.grad(s2sad.grad(f))(0.5, 3.0))  # -sin(x)
         -0.479425538604203
     """
+    check_option(checkpoint)
     if isinstance(f, GeneratedFunction):
+        _no_checkpoint(checkpoint)
         return _grad_of_generated(f, "grad", wrt, has_aux)
-    return build(f, "grad_aux" if has_aux else "grad", wrt)
+    return build(f, "grad_aux" if has_aux else "grad", wrt, checkpoint)
 
 
 def _grad_of_generated(g, kind, wrt, has_aux):
@@ -59,8 +72,8 @@ def _grad_of_generated(g, kind, wrt, has_aux):
     return build_generated(g, kind, wrt)  # raises, naming what cannot be reversed
 
 
-def value_and_grad(f, wrt=0, *, has_aux=False):
-    """Like :func:`grad`, but the generated function returns ``(f(*args), gradient)``.
+def value_and_grad(f, wrt=0, *, has_aux=False, checkpoint=None):
+    """Like :func:`grad` (``checkpoint`` too), but the generated function returns ``(f(*args), gradient)``.
 
     With ``has_aux=True``, ``f`` returns ``(loss, aux)`` and the generated
     function returns ``((loss, aux), gradient)`` (as in JAX).
@@ -72,9 +85,17 @@ def value_and_grad(f, wrt=0, *, has_aux=False):
         >>> s2sad.value_and_grad(f)(2.0)
         (8.0, 12.0)
     """
+    check_option(checkpoint)
     if isinstance(f, GeneratedFunction):
+        _no_checkpoint(checkpoint)
         return _grad_of_generated(f, "value_and_grad", wrt, has_aux)
-    return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt)
+    return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt, checkpoint)
+
+
+def _no_checkpoint(checkpoint):
+    if checkpoint is not None:
+        raise ArgumentError("checkpoint= applies to the gradient of a Python function, not of generated code",
+                            hint="pass checkpoint= where the inner derivative is built from your function")
 
 
 # What a @differentiate function carries: each built by the public entry point of that name.

@@ -96,6 +96,26 @@ def shape_of(x):
     return x  # lists (their length), ints, foreign arrays: the value itself
 
 
+def segment_length(steps: int, checkpoint) -> int:
+    """Iterations per segment for a loop of `steps` iterations.
+
+    Args:
+        steps: the loop's trip count.
+        checkpoint: ``"sqrt"`` (⌈√steps⌉ iterations per segment) or an int, the
+            number of snapshots (segments) to keep at most.
+
+    Returns:
+        At least 1.
+
+    Example:
+        >>> segment_length(1_000_000, "sqrt"), segment_length(100, 4)
+        (1000, 25)
+    """
+    if checkpoint == "sqrt":
+        return max(1, int(np.ceil(np.sqrt(steps))))  # ⌈√steps⌉
+    return max(1, -(-steps // checkpoint))  # ⌈steps / checkpoint⌉
+
+
 def unreduce(g, x, axis=None, keepdims=False):
     """Spread the gradient of a reduction over `axis` back to the shape of `x`.
 
