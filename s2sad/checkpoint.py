@@ -79,8 +79,16 @@ def checkpoint_loops(fn: ir.Function, checkpoint) -> ir.Function:
     ranges = {s.target for s in fn.body if isinstance(s, ir.Assign) and s.func.value is range}
     forward = [s for s in fn.body if isinstance(s, ir.For) and not s.reverse and s.iterable in ranges
                and any(isinstance(p, ir.Push) for p in ir.walk(s.body))]
-    reverse = {s.iterable: s for s in fn.body if isinstance(s, ir.For) and s.reverse}
-    pairs = [(f, reverse[f.iterable]) for f in forward if f.iterable in reverse]
+    reverse = [s for s in fn.body if isinstance(s, ir.For) and s.reverse]
+    # two loops may run over one range (``for e in v`` twice): the reverse loop of F is the one
+    # whose own pops restore what F's own pushes saved
+    popped = [({p.of for p in _own(r.body, ir.Pop)}, r) for r in reverse]
+    pairs = []
+    for f in forward:
+        pushed = {p.value for p in _own(f.body, ir.Push)}
+        matches = [r for restored, r in popped if r.iterable == f.iterable and restored & pushed]
+        if len(matches) == 1:
+            pairs.append((f, matches[0]))
     if not pairs:
         return fn
     namer = Namer(v.name for v in ir.all_defs(fn.body))
@@ -98,6 +106,17 @@ def checkpoint_loops(fn: ir.Function, checkpoint) -> ir.Function:
     out = ir.Function(fn.name, fn.params, body, fn.result, fn.filename, fn.firstline, fn.doc, fn.exports,
                       fn.result_loc)
     return ir.verify(out)
+
+
+def _own(stmts: list, kind) -> list:
+    """The statements of `kind` in a loop body, in its branches too, not in nested loops."""
+    out = []
+    for s in stmts:
+        if isinstance(s, kind):
+            out.append(s)
+        elif isinstance(s, ir.If):
+            out += _own(s.then_body, kind) + _own(s.else_body, kind)
+    return out
 
 
 def _refuse_unrepeatable(f: ir.For, r: ir.For) -> None:

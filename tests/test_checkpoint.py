@@ -78,6 +78,16 @@ def while_and_for(x, n):
     return s
 
 
+def two_loops_over_one_array(y, v):
+    t1 = y
+    for e in v:
+        t1 = t1 * 0.5
+    t0 = y
+    for e in v:
+        t0 = np.tanh(np.log(1.0 + t0 * t0))
+    return t0 + t1
+
+
 RNG = np.random.default_rng(1)
 VEC = RNG.normal(size=4) * 0.5
 W = RNG.normal(size=(3, 3)) * 0.4
@@ -94,6 +104,7 @@ CASES = [
     (rnn, (np.zeros(3), W, XS), (1, 2)),
     (two_loops, (0.4, 6), 0),
     (while_and_for, (0.6, 8), 0),
+    (two_loops_over_one_array, (0.3, np.arange(5.0)), 0),  # one range for both: pair each loop with its own
 ]
 IDS = [f"{f.__name__}-{args[-1] if isinstance(args[-1], int) else 'arrays'}" for f, args, _ in CASES]
 

@@ -4,6 +4,8 @@ Each case pins what one iteration pushes, so a change that tapes more fails here
 gradient against central differences (the tape changes must not change a single value).
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,58 @@ def test_shape_stand_in_keeps_no_data():
     g = np.ones((1000, 3))
     np.testing.assert_array_equal(unbroadcast(g, shape_of(np.ones(3))), unbroadcast(g, np.ones(3)))
     assert unbroadcast(g, shape_of(2.0)) == unbroadcast(g, 2.0) and isinstance(unbroadcast(g, shape_of(2.0)), float)
+
+
+# ---------------------------------------------------------------------------- grad(f).cost(...)
+
+
+def known_loop(x, n):
+    s = 0.0
+    for i in range(n):
+        s = np.sin(s) * x + 1.0
+    return s
+
+
+def test_cost_reports_the_tape_of_a_known_loop():
+    report = s2sad.grad(known_loop).cost(0.5, 50)
+    (loop,) = report.loops
+    assert loop.line == known_loop.__code__.co_firstlineno + 2 and loop.text == "for i in range(n):"
+    assert loop.names == ["s", "t2"] and loop.pushes == 100 and loop.iterations == 50
+    # two NumPy float64 scalars per iteration (the first s is the float 0.0), each an object and a list slot
+    assert loop.bytes == (2 * 50 - 1) * (sys.getsizeof(np.float64(1.0)) + 8) + sys.getsizeof(0.0) + 8
+    assert report.pushes == 100 and report.tape_bytes == loop.bytes
+    assert report.function_seconds > 0 and report.derivative_seconds > 0
+    assert report.ratio == report.derivative_seconds / report.function_seconds and report.bound == 4.0
+    assert f"loop at line {loop.line}" in report.hint and "2 values per iteration" in report.hint and "checkpoint" in report.hint
+    text = str(report)
+    assert "saves 2 per iteration (s, t2)" in text and "50 iterations" in text
+
+
+def test_cost_of_a_checkpointed_loop_shows_a_smaller_peak():
+    full = s2sad.grad(known_loop).cost(0.5, 400)
+    checkpointed = s2sad.grad(known_loop, checkpoint="sqrt").cost(0.5, 400)
+    assert checkpointed.tape_bytes * 5 < full.tape_bytes
+    assert [len(loop.names) for loop in checkpointed.loops] == [1, 2]  # the snapshots, one segment's tape
+    assert checkpointed.loops[0].iterations == 20 and checkpointed.hint.startswith("checkpointed")
+
+
+def test_cost_without_a_tape():
+    report = s2sad.grad(lambda x: np.sum(np.sin(x))).cost(np.ones(3))
+    assert report.loops == [] and report.tape_bytes == 0 and report.hint.startswith("no tape")
+
+
+def test_cost_leaves_the_derivative_as_it_was():
+    g = s2sad.grad(known_loop)
+    before = g(0.5, 10)
+    g.cost(0.5, 10)
+    assert g(0.5, 10) == before and "measured_tape" not in g.source
+
+
+def test_cost_docstring_example_runs():
+    import doctest
+
+    from s2sad.api import GeneratedFunction
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in doctest.DocTestFinder().find(GeneratedFunction.cost, globs={}):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
