@@ -49,6 +49,7 @@ import numpy as np
 from . import ir
 from .errors import S2SADError
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
+from .routine_pairs import routine_ir, routines_called
 from .safe_io import FileSafetyError, escape_comment, file_kind, read_regular, unescape_comment, write_atomically
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -264,7 +265,8 @@ def _sources_of(func, gens) -> list:
         fn_ir = getattr(gen, "ir", None)
         if fn_ir is None:
             continue
-        for stmt in ir.walk(fn_ir.body):
+        bodies = [fn_ir.body] + [routine_ir(r).body for r in routines_called(fn_ir)]  # and its subroutines'
+        for stmt in (s for body in bodies for s in ir.walk(body)):
             loc = getattr(stmt, "loc", None)
             if loc is None or not loc.function or not loc.filename or loc.filename.startswith("<"):
                 continue

@@ -312,6 +312,20 @@ def _import_user_module(monkeypatch, directory, name, source=None):
     return importlib.import_module(name)
 
 
+def test_check_reports_an_edited_subroutine(tmp_path, monkeypatch):
+    """A helper called twice is a subroutine (helper_fwd / helper_bwd): its source is hashed too."""
+    src = tmp_path / "stalesub.py"
+    src.write_text("import numpy as np\n\n\ndef helper(x):\n    return x * x\n\n\n"
+                   "def loss(x):\n    return np.sum(helper(x) * helper(2.0 * x))\n")
+    mod = _import_user_module(monkeypatch, tmp_path, "stalesub")
+    out = tmp_path / "grad_stalesub.py"
+    export(mod.loss, str(out))
+    assert "def helper_fwd(" in out.read_text() and check(str(out)) == []
+    src.write_text(src.read_text().replace("return x * x", "return x * x * x"))
+    problems = check(str(out))
+    assert problems and "helper changed" in problems[0]
+
+
 def test_check_reports_a_stale_file(tmp_path, monkeypatch):
     src = tmp_path / "stalemodel.py"
     src.write_text("import numpy as np\n\n\ndef helper(x):\n    return x * x\n\n\n"
