@@ -341,7 +341,10 @@ class _Forward:
                 self.active.discard(stmt.target)
                 return out
             if items_dot is None:
-                items_dot = self.zeros(items, out, loc, name_for=stmt.target)
+                # zeros for the items before this one: the list already holds the value (one object)
+                whole = self.zeros(stmt.target, out, loc, name_for=stmt.target)
+                items_dot = self.fresh_tangent(stmt.target)  # named: the append below changes it in place
+                out.append(ir.Assign(items_dot, ir.prim(operator.getitem), [whole, ir.Const(slice(None, -1))], [], loc))
             value_dot = self.tangent_or_zeros(value, env, out, loc)
             t = self.fresh_tangent(stmt.target)
             out.append(ir.Assign(t, stmt.func, [items_dot, value_dot], [], loc))

@@ -587,6 +587,13 @@ class _Lowerer:
                 kwargs = [(k.arg, self.expr(k.value)) for k in node.keywords]
                 return self.library_call(ir.prim(Method(func.attr)), args, kwargs, node, hint)
             callee = self.expr_Attribute(func, None)
+            owner = getattr(getattr(callee, "value", None), "__self__", None)
+            if func.attr in _MUTATING_METHODS and isinstance(owner, (list, dict, set, bytearray)):
+                # LOG.append(v) on a global list: later reads of LOG are constants to s2sad
+                raise self.error(InPlaceUpdateError, f"the method .{func.attr}() changes a {type(owner).__name__} "
+                                 "outside the function in place, which s2sad does not follow", node,
+                                 hint="collect the values in a local list (out = []; out.append(...)) and "
+                                 "return it, or pass the list in as an argument")
         else:
             callee = self.expr(func)
         if isinstance(callee, ir.Var) and callee in self.stand_ins:

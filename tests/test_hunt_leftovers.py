@@ -10,7 +10,7 @@ import inspect
 
 import numpy as np
 import pytest
-from gradcheck import assert_grad_matches_fd
+from gradcheck import assert_grad_matches_fd, numeric_grad
 
 import s2sad
 from s2sad.errors import InPlaceUpdateError, NoDerivativeError
@@ -187,3 +187,48 @@ def interp_in_its_values(x):
 
 def test_the_other_arguments_of_that_rule_are_still_differentiated():
     assert_grad_matches_fd(interp_in_its_values, (X.copy(),))
+
+
+# ---------------------------------------------------------------------------
+# lists in forward mode, and lists outside the function
+# ---------------------------------------------------------------------------
+
+
+def appended_to_an_empty_list(x):
+    items = []
+    items.append(x[0])
+    items.append(x[1] * 2.0)
+    return items[0] * items[1]
+
+
+def appended_to_a_constant_list(x):
+    items = [1.0, 2.0]
+    items.append(x[0])
+    return items[0] * items[2] + items[1]
+
+
+@pytest.mark.parametrize("f", [appended_to_an_empty_list, appended_to_a_constant_list], ids=lambda f: f.__name__)
+def test_jvp_of_a_list_first_appended_a_differentiated_value(f):
+    # before: the zero tangents of the list's old items were made after the append (the same list
+    # object), one too many, so every tangent was shifted by one place: 0.3 instead of 2.2
+    x, t = X.copy(), np.array([1.0, -0.5, 2.0])
+    value, tangent = s2sad.jvp(f)(x, t)
+    expected = float(np.dot(numeric_grad(f, (x,)), t))
+    assert tangent == pytest.approx(expected, rel=1e-6) and value == pytest.approx(f(x))
+
+
+_LOG = []
+
+
+def appends_to_a_global_list(x):
+    _LOG.append(x * 2.0)  # HERE
+    return np.sum(_LOG[-1] * x)
+
+
+@pytest.mark.parametrize("kind", ["grad", "jvp"])
+def test_a_global_list_changed_in_place_is_refused(kind):
+    # before: _LOG[-1] was read as a constant, so the gradient was half the true one
+    args = (X.copy(), np.ones(3)) if kind == "jvp" else (X.copy(),)
+    with pytest.raises(InPlaceUpdateError, match="outside the function") as info:
+        getattr(s2sad, kind)(appends_to_a_global_list)(*args)
+    assert info.value.location.line == _line(appends_to_a_global_list)
