@@ -656,6 +656,12 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
     result_dot = env.get(result) if fwd.is_active(result) else None
     if result_dot is None:
         result_dot = fwd.zeros(result, tail, fn.result_loc, name_for=result)
+    elif _may_make_complex(fn):
+        # no tangent rule follows a complex convention (np.abs of a complex value): refuse a complex
+        # tangent of a real value (reverse mode refuses in unbroadcast)
+        checked = namer.fresh(result_dot.base) if isinstance(result_dot, ir.Var) else namer.temp()
+        tail.append(ir.Assign(checked, REAL_TANGENT, [result_dot, result], [], fn.result_loc))
+        result_dot = checked
     if output == "both":
         final = namer.temp()
         tail.append(ir.Assign(final, ir.prim(pack_tuple), [result, result_dot], [], None))
@@ -675,6 +681,25 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
         result_loc=fn.result_loc,
     )
     return ir.verify(new)
+
+
+REAL_TANGENT = ir.Ref(("real_tangent",), runtime.real_tangent)
+_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "clongdouble", "csingle", "cdouble", "c8",
+                  "c16", "F", "D"}
+
+
+def _may_make_complex(fn: ir.Function) -> bool:
+    """Does `fn` mention a complex number or dtype (``1j``, ``np.complex128``, ``astype(complex)``)?
+    Without one, real arguments give real values all through."""
+    for stmt in ir.walk(fn.body):
+        if not isinstance(stmt, ir.Assign):
+            continue
+        for atom in list(stmt.args) + [a for _, a in stmt.kwargs] + [stmt.func]:
+            value = getattr(atom, "value", None)
+            if isinstance(value, (complex, np.complexfloating)) or (
+                    isinstance(value, (str, type)) and getattr(value, "__name__", value) in _COMPLEX_NAMES):
+                return True
+    return False
 
 
 def constant_seed_tangent(fn: ir.Function, position: int, *, name: str | None = None) -> ir.Function:

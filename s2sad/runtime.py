@@ -282,6 +282,19 @@ def float_destination(array, where=""):
     return array
 
 
+def real_tangent(value_dot, value):
+    """`value_dot`, checked to be real where the function's value is: a complex tangent of a real
+    value comes from a complex intermediate (``x * 1j``, ``np.abs`` of it), where the rules follow
+    no complex convention. Raises NotImplementedError then."""
+    kind = getattr(getattr(value_dot, "dtype", None), "kind", "c" if isinstance(value_dot, complex) else "f")
+    real = not (isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c")
+    if kind == "c" and real:
+        raise NotImplementedError(
+            "s2sad: a complex value computed from a real one: s2sad differentiates real functions of real "
+            "values only. Keep the real and imaginary parts as two real arrays (or register a rule)")
+    return value_dot
+
+
 def check_cotangent(cotangent, out):
     """`cotangent`, checked to have the shape of the output `out` it is the adjoint of (vjp's seed).
 
@@ -431,4 +444,4 @@ def put_source(a, indices, values, mode="raise"):
 
 
 RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
-RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination")
+RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination", "real_tangent")

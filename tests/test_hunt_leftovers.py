@@ -50,6 +50,26 @@ def test_a_complex_intermediate_is_refused_in_reverse_mode(f):
     assert info.value.location.line == _line(f)
 
 
+@pytest.mark.parametrize("kind", ["jvp", "derivative"])
+@pytest.mark.parametrize("f", [times_complex, exp_of_imaginary, cast_to_complex], ids=lambda f: f.__name__)
+def test_a_complex_intermediate_is_refused_in_forward_mode(f, kind):
+    # before: jvp gave a complex tangent of the real value, e.g. -4.02+5.37j where the true one is 6.71
+    call = (lambda: s2sad.jvp(f)(X.copy(), np.ones(3))) if kind == "jvp" else \
+        (lambda: s2sad.derivative(lambda a: f(np.array([a, 0.8, 1.7])))(0.3))
+    with pytest.raises(NoDerivativeError, match="complex value computed from a real one") as info:
+        call()
+    assert info.value.location is not None
+
+
+def real_only(x):
+    return np.sum(np.abs(x - 0.5) ** 2)
+
+
+def test_a_function_without_complex_numbers_has_no_tangent_check():
+    assert "real_tangent" not in s2sad.jvp(real_only).source
+    assert "real_tangent" in s2sad.jvp(times_complex).source
+
+
 # ---------------------------------------------------------------------------
 # `v op= w` where v is also another name, or a view of an array read later
 # ---------------------------------------------------------------------------
