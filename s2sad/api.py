@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import operator
 import sys
 import types
 import weakref
@@ -68,21 +69,22 @@ def _signature_key(func) -> list:
 
 
 def _signatures(func) -> tuple:
-    """``(key, signature(func), inspect.signature(func), parameter names)``, cached per function while
-    its `_signature_key` is the same object for object."""
+    """``(key, signature(func), inspect.signature(func), parameter names, whether a default is a
+    container)``, cached per function while its `_signature_key` is the same object for object."""
     key = _signature_key(func)
     try:
         cached = _SIGNATURE_CACHE.get(func)
     except TypeError:  # not weakly referenceable: no cache
         cached = None
-    if cached is not None and len(cached[0]) == len(key) and all(a is b for a, b in zip(cached[0], key)):
+    if cached is not None and len(cached[0]) == len(key) and all(map(operator.is_, cached[0], key)):
         return cached
     own = signature(func)
     try:
         followed = inspect.signature(func)
     except (TypeError, ValueError):
         followed = own
-    entry = (key, own, followed, tuple(own.parameters))
+    structured_default = any(is_structured(p.default) for p in followed.parameters.values())
+    entry = (key, own, followed, tuple(own.parameters), structured_default)
     try:
         _SIGNATURE_CACHE[func] = entry
     except TypeError:
@@ -477,6 +479,8 @@ class GeneratedFunction:
         """``{name: pytree.Tree}`` of the differentiated arguments passed as containers."""
         trailing = self._TRAILING.get(self.kind) if with_seeds else None
         primal = self.primal
+        if not (_signatures(primal)[4] or any(map(is_structured, args)) or any(map(is_structured, kwargs.values()))):
+            return {}  # no container among the arguments or defaults: binding them (~4 µs) would find none
         try:
             if trailing is not None:
                 n = len(self.wrt) if trailing == "wrt" else trailing
@@ -521,8 +525,9 @@ class GeneratedFunction:
         NumPy promotes float32 to float64 when it meets a float64 constant (an
         ``np.eye`` in the function, say); the gradient is cast back at the end.
         """
-        names = _param_names(self.primal)
-        inputs = [args[p] if p < len(args) else kwargs.get(names[p]) for p in self._wrt_positions]
+        inputs = [args[p] if p < len(args) else kwargs.get(_param_names(self.primal)[p]) for p in self._wrt_positions]
+        if all(type(x) in _NEVER_CAST or (type(x) is np.ndarray and x.dtype == _FLOAT64) for x in inputs):
+            return result  # float64 and Python numbers: nothing to cast back (flattening them costs ~2 µs)
 
         def is_array(v):  # a NumPy array or scalar, or a lazy (Dask) array
             return isinstance(v, (np.ndarray, np.floating)) or runtime._is_lazy_array(v)
@@ -571,6 +576,7 @@ _PLAIN_KINDS = frozenset({"grad", "value_and_grad", "grad_aux", "value_and_grad_
 # a bool, a container or a Dask array is not plain and takes the general path.
 _PLAIN_TYPES = frozenset({float, int, np.float64, np.ndarray})
 _REAL_SCALARS = frozenset({float, np.float64, np.float32, np.float16, np.longdouble})
+_NEVER_CAST = frozenset({float, int, np.float64, type(None)})  # inputs whose gradient `_match_dtypes` keeps
 _FLOAT64 = np.dtype(np.float64)
 
 

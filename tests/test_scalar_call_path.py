@@ -79,3 +79,23 @@ def rosenbrock_loop(x):
 
 def test_element_loop_gradient_through_the_fast_paths_is_right():
     s2sad.check_grad(rosenbrock_loop, np.linspace(-1.0, 1.0, 7))
+
+
+def weighted(x, p={"w": 2.0}):  # noqa: B006 - a container default, read only
+    return p["w"] * x * x
+
+
+def scaled(x, scale=2.0):
+    return scale * x * x
+
+
+def test_a_container_default_is_still_differentiated_leaf_by_leaf():
+    # the general path skips binding when no argument or default is a container: this one has one
+    assert s2sad.grad(weighted, wrt="p")(3.0) == {"w": 9.0}
+
+
+@pytest.mark.parametrize("scale", [3.0, np.float32(3.0)], ids=repr)
+def test_keyword_call_keeps_the_gradient_dtype(scale):
+    g = s2sad.grad(scaled, wrt=(0, 1))(np.float32(1.5), scale=scale)
+    assert type(g[0]) is np.float32  # the float32 argument's gradient, cast back if NumPy promoted it
+    assert g == (pytest.approx(2 * scale * 1.5), pytest.approx(2.25))
