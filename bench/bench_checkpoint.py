@@ -4,7 +4,8 @@ Two loops (issue 11 §3): a scalar loop of 1e6 steps and a loop of 1e4 steps ove
 a 100-vector. For each, the full tape and ``checkpoint="sqrt"`` (and an int
 option): the peak memory above the baseline during one gradient call
 (``tracemalloc``, in a separate call from the timing, which it would slow), the
-time of one call (best of a few), the function's own time, and the ratios.
+time of one call (best of a few, the function and the gradients called in turns),
+the function's own time, and the ratios.
 It asserts nothing; it prints a table.
 
     python bench/bench_checkpoint.py [--steps-scalar N] [--steps-vector N] [--repeat R]
@@ -44,12 +45,15 @@ def _peak(fn, args) -> int:
         tracemalloc.stop()
 
 
-def _best(fn, args, repeat) -> float:
-    best = float("inf")
+def _best_in_turns(calls, args, repeat) -> list:
+    """The best time of one call of each function, called in turns (so load on a shared machine
+    falls on all of them alike)."""
+    best = [float("inf")] * len(calls)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - t0)
+        for k, fn in enumerate(calls):
+            t0 = time.perf_counter()
+            fn(*args)
+            best[k] = min(best[k], time.perf_counter() - t0)
     return best
 
 
@@ -58,19 +62,17 @@ def _mb(n) -> str:
 
 
 def run(name, f, args, options, repeat):
-    primal = _best(f, args, repeat)
-    rows = []
-    for option in options:
-        g = s2sad.grad(f, checkpoint=option)
+    gradients = [s2sad.grad(f, checkpoint=option) for option in options]
+    for g in gradients:
         g(*args)  # built and warm
-        rows.append((option, _peak(g, args), _best(g, args, repeat)))
-    full_peak, full_time = rows[0][1], rows[0][2]
+    peaks = [_peak(g, args) for g in gradients]
+    primal, *times = _best_in_turns([f] + gradients, args, repeat)
     print(f"\n{name}: function {primal * 1e3:.1f} ms")
     print(f"  {'checkpoint':>10} {'peak memory':>12} {'time':>10} {'x function':>11} {'memory/full':>12} "
           f"{'time/full':>10}")
-    for option, peak, seconds in rows:
+    for option, peak, seconds in zip(options, peaks, times):
         print(f"  {option!s:>10} {_mb(peak):>12} {seconds * 1e3:8.1f} ms {seconds / primal:10.1f}x "
-              f"{peak / full_peak:11.3f}x {seconds / full_time:9.2f}x")
+              f"{peak / peaks[0]:11.3f}x {seconds / times[0]:9.2f}x")
 
 
 def main():

@@ -148,31 +148,33 @@ _TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?) = \[\]$", re.M)
 _LINE_COMMENT = re.compile(r"#\s*line (\d+)(?: in [^:]*)?: (.*)$")
 
 
-def _loops(source: str, tape: str) -> dict:
-    """{line of each ``tape.append`` in `source`: the LoopCost of the loop around it}."""
-    tree = ast.parse(source)
+def _loops(source: str, tape: str) -> tuple[dict, list]:
+    """The loops of `source` that push onto `tape`, each with the names it pushes.
+
+    Returns:
+        ({line of each ``tape.append``: the LoopCost of the loop around it}, the LoopCosts in order).
+    """
     lines = source.splitlines()
-    found: dict = {}
-    order = []
+    per_loop: dict = {}  # id of the ast loop -> its LoopCost
+    at_line: dict = {}
 
     def visit(node, loop):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.For, ast.While)):
                 visit(child, child)
                 continue
-            if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) \
+            if loop is not None and isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) \
                     and child.func.attr == "append" and isinstance(child.func.value, ast.Name) \
-                    and child.func.value.id == tape and loop is not None:
-                if id(loop) not in found:
-                    line, text = _user_line(lines, loop.lineno)
-                    found[id(loop)] = LoopCost(line, text, [])
-                    order.append(id(loop))
-                found[id(loop)].names.append(ast.unparse(child.args[0]) if child.args else "?")
-                found.setdefault(("at", child.lineno), found[id(loop)])
+                    and child.func.value.id == tape:
+                cost = per_loop.get(id(loop))
+                if cost is None:
+                    cost = per_loop[id(loop)] = LoopCost(*_user_line(lines, loop.lineno), [])
+                cost.names.append(ast.unparse(child.args[0]) if child.args else "?")
+                at_line[child.lineno] = cost
             visit(child, loop)
 
-    visit(tree, None)
-    return {k[1]: v for k, v in found.items() if isinstance(k, tuple)}, [found[k] for k in order]
+    visit(ast.parse(source), None)
+    return at_line, list(per_loop.values())
 
 
 def _user_line(lines, loop_line):
