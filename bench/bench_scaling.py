@@ -15,9 +15,9 @@ clock of ``s2sad.grad``; ``python bench/bench_scaling.py helpers D``):
 
     depth   inlined (before)                  subroutines (now)
             transform  cpu    lines  peak MB   transform  cpu    lines  peak MB
-    4       0.21 s     0.06   119    44        0.16 s     0.05   112    44
-    8       2.93 s     0.83   333    45        0.21 s     0.07   204    44
-    11      70.8 s     22.1   567    56        0.20 s     0.07   273    45
+    4       0.21 s     0.06   119    44        0.04 s     0.04   100    44
+    8       2.93 s     0.83   333    45        0.06 s     0.06   180    44
+    11      70.8 s     22.1   567    56        0.10 s     0.07   240    45
 
 Each case runs in its own subprocess with a memory limit and a timeout, so a
 case that blows up prints ``skipped`` instead of taking the machine down. For

@@ -1159,8 +1159,8 @@ class _Lowerer:
 
 def lower_subroutine(caller: _Lowerer, routine) -> None:
     """Lower the helper of `routine` once, to its own IR (``routine.ir``), with every parameter a
-    plain value. A helper returning a container is inlined instead (``routine.usable = False``),
-    unless it is recursive, which is then refused."""
+    plain value. A helper returning a container, or writing into an argument, is inlined instead
+    (``routine.usable = False``), unless it is recursive, which is then refused at the recursive call."""
     func = routine.func
     parsed = parse_function(func, caller.parsed.assumptions)
     caller.problems.extend(syntax_problems(parsed))
