@@ -48,8 +48,8 @@ def unseen_method_calls(fn: ir.Function, wrt_vars, active) -> list:
                 "object, an argument or a global, which the derivative would miss",
                 stmt.loc,
                 hint="make it a plain function (s2sad reads and inlines functions), or register a rule for "
-                "it with @s2sad.adjoint (or declare it with s2sad.nondifferentiable if the value it receives "
-                "cannot change the result)",
+                "it with @s2sad.adjoint; if it only reads the value (a test, a log), declare that once with "
+                f"s2sad.nondifferentiable(<the object>.{name.split('.')[-1]})",
             ))
     return problems
 

@@ -701,3 +701,39 @@ def _method_without_a_differentiated_argument(x):
 
 def test_a_user_method_without_a_differentiated_argument_still_runs():
     assert_grad_matches_fd(_method_without_a_differentiated_argument, (np.array([1.0, 2.0, 3.0]),))
+
+
+class _Checker:
+    def positive(self, x):
+        return bool(np.all(x > 0))
+
+
+_CHECKER = _Checker()
+
+
+def _method_only_reads(x):
+    if _CHECKER.positive(x):
+        return np.sum(x * x)
+    return 0.0
+
+
+def test_a_method_that_only_reads_can_be_declared_nondifferentiable(scratch_nondifferentiable):
+    x = np.array([0.3, 0.8])
+    with pytest.raises(s2sad.NoDerivativeError, match=r"nondifferentiable\(<the object>.positive\)"):
+        s2sad.grad(_method_only_reads)(x)
+    scratch_nondifferentiable(_CHECKER.positive)
+    assert_grad_matches_fd(_method_only_reads, (x,))
+
+
+@pytest.fixture
+def scratch_nondifferentiable():
+    """s2sad.nondifferentiable for one test, then removed."""
+    declared = []
+
+    def declare(obj):
+        s2sad.nondifferentiable(obj)
+        declared.append(obj)
+
+    yield declare
+    for obj in declared:
+        registry.NONDIFFERENTIABLE.pop(obj, None)
