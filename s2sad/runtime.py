@@ -89,6 +89,8 @@ def shape_of(x):
     """
     if x.__class__ is float:
         return 0.0
+    if x.__class__ is np.float64:  # an element of a float array, x[i], as element loops push: tested first
+        return np.float64(0.0)
     if isinstance(x, np.ndarray) and not _is_lazy_array(x):
         return np.broadcast_to(0.0, x.shape)  # one number seen through zero strides
     if isinstance(x, np.number):

@@ -99,3 +99,14 @@ def test_keyword_call_keeps_the_gradient_dtype(scale):
     g = s2sad.grad(scaled, wrt=(0, 1))(np.float32(1.5), scale=scale)
     assert type(g[0]) is np.float32  # the float32 argument's gradient, cast back if NumPy promoted it
     assert g == (pytest.approx(2 * scale * 1.5), pytest.approx(2.25))
+
+
+@pytest.mark.parametrize("x", [2.5, np.float64(2.5), np.ones((2, 3)), 3], ids=repr)
+def test_shape_of_fast_paths_keep_what_unbroadcast_reads(x):
+    stand_in = runtime.shape_of(x)
+    assert np.all(stand_in == 0) or stand_in is x  # no data kept (an int is kept as it is)
+    g = np.full(np.shape(x), 1.5) if np.ndim(x) else 1.5
+    for adjoint in (g, np.ones((4,) + np.shape(x))):  # as is, and broadcast up
+        expected = runtime.unbroadcast(adjoint, x)
+        found = runtime.unbroadcast(adjoint, stand_in)
+        assert type(found) is type(expected) and np.array_equal(found, expected)
