@@ -36,6 +36,7 @@ from .reverse import reverse_function
 from .rules import registry
 from .routine_pairs import to_module_source
 from .simplify import simplify
+from .subroutines import subroutines_of
 from .transforming import transforming
 
 
@@ -954,7 +955,9 @@ def source(f, stage: str = "grad", wrt=0) -> str:
     func = unwrap(f)
     if stage == "ssa":
         try:
-            return ir.format_function(normalize(func)) + "\n"
+            fn = normalize(func)  # preceded by the helpers lowered once as subroutines, as in generated code
+            return "\n\n".join(ir.format_function(r.ir) for r in subroutines_of(fn)) + (
+                "\n\n" if subroutines_of(fn) else "") + ir.format_function(fn) + "\n"
         except S2SADError:
             raise
         except Exception as exc:

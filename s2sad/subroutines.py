@@ -94,6 +94,19 @@ def is_routine_call(stmt) -> bool:
     return isinstance(func, Routine)
 
 
+def subroutines_of(fn: ir.Function) -> list:
+    """The subroutines `fn` calls, directly or through other subroutines, in the order first met."""
+    found, pending, seen = [], [fn], set()
+    while pending:
+        for stmt in ir.walk(pending.pop(0).body):
+            routine = getattr(getattr(stmt, "func", None), "value", None)
+            if isinstance(routine, Subroutine) and id(routine) not in seen:
+                seen.add(id(routine))
+                found.append(routine)
+                pending.append(routine.ir)
+    return found
+
+
 # ------------------------------------------------------------ primitives of split derivatives
 
 
@@ -252,4 +265,4 @@ def calls_itself(calls: dict, func) -> bool:
     return any(_reaches_from(calls, callee, func) for callee in calls.get(func, ()))
 
 
-__all__ = ["Subroutine", "Derived", "Routine", "derived", "plan", "calls_itself", "is_routine_call", "LARGE_HELPER"]
+__all__ = ["Subroutine", "Derived", "Routine", "derived", "plan", "calls_itself", "is_routine_call", "subroutines_of", "LARGE_HELPER"]

@@ -41,6 +41,16 @@ def is_odd_poly(x, n):
     return x if n == 0 else np.cos(x) * is_even_poly(x, n - 1)
 
 
+def recursion_with_a_loop(x, n):
+    """Each call's forward half fills a tape of its own, which its reverse half empties."""
+    acc = x
+    for _ in range(2):
+        acc = np.sin(acc) * acc + 0.1
+    if n == 0:
+        return acc
+    return recursion_with_a_loop(acc, n - 1) * 0.5 + acc * acc
+
+
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -240,6 +250,7 @@ CASES = [
     ("array_power", lambda x: np.sum(array_power(x, 5)), (X,), 0),
     ("fib_like", lambda x: np.sum(fib_like(x, 6)), (X,), 0),
     ("mutual", lambda x: is_even_poly(x, 5), (0.7,), 0),
+    ("recursion_with_a_loop", lambda x: np.sum(recursion_with_a_loop(x, 3)), (X,), 0),
     ("two_sigmoids", two_sigmoids, (X, 0.4), (0, 1)),
     ("loops_twice", loops_twice, (X,), 0),
     ("in_a_loop", in_a_loop, (X,), 0),
@@ -517,3 +528,9 @@ def test_container_parameters_with_subroutines():
         def along(v, key=key):
             return model({**params, key: v}, X)
         np.testing.assert_allclose(grads[key], numeric_grad(along, (params[key],), 0), rtol=1e-6, atol=1e-8)
+
+
+def test_the_ssa_stage_shows_each_subroutine_once():
+    text = s2sad.source(two_sigmoids, stage="ssa")
+    assert text.count("def sigmoid(z):") == 1 and text.index("def sigmoid(") < text.index("def two_sigmoids(")
+    assert "sigmoid(" in text.split("def two_sigmoids(")[1]
