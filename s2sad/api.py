@@ -459,7 +459,8 @@ class GeneratedFunction:
         generated = self.specialize(*args, **kwargs) if self.kind in self._STRUCTURED_KINDS else self
         primal_args, primal_kwargs = (self._primal_arguments(args) if self.kind in self._TRAILING
                                       else (args, kwargs))
-        return measure_cost(generated, args, kwargs, primal_args, primal_kwargs, self._checkpoint is not None)
+        return measure_cost(generated, args, kwargs, primal_args, primal_kwargs, self._checkpoint is not None,
+                            can_checkpoint=self.kind in ("grad", "value_and_grad", "grad_aux", "value_and_grad_aux"))
 
     def specialize(self, *args, **kwargs):
         """The derivative for arguments structured like these: f's own arguments, without tangents or

@@ -205,7 +205,7 @@ def _best_times(calls, budget=0.3) -> list:
     return best
 
 
-def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed) -> Cost:
+def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, can_checkpoint=True) -> Cost:
     """Run `generated` once with its tape measured, and time it against its function.
 
     Args:
@@ -213,6 +213,7 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed) -
         args, kwargs: its arguments.
         primal_args, primal_kwargs: the function's own arguments among them.
         checkpointed: whether it was built with ``checkpoint=`` (for the hint).
+        can_checkpoint: whether its kind takes ``checkpoint=`` (grad, value_and_grad), for the hint.
 
     Returns:
         A :class:`Cost`.
@@ -248,7 +249,7 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed) -
                   pushes=sum(c for c, _ in tape.by_line.values()) if measured else 0, loops=loops)
     report.function_seconds, report.derivative_seconds = _best_times(
         [lambda: generated.primal(*primal_args, **primal_kwargs), lambda: generated(*args, **kwargs)])
-    report.hint = _hint(report, checkpointed)
+    report.hint = _hint(report, checkpointed, can_checkpoint)
     return report
 
 
@@ -259,7 +260,7 @@ class _Bindings:
         self.bindings = bindings
 
 
-def _hint(report: Cost, checkpointed) -> str:
+def _hint(report: Cost, checkpointed, can_checkpoint=True) -> str:
     if not report.loops:
         hint = "no tape: nothing is saved per iteration"
     elif checkpointed:
@@ -269,9 +270,11 @@ def _hint(report: Cost, checkpointed) -> str:
         worst = max(report.loops, key=lambda loop: loop.bytes)
         per = worst.bytes_per_iteration
         where = f"loop at line {worst.line}" if worst.line is not None else "a loop"
-        hint = (f"{where} stores {len(worst.names)} values per iteration ({per:.0f} bytes), "
+        values = "value" if len(worst.names) == 1 else "values"
+        hint = (f"{where} stores {len(worst.names)} {values} per iteration ({per:.0f} bytes), "
                 f"{_size(per * 1e6)} for 1e6 iterations")
-        hint += ": consider checkpoint='sqrt' for long loops (O(√n) memory for one more forward run)"
+        if can_checkpoint:
+            hint += ": consider checkpoint='sqrt' for long loops (O(√n) memory for one more forward run)"
     if report.ratio == report.ratio and report.ratio > report.bound:
         hint += f"; the derivative takes {report.ratio:.1f}x the function, above the {report.bound:g}x bound"
     return hint

@@ -91,8 +91,15 @@ def shape_of(x):
         return 0.0
     if x.__class__ is np.float64:  # an element of a float array, x[i], as element loops push: tested first
         return np.float64(0.0)
-    if isinstance(x, np.ndarray) and not _is_lazy_array(x):
-        return np.broadcast_to(0.0, x.shape)  # one number seen through zero strides
+    if isinstance(x, np.ndarray):
+        # one number seen through zero strides; read-only, so one per shape serves every call
+        stand_ins = shape_of.__dict__.setdefault("stand_ins", {})
+        stand_in = stand_ins.get(x.shape)
+        if stand_in is None:
+            if len(stand_ins) >= 64:
+                stand_ins.clear()
+            stand_in = stand_ins[x.shape] = np.broadcast_to(0.0, x.shape)
+        return stand_in
     if isinstance(x, np.number):
         return np.float64(0.0)
     return x  # lists (their length), ints, foreign arrays: the value itself

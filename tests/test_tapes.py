@@ -166,6 +166,11 @@ def test_cost_of_a_checkpointed_loop_shows_a_smaller_peak():
     assert checkpointed.loops[0].iterations == 20 and checkpointed.hint.startswith("checkpointed")
 
 
+def test_cost_hint_of_a_derivative_without_checkpointing():
+    report = s2sad.hvp(known_loop).cost(0.5, 20, 1.0)
+    assert report.loops and "checkpoint" not in report.hint  # hvp takes no checkpoint=
+
+
 def test_cost_without_a_tape():
     report = s2sad.grad(lambda x: np.sum(np.sin(x))).cost(np.ones(3))
     assert report.loops == [] and report.tape_bytes == 0 and report.hint.startswith("no tape")
