@@ -964,6 +964,7 @@ def _explain(f, args, wrt, max_iterations, digits, order):
                 f"{type(output.value).__name__} of shape {np.shape(output.value)}",
                 fn.result_loc, hint="return the scalar loss, e.g. loss.sum()")
         _Backward().run(order_nodes, output)
+        _refuse_rounding_stores(order_nodes)
 
     grads = []
     for p in positions:
@@ -976,6 +977,21 @@ def _explain(f, args, wrt, max_iterations, digits, order):
     e = Explanation(func.__name__, names, list(args) + values[len(args):], [names[p] for p in positions],
                     result.value, gradient, forward, reverse, order_nodes, output, digits, many)
     return e
+
+
+def _refuse_rounding_stores(nodes) -> None:
+    """As generated code does (``float_destination``): a differentiated value stored into an integer
+    or boolean array is rounded, so the identity adjoint the trace would show is wrong."""
+    for node in nodes:
+        if node.is_input or node.stmt.func.value is not setitem or node.adjoint is None or len(node.args) != 3:
+            continue
+        value, kind = node.args[2], getattr(getattr(node.value, "dtype", None), "kind", "f")
+        if isinstance(value, _Node) and value.active and kind in "biu":
+            raise NoDerivativeError(
+                f"this stores a differentiated value into an array of dtype {node.value.dtype}, which rounds it: "
+                "the derivative through the store is 0 or undefined", node.loc,
+                hint="make the array float (np.zeros(n) without an integer dtype, or x.astype(float) before "
+                "updating it)")
 
 
 def _is_real(v) -> bool:

@@ -155,3 +155,22 @@ def test_zeros_like_of_an_int_array_is_checked():
     with pytest.raises(NoDerivativeError, match="rounds it") as info:
         s2sad.grad(zeros_like_of_an_int_array)(np.array([0.3, 0.8, 1.7]))
     assert info.value.location.line == _line(zeros_like_of_an_int_array)
+
+
+@pytest.mark.parametrize("f", [set_item, fill, in_a_loop], ids=lambda f: f.__name__)
+def test_explain_refuses_a_store_into_an_integer_array_too(f):
+    # before: the lecture trace showed the identity's gradient through the rounding store
+    with pytest.raises(NoDerivativeError, match="rounds it") as info:
+        s2sad.explain(f, 1.3, int, wrt=0)
+    assert info.value.location.line == _line(f)
+    s2sad.explain(f, 1.3, float, wrt=0)  # a float array is explained as before
+
+
+def list_store(v):
+    items = [0, 0]
+    items[1] = v * 2.0
+    return items[1] * v
+
+
+def test_explain_keeps_stores_into_lists():
+    assert s2sad.explain(list_store, 1.3).gradient == pytest.approx(4 * 1.3)
