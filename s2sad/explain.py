@@ -48,7 +48,7 @@ import numpy as np
 from . import ir, runtime
 from .api import InternalError, _as_real, resolve_wrt
 from .check import _run_adjoint_template
-from .errors import ArgumentError, Location, NoDerivativeError, S2SADError
+from .errors import ArgumentError, Location, NoDerivativeError, S2SADError, raise_problems
 from .formatting import _fmt
 from .frontend import parse_function, signature, unwrap
 from .graph import Graph
@@ -917,14 +917,17 @@ def _explain(f, args, wrt, max_iterations, digits, order):
         positions, many = resolve_wrt(func, wrt)
         for p in positions:
             values[p] = _as_real(values[p], func, p)
-    from .analysis import guard_inplace_updates
+    from .analysis import active_vars, guard_inplace_updates
     from .simplify import simplify
+    from .unseen_effects import unseen_method_calls
 
     fn = guard_inplace_updates(simplify(normalize(func, subroutines_allowed=False)))  # the checks grad makes;
     # every helper inlined, so each of its lines is shown
     params = [p.var for p in fn.params]
     if len(params) != len(values):
         raise ArgumentError(f"{func.__name__} takes {len(params)} parameters, got {len(values)} values")
+    wrt_vars = [params[p] for p in positions]
+    raise_problems(unseen_method_calls(fn, wrt_vars, active_vars(fn, wrt_vars, [fn.result])), fn.name, fn.filename)
     interp = _Interpreter(fn, func)
     env, events = {}, []
     def_line = linecache.getline(fn.filename, fn.firstline).rstrip("\n")

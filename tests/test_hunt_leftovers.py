@@ -252,3 +252,22 @@ def test_a_global_list_changed_in_place_is_refused(kind):
     with pytest.raises(InPlaceUpdateError, match="outside the function") as info:
         getattr(s2sad, kind)(appends_to_a_global_list)(*args)
     assert info.value.location.line == _line(appends_to_a_global_list)
+
+
+# ---------------------------------------------------------------------------
+# explain runs the rules itself: the same refusals
+# ---------------------------------------------------------------------------
+
+
+def test_explain_refuses_an_argument_a_rule_does_not_differentiate():
+    # before: explain gave 0.0 for np.interp's xp (the rule's mark evaluated to 0)
+    with pytest.raises(NoDerivativeError, match="not differentiated in its argument 'xp'"):
+        s2sad.explain(interp_in_its_sample_points, X.copy())
+
+
+def test_explain_refuses_a_user_method_given_a_differentiated_value():
+    import test_writes
+
+    # before: explain's trace gave 2 * x where the gradient is 4 * x
+    with pytest.raises(NoDerivativeError, match="does not read methods"):
+        s2sad.explain(test_writes._method_result_in_a_condition, X.copy())
