@@ -78,10 +78,11 @@ LIST_CONCATENATION = (
 )
 
 
-def shape_of(x):
+def shape_of(x, _zero=np.float64(0.0), _stand_ins={}):  # noqa: B006, B008 - shared on purpose
     """A stand-in for `x` that ``unbroadcast`` and ``unreduce`` read as they read `x` (its shape and
     whether it is a Python number), keeping none of its data: what a loop's tape saves of a value
-    the reverse sweep reads only for its shape.
+    the reverse sweep reads only for its shape. Stand-ins are shared (one NumPy zero, one read-only
+    array per shape), so a saved one costs the tape's list slot alone.
 
     Example:
         >>> shape_of(np.ones((2, 3))).shape, shape_of(2.5)
@@ -90,18 +91,16 @@ def shape_of(x):
     if x.__class__ is float:
         return 0.0
     if x.__class__ is np.float64:  # an element of a float array, x[i], as element loops push: tested first
-        return np.float64(0.0)
+        return _zero
     if isinstance(x, np.ndarray):
-        # one number seen through zero strides; read-only, so one per shape serves every call
-        stand_ins = shape_of.__dict__.setdefault("stand_ins", {})
-        stand_in = stand_ins.get(x.shape)
+        stand_in = _stand_ins.get(x.shape)
         if stand_in is None:
-            if len(stand_ins) >= 64:
-                stand_ins.clear()
-            stand_in = stand_ins[x.shape] = np.broadcast_to(0.0, x.shape)
+            if len(_stand_ins) >= 64:
+                _stand_ins.clear()
+            stand_in = _stand_ins[x.shape] = np.broadcast_to(0.0, x.shape)  # one number seen through zero strides
         return stand_in
     if isinstance(x, np.number):
-        return np.float64(0.0)
+        return _zero
     return x  # lists (their length), ints, foreign arrays: the value itself
 
 

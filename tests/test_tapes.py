@@ -131,6 +131,8 @@ def test_shape_stand_in_keeps_no_data():
     g = np.ones((1000, 3))
     np.testing.assert_array_equal(unbroadcast(g, shape_of(np.ones(3))), unbroadcast(g, np.ones(3)))
     assert unbroadcast(g, shape_of(2.0)) == unbroadcast(g, 2.0) and isinstance(unbroadcast(g, shape_of(2.0)), float)
+    # shared: a saved stand-in costs the tape's list slot alone
+    assert shape_of(np.float64(2.0)) is shape_of(np.float64(-1.0)) and shape_of(big) is shape_of(np.zeros((1000, 3)))
 
 
 # ---------------------------------------------------------------------------- grad(f).cost(...)
