@@ -896,6 +896,9 @@ class _Lowerer:
         if isinstance(target, gast.Name):
             current = self.read_name(gast.Name(id=target.id, ctx=gast.Load(), annotation=None, type_comment=None))
             viewed = self.viewed_from.get(current)
+            while viewed is not None and (ir.is_temp(viewed) or not self.read_later(viewed.base, node)) \
+                    and viewed in self.viewed_from:
+                viewed = self.viewed_from[viewed]  # `w = y[1:][:1]`, `w = v[:1]` of `v = y[1:]`: y counts
             value = self.expr(node.value)
             same, probe = {current}, current
             while isinstance(probe, ir.Var) and probe in self.arg_inits:

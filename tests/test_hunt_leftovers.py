@@ -111,8 +111,17 @@ def reshape_updated_in_place(x):
     return np.sum(y * x)
 
 
+def view_of_a_view_updated_in_place(x):
+    y = x * 1.0
+    v = y[1:]
+    w = v[:1]
+    w *= 2.0  # HERE
+    return np.sum(y * x)
+
+
 @pytest.mark.parametrize("f", [list_extended_under_another_name, list_extended_in_a_loop, slice_updated_in_place,
-                               transpose_updated_in_place, reshape_updated_in_place], ids=lambda f: f.__name__)
+                               transpose_updated_in_place, reshape_updated_in_place,
+                               view_of_a_view_updated_in_place], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("kind", ["grad", "jvp"])
 def test_an_augmented_update_seen_under_another_name_is_refused(f, kind):
     # before: the lists gave an InternalError (IndexError) or a wrong gradient, the views a wrong
