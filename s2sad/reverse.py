@@ -320,7 +320,12 @@ class _Reverser:
         witnesses = tape.shape_witnesses(by_shape, definers, here, set(saved), self.mutated)
         shapes_left = [v for v in by_shape if v not in witnesses]
         _, shapes_again = tape.recomputable(shapes_left, definers, here, subst, self.mutated, reads_only=True)
-        clones, again = tape.recomputable(again + shapes_again, definers, here, subst, self.mutated)
+        reads = tape.element_witnesses([v for v in shapes_left if v not in shapes_again], definers, here, subst,
+                                       self.mutated)
+        _, readable = tape.recomputable(list(dict.fromkeys(reads.values())), definers, here, subst, self.mutated)
+        witnesses.update({v: r for v, r in reads.items() if r in readable})
+        shapes_left = [v for v in shapes_left if v not in witnesses]
+        clones, again = tape.recomputable(again + shapes_again + readable, definers, here, subst, self.mutated)
         saved = [v for v in needed if v in saved or (v in shapes_left and v not in again)]
         later = tape.next_values_carried([v for v in saved if v not in by_shape], carried, here, block_args,
                                          self.namer)
@@ -328,6 +333,7 @@ class _Reverser:
         clones, recomputed = tape.clone_statements(clones, subst, self.namer)
         stand_ins, shapes = tape.shape_stand_ins([v for v in saved if v in by_shape], self.namer)
         saved = [shapes.get(v, v) for v in saved]
+        witnesses = {v: recomputed.get(w, w) for v, w in witnesses.items()}  # a read computed again
         mapping = {**witnesses, **recomputed, **{c.next: var for c, var in later.items()}, **shapes}
         if mapping:
             reverse = clones + ir.substitute(reverse, mapping)

@@ -7,7 +7,9 @@ module decides, for each, the cheapest exact way to have it there:
 * **read for its shape only** (``unbroadcast(g, t8)``, ``unreduce(g, t8)``):
   read another value with the same shape instead, one defined before the loop
   or one saved anyway. ``t2 = np.sin(s)`` has the shape of ``s``; ``t3 = c * 0.5``
-  that of ``c``. Exact: both helpers read only the shape of their second argument.
+  that of ``c``; ``100.0 * (x[i + 1] - x[i] ** 2) ** 2`` that of ``x[i + 1]``,
+  which is read again. Else a ``shape_of`` stand-in (no data) is saved. Exact:
+  both helpers read only the shape of their second argument.
 * **recomputed**: element reads, attributes, ``len``, ``range``, comparisons,
   arithmetic and ufuncs whose operands are the loop index or values defined
   before the loop (``x[i + 1]``, ``W.T``, ``np.cos(w)`` of a loop invariant, a
@@ -123,6 +125,57 @@ def shape_witnesses(shape_vars, definers: dict, here: set, saved: set, mutated: 
                 break
             w = same_shape_operand(definers.get(w))
     return found
+
+
+_INDEX_ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod)
+
+
+def _index_derived(atom, definers: dict, index_subst: dict) -> bool:
+    """An int made from the loop index and int constants only (``i``, ``i + 1``, ``(i - 1) % n``)."""
+    if isinstance(atom, ir.Const):
+        return isinstance(atom.value, int) and not isinstance(atom.value, bool)
+    if atom in index_subst:
+        return True
+    d = definers.get(atom)
+    return d is not None and not d.kwargs and d.func.value in _INDEX_ARITHMETIC and all(
+        _index_derived(a, definers, index_subst) for a in d.args)
+
+
+def element_witnesses(shape_vars, definers: dict, here: set, index_subst: dict, mutated: set) -> dict:
+    """For values read only for their shape that are elementwise arithmetic of element reads
+    ``x[k]`` of one array defined before the loop (``100.0 * (x[i + 1] - x[i] ** 2) ** 2``): one of
+    those reads, which has the same shape (every ``x[k]`` with an int ``k`` has ``x.shape[1:]``)
+    and costs one element read to compute again.
+
+    Returns:
+        {value: the read ``x[k]`` standing for its shape}.
+    """
+    memo: dict = {}
+
+    def family(v):  # (array, a read of it) when v certainly has the shape of an element of the array
+        if v in memo:
+            return memo[v]
+        memo[v] = None
+        d = definers.get(v)
+        found = None
+        if d is not None and not d.kwargs:
+            if d.func.value is operator.getitem and len(d.args) == 2 and isinstance(d.args[0], ir.Var) \
+                    and d.args[0] not in here and d.args[0] not in mutated \
+                    and _index_derived(d.args[1], definers, index_subst):
+                found = (d.args[0], v)
+            else:
+                operand = same_shape_operand(d)
+                if operand is not None:
+                    found = family(operand)
+                elif len(d.args) == 2 and all(isinstance(a, ir.Var) for a in d.args) and (
+                        d.func.value in _BINARY or isinstance(d.func.value, np.ufunc)):
+                    a, b = family(d.args[0]), family(d.args[1])
+                    if a is not None and b is not None and a[0] == b[0]:
+                        found = a
+        memo[v] = found
+        return found
+
+    return {v: fam[1] for v in shape_vars if (fam := family(v)) is not None}
 
 
 def recomputable(needed, definers: dict, here: set, index_subst: dict, mutated: set, reads_only=False):

@@ -80,6 +80,13 @@ def nested_loops(x):
     return s
 
 
+def rosenbrock_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
 RNG = np.random.default_rng(0)
 W = RNG.normal(size=(3, 3)) * 0.5
 XS = RNG.normal(size=(4, 3))
@@ -95,6 +102,8 @@ CASES = [
     (branch_in_loop, (VEC, 0.4), (0, 1), [["t_shape", "s_shape"]]),     # the test x[i] > 0 computed again
     (while_rnn, (XS, W), (0, 1), [["t", "h", "t_shape", "t_shape_1"]]),
     (nested_loops, (VEC[:3],), 0, [["s_shape", "t3", "t2"]]),              # range(len(x)) not saved
+    # was 9 (s and 8 temporaries); arithmetic of x[i + 1], x[i] has their shape: x[i + 1] read again for it
+    (rosenbrock_loop, (VEC,), 0, [["s_shape", "t_shape"]]),
 ]
 
 
