@@ -117,6 +117,13 @@ def define(lowerer, stmt) -> bool:
                                                         lowerer.parsed)
         return True
     if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+            and _local_name(lowerer, stmt.value):  # g = h: another name for the same function
+        value = lowerer.env[stmt.value.id]
+        if isinstance(value, Unusable):
+            raise value.error(lowerer, stmt.value)
+        lowerer.env[stmt.targets[0].id] = value
+        return True
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
             and isinstance(stmt.value, gast.Call):
         made = partial_made_by(lowerer, stmt.value, stmt.targets[0].id)
         if made is not None:
@@ -380,12 +387,28 @@ def enter_loop(lowerer, body, node):
             f"{lowerer.loc(node).line}", f"define {name} before the loop, or before its first use in the body")
 
 
-def leave_loop(lowerer, body, node):
-    """After a loop, a function defined in its body may not be used (the loop may not have run)."""
-    for name in functions_defined_in(body):
+def leave_loop(lowerer, carried, body_env, body, node) -> list:
+    """After a loop, a function defined in its body may not be used (the loop may not have run).
+
+    Returns the loop's `carried` ``(name, arg, init)`` without the names that are (or were) bound to a
+    local function, which a block argument cannot hold; such a name read as a value in the body
+    (before the body rebinds it) is refused.
+    """
+    loop = node.body
+    names = functions_defined_in(loop) | {name for name, _, init in carried
+                                          if is_local(init) or is_local(body_env.get(name))}
+    kept = []
+    for name, arg, init in carried:
+        if name not in names:
+            kept.append((name, arg, init))
+        elif any(arg in ir.uses(stmt) for stmt in ir.walk(body)):
+            raise lowerer.error(UnsupportedSyntaxError, f"{name} is a local function in some iterations of this "
+                                "loop and a value in others", node, hint="use another name for the function")
+    for name in names:
         lowerer.env[name] = Unusable(
             f"the local function {name} is defined inside the loop on line {lowerer.loc(node).line} and used after it",
             f"define {name} before the loop")
+    return kept
 
 
 def without_locals(env: dict) -> dict:

@@ -795,8 +795,8 @@ class _Lowerer:
         self.block(node.body)
         body_env, body = self.env, self.out
         self.env, self.out = outer_env, outer_out
+        carried = closures.leave_loop(self, carried, body_env, body, node)
         carried_ir = self._finish_loop(carried, body_env)
-        closures.leave_loop(self, node.body, node)
         self.out.append(ir.For(index, iterable, body, carried_ir, loc=self.loc(node)))
 
     def stmt_While(self, node):
@@ -813,8 +813,8 @@ class _Lowerer:
         self.block(node.body)
         body_env, body = self.env, self.out
         self.env, self.out = outer_env, outer_out
+        carried = closures.leave_loop(self, carried, body_env, cond_body + body, node)
         carried_ir = self._finish_loop(carried, body_env)
-        closures.leave_loop(self, node.body, node)
         self.out.append(ir.While(cond_body, cond, body, carried_ir, loc=self.loc(node)))
 
     # ------------------------------------------------------------ statements

@@ -618,3 +618,32 @@ def test_an_inlined_augmented_assignment_into_a_callers_array_is_refused_not_wro
     with pytest.raises(s2sad.InPlaceUpdateError, match="also named a"):
         s2sad.grad(f)(np.array([0.5, 0.7]))
     assert_grad_matches_fd(f, [0.5])  # numbers are not shared: y += v only rebinds y
+
+
+# ------------------------------------------------------------ another name for a local function; loops
+
+
+BIND = functools.partial  # functools.partial under another name
+
+
+def another_name(x):
+    h = lambda y: y * x  # noqa: E731
+    g = h
+    s = 0.0
+    for i in range(2):
+        k = g
+        s = s + k(x) * i
+    return s + g(2.0 * x)
+
+
+def renamed_partial_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        p = BIND(np.multiply, x * i)
+        s = s + p(x)
+    return s
+
+
+@pytest.mark.parametrize("f", [another_name, renamed_partial_in_a_loop], ids=lambda f: f.__name__)
+def test_local_functions_under_other_names_and_in_loops(f):
+    assert_grad_matches_fd(f, [0.7])
