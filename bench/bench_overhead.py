@@ -3,7 +3,8 @@
 ``grad(f)`` is a :class:`s2sad.api.GeneratedFunction`; calling it checks the
 arguments (staleness guard, np.matrix and complex refusal, ints to floats,
 containers, float32 casting) before it runs the compiled code, which is
-``grad(f)._func``. The difference of the two times is what the wrapper costs.
+``grad(f)._func``, or for plain arguments the code specialized for their shapes
+(``grad(f).for_shapes(*args)._func``). The difference of the two times is what the wrapper costs.
 As that difference is small against the noise of a shared machine, the last
 column times the wrapper alone: around a compiled function that does nothing.
 Each time is the minimum over many short repeats (timeit), in microseconds per
@@ -57,6 +58,8 @@ def wrapper_alone(generated):
     """`generated` calling a compiled function that does nothing: times the wrapper's own work."""
     alone = copy.copy(generated)
     alone._func = _nothing
+    if generated._variants is not None:  # the call keys seen so far run `alone` (the key is still computed)
+        alone._variants = {key: (alone, converts) for key, (_, converts) in generated._variants.items()}
     return alone
 
 
@@ -96,7 +99,7 @@ def main(argv=None):
     print(f"{'case':32} {'bare µs':>9} {'s2sad µs':>9} {'overhead µs':>12} {'wrapper alone µs':>17}")
     for name, generated, args, kwargs in cases():
         generated(*args, **kwargs)  # build (containers, rebuilds) before timing
-        bare = generated._func
+        bare = generated.for_shapes(*args)._func if not kwargs else generated._func  # the code the call runs
         bare_args, bare_kwargs = bare_arguments(generated, args, kwargs)
         t_bare = per_call(lambda: bare(*bare_args, **bare_kwargs), options.number, options.repeat)
         t_wrapped = per_call(lambda: generated(*args, **kwargs), options.number, options.repeat)

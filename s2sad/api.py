@@ -36,6 +36,8 @@ from .reverse import reverse_function
 from .rules import registry
 from .routine_pairs import to_module_source
 from .simplify import simplify
+from .shapes import UNKNOWN, of_value, signature as abstract_signature
+from .specialize import specialize_adjoint, specialize_primal, tidy
 from .subroutines import subroutines_of
 from .transforming import transforming
 
@@ -233,7 +235,19 @@ class GeneratedFunction:
         # general path's work: no matrix, container or Dask argument, no defaults to bind, no float32 to
         # cast back. It still checks the staleness guard and makes differentiated ints floats.
         if not kwargs and len(args) in self._plain_counts:
-            plain = _plain_arguments(args, self._wrt_positions)
+            runs = self
+            variants = self._variants
+            if variants is not None:  # code specialized for the arguments' kinds and ranks (`_variant`)
+                key = tuple([(a.shape, a.dtype) if a.__class__ is _NDARRAY else a.__class__ for a in args])
+                seen = variants.get(key)
+                if seen is not None:  # a key seen before, with plain arguments
+                    runs, converts = seen
+                    plain = _plain_arguments(args, self._wrt_positions) if converts else args
+                else:
+                    plain = _plain_arguments(args, self._wrt_positions)
+                    runs = self._variant(key, plain, plain is not args) if plain is not None else self
+            else:
+                plain = _plain_arguments(args, self._wrt_positions)
             guard = self._guard
             if plain is not None and guard is not None:
                 try:
@@ -244,15 +258,68 @@ class GeneratedFunction:
                     plain = None
             if plain is not None:
                 try:
-                    return self._func(*plain)
+                    return runs._func(*plain)
                 except S2SADError:
                     raise
                 except Exception as exc:
                     primal_args, primal_kwargs = (self._primal_arguments(args) if self.kind in self._TRAILING
                                                   else (args, kwargs))
-                    error = self._call_failure(exc, primal_args, primal_kwargs)
+                    error = runs._call_failure(exc, primal_args, primal_kwargs)
                 raise error  # outside the handler: a user's own error is not chained to s2sad's attempt
         return self._call_general(args, kwargs)
+
+    # ------------------------------------------------------------ shape specialization
+
+    _variants = None  # call key -> the GeneratedFunction that runs for it (`_build` turns it on)
+    _SPECIALIZED_KINDS = ("grad", "value_and_grad")
+    _MAX_VARIANTS = 256  # call keys remembered (a key holds exact shapes; the code is per signature)
+
+    def _variant(self, key, plain, converts):
+        """The derivative specialized for arguments like `plain` (the call's arguments made plain by
+        `_plain_arguments`), built once per signature (`s2sad.shapes.signature`: kinds, dtypes, ranks,
+        axes of length 1 and equal sizes); this one when specializing gains nothing. The call key
+        `key` (exact types, shapes and dtypes) leads to it from now on, with `converts` (ints made floats)."""
+        variant = self._for_signature(abstract_signature(plain))
+        if len(self._variants) < self._MAX_VARIANTS:
+            self._variants[key] = (variant, converts)
+        return variant
+
+    def _for_signature(self, shapes):
+        by_signature = self._by_signature
+        variant = by_signature.get(shapes)
+        if variant is None:
+            try:
+                variant = _build(self.primal, self.kind, tuple(self._wrt_positions), self._many, None, self._checkpoint,
+                                 shapes)
+            except Exception:  # the generic code still serves: specializing is an optimization only
+                variant = self
+            if variant is not self and variant.source == self.source:
+                variant = self  # nothing to specialize: keep one compiled function
+            by_signature[shapes] = variant
+        return variant
+
+    def for_shapes(self, *args):
+        """The derivative this one runs for arguments like `args` (f's own arguments): code specialized
+        for their kinds (float, int, array), dtypes, ranks, axes of length 1 and equal sizes, which drops
+        the helpers that do nothing for them. Arguments it does not specialize for (keywords, containers,
+        float32 ...) give the generic derivative.
+
+        Example:
+            >>> import numpy as np, s2sad
+            >>> def f(x):
+            ...     return np.sum(x * x)
+            >>> print(s2sad.grad(f).for_shapes(np.ones(3)).source)  # doctest: +NORMALIZE_WHITESPACE
+            def grad_f(x):
+                # reverse sweep
+                # line 2: return np.sum(x * x)
+                x_bar = x + x
+                return x_bar
+            <BLANKLINE>
+        """
+        if self._variants is None or len(args) not in self._plain_counts:
+            return self
+        plain = _plain_arguments(args, self._wrt_positions)
+        return self if plain is None else self._for_signature(abstract_signature(plain))
 
     def _call_general(self, args, kwargs):
         """Any call: refreshes a stale derivative, refuses what it cannot differentiate, dispatches on
@@ -367,6 +434,8 @@ class GeneratedFunction:
         self._func, self.source, self.ir, self.namespace = new._func, new.source, new.ir, new.namespace
         self._guard, self._rebuild = new._guard, new._rebuild
         self._plain_counts = new._plain_counts
+        if self._variants is not None:  # the specialized code was built from the old program
+            self._variants, self._by_signature = {}, {}
         self.__signature__ = getattr(new, "__signature__", None)
 
     def _with_defaults(self, args, kwargs, n_trailing):
@@ -580,6 +649,7 @@ _PLAIN_TYPES = frozenset({float, int, np.float64, np.ndarray})
 _REAL_SCALARS = frozenset({float, np.float64, np.float32, np.float16, np.longdouble})
 _NEVER_CAST = frozenset({float, int, np.float64, type(None)})  # inputs whose gradient `_match_dtypes` keeps
 _FLOAT64 = np.dtype(np.float64)
+_NDARRAY = np.ndarray
 
 
 def _plain_counts(func, kind) -> range:
@@ -800,13 +870,21 @@ def _build_or_defer(func, kind, positions, many, checkpoint=None):
 
 
 @transforming()
-def _build(func, kind, positions, many, structures=None, checkpoint=None):
-    rebuild = functools.partial(_build, func, kind, positions, many, structures, checkpoint)  # when a guard fails
+def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes=None):
+    """`shapes`: the abstract values of the arguments (`s2sad.shapes.signature`) the code is
+    specialized for (`s2sad.specialize`); None for code that serves any arguments."""
+    # (rebuild: when a guard fails)
+    rebuild = functools.partial(_build, func, kind, positions, many, structures, checkpoint, shapes)
     try:
         # dead values (a loop-carried name never read after the loop) go first: they must not
         # look like readers of an array updated in place
         parsed = parse_function(func)
         primal = guard_inplace_updates(simplify(lower_function(parsed, structures=structures)))
+        if shapes is not None:
+            shapes = tuple(shapes) + tuple(  # the parameters left to their defaults: a literal's kind
+                of_value(p.default.value, {}) if isinstance(p.default, ir.Const) else UNKNOWN
+                for p in primal.params[len(shapes):])
+            primal = specialize_primal(primal, shapes)
         if structures:  # differentiate leaf by leaf; `with_containers` puts the containers back
             names = _param_names(func)
             wrt_names = [names[i] for i in positions]
@@ -825,6 +903,8 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None):
         else:  # forward mode and higher order (s2sad.derivatives)
             adjoint = build_ir(primal, kind, list(positions), many, _safe_name(func))
         adjoint = simplify(checkpoint_loops(adjoint, checkpoint))
+        if shapes is not None and [p.var for p in adjoint.params] == [p.var for p in primal.params]:
+            adjoint = tidy(simplify(specialize_adjoint(adjoint, shapes)), shapes)
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
                                                user_many))
@@ -854,6 +934,8 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None):
         generated._plain_counts = range(0)
     generated._dispatch = True
     generated._guard, generated._rebuild = guard, rebuild
+    if shapes is None and not structures and kind in GeneratedFunction._SPECIALIZED_KINDS:
+        generated._variants, generated._by_signature = {}, {}
     return generated
 
 
@@ -945,12 +1027,16 @@ def _live_globals(func, namespace: Namespace):
 _STAGES = ("ssa", "grad", "value_and_grad", "vjp", "jvp", "hvp")
 
 
-def source(f, stage: str = "grad", wrt=0) -> str:
+def source(f, stage: str = "grad", wrt=0, example_args=None) -> str:
     """The text :func:`show` prints."""
+    if example_args is not None and not isinstance(example_args, tuple):
+        raise ArgumentError(f"example_args must be a tuple of arguments, got {type(example_args).__name__}",
+                            _function_location(unwrap(f)) if inspect.isfunction(unwrap(f)) else None,
+                            hint="pass example_args=(x,) for one argument")
     if isinstance(f, GeneratedFunction):
         if stage not in ("grad", f.kind):
             raise S2SADError(f"this is generated {f.kind} code; show it with stage={f.kind!r}")
-        return f.source
+        return f.source if example_args is None else f.specialize(*example_args).for_shapes(*example_args).source
     if stage not in _STAGES:
         raise S2SADError(f"unknown stage {stage!r}", hint=f"use one of {', '.join(_STAGES)}")
     func = unwrap(f)
@@ -963,10 +1049,13 @@ def source(f, stage: str = "grad", wrt=0) -> str:
             raise
         except Exception as exc:
             raise InternalError(f"s2sad failed while normalizing {func.__name__}: {exc}") from exc
-    return build(func, stage, wrt).source
+    generated = build(func, stage, wrt)
+    if example_args is not None:
+        generated = generated.specialize(*example_args).for_shapes(*example_args)
+    return generated.source
 
 
-def show(f, stage: str = "grad", wrt=0, file=None) -> None:
+def show(f, stage: str = "grad", wrt=0, file=None, example_args=None) -> None:
     """Print generated source: the derivative, or ``stage="ssa"`` for the normalized form of ``f``.
 
     Args:
@@ -974,6 +1063,10 @@ def show(f, stage: str = "grad", wrt=0, file=None) -> None:
         stage: "grad" (default), "value_and_grad", "vjp", "jvp", "hvp", or "ssa".
         wrt: as for :func:`grad`.
         file: where to print (default: standard output).
+        example_args: f's arguments as a tuple, e.g. ``(x,)``: show the code a call with arguments
+            like these runs, specialized for their kinds, dtypes and ranks (``grad`` and
+            ``value_and_grad``; see :meth:`GeneratedFunction.for_shapes`). Without it, the code that
+            serves any arguments.
 
     Example:
         >>> import s2sad
@@ -985,4 +1078,4 @@ def show(f, stage: str = "grad", wrt=0, file=None) -> None:
             t1 = x * x
             return t1
     """
-    print(source(f, stage, wrt), file=file, end="")
+    print(source(f, stage, wrt, example_args), file=file, end="")

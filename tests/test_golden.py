@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import golden_functions as g
+import golden_shapes as gs
 import s2sad
 from gradcheck import numeric_grad
 
@@ -23,6 +24,7 @@ GOLDEN = pathlib.Path(__file__).parent / "golden"
 
 _rng = np.random.default_rng(5)
 _X, _y = _rng.standard_normal((6, 3)), (_rng.random(6) > 0.5).astype(float)
+_v, _W, _v3 = _rng.standard_normal(5), _rng.standard_normal((3, 4)) * 0.5, _rng.standard_normal(4)
 
 # name, how to build it, the original function, arguments, wrt positions
 CASES = [
@@ -33,6 +35,10 @@ CASES = [
      (np.array([0.4, -1.3, 0.8, -0.2]), 1.7), (0, 1)),
     ("grad_fill", lambda: s2sad.grad(g.fill), g.fill, (np.array([0.3, -0.9, 1.4]),), (0,)),
     ("grad_newton_sqrt", lambda: s2sad.grad(g.newton_sqrt), g.newton_sqrt, (2.5,), (0,)),
+    # specialized for the arguments' shapes (issue 11 §4): no helper left, matrix products as written by hand
+    ("grad_sum_tanh_vector", lambda: s2sad.grad(gs.sum_tanh).for_shapes(_v), gs.sum_tanh, (_v,), (0,)),
+    ("grad_layer_matrices", lambda: s2sad.grad(gs.layer, wrt=(0, 1, 2)).for_shapes(_X, _W, _v3), gs.layer,
+     (_X, _W, _v3), (0, 1, 2)),
     ("jvp_lecture_f", lambda: s2sad.jvp(g.lecture_f, wrt=(0, 1)), g.lecture_f, (2.0, 5.0), (0, 1)),
     ("hvp_lecture_f", lambda: s2sad.hvp(g.lecture_f, wrt=0), g.lecture_f, (2.0, 5.0), (0,)),
     # a nested def and a lambda closing over W, inlined at each call
@@ -67,7 +73,7 @@ def golden_function(name, make):
     namespace = dict(make().namespace.bindings)
     namespace.setdefault("np", np)
     exec(compile((GOLDEN / f"{name}.py").read_text(), f"golden/{name}.py", "exec"), namespace)
-    return namespace[name]
+    return namespace[make().__name__]  # the generated function's own name (grad_sum_tanh for grad_sum_tanh_vector)
 
 
 def second_difference(f, args, pos, v, h=1e-4):
