@@ -392,6 +392,9 @@ def infer_assign(stmt: ir.Assign, values: list, kwargs: dict, env=None) -> Value
     if func is runtime.zeros_like and len(values) == 1:
         x = values[0]
         return _with(x.shape, _run(runtime.zeros_like, [x]))
+    if func is runtime.shape_of and len(values) == 1:  # a data-free stand-in with x's shape (tapes)
+        x = values[0]
+        return _with(x.shape, _run(runtime.shape_of, [x])) if x.known else UNKNOWN
     if func is runtime.scalar_seed and len(values) == 1:
         y = values[0]
         return _with(y.shape, _run(runtime.scalar_seed, [y])) if y.known and y.shape == () else UNKNOWN
