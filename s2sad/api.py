@@ -526,6 +526,8 @@ class GeneratedFunction:
             hint: loop at line 4 stores 2 values per iteration (80 bytes), 80.0 MB for 1e6 iterations: ...
         """
         generated = self.specialize(*args, **kwargs) if self.kind in self._STRUCTURED_KINDS else self
+        if not kwargs:
+            generated = generated.for_shapes(*args)  # the code a call with these arguments runs
         primal_args, primal_kwargs = (self._primal_arguments(args) if self.kind in self._TRAILING
                                       else (args, kwargs))
         return measure_cost(generated, args, kwargs, primal_args, primal_kwargs, self._checkpoint is not None,
