@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -718,6 +719,12 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     from . import __version__
     from .frontend import unwrap
 
+    if isinstance(f, functools.partial):
+        name = getattr(f.func, "__name__", "f")
+        raise ExportError("export needs a function defined with def in a .py file, and a functools.partial has "
+                          "no source of its own (it can be differentiated in memory)",
+                          hint=f"export a def in your module that calls it, e.g. def {name}_fixed(x): "
+                          f"return {name}(x, ...) with the bound arguments written out")
     func = unwrap(f)
     if not inspect.isfunction(func):
         raise ExportError(f"export needs a Python function, got {type(f).__name__}")

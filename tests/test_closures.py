@@ -647,3 +647,11 @@ def renamed_partial_in_a_loop(x):
 @pytest.mark.parametrize("f", [another_name, renamed_partial_in_a_loop], ids=lambda f: f.__name__)
 def test_local_functions_under_other_names_and_in_loops(f):
     assert_grad_matches_fd(f, [0.7])
+
+
+def test_exporting_a_partial_says_to_export_a_def():
+    from s2sad.export import ExportError, export_source
+
+    with pytest.raises(ExportError, match="functools.partial") as info:
+        export_source(PARTIAL_K)
+    assert "def two_fixed(x)" in info.value.hint
