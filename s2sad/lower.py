@@ -199,6 +199,7 @@ class _Lowerer:
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     viewed_from: dict = field(default_factory=dict)  # a value that may be a view (`v = y[1:]`) -> y
+    arguments: set = field(default_factory=set)  # in an inlined helper: the caller's values passed in
     result_loc: object = None
     problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
     stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound
@@ -909,6 +910,8 @@ class _Lowerer:
             aliases = [n for n, a in self.env.items() if a in same and n != target.id and isinstance(a, ir.Var)]
             if same & self.contained:
                 aliases.append("a list or tuple that holds it")
+            if same & self.arguments:
+                aliases.append("the caller's argument")  # `def bump(a): a += 1` changes the caller's array
             if (same & self.contained) or any(self.read_later(n, node) for n in aliases):
                 # for an array, `y += v` writes into the array `other` also names (NumPy); for a
                 # number it only rebinds y. Only the run time knows which: check there.
@@ -946,7 +949,7 @@ class _Lowerer:
                  and n.lineno <= line <= max(getattr(x, "lineno", 0) or 0 for x in gast.walk(n))]
         for n in gast.walk(self.parsed.node):
             if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load):
-                if n.lineno > line or any(n in set(gast.walk(loop)) for loop in loops):
+                if (getattr(n, "lineno", 0) or 0) > line or any(n in set(gast.walk(loop)) for loop in loops):
                     return True
         return False
 
@@ -1097,10 +1100,14 @@ class _Lowerer:
             bound = sig.bind(*args, **dict(kwargs))
         except TypeError as exc:
             raise self.error(S2SADError, f"cannot call {func.__name__} with these arguments: {exc}", node) from None
-        env = {}
+        env, arguments = {}, set()
         for pname, param in sig.parameters.items():
             if pname in bound.arguments:
                 env[pname] = self.named_argument(bound.arguments[pname], pname)
+                passed = env[pname]
+                if passed is bound.arguments[pname] and isinstance(passed, ir.Var) and any(
+                        self.read_later(n, node) for n, a in self.env.items() if a is passed):
+                    arguments.add(passed)  # a value the caller reads again (not one made for this call)
             else:
                 env[pname] = _literal_default(param.default) or ir.Ref(
                     (f"{func.__name__}_{pname}_default",), param.default, param.default
@@ -1108,7 +1115,8 @@ class _Lowerer:
         sub = _Lowerer(parsed, self.namer, env, self.out, self.stack + (self.parsed.func,),
                        local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=self.packs,
                        fields=self.fields, frozen=self.frozen, element_of=self.element_of, problems=self.problems,
-                       stand_ins=self.stand_ins, containers=self.containers, routines=self.routines)
+                       stand_ins=self.stand_ins, containers=self.containers, routines=self.routines,
+                       arguments=arguments)
         result = sub.body_and_result(fdef, hint)
         return result
 
