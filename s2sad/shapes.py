@@ -59,10 +59,11 @@ class Value:
     shape: tuple | None = None
     dtype: np.dtype | None = None
     python: bool = False
+    shape_tuple: bool = False  # the value is an array's ``.shape`` (a tuple of Python ints)
 
     def _key(self):
         # not the dtype itself: NumPy reads `dtype == None` as `dtype == float64`
-        return self.shape, None if self.dtype is None else self.dtype.str, self.python
+        return self.shape, None if self.dtype is None else self.dtype.str, self.python, self.shape_tuple
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Value) and self._key() == other._key()
@@ -86,6 +87,7 @@ UNKNOWN = Value()
 _PY_FLOAT = Value((), np.dtype(np.float64), True)
 _PY_INT = Value((), np.dtype(np.int64), True)
 _PY_BOOL = Value((), np.dtype(np.bool_), True)
+_SHAPE_TUPLE = Value(shape_tuple=True)
 
 
 # ------------------------------------------------------------------ signatures
@@ -365,6 +367,8 @@ def infer_assign(stmt: ir.Assign, values: list, kwargs: dict, env=None) -> Value
         axis = given["axis"].value if "axis" in given else None
         keepdims = given["keepdims"].value if "keepdims" in given else False
         return _reduction(func, values[0], axis, keepdims, func.name if isinstance(func, Method) else None)
+    if func is operator.getitem and len(values) == 2 and values[0].shape_tuple:
+        return _PY_INT if type(consts[1]) is int else UNKNOWN  # X.shape[0]
     if func is operator.getitem and len(values) == 2:
         index = consts[1] if consts[1] is not _NOT_CONST else None
         if index is None and not isinstance(stmt.args[1], ir.Var):
@@ -376,6 +380,8 @@ def infer_assign(stmt: ir.Assign, values: list, kwargs: dict, env=None) -> Value
             return Value(tuple(reversed(x.shape)), x.dtype, False)
         if func.name in ("ndim", "size") and x.known:
             return _PY_INT
+        if func.name == "shape" and x.known and not x.python:
+            return _SHAPE_TUPLE
         return UNKNOWN
     if func is builtins.len and len(values) == 1:
         return _PY_INT

@@ -8,6 +8,7 @@ dtypes and shapes; see each rewrite). What is not proven keeps the helper.
 * ``unreduce(g, x, None, False)`` (the adjoint of a full sum) is ``g`` when `x` is a scalar, or
   when `g` is a float64 scalar whose every reader is an elementwise operation with an operand of
   `x`'s full shape (NumPy broadcasts the scalar to the same elements); else ``np.full_like(x, g)``;
+  with ``keepdims=True`` likewise ``g`` when its readers broadcast it so;
 * ``scalar_seed(y)`` is ``1.0`` for a float64 scalar `y`;
 * the matrix-product adjoints ``matmul_bar_a/b(g, a, b)`` for 1-D and 2-D float64 operands are
   ``g @ b.T`` / ``a.T @ g``, ``np.outer`` for a vector against a matrix, ``g * b`` for two vectors
@@ -31,7 +32,7 @@ import numpy as np
 from . import ir, runtime
 from .primitives import Attr, identity, pack_tuple
 from .rules import linalg
-from .shapes import UNKNOWN, infer, matmul_shape, same_shape
+from .shapes import UNKNOWN, infer, matmul_shape, same_shape, same_size
 
 _F64 = np.dtype(np.float64)
 _MATMUL = ir.prim(operator.matmul)
@@ -87,9 +88,10 @@ def _readers(fn) -> tuple[dict, set]:
 
 
 def _scalar_acts_as_array(var, shape, env, readers, elsewhere, depth=0) -> bool:
-    """Can the float64 scalar `var` stand for the array of `shape` filled with it? Yes when every
-    reader is ``var (op) other`` or ``other (op) var`` with `other` a float64 of exactly that
-    shape: NumPy broadcasts the scalar, computing the same float64 operation per element."""
+    """Can the float64 `var` (a scalar, or an array of `shape`'s rank with length-1 axes) stand for
+    it broadcast to `shape`? Yes when every reader is ``var (op) other`` or ``other (op) var`` with
+    `other` a float64 of exactly that shape: NumPy broadcasts `var`, computing the same float64
+    operation per element."""
     if var in elsewhere or depth > 8:
         return False
     for stmt in readers.get(var, []):
@@ -168,6 +170,15 @@ def _rewrite(stmt, env, readers, elsewhere, fresh) -> list | None:
             if _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
                 return same_as(args[0])
             return [ir.Assign(stmt.target, _FULL_LIKE, [args[1], args[0]], [], stmt.loc)]
+    elif func is runtime.unreduce and len(args) == 4 and all(isinstance(a, ir.Const) for a in args[2:]) \
+            and args[3].value is True:
+        # keepdims: g has x's axes, the reduced ones of length 1; read only elementwise against
+        # arrays of x's full shape, NumPy stretches it exactly as unreduce's broadcast_to would
+        g, x = value(0), value(1)
+        if _float64(g, x) and len(g.shape) == len(x.shape) and all(
+                n == 1 or same_size(n, m) for n, m in zip(g.shape, x.shape)) \
+                and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
+            return same_as(args[0])
     elif func is runtime.scalar_seed and len(args) == 1:
         y = value(0)
         if _float64(y) and y.shape == ():

@@ -242,6 +242,17 @@ def sum_tanh(x):
     return np.sum(np.tanh(x) * x)
 
 
+def softmax_loss(W, b, X, Y):
+    z = X @ W + b
+    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.sum(log_p * Y) / X.shape[0]
+
+
+def row_sums(a):
+    # the adjoint of a keepdims sum is the gradient itself: it must be spread to a's shape
+    return np.sum(np.sum(a, axis=1, keepdims=True) ** 2)
+
+
 def last_item(x, v):
     # found by the generated programs: the adjoint's loop carries a NumPy scalar or a 0-d array,
     # which runtime.zeros_like tells apart (np.float64 is a float)
@@ -320,6 +331,9 @@ SHAPE_CASES = [
     (sum_tanh, (_a(),)),
     (sum_tanh, (0.4,)),
     (last_item, (0.3, _a(3))),
+    (row_sums, (_a(4, 3),)),
+    (softmax_loss, (_a(3, 2), _a(2), _a(4, 3), _a(4, 2))),
+    (softmax_loss, (_a(3, 1), _a(1), _a(4, 3), _a(4, 1))),
     (sliced, (_a(4), _a(1))),
     (sliced, (_a(4), _a(3))),
     (outer_sum, (_a(3), _a(4, 1))),
