@@ -293,7 +293,8 @@ def _inline(lowerer, local: LocalFunction, args, kwargs, node, hint):
     env = dict(free)
     env.update({p: lowerer.named_argument(v, p) for p, v in params.items()})
     sub = dataclasses.replace(lowerer, parsed=parsed, env=env, stack=lowerer.stack + (local,),
-                              local_names=own | local_names, result_loc=None)
+                              local_names=own | local_names, result_loc=None,  # `y += v` into these is checked:
+                              arguments={v for v in env.values() if isinstance(v, ir.Var)})  # the caller's values
     result = sub.body_and_result(fdef, hint)
     changed = sorted(k for k, v in free.items() if sub.env.get(k) is not v)
     if changed:

@@ -912,7 +912,7 @@ class _Lowerer:
                 aliases.append("a list or tuple that holds it")
             if same & self.arguments:
                 aliases.append("the caller's argument")  # `def bump(a): a += 1` changes the caller's array
-            if (same & self.contained) or any(self.read_later(n, node) for n in aliases):
+            if (same & (self.contained | self.arguments)) or any(self.read_later(n, node) for n in aliases):
                 # for an array, `y += v` writes into the array `other` also names (NumPy); for a
                 # number it only rebinds y. Only the run time knows which: check there.
                 where = f"line {self.loc(node).line}: {self.loc(node).text.strip()} ({target.id} is also named " \
@@ -1168,6 +1168,20 @@ class _Lowerer:
         return True
 
 
+def _adds_into_a_parameter(sub: _Lowerer, params: set) -> bool:
+    """Does the helper apply ``y += v`` to (an alias of) a parameter, which NumPy does in the caller's
+    array? Then it is inlined, where each call knows whether the caller reads that array again."""
+    for stmt in ir.walk(sub.out):
+        if isinstance(stmt, ir.Assign) and stmt.func.value is runtime.not_a_view:
+            probe, seen = stmt.args[0], set()
+            while isinstance(probe, ir.Var) and probe not in params and probe not in seen:
+                seen.add(probe)
+                probe = sub.arg_inits.get(probe)
+            if probe in params:
+                return True
+    return False
+
+
 def lower_subroutine(caller: _Lowerer, routine) -> None:
     """Lower the helper of `routine` once, to its own IR (``routine.ir``), with every parameter a
     plain value. A helper returning a container, or writing into an argument, is inlined instead
@@ -1182,14 +1196,15 @@ def lower_subroutine(caller: _Lowerer, routine) -> None:
         params.append(ir.Param(namer.fresh(pname)))
         env[pname] = params[-1].var
     sub = _Lowerer(parsed, namer, env, [], (), set(assigned_names(fdef.body)) | set(env),
-                   problems=caller.problems, routines=caller.routines)
+                   problems=caller.problems, routines=caller.routines,
+                   arguments=set(env.values()))  # lowered once for every call: any caller may read them again
     result = sub.body_and_result(fdef)
     fn = ir.verify(ir.Function(
         name=routine.name, params=params, body=sub.out, result=result, filename=parsed.filename,
         firstline=parsed.line_offset + parsed.node.lineno, result_loc=sub.result_loc))
     why = "it returns a tuple, list or dict" if result in sub.containers or result in sub.packs \
         or result in sub.fields else "it changes an argument in place" if subroutines.changes_an_argument(fn) \
-        else ""
+        or _adds_into_a_parameter(sub, {p.var for p in params}) else ""
     if not why:
         routine.ir = fn
         routine.returns_new_value = subroutines.returns_new_value(fn)

@@ -655,3 +655,42 @@ def test_exporting_a_partial_says_to_export_a_def():
     with pytest.raises(ExportError, match="functools.partial") as info:
         export_source(PARTIAL_K)
     assert "def two_fixed(x)" in info.value.hint
+
+
+def _adds_into_its_parameter(a, v):
+    a += v  # NumPy adds into the caller's array
+    return a
+
+
+def helper_adds_into_its_parameter(x):
+    a = x * 1.0
+    r = _adds_into_its_parameter(a, x)
+    return np.sum(r * a)
+
+
+def subroutine_adds_into_the_callers_array(x):
+    a = x * 1.0
+    r = _adds_into(a, x)  # called twice, yet inlined: it adds into its parameter
+    b = x * 2.0
+    r2 = _adds_into(b, x)
+    return np.sum(r * a + r2 * b)
+
+
+def closure_adds_into_its_free_variable(x):
+    a = x * 1.0
+
+    def bump(v):
+        y = a
+        y += v
+        return y * 1.0
+
+    return np.sum(bump(x) * a)
+
+
+@pytest.mark.parametrize("f", [helper_adds_into_its_parameter, subroutine_adds_into_the_callers_array,
+                               closure_adds_into_its_free_variable], ids=lambda f: f.__name__)
+def test_adding_into_a_callers_array_is_refused_not_wrong(f):
+    # were silently wrong: the gradient of the program where the caller's array did not change
+    with pytest.raises(s2sad.InPlaceUpdateError, match="the caller"):
+        s2sad.grad(f)(np.array([0.5, 0.7]))
+    assert_grad_matches_fd(f, [0.5])
