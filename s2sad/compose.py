@@ -8,10 +8,11 @@ function (reverse, forward, :func:`kinds.build_ir`, simplify, codegen), with
 ``vjp(grad(f))`` reverse over reverse, ``jvp(jvp(f))`` forward over forward.
 
 Forward mode takes any generated IR (the tangent rules of the runtime helpers
-and the tape exist, hvp needs them). Reverse mode needs the IR to be pure:
-:func:`pure_for_reverse` rewrites the helpers that update an adjoint in place
-into their pure forms, and refuses, naming the construct, what it cannot
-reverse yet (a tape, the restoring of an overwritten slice).
+and the tape exist, hvp needs them). Reverse mode needs the IR to be pure
+(`generated_ir.pure_for_reverse`, called by `reverse_function` itself): the tape
+becomes a list value, the helpers that update an adjoint in place their pure
+forms, and what it cannot reverse yet (putting back a slice overwritten in
+place) is refused, naming it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def reverse_problems(g: GeneratedFunction) -> list:
 
 def _composed_ir(program: ir.Function, kind: str, positions: list, many: bool, name: str) -> ir.Function:
     if kind in _REVERSE_KINDS:
-        program = pure_for_reverse(program)
+        program = pure_for_reverse(program, generated=True)
     if kind in ("grad", "value_and_grad"):
         return reverse_function(program, positions, seed="scalar", return_value=(kind == "value_and_grad"),
                                 name=f"{kind}_{name}", tuple_grads=many)

@@ -362,7 +362,7 @@ def jacobian(f, wrt=0, mode="auto"):
     positions, many = resolve_wrt(func, wrt)
     names = _param_names(func)
     if mode == "auto" and is_generated(func) and reverse_problems(func):
-        mode = "forward"  # generated code with a loop's tape: reverse mode over it is refused, forward works
+        mode = "forward"  # generated code reverse mode refuses (an in-place update put back): forward works
     return _cached(func, ("jacobian", positions, many, mode),
                    lambda: _guard(func, lambda: _jacobian(func, positions, many, mode, names)))
 
@@ -588,7 +588,7 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
     """``s2sad.grad`` of generated code in forward mode, for a scalar argument.
 
     ``s2sad.grad`` of generated code is reverse mode over its IR (`compose`);
-    where that IR has what reverse mode cannot reverse yet (a loop's tape), it is
+    where that IR has what reverse mode cannot reverse yet (a value put back after an in-place update), it is
     this: the tangent program with the argument's tangent seeded by 1 (forward
     over reverse), exact, with the tape of the generated code travelling with
     its tangents. The argument must be a scalar, which the call checks.
@@ -629,8 +629,8 @@ def grad_of_generated(g: GeneratedFunction, wrt=0, has_aux=False) -> GeneratedFu
             x = args[position] if position < len(args) else kwargs.get(what)
             if np.ndim(x) != 0:
                 raise NonScalarOutputError(
-                    f"grad of the generated {g.kind} runs in forward mode (reverse mode over its loop's tape is "
-                    f"not supported yet), which needs a scalar argument {what}, got shape {np.shape(x)}",
+                    f"grad of the generated {g.kind} runs in forward mode (reverse mode cannot reverse its "
+                    f"in-place updates yet), which needs a scalar argument {what}, got shape {np.shape(x)}",
                     hint="differentiate the original function, or use s2sad.jvp or "
                     "s2sad.jacobian(..., mode='forward') of the generated code")
             out = compiled(*args, **kwargs)

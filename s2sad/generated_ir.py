@@ -3,22 +3,21 @@
 Two uses of a generated function's IR (``g.ir``) that need the same care:
 
 * :func:`pure_for_reverse`: reverse mode over generated code (``vjp(grad(f))``,
-  the ``hvp`` of a generated function) reads every value of the program it
-  reverses after the fact, so no value may change in place under it.
+  the ``hvp`` of a generated function, a caller of generated code) reads every
+  value of the program it reverses after the fact, so no value may change in
+  place under it, and the adjoint of a value restored from the tape must flow
+  back to the value saved.
 * :func:`splice_call`: a call of generated code inside a function being
   differentiated (``np.sum(g(x) ** 2)`` with ``g = s2sad.grad(f)``) is lowered
   to a renamed copy of g's IR, as a call of the user's own helper is inlined.
-  The copy is made pure as well, since the caller may be reversed; a loop's
-  tape stays (forward mode over the caller takes it, reverse mode refuses it).
 
 Generated reverse code accumulates adjoints into arrays it owns
 (``add_at(acc, i, v)`` is ``acc[i] += v`` in place, ``zero_in_place(g, i)`` is
 ``g[i] = 0``): fast, and right in the code that made them. Here they become their
 pure forms, ``acc + scatter_add(v, acc, i)`` and ``zero_at(g, i)``, which the
-rules in ``rules/helpers.py`` differentiate both ways. What cannot be reversed
-yet (the tape of a loop, the restoring of a value overwritten in place, the
-taking back of an append) is refused, naming it: reverse mode would otherwise
-drop the adjoint that flows from a popped value to the pushed one.
+rules in ``rules/helpers.py`` differentiate both ways. The tape becomes a list
+value (:func:`tape_as_list`). Putting back a slice that an in-place update
+overwrote (``restore``) or an append (``unappend``) is refused, naming it.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import operator
 
 from . import ir, runtime
 from .errors import Location, NoDerivativeError, S2SADError, raise_problems
-from .primitives import restore, unappend
+from .primitives import list_append, pack_list, restore, unappend
 
 __all__ = ["pure_for_reverse", "reverse_problems_of", "splice_call"]
 
@@ -73,6 +72,153 @@ def _pure_block(stmts: list, temp, problems: list) -> list:
     return out
 
 
+def _uses_tape(stmts: list) -> bool:
+    return any(isinstance(s, (ir.Push, ir.Pop)) for s in ir.walk(stmts))
+
+
+def tape_as_list(fn: ir.Function) -> ir.Function:
+    """`fn` with its tape made an ordinary list value threaded through the program.
+
+    The tape is one stack: a push appends, a pop takes the last item off. As values,
+    ``saved_1 = list_append(saved, v)`` and ``t = saved_1[-1]; saved_2 = saved_1[:-1]``,
+    carried through every loop that saves or restores and joined after branches that do.
+    Reverse mode differentiates lists (appends, items, slices, item-by-item adjoints),
+    so the adjoint of a restored value flows back to the value saved: the tape of the
+    adjoint is the adjoint of the tape. Costs O(length) per pop (the slice, and the
+    zero list its adjoint builds), so a loop of n iterations reverses in O(n^2).
+
+    A loop whose condition block saves or restores is left as it is (then refused).
+    """
+    if not _uses_tape(fn.body):
+        return fn
+    taken = {v.name for v in ir.all_defs(fn.body)} | {p.var.name for p in fn.params}
+
+    def fresh():
+        k = 0
+        while f"saved_{k}" in taken:
+            k += 1
+        taken.add(f"saved_{k}")
+        return ir.Var(f"saved_{k}", "saved")
+
+    def thread(stmts, state):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ir.Push):
+                new = fresh()
+                out.append(ir.Assign(new, ir.prim(list_append), [state, stmt.value], [], stmt.loc))
+                state = new
+            elif isinstance(stmt, ir.Pop):
+                new = fresh()
+                out.append(ir.Assign(stmt.target, ir.prim(operator.getitem), [state, ir.Const(-1)], [], stmt.loc))
+                out.append(ir.Assign(new, ir.prim(operator.getitem), [state, ir.Const(slice(None, -1))], [],
+                                     stmt.loc))
+                state = new
+            elif isinstance(stmt, ir.If) and _uses_tape(stmt.then_body + stmt.else_body):
+                then_body, then_state = thread(stmt.then_body, state)
+                else_body, else_state = thread(stmt.else_body, state)
+                new = fresh()
+                out.append(dataclasses.replace(stmt, then_body=then_body, else_body=else_body,
+                                               phis=list(stmt.phis) + [ir.Phi(new, then_state, else_state)]))
+                state = new
+            elif isinstance(stmt, (ir.For, ir.While)) and _uses_tape(stmt.body) and not (
+                    isinstance(stmt, ir.While) and _uses_tape(stmt.cond_body)):
+                arg, after = fresh(), fresh()
+                body, next_state = thread(stmt.body, arg)
+                out.append(dataclasses.replace(stmt, body=body,
+                                               carried=list(stmt.carried) + [ir.Carried(arg, state, next_state, after)]))
+                state = after
+            else:
+                out.append(stmt)
+        return out, state
+
+    start = fresh()
+    body, _ = thread(fn.body, start)
+    body = [ir.Assign(start, ir.prim(pack_list), [], [], None)] + body
+    return ir.verify(ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
+                                 dict(fn.exports), fn.result_loc))
+
+
+def _visible(block: list) -> list:
+    """The values a block binds that are visible after it: its own level, and its branches' (as in Python)."""
+    found = []
+    for stmt in block:
+        if isinstance(stmt, ir.If):
+            found += _visible(stmt.then_body) + _visible(stmt.else_body)
+        found += ir.defs(stmt)
+    return found
+
+
+def join_branch_values(fn: ir.Function) -> ir.Function:
+    """`fn` where a value defined in a branch and read after it is read through a phi (None on the other path).
+
+    Generated reverse code replays a branch by testing the same condition again and
+    reads the forward branch's values directly (docs/design.md, the IR). Reversed
+    again, such a value is read in two branches, and its adjoint meets the join of
+    the first one, where the other path has no value to make zeros like. Through the
+    phi, the value read later is bound on both paths.
+    """
+    taken = {v.name for v in ir.all_defs(fn.body)} | {p.var.name for p in fn.params}
+
+    def fresh(var):
+        k = 1
+        while f"{var.name}_{k}" in taken:
+            k += 1
+        taken.add(f"{var.name}_{k}")
+        return ir.Var(f"{var.name}_{k}", var.base)
+
+    def reads_after(block, after):
+        """For each branch of `block`, by position: what the rest of the block and `after` read."""
+        found, acc = {}, set(after)
+        for k in range(len(block) - 1, -1, -1):
+            if isinstance(block[k], ir.If):
+                found[k] = set(acc)
+            acc |= ir.all_vars_used([block[k]])
+        return found
+
+    def join(block, after):
+        out, mapping = [], {}
+        later_of = reads_after(block, after)
+        for k, stmt in enumerate(block):
+            later = later_of.get(k, ())
+            if mapping:
+                stmt = ir.substitute([stmt], mapping)[0]
+            if isinstance(stmt, ir.If):
+                then_body, then_map = join(stmt.then_body, later)
+                else_body, else_map = join(stmt.else_body, later)
+                phis = list(stmt.phis)
+                for body, held, on_then in ((stmt.then_body, then_map, True), (stmt.else_body, else_map, False)):
+                    for v in _visible(body):
+                        if v in later and v not in mapping:
+                            joined = fresh(v)
+                            value = held.get(v, v)
+                            phis.append(ir.Phi(joined, value, ir.Const(None)) if on_then
+                                        else ir.Phi(joined, ir.Const(None), value))
+                            mapping[v] = joined
+                stmt = dataclasses.replace(stmt, then_body=then_body, else_body=else_body, phis=phis)
+            elif isinstance(stmt, ir.For):
+                nexts = {c.next for c in stmt.carried if isinstance(c.next, ir.Var)}
+                body, held = join(stmt.body, nexts)
+                stmt = dataclasses.replace(stmt, body=body, carried=[
+                    dataclasses.replace(c, next=held.get(c.next, c.next)) for c in stmt.carried])
+            elif isinstance(stmt, ir.While):
+                nexts = {c.next for c in stmt.carried if isinstance(c.next, ir.Var)}
+                cond_body, cond_held = join(stmt.cond_body, ir.all_vars_used(stmt.body) | nexts | {stmt.cond})
+                rest = ir.substitute(stmt.body, cond_held) if cond_held else stmt.body
+                body, held = join(rest, nexts)
+                held = {**cond_held, **held}
+                stmt = dataclasses.replace(stmt, cond_body=cond_body, cond=cond_held.get(stmt.cond, stmt.cond),
+                                           body=body, carried=[dataclasses.replace(c, next=held.get(c.next, c.next))
+                                                               for c in stmt.carried])
+            out.append(stmt)
+        return out, mapping
+
+    if not any(isinstance(s, ir.If) for s in ir.walk(fn.body)):
+        return fn
+    body, mapping = join(fn.body, {fn.result} if isinstance(fn.result, ir.Var) else set())
+    return ir.verify(ir.Function(fn.name, list(fn.params), body, mapping.get(fn.result, fn.result), fn.filename,
+                                 fn.firstline, fn.doc, dict(fn.exports), fn.result_loc))
+
+
 def _temps_after(fn: ir.Function):
     """A maker of temporaries ``t<k>`` that no name of `fn` uses."""
     taken = {v.name for v in ir.all_defs(fn.body)} | {p.var.name for p in fn.params}
@@ -103,45 +249,43 @@ _REVERSE_HINT = ("differentiate it in forward mode (s2sad.jvp, s2sad.jacobian(..
 
 
 def reverse_problems_of(fn: ir.Function) -> list:
-    """The NoDerivativeErrors :func:`pure_for_reverse` would raise for `fn` (empty if none): one walk."""
+    """The NoDerivativeErrors :func:`pure_for_reverse` would raise for `fn` (empty if none)."""
+    if not any(_needs_work(s) for s in ir.walk(fn.body)):
+        return []
+    fn = tape_as_list(fn)
     problems = [(_TAPE, s.loc) if isinstance(s, (ir.Push, ir.Pop)) else (_NOT_REVERSIBLE[s.func.value], s.loc)
                 for s in ir.walk(fn.body)
                 if isinstance(s, (ir.Push, ir.Pop)) or (isinstance(s, ir.Assign) and s.func.value in _NOT_REVERSIBLE)]
     return _refusals(problems, "reverse mode over generated code", _REVERSE_HINT, fn.result_loc)
 
 
-def pure_for_reverse(fn: ir.Function) -> ir.Function:
-    """`fn` with no in-place update of an adjoint, ready for reverse mode.
+def _needs_work(stmt) -> bool:
+    return isinstance(stmt, (ir.Push, ir.Pop)) or (isinstance(stmt, ir.Assign) and stmt.func.value in (
+        runtime.add_at, runtime.zero_in_place, restore, unappend))
+
+
+def pure_for_reverse(fn: ir.Function, generated: bool = False) -> ir.Function:
+    """`fn` ready for reverse mode: its tape a list value (:func:`tape_as_list`), no in-place update of
+    an adjoint, and for `generated` code, branch values read after the branch joined
+    (:func:`join_branch_values`); `fn` itself when there is nothing to do (a user's function).
 
     Raises:
         NoDerivativeError: listing each construct that cannot be reversed yet.
     """
+    if not generated and not any(_needs_work(s) for s in ir.walk(fn.body)):
+        return fn
     problems: list = []
     # its sections ("forward sweep") become part of the new forward sweep: say whose they are
     marked = [ir.Marker(f"{fn.name}: {s.text}") if isinstance(s, ir.Marker) else s for s in fn.body]
-    body = _pure_block(marked, _temps_after(fn), problems)
+    listed = tape_as_list(ir.Function(fn.name, list(fn.params), marked, fn.result, fn.filename, fn.firstline,
+                                      fn.doc, dict(fn.exports), fn.result_loc))
+    if generated:
+        listed = join_branch_values(listed)
+    body = _pure_block(listed.body, _temps_after(listed), problems)
     raise_problems(_refusals(problems, "reverse mode over generated code", _REVERSE_HINT, fn.result_loc), fn.name,
                    fn.filename)
-    return ir.verify(ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
+    return ir.verify(ir.Function(fn.name, list(fn.params), body, listed.result, fn.filename, fn.firstline, fn.doc,
                                  dict(fn.exports), fn.result_loc))
-
-
-def _tape_at(stmts: list, location) -> list:
-    """`stmts` with each tape statement located at `location`."""
-    out = []
-    for stmt in stmts:
-        if isinstance(stmt, (ir.Push, ir.Pop)):
-            stmt = dataclasses.replace(stmt, loc=location)
-        elif isinstance(stmt, ir.If):
-            stmt = dataclasses.replace(stmt, then_body=_tape_at(stmt.then_body, location),
-                                       else_body=_tape_at(stmt.else_body, location))
-        elif isinstance(stmt, ir.For):
-            stmt = dataclasses.replace(stmt, body=_tape_at(stmt.body, location))
-        elif isinstance(stmt, ir.While):
-            stmt = dataclasses.replace(stmt, cond_body=_tape_at(stmt.cond_body, location),
-                                       body=_tape_at(stmt.body, location))
-        out.append(stmt)
-    return out
 
 
 def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, location: Location | None):
@@ -153,6 +297,7 @@ def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, loc
 
     Raises:
         S2SADError: at `location`, for arguments that do not fit `fn`'s parameters.
+        NoDerivativeError: at `location`, for code that puts back values overwritten in place.
     """
     params = [p.var for p in fn.params]
     names = [v.name for v in params]
@@ -171,10 +316,14 @@ def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, loc
                 raise S2SADError(f"this call of {fn.name} leaves out its argument {param.var.name!r}", location,
                                  hint=f"pass every argument of {fn.name}{tuple(names)}")
             bound[param.var] = param.default
-    # a loop's tape stays: forward mode over the caller takes it, reverse mode refuses it (`reverse_problems_of`)
-    # at the call, the line the user can change
+    # a loop's tape stays (forward mode takes it, reverse mode makes it a list); what cannot be reversed is
+    # refused at the call, the line the user can change (the caller's in-place checks would blame the callee)
+    undoing = [(_NOT_REVERSIBLE[s.func.value], location) for s in ir.walk(fn.body)
+               if isinstance(s, ir.Assign) and s.func.value in _NOT_REVERSIBLE]
+    raise_problems(_refusals(undoing, f"a call of the generated {fn.name} inside a differentiated function",
+                             "differentiate the original function instead of calling its generated derivative"))
+    fn = join_branch_values(fn)  # the caller may be reversed: no value read past its branch
     body = _pure_block([s for s in fn.body if not isinstance(s, ir.Marker)], _temps_after(fn), [])
-    body = _tape_at(body, location)
     fresh = (lambda v: namer.temp() if ir.is_temp(v) else namer.fresh(v.base))
     renamed = {}
 

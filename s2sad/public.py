@@ -64,7 +64,8 @@ def grad(f, wrt=0, *, has_aux=False, checkpoint=None):
 
 def _grad_of_generated(g, kind, wrt, has_aux):
     """Reverse mode over g's IR (any argument shape); where g's IR has what reverse mode cannot
-    reverse yet (a loop's tape), grad falls back to forward mode, exact for a scalar argument."""
+    reverse yet (a value put back after an in-place update), grad falls back to forward mode, exact for a
+    scalar argument."""
     if g.ir is not None and not g._structures and not reverse_problems(g):
         return build_generated(g, f"{kind}_aux" if has_aux else kind, wrt)
     if kind == "grad":

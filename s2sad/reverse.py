@@ -35,7 +35,7 @@ from .analysis import active_vars, buffer_chains, check_inplace_updates
 from .destinations import guard_float_destinations
 from .unseen_effects import unseen_method_calls
 from .errors import NoDerivativeError, RuleError, raise_problems
-from .generated_ir import reverse_problems_of
+from .generated_ir import pure_for_reverse
 from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
@@ -723,12 +723,13 @@ class _Reverser:
         later, self.later_carried = self.later_carried, []
         body_rev = start + rev
         carried_r, post = self.finish_loop(stmt, env, body_env, body_rev, forward_carried, outer, pre)
-        fwd = ir.For(stmt.index, stmt.iterable, early + [s for f in forward for s in f] + pushes, stmt.carried, False,
-                     stmt.loc)
+        # (a loop of generated code may run reversed already: its reverse runs forward)
+        fwd = ir.For(stmt.index, stmt.iterable, early + [s for f in forward for s in f] + pushes, stmt.carried,
+                     stmt.reverse, stmt.loc)
         if not carried_r and not any(isinstance(s, ir.Assign) and s.func.value in (restore, unappend)
                                      for s in ir.walk(body_rev)):
             return [fwd], pre + post
-        rev_loop = ir.For(index_r, stmt.iterable, body_rev, carried_r + later, True, stmt.loc)
+        rev_loop = ir.For(index_r, stmt.iterable, body_rev, carried_r + later, not stmt.reverse, stmt.loc)
         return [fwd], pre + [rev_loop] + post
 
     def while_loop(self, stmt: ir.While, env, in_loop):
@@ -894,10 +895,10 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
         IR of a function with f's parameters (plus the seed for "param") that
         returns the gradient for each of `wrt` (a tuple when there are several).
     """
+    # generated code (s2sad.compose, a spliced call): its tape a list value, its adjoint updates pure, or refused
+    # by name (the reverser would drop the adjoint from a pop to its push)
+    fn = pure_for_reverse(fn)
     check_inplace_updates(fn)
-    # generated code with a tape (s2sad.compose, a spliced call): the reverser would drop the adjoint from a pop
-    # to its push, so refuse it by name
-    raise_problems(reverse_problems_of(fn), fn.name, fn.filename)
     restores: set = set()
     for _attempt in range(2):
         out, reverser = _reverse_once(fn, wrt, seed, return_value, name, restores,
