@@ -200,32 +200,42 @@ def _make_partial_caller(bound):
             hint="write a small def that calls the function with the fixed arguments, and differentiate that")
     callee = f"{name}_func"
     scope = {"np": __import__("numpy"), f"{name}_func": func}
-    signature, call = [], []
+    call = []
     for k, value in enumerate(bound.args):
         scope[f"{name}_arg{k}"] = value
         call.append(f"{name}_arg{k}")
+    call += [f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name for p in params]
+    caller = _caller(name, params, callee, call, scope, f"<s2sad call of the partial {name} at {id(bound):#x}>")
+    caller.__s2sad_partial__ = bound
+    return caller
+
+
+def _caller(name, params, callee, call, scope, filename):
+    """Compile ``def name(<params>): return callee(<call>)`` in `scope`, its source registered in
+    ``linecache`` as `filename`. A default that is not a literal is bound in `scope` under
+    ``<param>_default_value``: not ``<param>_default``, the name generated code gives a parameter's
+    default (a global of that name holding the same object would be read as the caller's live global
+    and left unbound)."""
+    signature = []
     for p in params:
         text = p.name
         if p.default is not p.empty:
             if _is_literal(p.default):
                 text += f"={p.default!r}"
             else:
-                scope[f"{p.name}_default"] = p.default
-                text += f"={p.name}_default"
+                scope[f"{p.name}_default_value"] = p.default
+                text += f"={p.name}_default_value"
         signature.append(text)
-        call.append(f"{p.name}={p.name}" if p.kind is p.KEYWORD_ONLY else p.name)
     kinds = [p.kind for p in params]
     if p_only := kinds.count(inspect.Parameter.POSITIONAL_ONLY):
         signature.insert(p_only, "/")
     if inspect.Parameter.KEYWORD_ONLY in kinds:
         signature.insert(kinds.index(inspect.Parameter.KEYWORD_ONLY) + (1 if p_only else 0), "*")
     source = f"def {name}({', '.join(signature)}):\n    return {callee}({', '.join(call)})\n"
-    filename = f"<s2sad call of the partial {name} at {id(bound):#x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), scope)
     caller = scope[name]
     caller.__s2sad_source__ = source
-    caller.__s2sad_partial__ = bound
     return caller
 
 
@@ -263,31 +273,13 @@ def _make_rule_caller(primal, registry):
                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):  # a ufunc: no signature, the rule's order is its order
         own = None
-    signature, call = [], []
+    call = []
     by_keyword = False
     for i, p in enumerate(params):
-        text = p.name
-        if p.default is not p.empty:
-            if _is_literal(p.default):
-                text += f"={p.default!r}"
-            else:
-                scope[f"{p.name}_default"] = p.default
-                text += f"={p.name}_default"
-        signature.append(text)
         by_keyword = by_keyword or p.kind is p.KEYWORD_ONLY or (
             own is not None and (i >= len(own) or own[i] != p.name) and p.kind is not p.POSITIONAL_ONLY)
         call.append(f"{p.name}={p.name}" if by_keyword else p.name)
-    kinds = [p.kind for p in params]
-    if p_only := kinds.count(inspect.Parameter.POSITIONAL_ONLY):
-        signature.insert(p_only, "/")
-    if inspect.Parameter.KEYWORD_ONLY in kinds:
-        signature.insert(kinds.index(inspect.Parameter.KEYWORD_ONLY) + (1 if p_only else 0), "*")
-    source = f"def {name}({', '.join(signature)}):\n    return {callee}({', '.join(call)})\n"
-    filename = f"<s2sad call of {callee}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), scope)
-    caller = scope[name]
-    caller.__s2sad_source__ = source
+    caller = _caller(name, params, callee, call, scope, f"<s2sad call of {callee}>")
     caller.__s2sad_primal__ = primal
     return caller
 

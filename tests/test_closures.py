@@ -548,6 +548,22 @@ def test_a_partial_of_a_function_taking_star_args_is_refused():
     assert "def" in info.value.hint
 
 
+def weighted(x, w, scale=1.0, *, shift=0.0):
+    return scale * np.sum(w * np.sin(x) ** 2) + shift * np.sum(x)
+
+
+def test_a_partial_binding_an_array_by_keyword_is_differentiated():
+    # the array becomes the default of w; it was bound as the global w_default of the partial's caller,
+    # the very name generated code gives that default, so it was taken for a live global and not bound
+    # (InternalError NameError: name 'w_default' is not defined)
+    w, x = np.array([1.0, 2.0, 3.0]), np.array([0.3, -0.4, 0.9])
+    bound = functools.partial(weighted, w=w, scale=2.0, shift=0.5)
+    assert_grad_matches_fd(bound, [x])
+    assert s2sad.grad(bound, wrt="scale")(x) == pytest.approx(numeric_grad(
+        lambda s: weighted(x, w, s, shift=0.5), [2.0]), rel=1e-6)
+    np.testing.assert_allclose(s2sad.jacobian(s2sad.grad(bound))(x), s2sad.hessian(bound)(x), rtol=1e-9)
+
+
 # ------------------------------------------------------------ export
 
 
