@@ -221,7 +221,12 @@ def callee_of(lowerer, func_node):
 
 def argument(lowerer, node, takes_functions: bool):
     """An argument of a call: its atom, or, when the callee is one of the user's functions (inlined,
-    `takes_functions`), a local function named here, carrying the names it reads (see `scope`)."""
+    `takes_functions`), a local function named here or a ``functools.partial(...)`` written here,
+    carrying the names it reads (see `scope`)."""
+    if takes_functions and isinstance(node, gast.Call) and _names_partial(node.func):
+        made = partial_made_by(lowerer, node)
+        if made is not None:
+            return _with_scope(made, lowerer, node)
     if not (takes_functions and _local_name(lowerer, node)):
         return lowerer.expr(node)  # a local function here is refused as escaping (`read_name`)
     return _with_scope(lowerer.env[node.id], lowerer, node)

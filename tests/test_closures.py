@@ -238,10 +238,17 @@ def partial_passed_to_a_helper(x):
     return _apply_twice(p, 0.5 * x)
 
 
+def partial_written_in_a_helpers_call(x):
+    def h(a, v):
+        return a * np.sin(v)
+
+    return _apply_twice(functools.partial(h, x), 0.5 * x) + _apply_twice(functools.partial(np.power, x), x)
+
+
 CLOSURE_CASES = [nested_def, bound_lambda, rebound_before_the_call, called_in_a_loop, called_in_a_while_loop,
                  defined_in_a_loop, default_at_definition, with_exits_and_branches, nested_calls_nested,
                  keyword_and_defaults, defined_in_a_branch, nested_in_a_helper, closure_passed_to_a_helper,
-                 closure_passed_by_keyword, partial_passed_to_a_helper]
+                 closure_passed_by_keyword, partial_passed_to_a_helper, partial_written_in_a_helpers_call]
 
 
 @pytest.mark.parametrize("f", CLOSURE_CASES, ids=lambda f: f.__name__)
