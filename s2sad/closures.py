@@ -13,7 +13,9 @@ Three kinds of local callables are bound to names while lowering, in place of a 
   :class:`Unusable`, which raises its error when used.
 
 These never reach the IR: using one as a value (returning it, storing it, passing it to a library
-function; passing it to one of the user's functions, which is inlined, is fine) is refused (:func:`escaped`), as is recursion of a nested function, changing a variable
+function; passing it to one of the user's functions, which is inlined, is fine) is refused (:func:`escaped`), as is recursion of a
+nested function where it is inlined (a nested function called twice, recursive or large is a generated function
+pair when the call's shape allows, see ``nested_routines``), changing a variable
 of the enclosing function in place from inside one (the inlined body's updates would not be seen
 by the enclosing function), and using a function defined inside a loop or one branch after it.
 ``lower`` calls the few functions here at its statement and call sites; the state stays on the
@@ -280,9 +282,10 @@ def _inline(lowerer, local: LocalFunction, args, kwargs, node, hint):
     (or, passed to a helper, as they were when the helper was called)."""
     name = local.node.name
     if any(isinstance(s, LocalFunction) and s.node is local.node for s in lowerer.stack):
-        raise lowerer.error(RecursionNotSupportedError, f"the local function {name} calls itself; s2sad inlines "
-                            "functions made inside the function at each call", node,
-                            hint="rewrite the recursion as a loop")
+        raise lowerer.error(RecursionNotSupportedError, f"the local function {name} calls itself with arguments "
+                            "or enclosing names that are not arrays or numbers (tuples, lists, dicts or functions), "
+                            "so s2sad inlines it at each call", node,
+                            hint="pass and read only arrays and numbers, or rewrite the recursion as a loop")
     parsed = dataclasses.replace(local.parsed, node=local.node)
     fdef = remove_early_exits(parsed)
     sig = _signature(local)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import dataclasses
 import functools
 import inspect
 import operator
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import closures, ir, lower_writes, runtime, subroutines
+from . import closures, ir, lower_writes, nested_routines, runtime, subroutines
 from .desugar import refused_in, remove_early_exits, syntax_problems
 from .errors import (
     InPlaceUpdateError,
@@ -558,7 +559,8 @@ class _Lowerer:
         if local is not None:  # a nested def, a lambda or a partial made in the function: inlined
             args = [closures.argument(self, a, True) for a in node.args]
             kwargs = [(k.arg, closures.argument(self, k.value, True)) for k in node.keywords]
-            return closures.call(self, local, args, kwargs, node, hint)
+            called = call_local_subroutine(self, local, args, kwargs, node, hint)
+            return called if called is not None else closures.call(self, local, args, kwargs, node, hint)
         if isinstance(func, gast.Attribute):
             base = self.expr(func.value)
             if not isinstance(base, ir.Ref):  # a method of a local value
@@ -1182,20 +1184,56 @@ def _adds_into_a_parameter(sub: _Lowerer, params: set) -> bool:
     return False
 
 
-def lower_subroutine(caller: _Lowerer, routine) -> None:
+def call_local_subroutine(caller: _Lowerer, local, args, kwargs, node, hint):
+    """``y = h(x)`` of a nested function `local` that is a subroutine (:mod:`nested_routines`) as one
+    call ``y = h(W, x)`` passing its free names' values now; None when it is inlined instead."""
+    if not isinstance(local, closures.LocalFunction) or local.scope is not None or "plan" not in caller.routines \
+            or not nested_routines.wanted(local):
+        return None
+    free = nested_routines.free_names(local, caller.env, caller.local_names)
+    sig = closures._signature(local)
+    try:
+        bound = sig.bind(*args, **dict(kwargs))
+    except TypeError:
+        return None  # inlining reports it
+    full = [caller.env[name] for name in free or ()] + [
+        bound.arguments[p] if p in bound.arguments else local.defaults[p] for p in sig.parameters]
+    if free is None or not all(caller.plain_value(a) for a in full):
+        return None
+    routine = caller.routines.get(local.node)
+    if routine is None:
+        routine = caller.routines[local.node] = nested_routines.LocalSubroutine(local, local.node.name, free)
+        parsed = dataclasses.replace(local.parsed, node=local.node)
+        lower_subroutine(caller, routine, parsed, list(free) + list(sig.parameters),
+                         nested_routines.recursive_call(local))
+    if not routine.usable or routine.free != free:
+        return None
+    return caller.emit_call(ir.Ref((routine.name,), routine, routine), full, node=node, target=caller.target_for(hint))
+
+
+def lower_subroutine(caller: _Lowerer, routine, parsed=None, param_names=None, recursive_at=None) -> None:
     """Lower the helper of `routine` once, to its own IR (``routine.ir``), with every parameter a
     plain value. A helper returning a container, or writing into an argument, is inlined instead
-    (``routine.usable = False``), unless it is recursive, which is then refused at the recursive call."""
+    (``routine.usable = False``), unless it is recursive, which is then refused at the recursive call.
+    A nested function (`call_local_subroutine`) comes `parsed`, with its `param_names` (free names
+    first) and its recursive call if any (`recursive_at`)."""
     func = routine.func
-    parsed = parse_function(func, caller.parsed.assumptions)
-    caller.problems.extend(syntax_problems(parsed))
+    nested = parsed is not None
+    if not nested:
+        parsed = parse_function(func, caller.parsed.assumptions)
+        caller.problems.extend(syntax_problems(parsed))
+        param_names = list(signature(func).parameters)
     fdef = remove_early_exits(parsed)
     namer = Namer()
     params, env = [], {}
-    for pname in signature(func).parameters:
+    for pname in param_names:
         params.append(ir.Param(namer.fresh(pname)))
         env[pname] = params[-1].var
-    sub = _Lowerer(parsed, namer, env, [], (), set(assigned_names(fdef.body)) | set(env),
+    own = set(assigned_names(fdef.body)) | set(env)
+    if nested:
+        env[fdef.name] = func  # its recursive calls call the routine (`call_local_subroutine`)
+        own.add(fdef.name)
+    sub = _Lowerer(parsed, namer, env, [], (), own,
                    problems=caller.problems, routines=caller.routines,
                    arguments=set(env.values()))  # lowered once for every call: any caller may read them again
     result = sub.body_and_result(fdef)
@@ -1210,12 +1248,13 @@ def lower_subroutine(caller: _Lowerer, routine) -> None:
         routine.returns_new_value = subroutines.returns_new_value(fn)
         return
     routine.usable = False  # inlined instead: the caller's lowering and analyses see what it does
-    if subroutines.calls_itself(caller.routines["calls"], func) and not any(
-            isinstance(p, RecursionNotSupportedError) for p in caller.problems):  # once for one recursion
+    recursive = recursive_at is not None if nested else subroutines.calls_itself(caller.routines["calls"], func)
+    if recursive and not any(isinstance(p, RecursionNotSupportedError) for p in caller.problems):  # once
         raise RecursionNotSupportedError(
             f"{func.__name__} is recursive, and s2sad makes a recursive function a generated function of its "
             f"own only when it takes and returns arrays or numbers and does not change its arguments; here {why}",
-            parsed.location(subroutines.recursive_call(parsed, caller.routines["calls"], _is_helper)),
+            parsed.location(recursive_at if nested else
+                            subroutines.recursive_call(parsed, caller.routines["calls"], _is_helper)),
             hint="return one array or number, change a copy of the argument, or rewrite the recursion as a loop")
 
 

@@ -317,10 +317,13 @@ def passes_the_closure_on(x):
 
 
 def recursive_closure(x):
+    """A recursive nested def is a generated function pair only when it returns an array or number."""
     def power(y, n):
-        return 1.0 if n == 0 else y * power(y, n - 1)  # ERR
+        if n == 0:
+            return 1.0, y
+        return power(y, n - 1)  # ERR
 
-    return power(x, 3)
+    return power(x, 3)[0]
 
 
 def generator_closure(x):
@@ -710,10 +713,111 @@ def closure_adds_into_its_free_variable(x):
     return np.sum(bump(x) * a)
 
 
+def closure_called_twice_adds_into_its_free_variable(x):
+    a = x * 1.0
+
+    def bump(v):  # called twice, yet inlined: it adds into its free variable
+        y = a
+        y += v
+        return y * 1.0
+
+    return np.sum(bump(x) * a + bump(2.0 * x))
+
+
 @pytest.mark.parametrize("f", [helper_adds_into_its_parameter, subroutine_adds_into_the_callers_array,
-                               closure_adds_into_its_free_variable], ids=lambda f: f.__name__)
+                               closure_adds_into_its_free_variable, closure_called_twice_adds_into_its_free_variable],
+                         ids=lambda f: f.__name__)
 def test_adding_into_a_callers_array_is_refused_not_wrong(f):
     # were silently wrong: the gradient of the program where the caller's array did not change
     with pytest.raises(s2sad.InPlaceUpdateError, match="the caller"):
         s2sad.grad(f)(np.array([0.5, 0.7]))
     assert_grad_matches_fd(f, [0.5])
+
+
+# ------------------------------------------------------------ nested functions as generated function pairs
+# A nested def or lambda called twice, recursive or large is a pair like a module-level helper
+# (s2sad/nested_routines.py): the enclosing names it reads come first, with their values at the call.
+
+
+def closure_over_weights_twice(W, x):
+    scale = np.sum(x) * 0.5
+
+    def layer(v):
+        return np.tanh(W @ v) * scale
+
+    a = layer(x)
+    scale = 2.0 - scale  # rebound between the calls: the second call reads this (late binding)
+    return np.sum(layer(a) ** 2)
+
+
+def recursive_nested(x):
+    scale = 1.5 * x
+
+    def fact(k, y):
+        return y if k == 0 else y * scale * fact(k - 1, y)
+
+    return fact(3, x)
+
+
+def recursive_nested_over_an_array(W, x):
+    def unroll(k, v):
+        return v if k == 0 else unroll(k - 1, np.sin(W @ v))
+
+    return np.sum(unroll(3, x))
+
+
+def lambda_called_twice(x):
+    w = x * 0.5
+    wave = lambda v: np.sin(v * w)  # noqa: E731
+    return wave(x) * wave(x + 1.0)
+
+
+def nested_twice_on_a_tuple(x):
+    first = lambda p: p[0] * np.exp(p[1])  # noqa: E731  (takes a tuple: inlined at each call)
+    return first((x, 0.3)) + first((x * x, x))
+
+
+_W = np.array([[0.4, -0.3], [0.2, 0.5]])
+_X = np.array([0.3, -0.6])
+PAIR_CASES = [(closure_over_weights_twice, (_W, _X), (0, 1), ["layer_fwd", "layer_bwd"]),
+              (recursive_nested, (0.7,), 0, ["fact_fwd", "fact_bwd"]),
+              (recursive_nested_over_an_array, (_W, _X), (0, 1), ["unroll_fwd", "unroll_bwd"]),
+              (lambda_called_twice, (0.7,), 0, ["wave_fwd", "wave_bwd"]),
+              (nested_twice_on_a_tuple, (0.7,), 0, [])]
+
+
+@pytest.mark.parametrize("f, args, wrt, pairs", PAIR_CASES, ids=[c[0].__name__ for c in PAIR_CASES])
+def test_nested_function_pairs_against_finite_differences(f, args, wrt, pairs):
+    assert_grad_matches_fd(f, list(args), wrt=wrt)
+    assert _def_names(s2sad.grad(f, wrt=wrt).source) == pairs + [f"grad_{f.__name__}"]  # each pair printed once
+
+
+@pytest.mark.parametrize("f, args, wrt, pairs", PAIR_CASES, ids=[c[0].__name__ for c in PAIR_CASES])
+def test_jvp_and_hvp_of_nested_function_pairs(f, args, wrt, pairs):
+    w, h = (wrt if isinstance(wrt, int) else wrt[-1]), 1e-5
+    v = np.linspace(0.5, 1.0, np.size(args[w])).reshape(np.shape(args[w]))
+
+    def at(step):
+        return [a + step * v if k == w else a for k, a in enumerate(args)]
+
+    value, tangent = s2sad.jvp(f, wrt=w)(*args, v)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12)
+    np.testing.assert_allclose(tangent, (f(*at(h)) - f(*at(-h))) / (2 * h), rtol=1e-6, atol=1e-9)
+    g = s2sad.grad(f, wrt=w)
+    np.testing.assert_allclose(s2sad.hvp(f, wrt=w)(*args, v), (g(*at(h)) - g(*at(-h))) / (2 * h),
+                               rtol=1e-5, atol=1e-8)
+    assert _def_names(s2sad.jvp(f, wrt=w).source)[:-1] == [p.replace("_fwd", "_jvp") for p in pairs[:1]]
+
+
+def test_a_nested_pair_takes_its_free_variables_at_each_call():
+    source = s2sad.grad(closure_over_weights_twice, wrt=(0, 1)).source
+    assert "def layer_fwd(W, scale, v):" in source
+    assert source.count("= layer_fwd(W, scale, ") == 2  # each call passes the scale it reads then
+    assert source.index("= layer_fwd(W, scale, x)") < source.index("scale = 2.0 - scale") < source.index(
+        "= layer_fwd(W, scale, a)")
+    W_bar = s2sad.grad(closure_over_weights_twice, wrt=0)(_W, _X)  # x not active in the first call: 2 pairs
+    np.testing.assert_allclose(W_bar, numeric_grad(closure_over_weights_twice, [_W, _X], 0), rtol=1e-6)
+
+
+def _def_names(source):
+    return [line.split("(")[0][4:] for line in source.splitlines() if line.startswith("def ")]
