@@ -37,6 +37,7 @@ from .rules import registry
 from .routine_pairs import to_module_source
 from .simplify import simplify
 from .shapes import UNKNOWN, of_value, signature as abstract_signature
+from .outer_sums import outer_products_as_matmul
 from .specialize import specialize_adjoint, specialize_primal, tidy
 from .subroutines import subroutines_of
 from .transforming import transforming
@@ -906,7 +907,8 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
             adjoint = build_ir(primal, kind, list(positions), many, _safe_name(func))
         adjoint = simplify(checkpoint_loops(adjoint, checkpoint))
         if shapes is not None and [p.var for p in adjoint.params] == [p.var for p in primal.params]:
-            adjoint = tidy(simplify(specialize_adjoint(adjoint, shapes)), shapes)
+            adjoint = simplify(specialize_adjoint(adjoint, shapes))
+            adjoint = tidy(simplify(outer_products_as_matmul(adjoint, shapes)), shapes)
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
                                                user_many))
