@@ -908,6 +908,8 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
         adjoint = simplify(checkpoint_loops(adjoint, checkpoint))
         if shapes is not None and [p.var for p in adjoint.params] == [p.var for p in primal.params]:
             adjoint = simplify(specialize_adjoint(adjoint, shapes))
+            # again: a helper made an identity above lets the next one's readers be seen through it
+            adjoint = simplify(specialize_adjoint(adjoint, shapes))
             adjoint = tidy(simplify(outer_products_as_matmul(adjoint, shapes)), shapes)
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,

@@ -50,6 +50,19 @@ class Size:
         return self.name
 
 
+@dataclass(frozen=True)
+class SliceLength:
+    """The length ``max(n - less, 0)`` of ``x[less:]`` or ``x[:-less]`` along an axis of size `base`:
+    two such lengths of the same `base` and `less` are equal at run time, but one may be 1 (it
+    stretches under broadcasting), unlike a :class:`Size`."""
+
+    base: Size
+    less: int
+
+    def __repr__(self) -> str:
+        return f"{self.base.name}-{self.less}"
+
+
 @dataclass(frozen=True, eq=False)
 class Value:
     """What is known of one value: ``shape`` (None: not even the rank), ``dtype`` (None: unknown),
@@ -128,6 +141,8 @@ def _broadcast_size(a, b):
         return b
     if b == 1:
         return a
+    if isinstance(a, SliceLength) or isinstance(b, SliceLength):  # may be 1: known only when equal
+        return a if same_size(a, b) else None
     if a is None:
         return b if isinstance(b, Size) or isinstance(b, int) else None  # b is not 1: a is 1 or b
     if b is None:
@@ -320,8 +335,25 @@ def _index(x: Value, index, index_value: Value) -> Value:
     kept = []
     for item, n in zip(items, x.shape):
         if type(item) is slice:
-            kept.append(n if item == slice(None) else None)
+            kept.append(n if item == slice(None) else _slice_length(item, n))
     return Value(tuple(kept) + tuple(x.shape[len(items):]), x.dtype, False)
+
+
+def _slice_length(item: slice, n):
+    """The length of ``x[item]`` along an axis of size `n`: ``x[k:]`` and ``x[:-k]`` (k > 0) keep
+    ``max(n - k, 0)`` entries, the same for both; other slices, unknown (None)."""
+    start, stop, step = item.start, item.stop, item.step
+    if step is not None or not all(v is None or type(v) is int for v in (start, stop)):
+        return None
+    if isinstance(n, int):
+        return len(range(*item.indices(n)))
+    if not isinstance(n, Size):
+        return None
+    if stop is None and start is not None and start > 0:
+        return SliceLength(n, start)
+    if start is None and stop is not None and stop < 0:
+        return SliceLength(n, -stop)
+    return None
 
 
 def _shape_of_constant(value):
@@ -526,5 +558,5 @@ def _loop(loop, env, pushed, ranges) -> None:
         env[c.out] = env[c.arg]  # the value after the loop: the initial one, or one a round yielded
 
 
-__all__ = ["Size", "Value", "UNKNOWN", "signature", "of_value", "infer", "broadcast", "same_shape", "join",
+__all__ = ["Size", "SliceLength", "Value", "UNKNOWN", "signature", "of_value", "infer", "broadcast", "same_shape", "join",
            "matmul_shape"]

@@ -179,6 +179,13 @@ def _rewrite(stmt, env, readers, elsewhere, fresh) -> list | None:
                 n == 1 or same_size(n, m) for n, m in zip(g.shape, x.shape)) \
                 and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
             return same_as(args[0])
+    elif func is np.full_like and len(args) == 2 and isinstance(args[1], ir.Const) \
+            and type(args[1].value) is float:
+        # an unreduce made full_like before its readers were seen through (the second pass): the
+        # same test, for a Python float fill (a float64 scalar to NumPy)
+        x = value(0)
+        if _float64(x) and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
+            return same_as(args[1])
     elif func is runtime.scalar_seed and len(args) == 1:
         y = value(0)
         if _float64(y) and y.shape == ():

@@ -149,6 +149,8 @@ def assert_inference_holds(fn, args) -> int:
             for n, size in zip(shape, claim.shape):
                 if isinstance(size, shapes.Size):
                     assert sizes[size] == n, where
+                elif isinstance(size, shapes.SliceLength):
+                    assert max(sizes[size.base] - size.less, 0) == n, where
                 elif size is not None:
                     assert size == n, where
             checked += 1
@@ -262,6 +264,16 @@ def last_item(x, v):
     return np.sum(t)
 
 
+def rosen_vec(x):
+    # x[1:] and x[:-1] are both max(n - 1, 0) long: equal, so nothing is unbroadcast
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def shifted(x, y):
+    # x[1:] is 1 long for a 2-vector: it stretches against y; x[:-2] may be empty
+    return np.sum(np.sin(x[1:]) * y + x[:-1] * x[1:]) + np.sum(x[2:] * x[:-2])
+
+
 def sliced(x, w):
     # x[1:] has a size the signature does not know: it may be 1, so w's (1,) may be stretched
     return np.sum(x[1:] * w) + np.sum(x[:-1] * x[1:])
@@ -337,6 +349,12 @@ SHAPE_CASES = [
     (sliced, (_a(4), _a(1))),
     (sliced, (_a(4), _a(3))),
     (outer_sum, (_a(3), _a(4, 1))),
+    (rosen_vec, (_a(6),)),
+    (rosen_vec, (_a(2),)),
+    (rosen_vec, (_a(1),)),
+    (shifted, (_a(2), _a(3))),
+    (shifted, (_a(4), _a(3))),
+    (shifted, (_a(3), _a(1))),
     (int_or_float, (0.3,)),
     (int_or_float, (-0.3,)),
     (ints_and_data, (_a(3), 1, _a(4, 3))),
@@ -409,6 +427,8 @@ def test_specialized_code_drops_the_helpers():
         text = s2sad.grad(f, wrt=_wrt(args)).for_shapes(*args).source
         for helper in ("unbroadcast", "unreduce", "scalar_seed", "matmul_bar", "tensordot"):
             assert helper not in text, text
+    text = s2sad.grad(rosen_vec).for_shapes(_a(6)).source  # x[1:] and x[:-1] have one length
+    assert not re.search(r"unbroadcast|full_like|unreduce", text), text
     text = s2sad.grad(layer, wrt=(0, 1)).for_shapes(_a(4, 3), _a(3, 2)).source
     assert re.search(r"X_bar = \w+ @ W\.T\n", text) and re.search(r"W_bar = X\.T @ \w+\n", text), text
 
