@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 
-from . import ir
+from . import ir, runtime
 from .analysis import guard_inplace_updates
 from .codegen import Namespace, to_source
 from .forward import forward_function
@@ -61,16 +61,17 @@ def _split_adjoint(base: Routine, mask) -> None:
     whole = simplify(reverse_function(program, positions, seed="given", return_value=True,
                                       name=base.name, tuple_grads=len(positions) > 1))
     body = list(whole.body)
+    params, seed = [p.var for p in whole.params[:-1]], whole.params[-1].var
+    namer = Namer(v.name for v in params + [seed] + ir.all_defs(body))
+    namer.temps = max([int(v.name[1:]) for v in ir.all_defs(body) if ir.is_temp(v)] or [0])
+    if isinstance(base, Derived):
+        _add_item_by_item(body, namer)
     cut = next(k for k, s in enumerate(body) if isinstance(s, ir.Marker) and s.text == "reverse sweep")
     first = [s for s in body[:cut] if not isinstance(s, ir.Marker)]
     second = [s for s in body[cut + 1:] if not isinstance(s, ir.Marker)]
     final = second.pop()  # (value, gradient), appended last by reverse_function
     assert isinstance(final, ir.Assign) and final.target == whole.result and final.func.value is pack_tuple
     value, gradient = final.args
-    params, seed = [p.var for p in whole.params[:-1]], whole.params[-1].var
-
-    namer = Namer(v.name for v in params + [seed] + ir.all_defs(body))
-    namer.temps = max([int(v.name[1:]) for v in ir.all_defs(body) if ir.is_temp(v)] or [0])
     read = set(ir.free_vars(second)) - {seed}
     saved = [v for v in params + ir.all_defs(first) if v in read]
     visible = _expose(first, set(saved), namer)
@@ -95,6 +96,24 @@ def _split_adjoint(base: Routine, mask) -> None:
     bwd.generated = simplify(ir.verify(dataclasses.replace(
         whole, name=bwd.name, params=[ir.Param(saved_in), ir.Param(seed)], body=unpack + second, result=gradient,
         exports={})))
+
+
+def _add_item_by_item(block: list, namer: Namer) -> None:
+    """In reverse mode over generated code, ``acc = add_at(acc, i, g)`` becomes
+    ``acc = add_sequences(acc, scatter_add(g, acc, i))``: the accumulator may be the adjoint of a tuple
+    the reverse pass does not know as one (a ``saved`` parameter, a routine's result), whose item is a list
+    (a callee's saved values, a tape): ``acc[i] += g`` would concatenate two lists, or add into `g` itself."""
+    for k in range(len(block) - 1, -1, -1):
+        stmt = block[k]
+        for child in ir.child_blocks(stmt):
+            _add_item_by_item(child, namer)
+        if isinstance(stmt, ir.Assign) and stmt.func.value is runtime.add_at:
+            acc, index, g = stmt.args
+            part = namer.temp()
+            block[k:k + 1] = [ir.Assign(part, ir.Ref(("scatter_add",), runtime.scatter_add), [g, acc, index], [],
+                                        stmt.loc),
+                              ir.Assign(stmt.target, ir.Ref(("add_sequences",), runtime.add_sequences), [acc, part],
+                                        [], stmt.loc)]
 
 
 def _expose(stmts: list, wanted: set, namer: Namer) -> dict:

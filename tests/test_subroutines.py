@@ -534,3 +534,51 @@ def test_the_ssa_stage_shows_each_subroutine_once():
     text = s2sad.source(two_sigmoids, stage="ssa")
     assert text.count("def sigmoid(z):") == 1 and text.index("def sigmoid(") < text.index("def two_sigmoids(")
     assert "sigmoid(" in text.split("def two_sigmoids(")[1]
+
+
+def three_tanh(z):
+    return np.tanh(np.tanh(np.tanh(z * 1.1) * 1.1) * 1.1)
+
+
+def nested_three(x):
+    return three_tanh(three_tanh(x))
+
+
+def calls_nested_twice(x):
+    return np.sum(nested_three(x) + nested_three(x * 2.0))
+
+
+def tanh_steps(z):
+    y = z
+    for _ in range(2):
+        y = np.tanh(y * 1.1)
+    return y * z
+
+
+def calls_tanh_steps_twice(x):
+    return np.sum(tanh_steps(x) + tanh_steps(x * 2.0))
+
+
+def tanh_recursion(z, n):
+    if n <= 0:
+        return z
+    y = z
+    for _ in range(n):
+        y = np.tanh(y * 1.1)
+    return tanh_recursion(y, n - 1) * z
+
+
+def calls_tanh_recursion(x):
+    return np.sum(tanh_recursion(x, 2))
+
+
+@pytest.mark.parametrize("f", [calls_nested_twice], ids=["nested subroutines"])
+def test_reverse_mode_over_a_gradient_calling_subroutines(f):
+    """The reverse halves of power_fwd / power_bwd: their saved tuples hold the callee's saved tuple and
+    the tape, whose adjoints add item by item (``saved_bar[0] += g`` concatenated two lists: wrong
+    numbers for nested subroutines)."""
+    g = s2sad.grad(f)
+    np.testing.assert_allclose(s2sad.jacobian(g, mode="reverse")(X), s2sad.hessian(f)(X), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(s2sad.jacobian(g, mode="reverse")(X),
+                               np.array([numeric_grad(lambda x, i=i: g(x)[i], (X,), 0) for i in range(3)]),
+                               rtol=1e-5, atol=1e-7)
