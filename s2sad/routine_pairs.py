@@ -26,9 +26,9 @@ from . import ir, runtime
 from .analysis import guard_inplace_updates
 from .codegen import Namespace, to_source
 from .forward import forward_function
-from .generated_ir import pure_for_reverse
+from .generated_ir import pure_for_reverse, tape_as_list
 from .lower import Namer
-from .primitives import pack_tuple
+from .primitives import identity, pack_tuple
 from .reverse import reverse_function
 from .simplify import simplify
 from .subroutines import Derived, Routine, Subroutine, current_tape, use_tape
@@ -57,7 +57,7 @@ def _split_adjoint(base: Routine, mask) -> None:
     positions = [i for i, m in enumerate(mask) if m]
     program = routine_ir(base)
     if isinstance(base, Derived):  # reverse over generated code (grad of a generated gradient)
-        program = pure_for_reverse(program)
+        program = pure_for_reverse(_tape_handed_over(program))
     whole = simplify(reverse_function(program, positions, seed="given", return_value=True,
                                       name=base.name, tuple_grads=len(positions) > 1))
     body = list(whole.body)
@@ -114,6 +114,29 @@ def _add_item_by_item(block: list, namer: Namer) -> None:
                                         stmt.loc),
                               ir.Assign(stmt.target, ir.Ref(("add_sequences",), runtime.add_sequences), [acc, part],
                                         [], stmt.loc)]
+
+
+def _tape_handed_over(half: ir.Function) -> ir.Function:
+    """A fwd half that returns its tape (``current_tape``) or a bwd half that pops the tape it is given
+    (``use_tape``), with that tape a list value (:func:`generated_ir.tape_as_list`): the tape the fwd half
+    returns is the list after its last push, and the bwd half's list starts as the one it is given.
+    Reverse mode then differentiates the tape between the halves like any list."""
+    listed = tape_as_list(half)
+    if listed is half or not any(isinstance(s, ir.Assign) and s.func.value in (current_tape, use_tape)
+                                 for s in listed.body):
+        return listed
+    before = set(ir.all_defs(half.body))
+    first, body = listed.body[0], []  # `saved_0 = []`: the list before the first push
+    state = first.target
+    for stmt in listed.body[1:]:
+        if isinstance(stmt, ir.Assign) and stmt.func.value is use_tape:  # before the first pop
+            stmt, first = ir.Assign(first.target, ir.prim(identity), [stmt.args[0]], [], stmt.loc), None
+        elif isinstance(stmt, ir.Assign) and stmt.func.value is current_tape:  # after the last push
+            stmt = ir.Assign(stmt.target, ir.prim(identity), [state], [], stmt.loc)
+        body.append(stmt)
+        state = next((v for v in reversed(ir.defs(stmt)) if v not in before), state)  # the list after stmt
+    body = ([first] if first is not None else []) + body
+    return ir.verify(dataclasses.replace(listed, body=body))
 
 
 def _expose(stmts: list, wanted: set, namer: Namer) -> dict:

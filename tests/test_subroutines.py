@@ -572,11 +572,12 @@ def calls_tanh_recursion(x):
     return np.sum(tanh_recursion(x, 2))
 
 
-@pytest.mark.parametrize("f", [calls_nested_twice], ids=["nested subroutines"])
+@pytest.mark.parametrize("f", [calls_nested_twice, calls_tanh_steps_twice, calls_tanh_recursion],
+                         ids=["nested subroutines", "a loop's tape", "recursion with a loop"])
 def test_reverse_mode_over_a_gradient_calling_subroutines(f):
     """The reverse halves of power_fwd / power_bwd: their saved tuples hold the callee's saved tuple and
     the tape, whose adjoints add item by item (``saved_bar[0] += g`` concatenated two lists: wrong
-    numbers for nested subroutines)."""
+    numbers for nested subroutines), and the tape a fwd half returns is the one its bwd half pops."""
     g = s2sad.grad(f)
     np.testing.assert_allclose(s2sad.jacobian(g, mode="reverse")(X), s2sad.hessian(f)(X), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(s2sad.jacobian(g, mode="reverse")(X),
