@@ -333,8 +333,8 @@ class _Forward:
             out.append(ir.Assign(t, stmt.func, list(head) + items, [], loc))
             env[stmt.target] = t
             return out
-        if func is list_append:
-            # the tangent list grows with the list: items.append(v) -> items_dot.append(v_dot)
+        if func is list_append or func is runtime.appended:
+            # the tangent list grows with the list: items.append(v) -> items_dot.append(v_dot) (or appended)
             items, value = stmt.args
             items_dot = env.get(items) if self.is_active(items) else None
             if items_dot is None and not self.is_active(value):

@@ -16,8 +16,9 @@ Generated reverse code accumulates adjoints into arrays it owns
 ``g[i] = 0``): fast, and right in the code that made them. Here they become their
 pure forms, ``acc + scatter_add(v, acc, i)`` and ``zero_at(g, i)``, which the
 rules in ``rules/helpers.py`` differentiate both ways. The tape becomes a list
-value (:func:`tape_as_list`). Putting back a slice that an in-place update
-overwrote (``restore``) or an append (``unappend``) is refused, naming it.
+value (:func:`tape_as_list`). Where generated code puts back a slice that an
+in-place update overwrote (``restore``) or takes back an append (``unappend``),
+the updates become pure and the undoing goes (:func:`_nothing_undone`).
 """
 
 from __future__ import annotations
@@ -27,17 +28,16 @@ import operator
 
 from . import ir, runtime
 from .errors import Location, NoDerivativeError, S2SADError, raise_problems
-from .primitives import list_append, pack_list, restore, unappend
+from .primitives import list_append, pack_list, restore, setitem, unappend
 
 __all__ = ["pure_for_reverse", "reverse_problems_of", "splice_call"]
 
 _SCATTER_ADD = ir.Ref(("scatter_add",), runtime.scatter_add)
 _ZERO_AT = ir.Ref(("zero_at",), runtime.zero_at)
+_SET_AT = ir.Ref(("set_at",), runtime.set_at)
+_APPENDED = ir.Ref(("appended",), runtime.appended)
 
-_NOT_REVERSIBLE = {
-    restore: "the restoring of a value overwritten in place",
-    unappend: "the taking back of a list append",
-}
+_UNDOING = (restore, unappend)  # put back what an in-place update overwrote (reverse sweep only)
 _TAPE = "the tape of a loop (values saved in the forward sweep and restored in the reverse sweep)"
 
 
@@ -58,8 +58,6 @@ def _pure_block(stmts: list, temp, problems: list) -> list:
         elif isinstance(stmt, ir.Assign) and stmt.func.value is runtime.zero_in_place:
             out.append(ir.Assign(stmt.target, _ZERO_AT, list(stmt.args), list(stmt.kwargs), stmt.loc))
             continue
-        elif isinstance(stmt, ir.Assign) and stmt.func.value in _NOT_REVERSIBLE:
-            problems.append((_NOT_REVERSIBLE[stmt.func.value], stmt.loc))
         elif isinstance(stmt, ir.If):
             stmt = dataclasses.replace(stmt, then_body=_pure_block(stmt.then_body, temp, problems),
                                        else_body=_pure_block(stmt.else_body, temp, problems))
@@ -70,6 +68,40 @@ def _pure_block(stmts: list, temp, problems: list) -> list:
                                        body=_pure_block(stmt.body, temp, problems))
         out.append(stmt)
     return out
+
+
+def _nothing_undone(stmts: list) -> list:
+    """`stmts` with every in-place update of a user's value made pure and the undoing of them dropped.
+
+    Generated code updates an array or list in place (``y[i] = v``, ``lst.append(v)``) and
+    puts the old contents back for the reverse sweep (``restore``, ``unappend``); the tape
+    saves the array, one object, once per iteration. Made pure (``y_2 = set_at(y_1, i, v)``
+    copies, ``lst_2 = appended(lst_1, v)``), every name holds the value it was bound to, which is
+    what the undoing restored (analysis refuses an update whose old value another name
+    reads): the undoing has nothing left to do. Costs a copy per update.
+    """
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Assign) and stmt.func.value in _UNDOING:
+            continue
+        if isinstance(stmt, ir.Assign) and stmt.func.value is setitem:
+            stmt = dataclasses.replace(stmt, func=_SET_AT)
+        elif isinstance(stmt, ir.Assign) and stmt.func.value is list_append:
+            stmt = dataclasses.replace(stmt, func=_APPENDED)
+        elif isinstance(stmt, ir.If):
+            stmt = dataclasses.replace(stmt, then_body=_nothing_undone(stmt.then_body),
+                                       else_body=_nothing_undone(stmt.else_body))
+        elif isinstance(stmt, ir.For):
+            stmt = dataclasses.replace(stmt, body=_nothing_undone(stmt.body))
+        elif isinstance(stmt, ir.While):
+            stmt = dataclasses.replace(stmt, cond_body=_nothing_undone(stmt.cond_body),
+                                       body=_nothing_undone(stmt.body))
+        out.append(stmt)
+    return out
+
+
+def _undoes(stmts: list) -> bool:
+    return any(isinstance(s, ir.Assign) and s.func.value in _UNDOING for s in ir.walk(stmts))
 
 
 def _uses_tape(stmts: list) -> bool:
@@ -253,9 +285,7 @@ def reverse_problems_of(fn: ir.Function) -> list:
     if not any(_needs_work(s) for s in ir.walk(fn.body)):
         return []
     fn = tape_as_list(fn)
-    problems = [(_TAPE, s.loc) if isinstance(s, (ir.Push, ir.Pop)) else (_NOT_REVERSIBLE[s.func.value], s.loc)
-                for s in ir.walk(fn.body)
-                if isinstance(s, (ir.Push, ir.Pop)) or (isinstance(s, ir.Assign) and s.func.value in _NOT_REVERSIBLE)]
+    problems = [(_TAPE, s.loc) for s in ir.walk(fn.body) if isinstance(s, (ir.Push, ir.Pop))]
     return _refusals(problems, "reverse mode over generated code", _REVERSE_HINT, fn.result_loc)
 
 
@@ -281,6 +311,11 @@ def pure_for_reverse(fn: ir.Function, generated: bool = False) -> ir.Function:
                                       fn.doc, dict(fn.exports), fn.result_loc))
     if generated:
         listed = join_branch_values(listed)
+    if any(isinstance(s, ir.Assign) and s.func.value in _UNDOING + (runtime.set_at, runtime.appended)
+           for s in ir.walk(listed.body)):
+        # generated code that undid updates (here, or spliced into this caller): the tape's appends pure
+        # too, as its arrays now differ per iteration and forward mode over it would np.copy the tape list
+        listed = dataclasses.replace(listed, body=_nothing_undone(listed.body))
     body = _pure_block(listed.body, _temps_after(listed), problems)
     raise_problems(_refusals(problems, "reverse mode over generated code", _REVERSE_HINT, fn.result_loc), fn.name,
                    fn.filename)
@@ -297,7 +332,6 @@ def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, loc
 
     Raises:
         S2SADError: at `location`, for arguments that do not fit `fn`'s parameters.
-        NoDerivativeError: at `location`, for code that puts back values overwritten in place.
     """
     params = [p.var for p in fn.params]
     names = [v.name for v in params]
@@ -316,12 +350,10 @@ def splice_call(fn: ir.Function, args: list, kwargs: list, namer, out: list, loc
                 raise S2SADError(f"this call of {fn.name} leaves out its argument {param.var.name!r}", location,
                                  hint=f"pass every argument of {fn.name}{tuple(names)}")
             bound[param.var] = param.default
-    # a loop's tape stays (forward mode takes it, reverse mode makes it a list); what cannot be reversed is
-    # refused at the call, the line the user can change (the caller's in-place checks would blame the callee)
-    undoing = [(_NOT_REVERSIBLE[s.func.value], location) for s in ir.walk(fn.body)
-               if isinstance(s, ir.Assign) and s.func.value in _NOT_REVERSIBLE]
-    raise_problems(_refusals(undoing, f"a call of the generated {fn.name} inside a differentiated function",
-                             "differentiate the original function instead of calling its generated derivative"))
+    # a loop's tape stays (forward mode takes it, reverse mode makes it a list); updates that are undone
+    # later become pure, or the caller's in-place checks would see the undoing
+    if _undoes(fn.body):
+        fn = dataclasses.replace(fn, body=_nothing_undone(fn.body))
     fn = join_branch_values(fn)  # the caller may be reversed: no value read past its branch
     body = _pure_block([s for s in fn.body if not isinstance(s, ir.Marker)], _temps_after(fn), [])
     fresh = (lambda v: namer.temp() if ir.is_temp(v) else namer.fresh(v.base))

@@ -409,7 +409,7 @@ class _Reverser:
                 self.owned.add(zeroed)
                 self.contribute(env, x, zeroed, out, loc)
             return out
-        if func is list_append:
+        if func is list_append or func is runtime.appended:
             # y is the list with the value at its end: the last adjoint is the value's, the rest the list's
             items, value = stmt.args
             if self.is_active(value):
@@ -834,7 +834,7 @@ def _sequences(fn: ir.Function) -> set:
     find = buffer_chains(fn, views=False)
     built = {find(s.target) for s in ir.walk(fn.body)
              if isinstance(s, ir.Assign) and s.func.value in (pack_list, pack_tuple, pack_dict, pack_namedtuple,
-                                                              list_append)}
+                                                              list_append, runtime.appended)}
     found = {v for v in ir.all_defs(fn.body) if find(v) in built}
     while True:  # list + list and slices of lists are lists too
         more = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.target not in found and (
@@ -843,6 +843,9 @@ def _sequences(fn: ir.Function) -> set:
                 and any(isinstance(a, ir.Const) and isinstance(a.value, int) for a in s.args))
             or (s.func.value is operator.getitem and s.args[0] in found and isinstance(s.args[1], ir.Const)
                 and isinstance(s.args[1].value, slice)))}
+        # a list carried by a loop that concatenates onto it (lst = lst + [v]): the loop's values are lists too
+        more |= {v for s in ir.walk(fn.body) if isinstance(s, (ir.For, ir.While)) for c in s.carried
+                 if c.init in found or c.next in found for v in (c.arg, c.out) if v not in found}
         if not more:
             return found
         found |= more

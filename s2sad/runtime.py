@@ -397,6 +397,20 @@ def zero_at(g, index):
     return out
 
 
+def set_at(x, index, value):
+    """``x[index] = value`` on a copy of `x`: the pure form of an in-place update, for reverse mode
+    over generated code (which then needs no ``restore``). Returns the new array; `x` is not modified."""
+    out = x.copy() if _is_lazy_array(x) else np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+def appended(items, value):
+    """``items.append(value)`` on a copy of the list `items`: the pure form of an append, for reverse
+    mode over generated code (which then needs no ``unappend``). Returns the new list."""
+    return [*items, value]
+
+
 def scalar_seed(y):
     """The seed of reverse mode, dy/dy = 1, for a scalar output `y` (its dtype kept).
 
@@ -451,5 +465,5 @@ def put_source(a, indices, values, mode="raise"):
     return writes % max(np.size(values), 1)
 
 
-RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at")
+RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "set_at", "appended")
 RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination", "real_tangent")

@@ -29,7 +29,7 @@ import operator
 import numpy as np
 
 from ..primitives import Attr, Method, setitem
-from ..runtime import _is_lazy_array, scatter_add, unbroadcast, zero_at
+from ..runtime import _is_lazy_array, scatter_add, set_at, unbroadcast, zero_at
 from .registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
 
 
@@ -1372,6 +1372,18 @@ def setitem_(y, x, index, value):
 
 @tangent(setitem)
 def setitem_tangent(y, x, index, value):
+    y_dot = zero_at(x_dot, index) + place(value_dot, x, index)
+
+
+@adjoint(set_at)
+def set_at_(y, x, index, value):
+    # y = a copy of x with y[index] = value: as for setitem
+    x_bar = zero_at(y_bar, index)
+    value_bar = assigned_part(y_bar, index, value)
+
+
+@tangent(set_at)
+def set_at_tangent(y, x, index, value):
     y_dot = zero_at(x_dot, index) + place(value_dot, x, index)
 
 
