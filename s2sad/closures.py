@@ -420,6 +420,20 @@ def leave_loop(lowerer, carried, body_env, body, node) -> list:
     return kept
 
 
+def held_values(env: dict) -> set:
+    """The values the local callables in `env` hold: a partial's bound arguments and a nested def's
+    defaults, read when it is called later (so changing one in place must be seen there)."""
+    held, pending = set(), list(env.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, LocalPartial):
+            held.update(list(value.args) + [v for _, v in value.kwargs])
+            pending.append(value.func)
+        elif isinstance(value, LocalFunction):
+            held.update(value.defaults.values())
+    return held
+
+
 def without_locals(env: dict) -> dict:
     """`env` without its local callables (what a lowered function exports)."""
     return {k: v for k, v in env.items() if not is_local(v)}
@@ -427,4 +441,4 @@ def without_locals(env: dict) -> dict:
 
 __all__ = ["LocalFunction", "LocalPartial", "Unusable", "is_local", "define", "callee_of", "call", "escaped",
            "merged", "enter_loop", "leave_loop", "functions_defined_in", "without_locals", "binds_lambda",
-           "from_partial_object"]
+           "from_partial_object", "held_values"]

@@ -914,7 +914,10 @@ class _Lowerer:
                 aliases.append("a list or tuple that holds it")
             if same & self.arguments:
                 aliases.append("the caller's argument")  # `def bump(a): a += 1` changes the caller's array
-            if (same & (self.contained | self.arguments)) or any(self.read_later(n, node) for n in aliases):
+            held = closures.held_values(self.env)
+            if same & held:
+                aliases.append("a partial or a default that holds it")  # which a later call reads
+            if (same & (self.contained | self.arguments | held)) or any(self.read_later(n, node) for n in aliases):
                 # for an array, `y += v` writes into the array `other` also names (NumPy); for a
                 # number it only rebinds y. Only the run time knows which: check there.
                 where = f"line {self.loc(node).line}: {self.loc(node).text.strip()} ({target.id} is also named " \
@@ -942,16 +945,19 @@ class _Lowerer:
                          hint="update a local name or an element of a local array")
 
     def read_later(self, name, node) -> bool:
-        """Is `name` read after `node` in the function (later lines, or anywhere in a loop around it)?
-        In an inlined helper or closure, the caller may read the value later too: assume it does."""
+        """Is `name` read after `node` in the function (later lines, anywhere in a loop around it, or
+        in a nested def or lambda, which may be called later)? In an inlined helper or closure, the
+        caller may read the value later too: assume it does."""
         if self.stack:
             return True
         line = getattr(node, "lineno", 0)
         loops = [n for n in gast.walk(self.parsed.node) if isinstance(n, (gast.For, gast.While))
                  and n.lineno <= line <= max(getattr(x, "lineno", 0) or 0 for x in gast.walk(n))]
+        made = [n for n in gast.walk(self.parsed.node) if isinstance(n, (gast.FunctionDef, gast.Lambda))
+                and n is not self.parsed.node]
         for n in gast.walk(self.parsed.node):
             if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load):
-                if (getattr(n, "lineno", 0) or 0) > line or any(n in set(gast.walk(loop)) for loop in loops):
+                if (getattr(n, "lineno", 0) or 0) > line or any(n in set(gast.walk(scope)) for scope in loops + made):
                     return True
         return False
 
@@ -1107,8 +1113,9 @@ class _Lowerer:
             if pname in bound.arguments:
                 env[pname] = self.named_argument(bound.arguments[pname], pname)
                 passed = env[pname]
-                if passed is bound.arguments[pname] and isinstance(passed, ir.Var) and any(
-                        self.read_later(n, node) for n, a in self.env.items() if a is passed):
+                if passed is bound.arguments[pname] and isinstance(passed, ir.Var) and (any(
+                        self.read_later(n, node) for n, a in self.env.items() if a is passed)
+                        or passed in closures.held_values(self.env)):
                     arguments.add(passed)  # a value the caller reads again (not one made for this call)
             else:
                 env[pname] = _literal_default(param.default) or ir.Ref(

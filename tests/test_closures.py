@@ -646,6 +646,58 @@ def test_an_inlined_augmented_assignment_into_a_callers_array_is_refused_not_wro
     assert_grad_matches_fd(f, [0.5])  # numbers are not shared: y += v only rebinds y
 
 
+def _sum_times(a, y):
+    return np.sum(a * y)
+
+
+def _add_into(arr, v):
+    arr += v  # NumPy adds into the caller's array
+    return v
+
+
+def closure_reads_an_array_added_into_by_an_alias(x):
+    a = x * 1.0
+    h = lambda y: np.sum(a * y)  # noqa: E731  (reads a when called: after b += x)
+    b = a
+    b += x
+    return h(x)
+
+
+def closure_reads_an_array_a_helper_added_into(x):
+    a = x * 1.0
+    h = lambda y: np.sum(a * y)  # noqa: E731
+    _add_into(a, x)
+    return h(x)
+
+
+def partial_holds_an_array_added_into(x):
+    a = x * 1.0
+    p = functools.partial(_sum_times, a)  # holds the array itself
+    a += x
+    return p(x)
+
+
+def default_holds_an_array_added_into(x):
+    a = x * 1.0
+
+    def h(y, a=a):
+        return np.sum(a * y)
+
+    a += x
+    return h(x)
+
+
+@pytest.mark.parametrize("f", [closure_reads_an_array_added_into_by_an_alias,
+                               closure_reads_an_array_a_helper_added_into, partial_holds_an_array_added_into,
+                               default_holds_an_array_added_into], ids=lambda f: f.__name__)
+def test_adding_into_an_array_a_local_function_reads_later_is_refused_not_wrong(f):
+    # the read inside the local function (or the value a partial or default holds) was not seen as a
+    # later read: the array's update was lost, silently (gradient [1, 1.4] for [2, 2.8] at [0.5, 0.7])
+    with pytest.raises(s2sad.InPlaceUpdateError):
+        s2sad.grad(f)(np.array([0.5, 0.7]))
+    assert_grad_matches_fd(f, [0.5])  # numbers are not shared: y += v only rebinds y
+
+
 # ------------------------------------------------------------ another name for a local function; loops
 
 
