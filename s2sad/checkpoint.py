@@ -15,7 +15,9 @@ It applies to ``for`` loops over ``range(...)`` at the top level of the
 function (nested loops and branches inside them come along). A loop whose body
 updates an array or list in place, or calls something that does not give the
 same result twice (random numbers, ``print``), is refused: running it again
-would not reproduce it. ``while`` loops, and loops inside branches or other
+would not reproduce it; so is one reading an array or list that is updated in place
+after it and not put back by the reverse sweep (the segments would read the new
+value). ``while`` loops, and loops inside branches or other
 loops, keep their full tape.
 
 The transformation works on the adjoint IR that `reverse` built: the forward
@@ -38,6 +40,7 @@ from __future__ import annotations
 import operator
 
 from . import ir, runtime
+from .analysis import buffer_chains
 from .errors import ArgumentError, CheckpointError
 from .lower import Namer
 from .primitives import list_append, restore, setitem, unappend
@@ -99,6 +102,7 @@ def checkpoint_loops(fn: ir.Function, checkpoint) -> ir.Function:
     replaced = {}
     for f, r in pairs:
         _refuse_unrepeatable(f, r)
+        _refuse_overwritten_later(fn, f)
         setup, new_f, segments = _forward_in_segments(f, checkpoint, namer)
         replaced[id(f)] = setup + [new_f]
         replaced[id(r)] = [_reverse_in_segments(f, r, new_f, segments, namer)]
@@ -139,6 +143,23 @@ def _refuse_unrepeatable(f: ir.For, r: ir.For) -> None:
         if isinstance(stmt, ir.Assign) and stmt.func.value in (restore, unappend):  # pragma: no cover - as above
             raise CheckpointError("checkpointing cannot run this loop again: it updates an array in place",
                                   stmt.loc or r.loc, hint="differentiate without checkpoint=")
+
+
+def _refuse_overwritten_later(fn: ir.Function, f: ir.For) -> None:
+    """Refuse a loop that reads an array or list which the function updates in place after it,
+    unless the reverse sweep puts the old value back before it reaches the loop: the segments run
+    again there and would read the new value."""
+    find = buffer_chains(fn, views=True)
+    read = {find(v) for v in ir.free_vars([f])}
+    later = fn.body[next(k for k, s in enumerate(fn.body) if s is f) + 1:]
+    undone = {s.args[0] for s in ir.walk(later) if isinstance(s, ir.Assign) and s.func.value in (restore, unappend)}
+    for stmt in ir.walk(later):
+        if isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append) \
+                and stmt.target not in undone and find(stmt.args[0]) in read:
+            raise CheckpointError(
+                "checkpointing cannot run this loop again: an array or list it reads is updated in place "
+                "after it", stmt.loc or f.loc,
+                hint="update a copy after the loop (a = a.copy()), or differentiate without checkpoint=")
 
 
 def _without_pushes(stmts: list) -> list:

@@ -194,6 +194,44 @@ def test_a_loop_that_cannot_be_run_again_is_refused(f):
     assert f.__name__ in str(info.value) or "test_checkpoint.py" in str(info.value)
 
 
+def read_then_overwritten(x, c):
+    c = c * 1.0
+    s = 0.0
+    for i in range(len(x)):
+        if c[i] > 0:  # c is read only by the test: the reverse sweep does not put c[0] back
+            s = np.sin(s) * x[i]
+        else:
+            s = np.cos(s) + x[i]
+    c[0] = -5.0
+    return s + np.sum(c)
+
+
+def test_a_loop_reading_an_array_updated_after_it_is_refused():
+    # the segments ran again on the updated c: a wrong gradient, silently
+    with pytest.raises(s2sad.CheckpointError, match="updated in place after it") as info:
+        s2sad.grad(read_then_overwritten, checkpoint=2)
+    assert "line" in str(info.value) and "Hint:" in str(info.value)
+    x, c = np.array([0.3, -0.7, 1.1, 0.4, 0.9]), np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    expected = numeric_grad(read_then_overwritten, (x, c))
+    np.testing.assert_allclose(s2sad.grad(read_then_overwritten)(x, c), expected, rtol=1e-6, atol=1e-8)
+
+
+def overwritten_and_put_back(x):
+    a = x * 2.0
+    s = 0.0
+    for i in range(len(x)):
+        s = np.sin(s) + a[i] * x[i]
+    a[1] = 10.0 * s  # the reverse sweep reads a: it puts a[1] back before the loop's segments
+    return s + a[1] * x[0]
+
+
+def test_an_update_after_the_loop_that_is_undone_is_checkpointed():
+    x = np.array([0.3, -0.7, 1.1, 0.4, 0.9])
+    g = s2sad.grad(overwritten_and_put_back, checkpoint=2)
+    assert "segment_length" in g.source
+    np.testing.assert_array_equal(g(x), s2sad.grad(overwritten_and_put_back)(x))
+
+
 @pytest.mark.parametrize("option", [0, -3, True, "log", 2.5])
 def test_bad_options_are_refused(option):
     with pytest.raises(s2sad.ArgumentError, match="checkpoint"):
