@@ -187,6 +187,16 @@ def test_cost_without_a_tape():
     assert report.loops == [] and report.tape_bytes == 0 and report.hint.startswith("no tape")
 
 
+@pytest.mark.parametrize("args", [(), (np.ones(3), 2.0), ("abc",)])
+def test_cost_with_wrong_arguments_says_so_as_a_call_does(args):
+    g = s2sad.grad(lambda x: np.sum(np.sin(x)))  # no tape: the function was timed first, a bare TypeError
+    with pytest.raises(s2sad.ArgumentError) as call:
+        g(*args)
+    with pytest.raises(s2sad.ArgumentError) as cost:
+        g.cost(*args)
+    assert str(cost.value) == str(call.value)
+
+
 def test_cost_leaves_the_derivative_as_it_was():
     g = s2sad.grad(known_loop)
     before = g(0.5, 10)
