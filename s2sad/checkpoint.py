@@ -44,6 +44,7 @@ from .analysis import buffer_chains
 from .errors import ArgumentError, CheckpointError
 from .lower import Namer
 from .primitives import list_append, restore, setitem, unappend
+from .reverse import with_holders
 from .simplify import is_pure
 
 
@@ -150,12 +151,13 @@ def _refuse_overwritten_later(fn: ir.Function, f: ir.For) -> None:
     unless the reverse sweep puts the old value back before it reaches the loop: the segments run
     again there and would read the new value."""
     find = buffer_chains(fn, views=True)
+    holders = with_holders(fn, find)
     read = {find(v) for v in ir.free_vars([f])}
     later = fn.body[next(k for k, s in enumerate(fn.body) if s is f) + 1:]
     undone = {s.args[0] for s in ir.walk(later) if isinstance(s, ir.Assign) and s.func.value in (restore, unappend)}
     for stmt in ir.walk(later):
         if isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append) \
-                and stmt.target not in undone and find(stmt.args[0]) in read:
+                and stmt.target not in undone and holders({find(stmt.args[0])}) & read:
             raise CheckpointError(
                 "checkpointing cannot run this loop again: an array or list it reads is updated in place "
                 "after it", stmt.loc or f.loc,

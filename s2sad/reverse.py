@@ -38,7 +38,7 @@ from .errors import NoDerivativeError, RuleError, raise_problems
 from .generated_ir import pure_for_reverse
 from .frontend import parse_function
 from .lower import Namer, lower_function
-from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
+from .primitives import (PACKS, Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
                          pack_namedtuple, pack_tuple, restore, setitem, unappend)
 from .rules import registry
 from .rules.arrays import assigned_part, not_differentiated
@@ -866,11 +866,37 @@ def _elements(fn: ir.Function, sequences: set) -> set:
 
 
 def _mutated(fn: ir.Function) -> set:
-    """Values sharing a buffer with one that an in-place update writes."""
+    """Values sharing a buffer with one that an in-place update writes, and the lists, tuples and
+    dicts holding such a value (an item read from them is the written array)."""
     find = buffer_chains(fn, views=True)
-    written = {find(s.args[0]) for s in ir.walk(fn.body)
-               if isinstance(s, ir.Assign) and s.func.value in (setitem, list_append)}
+    written = with_holders(fn, find)({find(s.args[0]) for s in ir.walk(fn.body)
+                                      if isinstance(s, ir.Assign) and s.func.value in (setitem, list_append)})
     return {v for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if find(v) in written}
+
+
+def with_holders(fn: ir.Function, find):
+    """A function from a set of buffers (as ``find`` of `buffer_chains` names them) to that set and the
+    buffers of the containers built holding one of them: ``[a, x]``, ``(a, 1)``, ``{"k": a}``,
+    ``items.append(a)``, ``items + [a]`` (an item read from them is the array itself)."""
+    holds = []  # (container, the values it holds)
+    for s in ir.walk(fn.body):
+        if isinstance(s, ir.Assign) and (s.func.value in PACKS or s.func.value is runtime.add_sequences):
+            holds.append((s.target, s.args))
+        elif isinstance(s, ir.Assign) and s.func.value is list_append:
+            holds.append((s.target, s.args[1:]))
+
+    def grow(chains: set) -> set:
+        chains = set(chains)
+        grown = True
+        while grown:
+            grown = False
+            for container, items in holds:
+                if find(container) not in chains and any(isinstance(a, ir.Var) and find(a) in chains for a in items):
+                    chains.add(find(container))
+                    grown = True
+        return chains
+
+    return grow
 
 
 def _positions(fn: ir.Function) -> dict:
@@ -922,16 +948,17 @@ def _needed_restores(fn, reads) -> set:
     iteration comes after it).
     """
     find = buffer_chains(fn, views=True)
+    holders = with_holders(fn, find)
     order = _positions(fn)
     inside = _loop_members(fn)
     needed = set()
     for stmt in ir.walk(fn.body):
         if isinstance(stmt, ir.Assign) and stmt.func.value in (setitem, list_append):
-            chain = find(stmt.target)
+            chains = holders({find(stmt.target)})  # and a list holding the array: its items are the array
             here = order.get(stmt.target, 0)
             loops = inside.get(stmt.target, ())
             for v in reads:
-                if not isinstance(v, ir.Var) or find(v) != chain:
+                if not isinstance(v, ir.Var) or find(v) not in chains:
                     continue
                 if order.get(v, 0) < here or any(loop in inside.get(v, ()) for loop in loops):
                     needed.add(id(stmt))

@@ -248,3 +248,22 @@ def test_helper_docstring_examples_run():
         for test in finder:
             runner.run(test)
         assert runner.failures == 0 and runner.tries > 0, helper.__name__
+
+
+def appended_then_overwritten(x):
+    a = x * 1.0
+    items = [x]
+    items.append(a)
+    s = 0.5
+    for i in range(3):
+        s = np.sin(s * items[1][i]) + s
+    a[2] = 100.0
+    return s + a[2] * x[0]
+
+
+def test_a_loop_reading_a_list_holding_an_array_updated_after_it():
+    # the segments ran again on the new a[2] (a wrong gradient, silently): now the update is undone first
+    x = np.array([0.3, -0.7, 1.1, 0.4, 0.9])
+    g = s2sad.grad(appended_then_overwritten, checkpoint=2)
+    assert "segment_length" in g.source
+    np.testing.assert_allclose(g(x), numeric_grad(appended_then_overwritten, (x,)), rtol=1e-6, atol=1e-8)

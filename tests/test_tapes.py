@@ -212,3 +212,31 @@ def test_cost_docstring_example_runs():
     for test in doctest.DocTestFinder().find(GeneratedFunction.cost, globs={}):
         runner.run(test)
     assert runner.failures == 0 and runner.tries > 0
+
+
+def item_of_a_list_overwritten_after(x):
+    a = x * 1.0
+    items = [a, x]
+    s = 0.5
+    for i in range(3):
+        s = np.sin(s * items[0][i]) + s  # items[0][i] read again in the reverse sweep: it is a[i]
+    a[2] = 100.0
+    return s + a[2] * x[0]
+
+
+def row_of_a_list_overwritten_after(x):
+    a = x * 1.0
+    items = [a, x]
+    s = 0.5
+    for i in range(3):
+        s = np.sum(np.sin(s * items[0][i])) + s  # the row saved is a view of a
+    a[2] = 100.0
+    return s + np.sum(a[2] * x[0])
+
+
+@pytest.mark.parametrize("f, x", [(item_of_a_list_overwritten_after, VEC),
+                                  (row_of_a_list_overwritten_after, RNG.normal(size=(4, 3)))])
+def test_an_item_of_a_list_is_read_as_it_was(f, x):
+    # the list holds the array updated after the loop: an item read again, or a view of it saved,
+    # gave the new value (a wrong gradient, silently)
+    assert_grad_matches_fd(f, (x,))
