@@ -85,11 +85,11 @@ def checkpoint_loops(fn: ir.Function, checkpoint) -> ir.Function:
                and any(isinstance(p, ir.Push) for p in ir.walk(s.body))]
     reverse = [s for s in fn.body if isinstance(s, ir.For) and s.reverse]
     # two loops may run over one range (``for e in v`` twice): the reverse loop of F is the one
-    # whose own pops restore what F's own pushes saved
-    popped = [({p.of for p in _own(r.body, ir.Pop)}, r) for r in reverse]
+    # whose pops (its nested loops' included) restore what F's pushes saved
+    popped = [({p.of for p in ir.walk(r.body) if isinstance(p, ir.Pop)}, r) for r in reverse]
     pairs = []
     for f in forward:
-        pushed = {p.value for p in _own(f.body, ir.Push)}
+        pushed = {p.value for p in ir.walk(f.body) if isinstance(p, ir.Push)}
         matches = [r for restored, r in popped if r.iterable == f.iterable and restored & pushed]
         if len(matches) == 1:
             pairs.append((f, matches[0]))
@@ -111,17 +111,6 @@ def checkpoint_loops(fn: ir.Function, checkpoint) -> ir.Function:
     out = ir.Function(fn.name, fn.params, body, fn.result, fn.filename, fn.firstline, fn.doc, fn.exports,
                       fn.result_loc)
     return ir.verify(out)
-
-
-def _own(stmts: list, kind) -> list:
-    """The statements of `kind` in a loop body, in its branches too, not in nested loops."""
-    out = []
-    for s in stmts:
-        if isinstance(s, kind):
-            out.append(s)
-        elif isinstance(s, ir.If):
-            out += _own(s.then_body, kind) + _own(s.else_body, kind)
-    return out
 
 
 def _refuse_unrepeatable(f: ir.For, r: ir.For) -> None:
