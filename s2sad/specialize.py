@@ -9,7 +9,8 @@ dtypes and shapes; see each rewrite). What is not proven keeps the helper.
   when `g` is a float64 scalar whose every reader is an elementwise operation with an operand of
   `x`'s full shape (NumPy broadcasts the scalar to the same elements); else ``np.full_like(x, g)``;
   with ``keepdims=True`` likewise ``g`` when its readers broadcast it so;
-* ``scalar_seed(y)`` is ``1.0`` for a float64 scalar `y`;
+* ``scalar_seed(y)`` is ``1.0`` for a float64 scalar `y`, unless the derivative multiplies an int
+  or (for a NumPy `y`) computes a float32 value (`_seed_hazards`);
 * the matrix-product adjoints ``matmul_bar_a/b(g, a, b)`` for 1-D and 2-D float64 operands are
   ``g @ b.T`` / ``a.T @ g``, ``np.outer`` for a vector against a matrix, ``g * b`` for two vectors
   (NumPy's matmul rules, 1-D operands promoted and the added axis removed);
@@ -62,6 +63,19 @@ class _Fresh:
         var = ir.Var(f"t{self.next}", "t")
         self.next += 1
         return var
+
+
+def _seed_hazards(fn, env) -> tuple[bool, bool]:
+    """Whether the derivative multiplies an int, and whether it computes a float32 (or narrower)
+    value. The seed ``scalar_seed(y)`` becomes the literal ``1.0`` only if neither can take its dtype
+    from it: `simplify` drops ``1.0 * v`` to ``v``, exact for a float `v` only (``y * k[0] + y * k[1]``
+    with an int8 `k` made the adjoint int8, -56 for 200); and a Python 1.0 standing for NumPy's
+    ``np.float64(1.0)`` keeps a float32 value it meets float32, not float64."""
+    ints = any(isinstance(s, ir.Assign) and s.func.value is operator.mul and any(
+        isinstance(a, ir.Var) and env.get(a, UNKNOWN).known and env[a].dtype.kind in "biu" for a in s.args)
+        for s in ir.walk(fn.body))
+    narrow = any(v.known and v.dtype.kind == "f" and v.dtype.itemsize < 8 for v in env.values())
+    return ints, narrow
 
 
 def _readers(fn) -> tuple[dict, set]:
@@ -144,7 +158,7 @@ def _matmul_adjoint(stmt, env, fresh) -> list | None:
     return [tstmt, ir.Assign(target, _MATMUL, [t, g], [], loc)]
 
 
-def _rewrite(stmt, env, readers, elsewhere, fresh) -> list | None:
+def _rewrite(stmt, env, readers, elsewhere, fresh, seed_may_be_literal) -> list | None:
     """The statements that replace `stmt`, or None to keep it."""
     func = stmt.func.value
     args = stmt.args
@@ -188,24 +202,24 @@ def _rewrite(stmt, env, readers, elsewhere, fresh) -> list | None:
             return same_as(args[1])
     elif func is runtime.scalar_seed and len(args) == 1:
         y = value(0)
-        if _float64(y) and y.shape == ():
+        if _float64(y) and y.shape == () and seed_may_be_literal(y.python):
             return same_as(ir.Const(1.0))  # dy/dy
     elif func in (linalg.matmul_bar_a, linalg.matmul_bar_b) and len(args) == 3:
         return _matmul_adjoint(stmt, env, fresh)
     return None
 
 
-def _rewrite_block(stmts, env, readers, elsewhere, fresh) -> list:
+def _rewrite_block(stmts, env, readers, elsewhere, fresh, seed_may_be_literal) -> list:
     out = []
     for stmt in stmts:
         if stmt.__class__ is ir.Assign:
-            replaced = _rewrite(stmt, env, readers, elsewhere, fresh)
+            replaced = _rewrite(stmt, env, readers, elsewhere, fresh, seed_may_be_literal)
             out.extend(replaced if replaced is not None else [stmt])
             continue
         for attr in ("then_body", "else_body", "body", "cond_body"):
             block = getattr(stmt, attr, None)
             if isinstance(block, list):
-                setattr(stmt, attr, _rewrite_block(block, env, readers, elsewhere, fresh))
+                setattr(stmt, attr, _rewrite_block(block, env, readers, elsewhere, fresh, seed_may_be_literal))
         out.append(stmt)
     return out
 
@@ -218,7 +232,9 @@ def specialize_adjoint(fn: ir.Function, params) -> ir.Function:
                      fn.result_loc)
     env = infer(fn, params)
     readers, elsewhere = _readers(fn)
-    fn.body = _rewrite_block(fn.body, env, readers, elsewhere, _Fresh(fn))
+    ints, narrow = _seed_hazards(fn, env)
+    fn.body = _rewrite_block(fn.body, env, readers, elsewhere, _Fresh(fn),
+                             lambda python: not ints and (python or not narrow))
     return ir.verify(fn)
 
 

@@ -495,3 +495,33 @@ def test_a_stale_derivative_drops_its_specialized_code(tmp_path):
     module.helper = other.helper  # a helper redefined, as in a notebook
     np.testing.assert_allclose(grad(x), 6.0 * x)
     np.testing.assert_allclose(grad(x), 6.0 * x)
+
+
+def int_weights(y, k):
+    return y * k[0] + y * k[1]
+
+
+def int_scale(y, n):
+    return n * y
+
+
+def float32_data(x, y):
+    return np.mean(x) * np.sum(y) + np.sum(np.mean(x) + y * y)
+
+
+@pytest.mark.parametrize("f, args, expected", [
+    (int_weights, (1.5, np.array([100, 100], dtype=np.int8)), 200.0),  # was int8 -56: 1.0 * k[0] dropped to k[0]
+    (int_weights, (1.5, np.array([1, 2], dtype=np.uint8)), 3.0),
+    (int_scale, (1.5, 3), 3.0),  # was the int 3
+    (float32_data, (1.5, np.ones(4, np.float32)), 8.0),  # was float32: a Python 1.0 for np.float64(1.0)
+])
+def test_the_seed_is_a_literal_only_where_no_dtype_follows_from_it(f, args, expected):
+    """Specialized code replaces ``scalar_seed(y)`` by ``1.0``, and `simplify` drops ``1.0 * v``:
+    the gradient of a float must stay the float64 the generic code computes, not take an int's
+    or float32's dtype (nor wrap around)."""
+    grad = s2sad.grad(f)
+    for _ in range(2):  # the first call builds the specialized code, the second runs the cached one
+        got = grad(*args)
+        assert np.asarray(got).dtype == np.float64 and got == expected
+    generic = grad._call_general(args, {})
+    assert np.asarray(generic).dtype == np.float64 and generic == expected
