@@ -896,7 +896,11 @@ def compile_function(source: str, name: str, namespace: Namespace, live_globals:
     # register the source so tracebacks and debuggers show the generated lines
     linecache.cache[filename] = (len(factory_src), None, factory_src.splitlines(True), filename)
     code = compile(factory_src, filename, "exec")
-    scratch: dict = {"__builtins__": __builtins__}
+    # the defaults in the signature are evaluated here, when the def runs: a default that is one of
+    # the user's data globals (`def f(x, w=w_default)`) was dropped from `bound` as live, so it is
+    # looked up in the user's module
+    scratch: dict = dict(live_globals) if live_globals is not None else {}
+    scratch["__builtins__"] = __builtins__
     exec(code, scratch)
     inner = scratch["__s2sad_factory__"](**bound)
     if live_globals is None:

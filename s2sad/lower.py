@@ -1393,6 +1393,11 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
             defaults[pname] = _literal_default(param.default) or ir.Ref(
                 (f"{pname}_default",), param.default, param.default
             )
+        elif defaults and param.kind is param.KEYWORD_ONLY and not template:
+            # generated parameters are all positional, and z cannot follow y=0.5 there
+            raise UnsupportedSyntaxError(
+                f"the keyword-only parameter {pname} has no default but follows one that has",
+                parsed.location(fdef), hint=f"give {pname} a default, or move it before the parameters with defaults")
     params = []
     env = {}
     leaves = {}
