@@ -141,15 +141,18 @@ def build_generated(g: GeneratedFunction, kind: str, wrt=0) -> GeneratedFunction
     """
     positions, many = resolve_wrt(g, wrt)
     key = ("composed", kind, positions, many, registry.generation())
-    return _cached(g, key, lambda: _internal_errors_named(g, lambda: _build_generated(g, kind, positions, many)))
+    return _cached(g, key, lambda: internal_errors_named(f"the generated {g.__name__}",
+                                                          lambda: _build_generated(g, kind, positions, many)))
 
 
-def _internal_errors_named(g, make):
+def internal_errors_named(what: str, make, location=None):
+    """Run `make`; an exception that is not an S2SADError is an s2sad bug: re-raise it as an
+    InternalError naming `what` (the function being transformed), the cause attached."""
     try:
         return make()
     except S2SADError:
         raise
-    except Exception as exc:  # an s2sad bug: say so, keep the cause attached
+    except Exception as exc:
         raise InternalError(
-            f"s2sad failed while transforming the generated {g.__name__} ({type(exc).__name__}: {exc}). "
-            "This is a bug in s2sad; please report it with the function.") from exc
+            f"s2sad failed while transforming {what} ({type(exc).__name__}: {exc}). "
+            "This is a bug in s2sad; please report it with the function.", location) from exc

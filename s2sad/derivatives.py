@@ -32,7 +32,6 @@ import numpy as np
 
 from .api import (
     GeneratedFunction,
-    InternalError,
     _cached,
     _function_location,
     _live_globals,
@@ -43,7 +42,7 @@ from .api import (
     resolve_wrt,
 )
 from .codegen import compile_function
-from .compose import build_generated, is_generated, reverse_problems
+from .compose import build_generated, internal_errors_named, is_generated, reverse_problems
 from .transforming import transforming
 from .errors import ArgumentError, NonScalarOutputError, S2SADError, WrtError
 from .forward import constant_seed_tangent
@@ -198,16 +197,7 @@ def _call_text(func, keywords=False):
 
 
 def _guard(func, make):
-    try:
-        return make()
-    except S2SADError:
-        raise
-    except Exception as exc:  # an s2sad bug: say so, keep the cause attached
-        raise InternalError(
-            f"s2sad failed while transforming {func.__name__} ({type(exc).__name__}: {exc}). "
-            "This is a bug in s2sad; please report it with the function.",
-            _function_location(func),
-        ) from exc
+    return internal_errors_named(func.__name__, make, _function_location(func))
 
 
 # ------------------------------------------------------------------ public API
