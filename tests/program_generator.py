@@ -421,6 +421,17 @@ def at_a_kink(f, args, positions, x0, h=1e-7):
     return False
 
 
+def directional_derivative_not_linear(f, args, positions, x0, gradient, h=1e-6):
+    """The slope along a direction mixing every coordinate is not gradient · direction: f has partial
+    derivatives here but no gradient, as sum(sin(sort(v))) at a tie of v, where each coordinate moves
+    alone past the others symmetrically (so no one-sided check sees it) but two move together."""
+    direction = np.random.default_rng(x0.size).standard_normal(x0.size)
+    slope = (_evaluate(f, args, positions, x0 + h * direction)
+             - _evaluate(f, args, positions, x0 - h * direction)) / (2 * h)
+    expected = float(gradient @ direction)
+    return abs(slope - expected) > 1e-4 * (1 + abs(expected))
+
+
 def on_a_branch_boundary(module, grad, args, wrt, eps=1e-9) -> bool:
     """Moving every threshold a hair up, then down, changes the gradient: some condition sits
     exactly on its threshold."""
@@ -475,6 +486,7 @@ def check_program(program_dir, program, args, rng_seed=0, value_and_grad=True):
         assume(np.all(np.isfinite(fd)) and np.all(np.abs(fd) < 1e5))
         assume(np.allclose(fd, fd_coarse, rtol=1e-4, atol=1e-5))
         assume(not at_a_kink(f, args, positions, x0))
+        assume(not directional_derivative_not_linear(f, args, positions, x0, fd))
 
     before = copy.deepcopy(args)
     grad = s2sad.grad(f, wrt)
