@@ -67,6 +67,18 @@ def _parse_args(text: str):
     return [convert(v) for v in values]
 
 
+def _parse_like(text):
+    """The example arguments of ``--like`` (see ``export_shapes.parse_like``), or None without it."""
+    import importlib
+
+    if text is None:
+        return None
+    try:
+        return importlib.import_module("s2sad.export_shapes").parse_like(text)
+    except ValueError as exc:
+        raise _Usage(f"argument --like: {exc}") from None
+
+
 def _command_line(argv) -> str:
     return "python -m s2sad " + " ".join(shlex.quote(a) for a in argv)
 
@@ -75,13 +87,16 @@ def _cmd_export(args, argv) -> int:
     import importlib
 
     ex = importlib.import_module("s2sad.export")
+    shapes = importlib.import_module("s2sad.export_shapes")  # the --like text as export records it
 
     func = ex.load_function(args.function)
     modes = list(dict.fromkeys(args.mode or ["grad"]))
     wrt = _parse_wrt(args.wrt)
-    command = ex.regenerate_command(args.function, args.wrt, modes, args.output)
+    like = _parse_like(args.like)
+    command = ex.regenerate_command(args.function, args.wrt, modes, args.output,
+                                    like=None if like is None else shapes.like_text(like))
     ex.export(func, args.output, wrt=wrt, modes=tuple(modes), command=command, force=args.force,
-              parents=args.parents)
+              parents=args.parents, like=like)
     if not args.quiet:
         print(f"wrote {args.output}")
     return 0
@@ -98,8 +113,9 @@ def _cmd_show(args, argv) -> int:
     func = ex.load_function(args.function)
     wrt = _parse_wrt(args.wrt)
     stage = args.stage
+    like = _parse_like(args.like)
     if stage in ("ssa", "grad", "value_and_grad", "vjp") or stage in getattr(api, "_STAGES", ()):
-        text = api.source(func, stage, wrt)
+        text = api.source(func, stage, wrt, example_args=like)
     else:
         maker = getattr(s2sad, stage, None)
         if maker is None:
@@ -172,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", action="extend", nargs="+", choices=MODES, metavar="MODE",
                    help=f"derivatives to define: one or more of {', '.join(MODES)}, as --mode grad hvp "
                    "or --mode grad --mode hvp (default: grad)")
+    p.add_argument("--like", metavar="VALUES",
+                   help="example arguments, comma-separated: numbers and arrays as DTYPE[SHAPE], e.g. "
+                   "'float64[256,784], float64[784], 0.5'; grad and value_and_grad are then written for their "
+                   "signature (kinds, dtypes, ranks, sizes of 1, equal sizes), with a guard that sends other "
+                   "arguments to the generic code, which is written too")
     p.add_argument("-o", "--output", required=True, metavar="OUT.py",
                    help="the module to write; an existing file is replaced only if s2sad generated it "
                    "(and it was not edited since); never the function's own source")
@@ -190,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("ssa", "grad", "value_and_grad", "vjp", "jvp", "hvp", "hessian"),
                    help="ssa | grad | value_and_grad | vjp | jvp (default: grad)")
     p.add_argument("--wrt", metavar="PARAMS", help="as for export (default 0)")
+    p.add_argument("--like", metavar="VALUES",
+                   help="example arguments as for export: show the code a call with arguments like them runs")
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser("check", help="exit non-zero when an exported file is stale (its source changed)",

@@ -49,6 +49,8 @@ import numpy as np
 
 from . import ir
 from .errors import S2SADError
+from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded, like_text,
+                            parse_like)
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
 from .routine_pairs import routine_ir, routines_called
 from .safe_io import FileSafetyError, escape_comment, file_kind, read_regular, unescape_comment, write_atomically
@@ -675,6 +677,84 @@ def _specialized(gen, like):
     return gen.specialize(*args, **kwargs)
 
 
+def _shape_specialized(func, gen, like):
+    """``(specialized derivative, example values of all its parameters)`` for the example arguments
+    `like`, when a call with them runs specialized code in memory (grad and value_and_grad with plain
+    arguments: see ``GeneratedFunction.for_shapes``); None when it runs the generic code."""
+    from .api import _plain_arguments
+
+    if like is None or gen.kind not in ("grad", "value_and_grad") or not hasattr(gen, "for_shapes"):
+        return None
+    args = example_arguments(func, like)
+    plain = None if args is None else _plain_arguments(args, gen._wrt_positions)  # ints made floats
+    if plain is None:
+        return None
+    spec = gen.for_shapes(*plain)
+    if spec is gen or not isinstance(getattr(spec, "source", None), str):
+        return None
+    generic_routines, own = dict(_routine_defs(gen)), dict(_routine_defs(spec))
+    if any(generic_routines.get(name, text) != text for name, text in own.items()):
+        return None  # both define a subroutine of that name, differently: keep the generic code alone
+    return spec, full_examples(func, plain)
+
+
+def _names_in(gens) -> set:
+    """Every name the sources of `gens` (and of their specialized variants' runtime) may bind."""
+    from . import runtime
+
+    names = set(vars(runtime)) | set(vars(builtins))
+    for _, gen in gens:
+        source = getattr(gen, "source", None)
+        if isinstance(source, str):
+            names |= _all_names(source)
+        namespace = getattr(gen, "namespace", None)
+        names |= set(getattr(namespace, "bindings", None) or {})
+    return names
+
+
+def _fresh(name, taken: set) -> str:
+    k, candidate = 1, name
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}_{k}"
+    taken.add(candidate)
+    return candidate
+
+
+def _add_shape_specialized(module, fname, label, gen, spec, examples, taken, dtypes) -> None:
+    """Units for a derivative specialized for the example's signature: under the public name
+    `fname`, the specialized code opened by a guard (`export_shapes.guarded`); under
+    ``<fname>_generic``, the generic code, which the guard calls for any other arguments."""
+    spec_source, spec_bindings, spec_globs, spec_roots = _unit_of(spec)
+    source, bindings, globs, roots = _unit_of(gen)
+    taken |= _all_names(spec_source)
+    generic_name = _fresh(f"{fname}_generic", taken)
+    params = _params_of(spec_source)
+
+    def dtype_constant(dtype) -> str:
+        if dtype not in dtypes:
+            dtypes[dtype] = _fresh(dtype.name.upper(), taken)
+        return dtypes[dtype]
+
+    checks = argument_checks(params, examples, dtype_constant)
+    guarded_source = guarded(spec_source, generic_name, checks, describe(params, examples))
+    generic_source = re.sub(rf"^def {re.escape(fname)}\(", f"def {generic_name}(", source, count=1, flags=re.M)
+    if module.bound.get(fname, gen) is not gen or generic_name in module.bound:
+        raise ExportError(f"the name {fname} of the generated derivative is already used in the exported code")
+    module.add_routines(spec, spec_bindings, spec_globs, spec_roots)
+    module.add_routines(gen, bindings, globs, roots)
+    module.bound[fname] = spec
+    module.bound[generic_name] = gen
+    module.units[fname] = {"label": f"{label}, for arguments like the example", "source": guarded_source,
+                           "coerce": False, "gen": spec}
+    module.units[generic_name] = {"label": f"{label}, generic: for arguments of any other signature",
+                                  "source": generic_source, "coerce": True, "gen": gen}
+    defined = [n for n, _ in _routine_defs(spec) + _routine_defs(gen)] + [generic_name, "np", *dtypes.values()]
+    module.need_numpy()
+    module.add_unit(spec_source, spec_bindings, spec_globs, spec_roots, fname, defined=defined)
+    module.add_unit(source, bindings, globs, roots, generic_name, defined=defined)
+
+
 def _function_name(source) -> str:
     return ast.parse(source).body[0].name
 
@@ -752,6 +832,8 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     user_modules = [home]
     module = _Module(user_modules)
     names = []
+    specialized_names = _names_in(gens)  # the exported module's names, for the guards' own (`_fresh`)
+    dtype_names: dict = {}  # dtype -> the module constant the guards compare with (FLOAT64)
     for mode, gen in gens:
         source, bindings, globs, roots = _unit_of(gen)
         fname = _function_name(source)
@@ -762,10 +844,17 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
             continue
         if module.bound.get(fname, gen) is not gen:
             raise ExportError(f"the name {fname} of the generated {mode} is already used in the exported code")
+        shaped = _shape_specialized(func, gen, like)
+        if shaped is not None:  # the code for the example's signature, falling back on the generic code
+            _add_shape_specialized(module, fname, label, gen, *shaped, taken=specialized_names, dtypes=dtype_names)
+            continue
         module.add_routines(gen, bindings, globs, roots)
         module.bound[fname] = gen
         module.units[fname] = {"label": label, "source": source, "coerce": True, "gen": gen}
         module.add_unit(source, bindings, globs, roots, fname, defined=[n for n, _ in _routine_defs(gen)])
+    for dtype, name in dtype_names.items():
+        module.need_numpy()
+        module.constants.append((name, f"np.dtype({dtype.name!r})", "the dtype the specialized code was made for"))
     _add_seed_wrappers(module)
     coerce = []
     helper_name = "as_real"
@@ -789,7 +878,9 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
         out_arg = _rel(path, os.getcwd()) if path else "OUT.py"
         # the name the module binds f to (a decorated f is its wrapper, whose def has another name)
         qual = f.__name__ if getattr(home, getattr(f, "__name__", ""), None) is f else sources[0][1]
-        command = regenerate_command(f"{spec_module}:{qual}", wrt_spec, modes, out_arg)
+        examples = None if like is None else example_arguments(func, like)
+        command = regenerate_command(f"{spec_module}:{qual}", wrt_spec, modes, out_arg,
+                                     like=None if examples is None else like_text(examples))
 
     # every field is escaped: a newline in a path or name must not end its comment line (and run)
     qualname = escape_comment(func.__qualname__)
@@ -993,7 +1084,7 @@ def _import_lines(module) -> list:
     return lines
 
 
-def regenerate_command(spec: str, wrt, modes, out: str, force: bool = False) -> str:
+def regenerate_command(spec: str, wrt, modes, out: str, force: bool = False, like: str | None = None) -> str:
     """The shell command that regenerates an export, every argument quoted for a POSIX shell.
 
     Args:
@@ -1002,6 +1093,7 @@ def regenerate_command(spec: str, wrt, modes, out: str, force: bool = False) -> 
         modes: the modes, each written as ``--mode M``.
         out: the output path.
         force: add ``--force`` (to replace an export that was edited by hand).
+        like: the ``--like`` text (example arguments, ``export_shapes.parse_like``), or None.
 
     Returns:
         One line, e.g. ``python -m s2sad export model:loss --wrt x,w --mode grad -o grad_loss.py``.
@@ -1017,6 +1109,8 @@ def regenerate_command(spec: str, wrt, modes, out: str, force: bool = False) -> 
         parts += ["--wrt", str(wrt)]
     for mode in modes:
         parts += ["--mode", mode]
+    if like is not None:
+        parts += ["--like", like]
     parts += ["-o", out]
     if force:
         parts.append("--force")
@@ -1170,6 +1264,7 @@ _SOURCE_LINE = re.compile(r"^# source sha256: ([0-9a-f]{64}) (\S+) in (.+)$")
 _BODY_LINE = re.compile(r"^# body sha256: ([0-9a-f]{64})$")
 _REGEN_LINE = re.compile(r"^# regenerate: (.+)$")
 _DOTTED = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*$")
+_LIKE_TEXT = re.compile(r"^[\w\[\]()., +-]+$")  # numbers, DTYPE[SHAPE], float64(x): nothing a shell reads
 _WRT_TEXT = re.compile(r"^(all|none|(-?\d+|[^\W\d]\w*)(,(-?\d+|[^\W\d]\w*))*,?)$")
 
 #: check's problem for an export whose code below the header no longer hashes as recorded.
@@ -1224,11 +1319,17 @@ def _rebuilt_command(header, path: str, force: bool):
     if not _DOTTED.match(func_part) or not (_DOTTED.match(module_part) or module_part.endswith(".py")) \
             or module_part.startswith("-") or not spec.isprintable():
         return None
-    wrt, modes, i = None, [], 5
+    wrt, modes, like, i = None, [], None, 5
     while i < len(tokens):
         option = tokens[i]
         if option == "--wrt" and i + 1 < len(tokens) and _WRT_TEXT.match(tokens[i + 1]):
             wrt, i = tokens[i + 1], i + 2
+        elif option == "--like" and i + 1 < len(tokens) and _LIKE_TEXT.match(tokens[i + 1]):
+            try:
+                like = like_text(parse_like(tokens[i + 1]))  # written again as s2sad writes it
+            except ValueError:
+                return None
+            i += 2
         elif option == "--mode" and i + 1 < len(tokens) and tokens[i + 1] in MODES:
             i += 1
             while i < len(tokens) and tokens[i] in MODES:
@@ -1242,7 +1343,7 @@ def _rebuilt_command(header, path: str, force: bool):
             return None
     if not os.fspath(path).isprintable():
         return None
-    return regenerate_command(spec, wrt, modes or ["grad"], os.fspath(path), force=force)
+    return regenerate_command(spec, wrt, modes or ["grad"], os.fspath(path), force=force, like=like)
 
 
 def check(path) -> list:
