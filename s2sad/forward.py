@@ -264,8 +264,12 @@ class _Forward:
         if isinstance(like, ir.Const):
             return ir.Const(0.0) if _is_number(like.value) else ir.Const(None)
         if isinstance(like, ir.Ref):
-            return ir.Const(0.0) if _is_number(like.value) else ir.Const(None)
-        if like in self.tapes:
+            if _is_number(like.value):
+                return ir.Const(0.0)
+            if not isinstance(like.value, np.ndarray):  # a function, module, class: no tangent
+                return ir.Const(None)
+            # a data global read live (`return TABLE`): its tangent is an array of zeros, never None
+        elif like in self.tapes:
             return ir.Const(None)
         var = self.fresh_tangent(name_for or like)
         out.append(ir.Assign(var, ZEROS_LIKE, [like], [], loc))

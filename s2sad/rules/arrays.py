@@ -1449,6 +1449,79 @@ def astype_tangent(y, a, dtype, order="K", casting="unsafe", subok=True, copy=Tr
     y_dot = cast_like(a_dot, y, y)
 
 
+@adjoint(np.float64, np.float32, np.longdouble)
+def float_type(y, x=0.0):
+    """np.float64(x), np.float32(x) ...: a cast of a number or an array, as x.astype(...)."""
+    # y = x converted to the float type: x_bar = y_bar converted back to x's dtype
+    x_bar = cast_like(y_bar, x, y)
+
+
+@tangent(np.float64, np.float32, np.longdouble)
+def float_type_tangent(y, x=0.0):
+    y_dot = cast_like(x_dot, y, y)
+
+
+nondifferentiable(
+    *dict.fromkeys([np.int8, np.int16, np.int32, np.int64, np.intp, np.uint8, np.uint16, np.uint32, np.uint64,
+                    np.uintp, np.bool_]),
+    note="integer or boolean result",
+)
+
+
+def imag_bar(g, x):
+    """The adjoint of ``np.imag(x)`` for a real `x`: the imaginary part of a real number is 0 whatever
+    the number, so its derivative is zero. A complex `x` is refused: no rule follows a complex
+    convention."""
+    if np.iscomplexobj(x):
+        raise NotImplementedError("s2sad: the imaginary part of a complex value computed from a real one: s2sad "
+                                  "differentiates real functions of real values only. Keep the real and imaginary "
+                                  "parts as two real arrays (or register a rule)")
+    return zeros_like_float(x)
+
+
+def zeros_like_float(x):
+    return 0.0 if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else np.zeros(np.shape(x))
+
+
+nondifferentiable(imag_bar, zeros_like_float, note="zero for every real argument")
+
+
+@adjoint(np.real, Attr("real"))
+def real(y, val):
+    """Real arguments: the identity (a complex argument is refused where its adjoint reaches a real value)."""
+    # Re x = x for real x
+    val_bar = cast_like(y_bar, val, y)
+
+
+@tangent(np.real, Attr("real"))
+def real_tangent(y, val):
+    y_dot = np.real(val_dot)
+
+
+@adjoint(np.imag, Attr("imag"))
+def imag(y, val):
+    """Real arguments: zero (Im x = 0 whatever x); a complex argument is refused."""
+    # Im x = 0 for real x: no change of x changes it
+    val_bar = imag_bar(y_bar, val)
+
+
+@tangent(np.imag, Attr("imag"))
+def imag_tangent(y, val):
+    y_dot = np.imag(val_dot)
+
+
+@adjoint(Method("item"))
+def item(y, a):
+    """``a.item()`` of a one-element array (or a number): the identity, reshaped."""
+    # y = the single element of a: a_bar = y_bar in a's shape
+    a_bar = y_bar if np.ndim(a) == 0 else np.reshape(y_bar, np.shape(a))
+
+
+@tangent(Method("item"))
+def item_tangent(y, a):
+    y_dot = np.reshape(a_dot, ()) if isinstance(a_dot, np.ndarray) else a_dot
+
+
 @adjoint(np.full_like)
 def full_like(y, a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
     """Differentiable in fill_value (which may broadcast), not in a."""

@@ -28,6 +28,7 @@ import string
 import numpy as np
 
 from ..runtime import _is_lazy_array, unbroadcast, zeros_like
+from .arrays import not_differentiated
 from .registry import adjoint, method_mirrors, nondifferentiable, returns_tuple, tangent
 
 
@@ -717,6 +718,95 @@ def inv(y, a):
 @tangent(np.linalg.inv)
 def inv_tangent(y, a):
     y_dot = -np.matmul(y, np.matmul(a_dot, y))
+
+
+def matrix_power_bar(a, n, g):
+    """The adjoint of ``y = np.linalg.matrix_power(a, n)`` for the cotangent `g`.
+
+    Returns the array a_bar, shaped like `a`.
+    """
+    # n >= 0: dY = sum_{k<n} A^k dA A^(n-1-k)  =>  A_bar = sum_{k<n} (A^T)^k G (A^T)^(n-1-k)
+    # n < 0: Y = B^m with B = A^-1, m = -n: B_bar as above, then A_bar = -B^T B_bar B^T
+    n = operator.index(n)
+    if n < 0:
+        b_t = np.swapaxes(np.linalg.inv(a), -1, -2)
+        return -np.matmul(b_t, np.matmul(matrix_power_bar(np.linalg.inv(a), -n, g), b_t))
+    a_t = np.swapaxes(a, -1, -2)
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1]), np.shape(a))]  # (A^T)^0 ... (A^T)^(n-1)
+    for _ in range(n - 1):
+        powers.append(np.matmul(powers[-1], a_t))
+    total = np.zeros(np.shape(a))
+    for k in range(n):
+        total = total + np.matmul(powers[k], np.matmul(g, powers[n - 1 - k]))
+    return total
+
+
+def matrix_power_dot(a, n, t):
+    """The tangent of ``y = np.linalg.matrix_power(a, n)`` along `t` (the transpose of matrix_power_bar).
+
+    Returns the array y_dot.
+    """
+    # dY = sum_{k<n} A^k dA A^(n-1-k); for n < 0 the same of B = A^-1 with dB = -B dA B
+    n = operator.index(n)
+    if n < 0:
+        b = np.linalg.inv(a)
+        return matrix_power_dot(b, -n, -np.matmul(b, np.matmul(t, b)))
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1]), np.shape(a))]
+    for _ in range(n - 1):
+        powers.append(np.matmul(powers[-1], a))
+    total = np.zeros(np.broadcast_shapes(np.shape(a), np.shape(t)))
+    for k in range(n):
+        total = total + np.matmul(powers[k], np.matmul(t, powers[n - 1 - k]))
+    return total
+
+
+@adjoint(matrix_power_bar)
+def matrix_power_bar_adjoint(y, a, n, g):
+    """Linear in g (its transpose is the tangent map); second derivatives in a are refused."""
+    g_bar = matrix_power_dot(a, n, y_bar)
+    a_bar = not_differentiated(a, "the derivative of np.linalg.matrix_power (a second derivative)", "a")
+
+
+@tangent(matrix_power_bar)
+def matrix_power_bar_tangent(y, a, n, g):
+    y_dot = matrix_power_bar(a, n, g_dot) + not_differentiated(a_dot, "the derivative of np.linalg.matrix_power (a second derivative)", "a")
+
+
+@adjoint(matrix_power_dot)
+def matrix_power_dot_adjoint(y, a, n, t):
+    t_bar = matrix_power_bar(a, n, y_bar)
+    a_bar = not_differentiated(a, "the derivative of np.linalg.matrix_power (a second derivative)", "a")
+
+
+@tangent(matrix_power_dot)
+def matrix_power_dot_tangent(y, a, n, t):
+    y_dot = matrix_power_dot(a, n, t_dot) + not_differentiated(a_dot, "the derivative of np.linalg.matrix_power (a second derivative)", "a")
+
+
+@adjoint(np.linalg.matrix_power)
+def matrix_power(y, a, n):
+    """An integer n; a negative n inverts a (LinAlgError where a is singular). Second derivatives
+    are refused."""
+    a_bar = matrix_power_bar(a, n, y_bar)
+
+
+@tangent(np.linalg.matrix_power)
+def matrix_power_tangent(y, a, n):
+    y_dot = matrix_power_dot(a, n, a_dot)
+
+
+@adjoint(np.linalg.eigvalsh)
+def eigvalsh(y, a, UPLO="L"):
+    """Reads only the triangle UPLO of a, so only it gets gradient (as eigh)."""
+    # A = V diag(w) V^T: dw = diag(V^T dA V)  =>  A_bar = V diag(w_bar) V^T, folded onto the triangle read
+    V = np.linalg.eigh(a, UPLO)[1]
+    a_bar = fold_to_triangle(np.matmul(V * np.expand_dims(y_bar, -2), np.swapaxes(V, -1, -2)), "U" if UPLO == "U" else "L")
+
+
+@tangent(np.linalg.eigvalsh)
+def eigvalsh_tangent(y, a, UPLO="L"):
+    V = np.linalg.eigh(a, UPLO)[1]
+    y_dot = np.diagonal(np.matmul(np.swapaxes(V, -1, -2), np.matmul(symmetrize_triangle(a_dot, "U" if UPLO == "U" else "L"), V)), axis1=-2, axis2=-1)
 
 
 @adjoint(np.linalg.det)
