@@ -338,6 +338,10 @@ class GeneratedFunction:
             structures = self._argument_structures(args, kwargs)
             if structures:
                 return self._for_structures(structures)(*args, **kwargs)
+        if kwargs and self._variants is not None:  # grad(f)(x, w=w): by position, the code for the shapes too
+            positional = _as_positional(self.primal, args, kwargs)
+            if positional is not None:
+                return self(*positional)
         trailing = self._TRAILING.get(self.kind)
         primal_args, primal_kwargs = args, kwargs
         if trailing is not None:
@@ -703,6 +707,24 @@ def _plain_arguments(args: tuple, wrt_positions) -> tuple | None:
                 converted = list(args)
             converted[pos] = float(value)
     return args if converted is None else tuple(converted)
+
+
+def _as_positional(func, args, kwargs) -> tuple | None:
+    """A call's arguments all by position, when its keywords name `func`'s parameters in order up to
+    the last one given (``f(x, w=w)``, ``f(x=x)``); None otherwise (a keyword-only parameter, one left
+    to its default before one given, a name `func` lacks), for the general path to bind or refuse.
+
+    Example:
+        >>> def f(x, w=2.0, *, k=1):
+        ...     return x * w * k
+        >>> _as_positional(f, (1.0,), {"w": 3.0}), _as_positional(f, (), {"x": 1.0, "k": 2})
+        ((1.0, 3.0), None)
+    """
+    try:
+        bound = _signatures(func)[1].bind(*args, **kwargs)
+    except TypeError:
+        return None
+    return None if bound.kwargs else bound.args
 
 
 def _refuse_matrix(func):

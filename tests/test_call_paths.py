@@ -330,3 +330,27 @@ def test_jacobian_with_respect_to_an_empty_array(mode):
     assert jac.shape == (3, 0)
     np.testing.assert_allclose(s2sad.jacobian(_stack_twice, mode=mode)(np.ones(2), np.ones(1)),
                                [[2.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+
+
+def bias_sum(x, b=0.0, scale=1.0):
+    return np.sum(np.tanh(x + b) * x) * scale
+
+
+X_BIAS, B_BIAS = np.linspace(-1.0, 1.0, 12).reshape(4, 3), np.full((4, 3), 0.3)
+
+
+@pytest.mark.parametrize("args, kwargs, positional, specialized", [
+    ((X_BIAS,), {"b": B_BIAS}, (X_BIAS, B_BIAS), True),
+    ((), {"x": X_BIAS, "b": B_BIAS}, (X_BIAS, B_BIAS), True),
+    ((X_BIAS, B_BIAS), {"scale": 1.5}, (X_BIAS, B_BIAS, 1.5), True),
+    ((X_BIAS,), {"scale": 1.5}, (X_BIAS, 0.0, 1.5), False),  # b left to its default before scale: general path
+], ids=["x, b=", "x=, b=", "x, b, scale=", "x, scale="])
+def test_keyword_calls_run_the_code_for_the_shapes_and_agree(args, kwargs, positional, specialized):
+    g = s2sad.grad(bias_sum, wrt=(0, 1))
+    g._variants.clear()  # the call keys remembered (the derivative is cached across tests)
+    got = g(*args, **kwargs)
+    np.testing.assert_allclose(got[0], numeric_grad(bias_sum, positional, wrt=0), rtol=1e-6)
+    np.testing.assert_allclose(got[1], numeric_grad(bias_sum, positional, wrt=1), rtol=1e-6, atol=1e-8)
+    assert np.shape(got[1]) == np.shape(positional[1])
+    # by position they take the plain path, to the code for their shapes (a call key remembered)
+    assert len(g._variants) == (1 if specialized else 0)
