@@ -101,11 +101,21 @@ def _readers(fn) -> tuple[dict, set]:
     return by_assign, elsewhere
 
 
-def _scalar_acts_as_array(var, shape, env, readers, elsewhere, depth=0) -> bool:
+def _scalar_acts_as_array(var, shape, env, readers, elsewhere, scalars, depth=0) -> bool:
     """Can the float64 `var` (a scalar, or an array of `shape`'s rank with length-1 axes) stand for
     it broadcast to `shape`? Yes when every reader is ``var (op) other`` or ``other (op) var`` with
     `other` a float64 of exactly that shape: NumPy broadcasts `var`, computing the same float64
-    operation per element."""
+    operation per element. On yes, `var` and the scalars computed from it join `scalars`: an `other`
+    already among them is no array any more (``a_bar + b_bar`` with both sums' adjoints made scalars
+    would lose the shape: each was judged by the other's old one)."""
+    chain = [var]
+    if not _acts_as_array(var, shape, env, readers, elsewhere, scalars, chain, depth):
+        return False
+    scalars.update(chain)
+    return True
+
+
+def _acts_as_array(var, shape, env, readers, elsewhere, scalars, chain, depth) -> bool:
     if var in elsewhere or depth > 8:
         return False
     for stmt in readers.get(var, []):
@@ -117,9 +127,12 @@ def _scalar_acts_as_array(var, shape, env, readers, elsewhere, depth=0) -> bool:
         other = others[0]
         if isinstance(other, ir.Const) and type(other.value) in (int, float):
             # `var * 2.0` is a float64 scalar too: its own readers must broadcast it likewise
-            if not _scalar_acts_as_array(stmt.target, shape, env, readers, elsewhere, depth + 1):
+            chain.append(stmt.target)
+            if not _acts_as_array(stmt.target, shape, env, readers, elsewhere, scalars, chain, depth + 1):
                 return False
             continue
+        if isinstance(other, ir.Var) and other in scalars:
+            return False
         other = env.get(other, UNKNOWN) if isinstance(other, ir.Var) else UNKNOWN
         if not (_float64(other) and same_shape(other.shape, shape)):
             return False
@@ -158,13 +171,13 @@ def _matmul_adjoint(stmt, env, fresh) -> list | None:
     return [tstmt, ir.Assign(target, _MATMUL, [t, g], [], loc)]
 
 
-def _rewrite(stmt, env, readers, elsewhere, fresh, seed_may_be_literal) -> list | None:
+def _rewrite(stmt, env, readers, elsewhere, scalars, fresh, seed_may_be_literal) -> list | None:
     """The statements that replace `stmt`, or None to keep it."""
     func = stmt.func.value
     args = stmt.args
 
-    def value(i):
-        return env.get(args[i], UNKNOWN) if isinstance(args[i], ir.Var) else UNKNOWN
+    def value(i):  # what inference said, unless this pass has since made the value a scalar
+        return env.get(args[i], UNKNOWN) if isinstance(args[i], ir.Var) and args[i] not in scalars else UNKNOWN
 
     def same_as(atom):
         return [ir.Assign(stmt.target, _IDENTITY, [atom], [], stmt.loc)]
@@ -181,7 +194,7 @@ def _rewrite(stmt, env, readers, elsewhere, fresh, seed_may_be_literal) -> list 
         if g.known and x.known and x.shape == ():
             return same_as(args[0])  # the sum of a scalar is itself
         if _float64(g, x) and g.shape == ():
-            if _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
+            if _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere, scalars):
                 return same_as(args[0])
             return [ir.Assign(stmt.target, _FULL_LIKE, [args[1], args[0]], [], stmt.loc)]
     elif func is runtime.unreduce and len(args) == 4 and all(isinstance(a, ir.Const) for a in args[2:]) \
@@ -191,35 +204,36 @@ def _rewrite(stmt, env, readers, elsewhere, fresh, seed_may_be_literal) -> list 
         g, x = value(0), value(1)
         if _float64(g, x) and len(g.shape) == len(x.shape) and all(
                 n == 1 or same_size(n, m) for n, m in zip(g.shape, x.shape)) \
-                and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
+                and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere, scalars):
             return same_as(args[0])
     elif func is np.full_like and len(args) == 2 and isinstance(args[1], ir.Const) \
             and type(args[1].value) is float:
         # an unreduce made full_like before its readers were seen through (the second pass): the
         # same test, for a Python float fill (a float64 scalar to NumPy)
         x = value(0)
-        if _float64(x) and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere):
+        if _float64(x) and _scalar_acts_as_array(stmt.target, x.shape, env, readers, elsewhere, scalars):
             return same_as(args[1])
     elif func is runtime.scalar_seed and len(args) == 1:
         y = value(0)
         if _float64(y) and y.shape == () and seed_may_be_literal(y.python):
             return same_as(ir.Const(1.0))  # dy/dy
     elif func in (linalg.matmul_bar_a, linalg.matmul_bar_b) and len(args) == 3:
-        return _matmul_adjoint(stmt, env, fresh)
+        return None if any(a in scalars for a in args if isinstance(a, ir.Var)) else \
+            _matmul_adjoint(stmt, env, fresh)
     return None
 
 
-def _rewrite_block(stmts, env, readers, elsewhere, fresh, seed_may_be_literal) -> list:
+def _rewrite_block(stmts, env, readers, elsewhere, scalars, fresh, seed_may_be_literal) -> list:
     out = []
     for stmt in stmts:
         if stmt.__class__ is ir.Assign:
-            replaced = _rewrite(stmt, env, readers, elsewhere, fresh, seed_may_be_literal)
+            replaced = _rewrite(stmt, env, readers, elsewhere, scalars, fresh, seed_may_be_literal)
             out.extend(replaced if replaced is not None else [stmt])
             continue
         for attr in ("then_body", "else_body", "body", "cond_body"):
             block = getattr(stmt, attr, None)
             if isinstance(block, list):
-                setattr(stmt, attr, _rewrite_block(block, env, readers, elsewhere, fresh, seed_may_be_literal))
+                setattr(stmt, attr, _rewrite_block(block, env, readers, elsewhere, scalars, fresh, seed_may_be_literal))
         out.append(stmt)
     return out
 
@@ -233,7 +247,7 @@ def specialize_adjoint(fn: ir.Function, params) -> ir.Function:
     env = infer(fn, params)
     readers, elsewhere = _readers(fn)
     ints, narrow = _seed_hazards(fn, env)
-    fn.body = _rewrite_block(fn.body, env, readers, elsewhere, _Fresh(fn),
+    fn.body = _rewrite_block(fn.body, env, readers, elsewhere, set(), _Fresh(fn),
                              lambda python: not ints and (python or not narrow))
     return ir.verify(fn)
 

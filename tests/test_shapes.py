@@ -294,6 +294,18 @@ def int_or_float(x):
     return np.sum(x) + np.sum(t) * x
 
 
+def sums_meet(v):
+    # found by the generated programs: the two sums' adjoints meet in one addition, and each was
+    # made a scalar judged by the other's (array) shape: the gradient came out as the scalar 3.0
+    t = v * 1.5
+    return np.sum(t) + np.sum(0.5 + t)
+
+
+def sums_meet_scaled(v, w):
+    t = v * w
+    return np.sum(t) * 2.0 + np.sum(np.sin(t)) + np.sum(t + 1.0) * 0.5
+
+
 def ints_and_data(w, idx, data):
     return np.sum(w * data[idx]) + np.sum(data * 2)
 
@@ -327,6 +339,9 @@ SHAPE_CASES = [
     (mixed_dot, (_a(4, 3), _a(3))),
     (mixed_dot, (_a(3), _a(3))),
     (mixed_dot, (_a(2, 3), _a(3, 4))),
+    (sums_meet, (_a(3),)),
+    (sums_meet_scaled, (_a(3), _a(3))),
+    (sums_meet_scaled, (_a(2, 3), _a(3))),
     (pdf, (0.3, 0.1, 1.2)),
     (pdf_total, (_a(5), 0.1, 1.2)),
     (pdf_total, (np.float64(0.3), _a(2, 1), _a(3))),
