@@ -17,6 +17,9 @@ readable generated code of ``.source``, plus what that code refers to:
   ``__main__`` is imported from the script's file stem, which the header says;
 * closure values and constants folded into the code are written as literals.
 
+With example arguments (``like=``), grad and value_and_grad are the code specialized for
+their signature, guarded, with the generic code as the fallback (``export_shapes.py``).
+
 The header records the s2sad version, the function and file it was generated
 from, the SHA-256 of the source of every user function that went into the
 derivative, and the command that regenerates the file. :func:`check` re-hashes
@@ -677,6 +680,21 @@ def _specialized(gen, like):
     return gen.specialize(*args, **kwargs)
 
 
+def _check_like(func, like) -> None:
+    """Refuse example arguments `like` that are not a tuple (list) or dict of arguments `func` takes:
+    code made for them would silently be the generic code."""
+    name = func.__name__
+    if not isinstance(like, (tuple, list, dict)):
+        raise ExportError(f"like must be a tuple of {name}'s arguments (or a dict of them by name), got "
+                          f"{type(like).__name__}", hint="write like=(x,) for a function of one argument")
+    args, kwargs = (like, {}) if isinstance(like, (tuple, list)) else ((), like)
+    try:
+        inspect.signature(func).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ExportError(f"the example arguments (like=) do not fit {name}{inspect.signature(func)}: {exc}",
+                          hint=f"give {name}'s own arguments, as you would call it (no seeds or tangents)") from None
+
+
 def _shape_specialized(func, gen, like):
     """``(specialized derivative, example values of all its parameters)`` for the example arguments
     `like`, when a call with them runs specialized code in memory (grad and value_and_grad with plain
@@ -824,6 +842,8 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
         if mode not in MODES:
             raise ExportError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
     wrt_spec, wrt_names = _wrt_text(func, wrt)
+    if like is not None:
+        _check_like(func, like)
     gens = [(mode, _build(func, mode, wrt, like)) for mode in modes]
 
     home = sys.modules.get(func.__module__)
@@ -1135,9 +1155,13 @@ def export(f, path, wrt=0, modes=("grad",), command=None, like=None, force=False
             "jvp", "hvp", "hessian".
         command: the regenerate command to record in the header (the CLI passes
             its own command line; by default one is written).
-        like: example arguments of `f` (a tuple, or a dict by name) when differentiated
-            arguments are containers (dicts, lists, tuples, namedtuples): the code is
-            generated for their structure, and refuses another structure when run.
+        like: example arguments of `f` (a tuple, or a dict by name). "grad" and
+            "value_and_grad" are then written for their signature (kinds, dtypes, ranks,
+            axes of length 1, equal sizes: the code ``s2sad.show(f, example_args=like)``
+            prints), opened by a guard that sends arguments of any other signature to the
+            generic code, written too as ``<name>_generic`` (``export_shapes.py``). When
+            differentiated arguments are containers (dicts, lists, tuples, namedtuples), the
+            code is generated for their structure, and refuses another structure when run.
         force: replace `path` even if s2sad did not generate it or it was edited by hand.
         parents: create the directory of `path` (and its parents) if missing.
 

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import inspect
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -302,3 +303,16 @@ def test_the_doc_shows_what_export_writes(tmp_path, monkeypatch):
     model = importlib.import_module("doc_shapes_model")
     text = export_source(model.loss, path=str(tmp_path / "grad_loss.py"), like=(np.ones(3), np.ones(3)))
     assert "def grad_loss(w, x):\n" + shown in text
+
+
+@pytest.mark.parametrize("like, message", [
+    ((np.ones((4, 3)),), "do not fit bias(x, b): missing a required argument: 'b'"),
+    ((np.ones(3), np.ones(3), 1.0), "too many positional arguments"),
+    ({"x": np.ones(3), "b": 1.0, "c": 1.0}, "got an unexpected keyword argument 'c'"),
+    (np.ones(3), "like must be a tuple of bias's arguments (or a dict of them by name), got ndarray"),
+])
+def test_example_arguments_that_do_not_fit_are_refused(shaped, tmp_path, like, message):
+    # code made for them would silently have been the generic code (or, for an array, an internal TypeError)
+    with pytest.raises(s2sad.S2SADError, match=re.escape(message)):
+        export(shaped[0].bias, str(tmp_path / "g.py"), wrt=(0, 1), like=like)
+    assert not (tmp_path / "g.py").exists()
