@@ -181,20 +181,53 @@ def nansum_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
 #   no zero in the slice:  y / a_i
 #   one zero in the slice: the product of the nonzero entries at the zero, 0 elsewhere
 #   two or more zeros:     0
-# Second derivatives at inputs that are exactly zero are not exact (the zero count is
-# piecewise constant there).
+# Differentiating these formulas again is exact where no entry is zero, but not at an exact zero
+# (the zero count is piecewise constant there: d others_i / d a_m at the zero a_m is lost). So the
+# first derivative is wrapped in `first_order_at_zeros`, the identity, whose own derivative (any
+# second derivative of prod or cumprod) refuses an input with an exact zero instead.
+
+
+def first_order_at_zeros(value, a, primal):
+    """`value`, a derivative of `primal` at `a` that is exact even where `a` has exact zeros; only
+    its own derivative is not exact there, and that is refused (see `one_unless_zeros`)."""
+    return value
+
+
+def one_unless_zeros(a, primal):
+    """1.0 where no entry of `a` is exactly zero; a NotImplementedError (reported as
+    NoDerivativeError at the user's line) otherwise."""
+    if np.any(np.asarray(a) == 0):
+        raise NotImplementedError(
+            f"s2sad: the second derivative of {primal} at an input with an entry exactly 0.0 is not "
+            "implemented (the first derivative is exact there); move the point off zero"
+        )
+    return 1.0
+
+
+nondifferentiable(one_unless_zeros, note="1.0, or refuses")
+
+
+@adjoint(first_order_at_zeros)
+def first_order_at_zeros_adjoint(y, value, a, primal):
+    # the identity in value; its derivative through a is the formula's own (in value)
+    value_bar = y_bar * one_unless_zeros(a, primal)
+
+
+@tangent(first_order_at_zeros)
+def first_order_at_zeros_tangent(y, value, a, primal):
+    y_dot = value_dot * one_unless_zeros(a, primal)
 
 
 @adjoint(np.prod)
 def prod(y, a, axis=None, dtype=None, *, keepdims=False):
     """Exact where entries are zero (uses the product of the other entries, not y / a).
-    Second derivatives are not exact at inputs that are exactly zero."""
+    Second derivatives at an input with an exact zero are refused."""
     # d/da_i prod(a) = prod_{j != i} a_j
     nonzero = np.where(a == 0, 1.0, a)
     p = np.prod(nonzero, axis, keepdims=True)
     zeros = np.sum(a == 0, axis, keepdims=True)
     others = np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (a == 0), p, 0.0))
-    a_bar = unreduce(y_bar, a, axis, keepdims) * others
+    a_bar = first_order_at_zeros(unreduce(y_bar, a, axis, keepdims) * others, a, "np.prod")
 
 
 @tangent(np.prod)
@@ -203,7 +236,7 @@ def prod_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
     p = np.prod(nonzero, axis, keepdims=True)
     zeros = np.sum(a == 0, axis, keepdims=True)
     others = np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (a == 0), p, 0.0))
-    y_dot = np.sum(a_dot * others, axis, keepdims=keepdims)
+    y_dot = first_order_at_zeros(np.sum(a_dot * others, axis, keepdims=keepdims), a, "np.prod")
 
 
 @adjoint(np.cumsum)
@@ -234,7 +267,7 @@ def cumsum_tangent(y, a, axis=None, dtype=None):
 @adjoint(np.cumprod)
 def cumprod(y, a, axis=None, dtype=None):
     """Exact where entries are zero; axis=None scans the flattened array.
-    Second derivatives are not exact at inputs that are exactly zero."""
+    Second derivatives at an input with an exact zero are refused."""
     # see the comment above
     flat = np.reshape(a, -1) if axis is None else a
     ax = 0 if axis is None else axis
@@ -244,7 +277,7 @@ def cumprod(y, a, axis=None, dtype=None):
     gq = y_bar * q
     tail0 = np.flip(np.cumsum(np.flip(np.where(c == 0, gq, 0.0), ax), ax), ax)
     tail1 = np.flip(np.cumsum(np.flip(np.where(c == 1, gq, 0.0), ax), ax), ax)
-    a_bar = np.reshape(np.where(flat == 0, tail1, tail0 / nonzero), np.shape(a))
+    a_bar = first_order_at_zeros(np.reshape(np.where(flat == 0, tail1, tail0 / nonzero), np.shape(a)), a, "np.cumprod")
 
 
 @tangent(np.cumprod)
@@ -254,10 +287,14 @@ def cumprod_tangent(y, a, axis=None, dtype=None):
     nonzero = np.where(flat == 0, 1.0, flat)
     q = np.cumprod(nonzero, ax)
     c = np.cumsum(flat == 0, ax)
-    y_dot = q * np.where(
-        c == 0,
-        np.cumsum(np.reshape(a_dot, np.shape(flat)) / nonzero, ax),
-        np.where(c == 1, np.cumsum(np.where(flat == 0, np.reshape(a_dot, np.shape(flat)), 0.0), ax), 0.0),
+    y_dot = first_order_at_zeros(
+        q * np.where(
+            c == 0,
+            np.cumsum(np.reshape(a_dot, np.shape(flat)) / nonzero, ax),
+            np.where(c == 1, np.cumsum(np.where(flat == 0, np.reshape(a_dot, np.shape(flat)), 0.0), ax), 0.0),
+        ),
+        a,
+        "np.cumprod",
     )
 
 
