@@ -29,6 +29,7 @@ import pytest
 import s2sad
 from s2sad.export import check, export, export_source
 from s2sad.export_shapes import argument_checks
+from s2sad.shapes import signature
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gradcheck import numeric_grad  # noqa: E402
@@ -316,3 +317,36 @@ def test_example_arguments_that_do_not_fit_are_refused(shaped, tmp_path, like, m
     with pytest.raises(s2sad.S2SADError, match=re.escape(message)):
         export(shaped[0].bias, str(tmp_path / "g.py"), wrt=(0, 1), like=like)
     assert not (tmp_path / "g.py").exists()
+
+
+# every pair of these, as the example and as the call: kinds, dtypes, ranks, axes of 1, equal sizes
+_VALUES = [0.5, 2, np.float64(0.5), np.zeros(()), np.zeros(1), np.zeros(2), np.zeros(3), np.zeros(2, dtype=np.int64),
+           np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((1, 2)), np.zeros((2, 1))]
+_PAIRS = [(a, b) for a in _VALUES for b in _VALUES]
+
+
+def _holds(example, call) -> bool:
+    """What the guard must test, written out: the same kinds, dtypes and ranks; an axis of length 1
+    where the example has one and only there; equal sizes where the example's are equal."""
+    if len(example) != len(call):
+        return False
+    for e, c in zip(example, call):
+        if type(e) is not type(c) or isinstance(e, np.ndarray) and (e.dtype != c.dtype or e.ndim != c.ndim):
+            return False
+    axes = [(e, c) for e0, c0 in zip(example, call) if isinstance(e0, np.ndarray) for e, c in zip(e0.shape, c0.shape)]
+    return all((e == 1) == (c == 1) for e, c in axes) and all(
+        c1 == c2 for (e1, c1) in axes for (e2, c2) in axes if e1 == e2 != 1)
+
+
+def test_the_guard_passes_exactly_the_arguments_of_the_examples_signature():
+    names = ["a0", "a1"]
+    constants = {"np": np, "FLOAT64": np.dtype("float64"), "INT64": np.dtype("int64")}
+    for example in _PAIRS:
+        checks = argument_checks(names, example)
+        guard = eval(f"lambda a0, a1: {' and '.join(checks) or 'True'}", constants)
+        for call in _PAIRS:
+            assert guard(*call) == _holds(example, call), (example, call, checks)
+            # the calls that share the example's code in memory pass (a 0-d array and an np.float64 share it
+            # there; the guard, made from one of them, passes only its type: the other takes the generic code)
+            if signature(call) == signature(example) and list(map(type, call)) == list(map(type, example)):
+                assert guard(*call)
