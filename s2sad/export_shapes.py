@@ -206,6 +206,8 @@ def like_text(args) -> str | None:
     parts = []
     for value in args:
         kind = type(value)
+        if kind in (float, np.float64) and not np.isfinite(value):
+            return None  # nan and inf have no literal
         if kind in (float, int):
             parts.append(repr(value))
         elif kind is np.ndarray and value.dtype.kind in "biuf" and value.dtype.isnative:

@@ -350,3 +350,16 @@ def test_the_guard_passes_exactly_the_arguments_of_the_examples_signature():
             # there; the guard, made from one of them, passes only its type: the other takes the generic code)
             if signature(call) == signature(example) and list(map(type, call)) == list(map(type, example)):
                 assert guard(*call)
+
+
+@pytest.mark.parametrize("example, text", [
+    ((0.5, -3, np.zeros((20, 5)), np.zeros(3, dtype=np.int64), np.zeros(()), np.float64(-0.5), np.zeros(2, bool)),
+     "0.5, -3, float64[20, 5], int64[3], float64[()], float64(-0.5), bool[2]"),
+    ((float("nan"),), None), ((np.float64("inf"),), None), (({"w": 1.0},), None), ((np.float32(1.0),), None),
+])
+def test_example_arguments_as_command_line_text(example, text):
+    from s2sad.export_shapes import like_text, parse_like
+
+    assert like_text(example) == text
+    if text is not None:  # read back, they have the same signature (and, written again, the same text)
+        assert signature(parse_like(text)) == signature(example) and like_text(parse_like(text)) == text
