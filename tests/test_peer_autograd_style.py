@@ -858,3 +858,57 @@ def test_numpy_more(name):
     args = (x,) if n == 1 else (x, {"where const mask": arr(4, 5), "sum of a list": arr(3, 2),
                                      "dot float": 1.7, "outer of T": arr(3)}[name])
     check(f, *args, wrt=tuple(range(n)) if n > 1 else 0)
+
+
+# ------------------------------------------------------------------ right, or refused at the line
+# NumPy functions a peer suite may call. Each must give the derivative central differences give, or
+# be refused with an s2sad error (never an internal error, never a wrong number). Today every one of
+# these is refused: eig/eigvals are complex, the others have no rule yet.
+
+M33 = arr(3, 3) + 3 * np.eye(3)
+V4 = arr(4)
+RIGHT_OR_REFUSED = {
+    "multi_dot": (lambda x: np.linalg.multi_dot([x, x, x]), M33),
+    "lstsq": (lambda x: np.linalg.lstsq(x, np.ones(3), rcond=None)[0], M33),
+    "eig": (lambda x: np.real(np.linalg.eig(x)[0]), M33),
+    "eigvals": (lambda x: np.real(np.linalg.eigvals(x)), M33),
+    "tensorsolve": (lambda x: np.linalg.tensorsolve(x, np.ones(3)), M33),
+    "cond": (lambda x: np.linalg.cond(x), M33),
+    "ediff1d": (lambda x: np.ediff1d(x), V4),
+    "gradient": (lambda x: np.gradient(x), V4),
+    "trapezoid": (lambda x: np.trapezoid(x), V4),
+    "percentile": (lambda x: np.percentile(x, 30.0), V4),
+    "nanstd": (lambda x: np.nanstd(x), V4),
+    "select": (lambda x: np.select([x < 0, x >= 0], [x ** 2, np.sin(x)]), V4),
+    "vectorize": (lambda x: np.vectorize(lambda v: v ** 2)(x), V4),
+    "apply_along_axis": (lambda x: np.apply_along_axis(np.sum, 0, x), M33),
+    "insert": (lambda x: np.insert(x, 1, 5.0), V4),
+    "block": (lambda x: np.block([[x, x], [x, x]]), M33),
+    "x.flat": (lambda x: x.flat[2], M33),
+    "i0": (lambda x: np.i0(x), V4),
+    "frexp": (lambda x: np.frexp(x)[0], V4),
+}
+
+
+@pytest.mark.parametrize("name", RIGHT_OR_REFUSED)
+def test_right_or_refused(name):
+    import s2sad
+
+    f, x = RIGHT_OR_REFUSED[name]
+    try:
+        check(f, x, rtol=1e-4, atol=1e-5)
+    except s2sad.S2SADError as error:
+        assert not isinstance(error, s2sad.InternalError), error
+        assert error.location is not None and error.location.line > 0, error
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: x[np.triu_indices_from(x, 1)],
+    lambda x: x[np.tril_indices_from(x)] * 2.0,
+    lambda x: x[np.diag_indices_from(x)],
+    lambda x: np.linalg.matrix_rank(x) * x,
+    lambda x: np.diagflat(x[0]),
+    lambda x: np.diagflat(x[:2, :2], 1),
+], ids=["triu_indices_from", "tril_indices_from", "diag_indices_from", "matrix_rank", "diagflat", "diagflat k"])
+def test_index_helpers_and_diagflat(f):
+    check(f, M33)

@@ -1282,6 +1282,17 @@ def diag_tangent(y, v, k=0):
     y_dot = np.diag(v_dot, k)
 
 
+@adjoint(np.diagflat)
+def diagflat(y, v, k=0):
+    # y = a square matrix with the flattened v on its diagonal k: v_bar = that diagonal of y_bar
+    v_bar = np.reshape(np.diagonal(y_bar, k), np.shape(v))
+
+
+@tangent(np.diagflat)
+def diagflat_tangent(y, v, k=0):
+    y_dot = np.diagflat(v_dot, k)
+
+
 @adjoint(np.diagonal)
 def diagonal(y, a, offset=0, axis1=0, axis2=1):
     # y = the diagonal `offset` of axes (axis1, axis2): a_bar = zeros with y_bar on it

@@ -64,6 +64,7 @@ nondifferentiable(
     np.searchsorted, np.count_nonzero, np.digitize,
     np.unravel_index, np.ravel_multi_index, np.indices,
     np.tril_indices, np.triu_indices, np.diag_indices,
+    np.tril_indices_from, np.triu_indices_from, np.diag_indices_from, np.linalg.matrix_rank,
     note="integer indices",
 )
 
