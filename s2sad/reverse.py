@@ -333,8 +333,10 @@ class _Reverser:
         clones, recomputed = tape.clone_statements(clones, subst, self.namer)
         stand_ins, shapes = tape.shape_stand_ins([v for v in saved if v in by_shape], self.namer)
         saved = [shapes.get(v, v) for v in saved]
-        witnesses = {v: recomputed.get(w, w) for v, w in witnesses.items()}  # a read computed again
-        mapping = {**witnesses, **recomputed, **{c.next: var for c, var in later.items()}, **shapes}
+        renamed = {**recomputed, **{c.next: var for c, var in later.items()}, **shapes}
+        # a witness is itself read under its new name: computed again, or carried down the loop
+        witnesses = {v: renamed.get(w, w) for v, w in witnesses.items()}
+        mapping = {**witnesses, **renamed}
         if mapping:
             reverse = clones + ir.substitute(reverse, mapping)
         return reverse, saved, later, stand_ins

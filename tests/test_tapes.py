@@ -87,6 +87,18 @@ def rosenbrock_loop(x):
     return s
 
 
+def carried_witness(v, x):
+    # the shape of np.sin(t) is read from t, whose next value the reverse loop carries down
+    # instead of saving: the witness kept its forward name (IRError: read before it is bound)
+    w = np.zeros(3)
+    t = v * x
+    for i in range(2):
+        if x > 0.0:
+            t = v * 1.5
+        np.add.at(w, [0, 2, 0], np.sin(t))
+    return np.sum(w) + np.sum(t)
+
+
 RNG = np.random.default_rng(0)
 W = RNG.normal(size=(3, 3)) * 0.5
 XS = RNG.normal(size=(4, 3))
@@ -104,6 +116,7 @@ CASES = [
     (nested_loops, (VEC[:3],), 0, [["s_shape", "t3", "t2"]]),              # range(len(x)) not saved
     # was 9 (s and 8 temporaries); arithmetic of x[i + 1], x[i] has their shape: x[i + 1] read again for it
     (rosenbrock_loop, (VEC,), 0, [["s_shape", "t_shape"]]),
+    (carried_witness, (VEC[:3], 0.4), (0, 1), [["w_shape", "t", "t4", "w", "w_saved", "t_shape", "t2"]]),
 ]
 
 
