@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import closures, ir, lower_writes, nested_routines, runtime, subroutines
+from . import closures, ir, item_aliases, lower_writes, nested_routines, runtime, subroutines
 from .desugar import refused_in, remove_early_exits, syntax_problems
 from .errors import (
     InPlaceUpdateError,
@@ -930,6 +930,12 @@ class _Lowerer:
                         f"of {viewed.base})"
                 current = self.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
                                          [current, viewed, ir.Const(where)], node=node)
+            for name, other in item_aliases.names_to_check(current, target.id, self, node):
+                # `r = rows[0]; r += 1` writes into the array rows holds, which may be y's (item_aliases)
+                where = f"line {self.loc(node).line}: {self.loc(node).text.strip()} ({target.id} is an item or a view " \
+                        f"of another value, and may share its data with {name})"
+                current = self.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
+                                         [current, other, ir.Const(where)], node=node)
             self.env[target.id] = self.emit_call(op, [current, value], node=node, target=self.namer.fresh(target.id))
             return
         if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):

@@ -249,11 +249,37 @@ def _add_at_lazy(acc, index, g):
     return (acc + np.reshape(one_hot @ rows, np.shape(acc))).astype(acc.dtype)
 
 
+def _parts(value):
+    """The lists and dicts `value` is or holds (by id), and the other objects they end in
+    (arrays, numbers), looking through tuples too."""
+    containers, leaves, stack = {}, [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if id(item) in containers:
+                continue  # a container that holds itself, or one held twice
+            containers[id(item)] = item
+            stack.extend(item.values() if isinstance(item, dict) else item)
+        else:
+            leaves.append(item)
+    mutable = {key for key, item in containers.items() if not isinstance(item, tuple)}
+    return mutable, leaves
+
+
 def _shares(value, base) -> bool:
-    if isinstance(base, list) and value is base:
-        return True  # `b += [v]` extends the list object itself, so every name for it sees the change
-    if isinstance(value, (list, tuple)):
-        return any(_shares(item, base) for item in value)
+    """Would updating `base` in place change `value`? They share a list or dict (`b += [v]`
+    extends the list object itself, and `r = rows[0]; r += 1` changes what `rows` holds), or
+    hold arrays that share memory."""
+    if not isinstance(value, (list, tuple, dict)) and not isinstance(base, (list, tuple, dict)):
+        return _arrays_share(value, base)
+    value_lists, value_leaves = _parts(value)
+    base_lists, base_leaves = _parts(base)
+    if value_lists & base_lists:
+        return True
+    return any(_arrays_share(v, b) for v in value_leaves for b in base_leaves)
+
+
+def _arrays_share(value, base) -> bool:
     if _is_lazy_array(base):  # no views: only the same array object would see the update
         return value is base
     return isinstance(value, np.ndarray) and isinstance(base, np.ndarray) and np.shares_memory(value, base)
@@ -465,5 +491,5 @@ def put_source(a, indices, values, mode="raise"):
     return writes % max(np.size(values), 1)
 
 
-RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_shares", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "set_at", "appended")
+RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_parts", "_shares", "_arrays_share", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "set_at", "appended")
 RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination", "real_tangent")

@@ -1,0 +1,120 @@
+"""In-place updates of values that may alias another live value: an item taken out of a list,
+tuple or dict (by index, negative or computed index, unpacking, a loop target, a view of an
+item, another name for it), updated by ``op=``, a slice or element store, ``out=`` or
+``np.add.at``, with the alias read later or not. Every gradient must agree with central finite
+differences, or be refused with an S2SADError (never an InternalError, never a wrong number).
+
+The default run takes a fixed sample of the programs; ``S2SAD_LONG=1`` runs all of them.
+"""
+
+import itertools
+import os
+
+import numpy as np
+import pytest
+from gradcheck import module_from_source, numeric_grad
+
+import s2sad
+
+LONG = os.environ.get("S2SAD_LONG") == "1"
+
+ITEMS = {"param": "a = y", "owned": "a = y * 2.0"}
+CONTAINERS = {
+    "list": "c = [a, b]",
+    "tuple": "c = (a, b)",
+    "dict": "c = {'p': a, 'q': b}",
+    "appended": "c = []\n    c.append(a)\n    c.append(b)",
+    "nested": "c = [[a], b]",
+}
+KEY = {"dict": "'p'"}  # the first item's key; 0 elsewhere
+TAKES = {
+    "index": "r = c[{k}]",
+    "negative": "r = c[-2]",
+    "computed": "k = len(c) - 2\n    r = c[k]",
+    "unpack": "r, s = c",
+    "view": "r = c[{k}][:]",
+    "renamed": "rr = c[{k}]\n    r = rr",
+    "loop": "for r in c:",
+    "carried": "r = c[{k}]\n    for i in range(2):",
+}
+OPS = {
+    "iadd": "r += 1.0",
+    "imul": "r *= y",
+    "isub_item": "r -= b",
+    "slice": "r[:] = r * 2.0",
+    "element": "r[0] = y[1]",
+    "out": "np.add(r, 1.0, out=r)",
+    "add_at": "np.add.at(r, [0], y[1])",
+    "sub_iadd": "r[1:] += 1.0",
+}
+RESULTS = {
+    "alias": "np.sum(r * a)",
+    "self": "np.sum(r * r)",
+    "container": "np.sum(r) + np.sum(c[{k}] * y)",
+    "param": "np.sum(r) + np.sum(y * y)",
+}
+CASES = list(itertools.product(ITEMS, CONTAINERS, TAKES, OPS, RESULTS))
+SAMPLE = CASES if LONG else CASES[::23]  # every item, container, way of taking, op and result
+
+
+def program(item, container, take, op, result):
+    key = KEY.get(container, "0")
+    taken = TAKES[take].format(k=key)
+    indent = "        " if take in ("loop", "carried") else "    "
+    return (f"import numpy as np\n\n\ndef f(y):\n    {ITEMS[item]}\n    b = y + 1.0\n    {CONTAINERS[container]}\n"
+            f"    {taken}\n{indent}{OPS[op]}\n    return {RESULTS[result].format(k=key)}\n")
+
+
+def test_the_sample_covers_every_choice():
+    for position, choices in enumerate((ITEMS, CONTAINERS, TAKES, OPS, RESULTS)):
+        assert {case[position] for case in SAMPLE} == set(choices)
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids="-".join)
+def test_an_update_through_an_alias_is_right_or_refused(case, tmp_path):
+    module = module_from_source(tmp_path, "aliasing_" + "_".join(case), program(*case))
+    y = np.array([1.0, 2.0, 3.5])
+    try:
+        float(module.f(y.copy()))
+    except (TypeError, ValueError, KeyError):
+        pytest.skip("not a program Python runs (a list multiplied by an array, unpacking a dict...)")
+    try:
+        gradient = s2sad.grad(module.f)(y.copy())
+    except s2sad.InternalError:
+        raise
+    except s2sad.S2SADError as exc:
+        assert exc.location is not None and exc.location.filename.endswith(".py"), exc
+        return
+    np.testing.assert_allclose(gradient, numeric_grad(module.f, [y.copy()]), rtol=1e-6, atol=1e-7,
+                               err_msg=program(*case))
+
+
+def test_the_reported_program_is_refused_at_its_line(tmp_path):
+    source = ("import numpy as np\n\n\ndef f(y):\n    rows = [y]\n    r = rows[0]\n    r += 1.0\n"
+              "    return np.sum(r * y)\n")
+    module = module_from_source(tmp_path, "aliasing_reported", source)
+    with pytest.raises(s2sad.InPlaceUpdateError) as caught:
+        s2sad.grad(module.f)(np.array([1.0, 2.0]))
+    assert caught.value.location.line == 7 and "copy" in caught.value.hint
+
+
+@pytest.mark.parametrize("number, body", enumerate([
+    # the alias is never read again: the update is only r's
+    "a = y * 2.0\n    c = [a, y + 1.0]\n    r = c[0]\n    r += 1.0\n    return np.sum(r * r)",
+    # a number taken out of a list is never shared
+    "c = [y[0], y[1]]\n    r = c[0]\n    r *= 3.0\n    return r * c[0] + np.sum(y)",
+    # an array that shares nothing with what is read later
+    "c = [y * 2.0, y + 1.0]\n    d = c[1]\n    r = c[0]\n    r += y\n    return np.sum(r * d) + np.sum(y)",
+]))
+def test_an_update_that_shares_nothing_is_differentiated(number, body, tmp_path):
+    module = module_from_source(tmp_path, f"aliasing_fine_{number}", f"import numpy as np\n\n\ndef f(y):\n"
+                                f"    {body}\n")
+    y = np.array([1.0, 2.0, 3.5])
+    np.testing.assert_allclose(s2sad.grad(module.f)(y.copy()), numeric_grad(module.f, [y.copy()]), rtol=1e-6)
+
+
+def test_a_view_of_an_array_with_two_names_is_checked(tmp_path):
+    source = "import numpy as np\n\n\ndef f(y):\n    a = y\n    r = a[:]\n    r += 1.0\n    return np.sum(r * a)\n"
+    module = module_from_source(tmp_path, "aliasing_view_renamed", source)
+    with pytest.raises(s2sad.InPlaceUpdateError):
+        s2sad.grad(module.f)(np.array([1.0, 2.0]))
