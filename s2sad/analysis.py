@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from . import ir, runtime
 from .errors import InPlaceUpdateError, raise_problems
-from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
-                         restore, setitem, unappend)
+from .primitives import (Attr, Method, identity, list_append, module_name, pack_dict, pack_list, pack_namedtuple,
+                         pack_tuple, restore, setitem, unappend)
 from .rules import registry
 
 
@@ -146,7 +146,7 @@ def _is_fresh_call(stmt: ir.Assign) -> bool:
         return func.name in _FRESH_METHODS
     if func is pack_list:
         return True
-    module = getattr(func, "__module__", None) or ""
+    module = module_name(func)
     name = getattr(func, "__name__", "")
     if module == "_operator" or module == "operator":
         return True  # arithmetic always makes a new array
@@ -381,7 +381,7 @@ def _definite_view(stmt) -> bool:
         return func.name in ("T", "mT", "real", "imag", "flat")
     if isinstance(func, Method):
         return func.name in _VIEW_METHODS
-    return getattr(func, "__module__", "") == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS
+    return module_name(func) == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS
 
 
 def guard_inplace_updates(fn: ir.Function) -> ir.Function:
@@ -507,7 +507,7 @@ def buffer_chains(fn: ir.Function, views: bool = True):
                 or func is operator.getitem
                 or isinstance(func, Attr)
                 or (isinstance(func, Method) and func.name in _VIEW_METHODS)
-                or (getattr(func, "__module__", "") == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS)
+                or (module_name(func) == "numpy" and getattr(func, "__name__", "") in _VIEW_FUNCTIONS)
             )
             if (in_place or is_view) and stmt.args:
                 union(stmt.target, stmt.args[0])

@@ -37,6 +37,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
+from .primitives import module_name
 from .rules import registry
 
 __all__ = ["Case", "check_rule", "check_case", "check_grad", "numeric_jacobian", "numeric_jvp"]
@@ -174,7 +175,7 @@ def numeric_jvp(f: Callable, x, v, h: float = 1e-6):
 def _name(primal) -> str:
     if isinstance(primal, (registry.Attr, registry.Method)):
         return repr(primal)
-    module = getattr(primal, "__module__", None) or ("numpy" if isinstance(primal, np.ufunc) else "")
+    module = module_name(primal) or ("numpy" if isinstance(primal, np.ufunc) else "")
     name = getattr(primal, "__qualname__", None) or getattr(primal, "__name__", None) or repr(primal)
     if module in ("builtins", "_operator", "operator"):
         module = {"_operator": "operator"}.get(module, module)

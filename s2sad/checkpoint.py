@@ -43,7 +43,7 @@ from . import ir, runtime
 from .analysis import buffer_chains
 from .errors import ArgumentError, CheckpointError
 from .lower import Namer
-from .primitives import list_append, restore, setitem, unappend
+from .primitives import list_append, module_name, restore, setitem, unappend
 from .reverse import with_holders
 from .simplify import is_pure
 
@@ -124,7 +124,7 @@ def _refuse_unrepeatable(f: ir.For, r: ir.For) -> None:
                 stmt.loc or f.loc,
                 hint="build the values without the in-place update (np.where, np.concatenate, a list "
                 "built in one display), or differentiate without checkpoint=")
-        if not is_pure(stmt) and getattr(func, "__module__", None) != runtime.__name__:
+        if not is_pure(stmt) and module_name(func) != runtime.__name__:
             raise CheckpointError(
                 "checkpointing cannot run this loop again: a call in it may not give the same result twice",
                 stmt.loc or f.loc,

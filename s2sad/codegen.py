@@ -836,18 +836,9 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
         body.append(ast.Assign([ast.Name(naming.tape, ast.Store())], ast.List([], ast.Load())))
     body += renderer.block(fn.body, [None])
     body.append(ast.Return(renderer.atom(fn.result)))
-    args = []
-    defaults = []
-    for p in fn.params:
-        args.append(ast.arg(naming.names[p.var]))
-        if p.default is not None:
-            defaults.append(renderer.atom(p.default))
-        elif defaults:
-            raise ValueError("a parameter without default follows one with a default")
     fdef = ast.FunctionDef(
         name=_safe_identifier(fn.name.replace("<lambda>", "lambda")),
-        args=ast.arguments(posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-                           defaults=defaults),
+        args=_arguments(fn.params, naming.names, renderer.atom),
         body=body,
         decorator_list=[],
         returns=None,
@@ -863,6 +854,23 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
 
     text = re.sub(r"^(\s*)__s2sad_comment_(\d+)__$", put_comment, text, flags=re.M)
     return text + "\n", namespace
+
+
+def _arguments(params, names, atom) -> ast.arguments:
+    """The generated def's parameters: the user's keyword-only ones after a `*` when they come last
+    (grad, value_and_grad), so a positional call cannot bind them. Where positional seeds follow them
+    (jvp, hvp, vjp, which are always called with every argument in place), all are positional, and a
+    default that a later parameter without one would make invalid is dropped."""
+    first = next((k for k, p in enumerate(params) if p.keyword_only), len(params))
+    if not all(p.keyword_only for p in params[first:]):
+        first = len(params)
+    positional, keyword_only = params[:first], params[first:]
+    last_required = max((k for k, p in enumerate(positional) if p.default is None), default=-1)
+    defaults = [atom(p.default) for p in positional[last_required + 1:]]
+    return ast.arguments(posonlyargs=[], args=[ast.arg(names[p.var]) for p in positional], vararg=None,
+                         kwonlyargs=[ast.arg(names[p.var]) for p in keyword_only],
+                         kw_defaults=[atom(p.default) if p.default is not None else None for p in keyword_only],
+                         kwarg=None, defaults=defaults)
 
 
 def _give_statements_a_line(module: ast.Module) -> None:
@@ -908,6 +916,7 @@ def compile_function(source: str, name: str, namespace: Namespace, live_globals:
     # Rebind globals to the user's module so its data globals are read live.
     cells = inner.__closure__
     func = types.FunctionType(inner.__code__, live_globals, inner.__name__, inner.__defaults__, cells)
+    func.__kwdefaults__ = inner.__kwdefaults__  # FunctionType takes the positional defaults only
     _rebind_siblings(cells, live_globals, filename)
     return func
 
@@ -927,8 +936,10 @@ def _rebind_siblings(cells, live_globals: dict, filename: str) -> None:
             continue
         if isinstance(value, types.FunctionType) and value.__code__.co_filename == filename \
                 and value.__globals__ is not live_globals:
-            cell.cell_contents = types.FunctionType(value.__code__, live_globals, value.__name__,
-                                                    value.__defaults__, value.__closure__)
+            rebound = types.FunctionType(value.__code__, live_globals, value.__name__, value.__defaults__,
+                                         value.__closure__)
+            rebound.__kwdefaults__ = value.__kwdefaults__
+            cell.cell_contents = rebound
             pending.extend(value.__closure__ or ())
 
 

@@ -51,6 +51,7 @@ from .check import _run_adjoint_template
 from .errors import ArgumentError, Location, NoDerivativeError, S2SADError, raise_problems
 from .formatting import _fmt
 from .frontend import parse_function, signature, unwrap
+from .generated_ir import tape_as_list
 from .graph import Graph
 from .lower import normalize
 from .primitives import identity, list_append, pack_list, pack_tuple, setitem
@@ -286,7 +287,7 @@ class _Interpreter:
         if func is setitem and isinstance(values[0], (np.ndarray, list)):
             # SSA: x[i] = v makes a new value; keep the old one intact for the record
             values[0] = values[0].copy()
-        if func is list_append:
+        if func is list_append or func is runtime.appended:
             values[0] = list(values[0])  # the same: items.append(v) is a new, longer list here
         try:
             with warnings.catch_warnings():
@@ -738,7 +739,7 @@ class _Backward:
         if func is operator.getitem and not node.stmt.args:  # loop index over a computed value
             self.route(args[0], node, g, args[1].value)
             return
-        if func is list_append:  # the last adjoint is the appended value's, the rest the list's
+        if func is list_append or func is runtime.appended:  # the last adjoint is the value's, the rest the list's
             items, value = args
             parts = tuple(g)
             if isinstance(value, _Node) and value.active and parts and parts[-1] is not None:
@@ -760,6 +761,11 @@ class _Backward:
             for a, piece in ((args[0], parts[:n]), (args[1], parts[n:])):
                 if a.active:
                     self.give(a, node, piece, None, piece)
+            return
+        if func is runtime.add_sequences:  # item-by-item sum of lists (adjoints in generated code): linear
+            for a in args:
+                if isinstance(a, _Node) and a.active:
+                    self.give(a, node, g, None, g)
             return
         if func in (pack_tuple, pack_list):
             for k, a in enumerate(args):
@@ -923,6 +929,7 @@ def _explain(f, args, wrt, max_iterations, digits, order):
 
     fn = guard_inplace_updates(simplify(normalize(func, subroutines_allowed=False)))  # the checks grad makes;
     # every helper inlined, so each of its lines is shown
+    fn = tape_as_list(fn)  # generated code spliced in saves on a tape: here a list, traced like any other
     params = [p.var for p in fn.params]
     if len(params) != len(values):
         raise ArgumentError(f"{func.__name__} takes {len(params)} parameters, got {len(values)} values")

@@ -52,6 +52,7 @@ import numpy as np
 
 from . import ir
 from .errors import S2SADError
+from .primitives import module_name
 from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded, like_text,
                             parse_like)
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
@@ -532,7 +533,7 @@ class _Module:
             if name != root:
                 self.constants.append((name, root, "builtin"))
             return
-        if inspect.isfunction(obj) and (obj.__module__ or "").startswith("s2sad"):
+        if inspect.isfunction(obj) and module_name(obj).startswith("s2sad"):
             if _is_s2sad_compiled(obj):
                 self.inline_generated(name, obj, who)
                 return
@@ -544,7 +545,7 @@ class _Module:
         if isinstance(obj, type) and issubclass(obj, S2SADError):
             self.helpers.append((name, _ERROR_CLASS_SOURCE.format(name=name, original=obj.__name__)))
             return
-        if (getattr(obj, "__module__", None) or "").startswith("s2sad"):
+        if module_name(obj).startswith("s2sad"):
             raise ExportError(f"cannot export {name!r} ({type(obj).__name__} from {obj.__module__}) that {who} "
                               "refers to", hint="please report this: generated code should only call helpers")
         found = _numpy_or_math_path(obj, root) if callable(obj) or isinstance(obj, type) else None
@@ -829,7 +830,7 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     if func.__name__ == "<lambda>":
         raise ExportError("export needs a function defined with def (a lambda has no name to export or check)",
                           hint="define it with def")
-    if func.__code__.co_filename.startswith("<") or sys.modules.get(func.__module__) is None:
+    if func.__code__.co_filename.startswith("<") or sys.modules.get(module_name(func)) is None:
         raise ExportError(f"export needs a function defined in a .py file, and {getattr(f, '__name__', f)!r} "
                           "has no source file of its own (NumPy's own functions, code made by exec)",
                           hint="export a def in your module that calls it, e.g. def f(x): return np.sin(x)")
@@ -846,7 +847,7 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
         _check_like(func, like)
     gens = [(mode, _build(func, mode, wrt, like)) for mode in modes]
 
-    home = sys.modules.get(func.__module__)
+    home = sys.modules.get(module_name(func))
     if home is None:
         raise ExportError(f"the module {func.__module__!r} of {func.__qualname__} is not imported")
     user_modules = [home]

@@ -58,7 +58,7 @@ from .subroutines import Routine, current_tape, derived, use_tape
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 SPREAD = ir.Ref(("unreduce",), runtime.unreduce)
-NP_COPY = ir.Ref(("np", "copy"), np.copy, np)
+FRESH_COPY = ir.Ref(("fresh_copy",), runtime.fresh_copy)
 ADD_AT = runtime.add_at
 
 __all__ = ["forward_function", "constant_seed_tangent"]
@@ -215,7 +215,7 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
-_FRESH_FUNCS = {runtime.unreduce, runtime.zeros_like, np.copy, runtime.scatter_add, runtime.zero_at}
+_FRESH_FUNCS = {runtime.unreduce, runtime.zeros_like, np.copy, runtime.fresh_copy, runtime.scatter_add, runtime.zero_at}
 
 
 @dataclass
@@ -495,7 +495,7 @@ class _Forward:
             result = target_t
         if stmt.target in self.mutated and not self._fresh(result, out):
             copied = self.fresh_tangent(stmt.target)
-            out.append(ir.Assign(copied, NP_COPY, [result], [], stmt.loc))
+            out.append(ir.Assign(copied, FRESH_COPY, [result], [], stmt.loc))  # a list stays a list
             result = copied
         env[stmt.target] = result
         return out

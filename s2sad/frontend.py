@@ -304,6 +304,13 @@ def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
     """
     func = unwrap(func)
     if not inspect.isfunction(func):
+        if callable(func) and inspect.isfunction(getattr(type(func), "__call__", None)):
+            raise SourceUnavailableError(
+                f"an object of the class {type(func).__qualname__} is called through its __call__ method; "
+                "s2sad reads functions, not methods",
+                hint="differentiate a plain function that takes the object's data as arguments "
+                "(def f(x, w): ...), or register a rule for the object with @s2sad.adjoint",
+            )
         kind = "a builtin or C extension function" if callable(func) else "not a function"
         raise SourceUnavailableError(
             f"{getattr(func, '__name__', repr(func))} is {kind}; s2sad differentiates Python source",

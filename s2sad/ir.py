@@ -221,6 +221,7 @@ Stmt = Union[Assign, If, For, While, Assert, Raise, Push, Pop, Marker]
 class Param:
     var: Var
     default: Atom | None = None  # Const or Ref; None when the parameter has no default
+    keyword_only: bool = False  # after `*` in the user's def (codegen keeps the `*` where it can)
 
 
 @dataclass(eq=False)

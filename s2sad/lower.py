@@ -39,7 +39,7 @@ from .errors import (
 )
 from .frontend import _MISSING, ParsedFunction, parse_function, signature
 from .generated_ir import splice_call
-from .primitives import Attr, Method, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple, setitem
+from .primitives import Attr, Method, list_append, module_name, pack_dict, pack_list, pack_namedtuple, pack_tuple, setitem
 from .pytree import DICT, LEAF, LIST, NAMEDTUPLE, leaf_paths
 from .rules import registry
 
@@ -117,7 +117,7 @@ def is_user_function(obj) -> bool:
     """A Python function s2sad should read and differentiate itself (inline)."""
     if not inspect.isfunction(obj):
         return False
-    root = (getattr(obj, "__module__", "") or "").split(".")[0]
+    root = module_name(obj).split(".")[0]
     return root not in _LIBRARY_ROOTS
 
 
@@ -1399,11 +1399,6 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
             defaults[pname] = _literal_default(param.default) or ir.Ref(
                 (f"{pname}_default",), param.default, param.default
             )
-        elif defaults and param.kind is param.KEYWORD_ONLY and not template:
-            # generated parameters are all positional, and z cannot follow y=0.5 there
-            raise UnsupportedSyntaxError(
-                f"the keyword-only parameter {pname} has no default but follows one that has",
-                parsed.location(fdef), hint=f"give {pname} a default, or move it before the parameters with defaults")
     params = []
     env = {}
     leaves = {}
@@ -1416,7 +1411,7 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
             params.extend(ir.Param(var) for var in leaves[a.id])
             continue
         var = namer.fresh(a.id)
-        params.append(ir.Param(var, defaults.get(a.id)))
+        params.append(ir.Param(var, defaults.get(a.id), keyword_only=a in args.kwonlyargs))
         env[a.id] = var
     for extra in extra_inputs:
         var = namer.fresh(extra)

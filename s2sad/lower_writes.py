@@ -31,7 +31,7 @@ import numpy as np
 
 from . import ir, runtime
 from .errors import WritingCallError
-from .primitives import Attr, Method, setitem
+from .primitives import Attr, Method, module_name, setitem
 from .rules import registry
 
 NP_SORT = ir.Ref(("np", "sort"), np.sort, np)
@@ -65,7 +65,7 @@ def may_view(func) -> bool:
         return True
     if isinstance(func, Method):
         return func.name in _VIEW_METHODS
-    return (getattr(func, "__module__", None) or "").startswith("numpy") and \
+    return module_name(func).startswith("numpy") and \
         getattr(func, "__name__", "") in _VIEW_FUNCTIONS
 
 
@@ -285,7 +285,7 @@ def out_argument(callee: ir.Ref, args: list, kwargs: list):
     """Where a call to a library function writes its result: the ``out=`` keyword's atom, or
     ``"positional"`` for an output passed by position (refused), or None."""
     obj = callee.value
-    if (getattr(obj, "__module__", None) or "").startswith("s2sad") and not isinstance(obj, Method):
+    if module_name(obj).startswith("s2sad") and not isinstance(obj, Method):
         return None  # s2sad's own helpers never write into an `out` they are given
     for k, a in kwargs:
         if k == "out" and not (isinstance(a, ir.Const) and a.value is None):
@@ -295,7 +295,7 @@ def out_argument(callee: ir.Ref, args: list, kwargs: list):
         args = args[1:]
     if isinstance(obj, np.ufunc):
         return "positional" if len(args) > obj.nin else None
-    from_numpy = (getattr(obj, "__module__", None) or "").startswith("numpy") \
+    from_numpy = module_name(obj).startswith("numpy") \
         or getattr(obj, "__objclass__", None) is np.ndarray
     if not from_numpy:
         return None  # a parameter called `out` elsewhere need not be an output array

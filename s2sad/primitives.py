@@ -107,3 +107,19 @@ def list_append(items, value):
 def unappend(items):
     """Take back the last ``append`` (reverse sweep only): the list as it was before it."""
     items.pop()
+
+
+def module_name(obj) -> str:
+    """The name of the module `obj` says it comes from, or "".
+
+    ``__module__`` may be missing, None, or not a string at all (a C extension's object,
+    a class or instance that sets it), so code that asks ``.startswith("numpy")`` asks this.
+
+    >>> module_name(len), module_name(object())
+    ('builtins', 'builtins')
+    """
+    try:
+        name = getattr(obj, "__module__", None)
+    except Exception:  # a __getattr__ that raises something else than AttributeError
+        return ""
+    return name if isinstance(name, str) else ""

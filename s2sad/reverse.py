@@ -38,8 +38,8 @@ from .errors import NoDerivativeError, RuleError, raise_problems
 from .generated_ir import pure_for_reverse
 from .frontend import parse_function
 from .lower import Namer, lower_function
-from .primitives import (PACKS, Attr, Method, identity, list_append, pack_dict, pack_items, pack_keys, pack_list,
-                         pack_namedtuple, pack_tuple, restore, setitem, unappend)
+from .primitives import (PACKS, Attr, Method, identity, list_append, module_name, pack_dict, pack_items, pack_keys,
+                         pack_list, pack_namedtuple, pack_tuple, restore, setitem, unappend)
 from .rules import registry
 from .rules.arrays import assigned_part, not_differentiated
 from .subroutines import Routine, derived, still_read
@@ -65,7 +65,7 @@ def _primal_name(func) -> str:
     if isinstance(func, Method):
         return f"the method .{func.name}()"
 
-    module = getattr(func, "__module__", None)
+    module = module_name(func)
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     module = {"_operator": "operator", "numpy.linalg._linalg": "np.linalg"}.get(module, module)
     if module == "numpy":

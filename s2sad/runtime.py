@@ -412,6 +412,15 @@ def own(g):
     return g
 
 
+def fresh_copy(value):
+    """A copy of `value` that may be changed in place: a new list for a list (a tape made a list,
+    a list of tangents: ``np.copy`` would make it one array, or fail on items of different shapes),
+    ``np.copy`` otherwise."""
+    if isinstance(value, list):
+        return list(value)
+    return np.copy(value)
+
+
 def zero_at(g, index):
     """The adjoint flowing past ``x[index] = v`` to the old `x`: `g` with zeros at `index`.
 
@@ -491,5 +500,5 @@ def put_source(a, indices, values, mode="raise"):
     return writes % max(np.size(values), 1)
 
 
-RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "check_cotangent", "pad_none", "_parts", "_shares", "_arrays_share", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "set_at", "appended")
+RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "fresh_copy", "check_cotangent", "pad_none", "_parts", "_shares", "_arrays_share", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "set_at", "appended")
 RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination", "real_tangent")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ir, runtime
-from .primitives import Attr, Method, identity
+from .primitives import Attr, Method, identity, module_name
 from .rules import linalg
 
 
@@ -251,7 +251,7 @@ def _elementwise(func, values, args=()) -> Value:
         return UNKNOWN  # (-8.0) ** 0.5 is complex in Python: only a literal integer power stays real
     if func in (operator.pow, np.power) and all(v.dtype.kind in "biu" for v in values):
         return UNKNOWN  # int ** int: an int, or a float for a negative exponent (a value decides)
-    if isinstance(func, type(math.exp)) and getattr(func, "__module__", None) == "math" \
+    if isinstance(func, type(math.exp)) and module_name(func) == "math" \
             and any(v.shape != () for v in values):
         return UNKNOWN
     return _with(broadcast(*(v.shape for v in values)), _run(func, values))
@@ -378,7 +378,7 @@ def infer_assign(stmt: ir.Assign, values: list, kwargs: dict, env=None) -> Value
         if kwargs:
             return UNKNOWN
         return _elementwise(func, values, stmt.args)
-    if getattr(func, "__module__", None) == "math" and callable(func) and not kwargs and values \
+    if module_name(func) == "math" and callable(func) and not kwargs and values \
             and func not in (math.prod, math.fsum):
         return _elementwise(func, values)
     if func in (operator.matmul, np.matmul) and len(values) == 2 and not kwargs:

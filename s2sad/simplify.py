@@ -16,8 +16,8 @@ import numpy as np
 
 from . import ir, runtime
 from .analysis import buffer_chains
-from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
-                         restore, setitem, unappend)
+from .primitives import (Attr, Method, identity, list_append, module_name, pack_dict, pack_list, pack_namedtuple,
+                         pack_tuple, restore, setitem, unappend)
 from .rules import registry
 
 _PURE_BUILTINS = {
@@ -30,7 +30,8 @@ _IMPURE_METHODS = {
     "exponential", "poisson", "binomial", "beta", "gamma", "rand", "randn", "randint",
 }
 _PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at,
-                 runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own, runtime.shape_of}
+                 runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own, runtime.fresh_copy,
+                 runtime.shape_of}
 
 
 def is_pure(stmt) -> bool:
@@ -51,7 +52,7 @@ def is_pure(stmt) -> bool:
             return True
     except TypeError:
         return False
-    module = getattr(func, "__module__", None) or ""
+    module = module_name(func)
     if module in ("_operator", "operator", "math"):
         return True
     if isinstance(func, np.ufunc):
@@ -156,7 +157,7 @@ def _foldable(func) -> bool:
             return True
     except TypeError:
         return False
-    module = getattr(func, "__module__", "") or ""
+    module = module_name(func)
     return module.startswith("s2sad.rules") and registry.is_nondifferentiable(func)
 
 

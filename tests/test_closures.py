@@ -537,7 +537,7 @@ def test_every_operator_takes_a_partial_with_its_own_parameters():
     assert s2sad.derivative(PARTIAL_K, order=2)(x) == pytest.approx(d2, rel=1e-4)
     assert s2sad.grad(PARTIAL_X)(0.4) == pytest.approx(numeric_grad(PARTIAL_X, [0.4]), rel=1e-7)  # wrt k
     s2sad.check_grad(PARTIAL_K, x)
-    assert "def grad_two(x, k=3.0)" in s2sad.source(PARTIAL_K)
+    assert "def grad_two(x, *, k=3.0)" in s2sad.source(PARTIAL_K)  # the partial makes k keyword-only
     assert str(s2sad.explain(PARTIAL_K, x)).startswith("explain two(x=0.7, k=3), gradient with respect to x")
 
 

@@ -717,7 +717,7 @@ def test_exported_seeded_modes_keep_defaults_and_keywords(defaults_export, mode,
     if mode == "hvp":  # and against central differences of the gradient along the tangent
         bound = inspect_bind(model.f, args, kwargs)
         h = 1e-6
-        g = [s2sad.grad(model.f)(XD + s * h * VD, *bound[1:]) for s in (1, -1)]
+        g = [s2sad.grad(model.f)(XD + s * h * VD, bound[1], scale=bound[2]) for s in (1, -1)]  # as f takes them
         _close(got, (g[0] - g[1]) / (2 * h), rtol=1e-6, atol=1e-8)
 
 

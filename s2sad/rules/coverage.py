@@ -9,7 +9,7 @@ is stale. Regenerate it with::
 from __future__ import annotations
 
 from . import ADJOINT_RULES, BUILTIN_NONDIFFERENTIABLE, METHOD_MIRRORS, NONDIFFERENTIABLE, TANGENT_RULES
-from ..primitives import Attr, Method
+from ..primitives import Attr, Method, module_name
 
 _OPERATOR_SYNTAX = {
     "add": "a + b", "sub": "a - b", "mul": "a * b", "truediv": "a / b", "floordiv": "a // b", "mod": "a % b",
@@ -35,7 +35,7 @@ def display_name(key) -> str:
         return f"`x.{key.name}`"
     if isinstance(key, Method):
         return f"`x.{key.name}(...)`"
-    module = getattr(key, "__module__", None) or ""
+    module = module_name(key)
     name = getattr(key, "__name__", None) or repr(key)
     if type(key).__name__ == "ufunc":  # NumPy < 2.2 gives ufuncs no __module__
         return f"`np.{name}`"

@@ -19,6 +19,7 @@ import numpy as np
 from ..runtime import (
     check_cotangent,
     detach,
+    fresh_copy,
     not_a_view,
     own,
     scatter_add,
@@ -127,3 +128,14 @@ def own_adjoint(y, g):
 @tangent(own)
 def own_tangent(y, g):
     y_dot = g_dot
+
+
+@adjoint(fresh_copy)
+def fresh_copy_adjoint(y, value):
+    # y = a copy of value: the identity
+    value_bar = y_bar
+
+
+@tangent(fresh_copy)
+def fresh_copy_tangent(y, value):
+    y_dot = fresh_copy(value_dot)

@@ -56,7 +56,7 @@ from typing import Callable, Hashable
 import numpy as np
 
 from ..errors import RuleError
-from ..primitives import Attr, Method
+from ..primitives import Attr, Method, module_name
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def writes_of(primal: Hashable) -> "Writes | None":
         return None
     if type(owner).__name__ == "ufunc" and name == "at":
         return WRITES.get(Method("ufunc.at"))
-    return WRITES.get(Method(name)) if type(owner).__module__.startswith("numpy") else None
+    return WRITES.get(Method(name)) if module_name(type(owner)).startswith("numpy") else None
 
 
 def _primal_name(primal) -> str:
