@@ -14,6 +14,10 @@ only when they do share.
 
 from __future__ import annotations
 
+import functools
+
+import gast
+
 from . import ir
 
 
@@ -53,5 +57,41 @@ def names_to_check(value, target: str, lowerer, node) -> list:
     """
     if not may_be_a_part(value, lowerer):
         return []
+    later = None if lowerer.stack else names_read_after(lowerer.parsed.node, node)
     return [(name, atom) for name, atom in lowerer.env.items()
-            if name != target and isinstance(atom, ir.Var) and atom != value and lowerer.read_later(name, node)]
+            if name != target and isinstance(atom, ir.Var) and atom != value and (later is None or name in later)]
+
+
+def names_read_after(function, node) -> set:
+    """The names read after `node` in the gast def `function`: on later lines, anywhere in a loop
+    around `node`, or in a nested def or lambda (which may be called later).
+
+    Args:
+        function: the gast ``FunctionDef`` being lowered.
+        node: a statement of it.
+
+    Returns:
+        The set of those names.
+    """
+    line = getattr(node, "lineno", 0)
+    loads, loops, nested = _reads_of(function)
+    around = [inside for first, last, inside in loops if first <= line <= last]
+    return {name for name, at, key in loads
+            if at > line or key in nested or any(key in inside for inside in around)}
+
+
+@functools.lru_cache(maxsize=8)
+def _reads_of(function):
+    """What :func:`names_read_after` asks of a def, walked once per def (a long function has many
+    augmented assignments): every read of a name ``(name, line, id)``, every loop's line span with
+    the ids of its nodes, and the ids of the nodes inside nested defs and lambdas."""
+    loads, loops, nested = [], [], set()
+    for n in gast.walk(function):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            loads.append((n.id, getattr(n, "lineno", 0) or 0, id(n)))
+        elif isinstance(n, (gast.For, gast.While)):
+            inside = list(gast.walk(n))
+            loops.append((n.lineno, max(getattr(x, "lineno", 0) or 0 for x in inside), {id(x) for x in inside}))
+        elif isinstance(n, (gast.FunctionDef, gast.Lambda)) and n is not function:
+            nested.update(id(x) for x in gast.walk(n))
+    return loads, loops, nested

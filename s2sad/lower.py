@@ -954,18 +954,7 @@ class _Lowerer:
         """Is `name` read after `node` in the function (later lines, anywhere in a loop around it, or
         in a nested def or lambda, which may be called later)? In an inlined helper or closure, the
         caller may read the value later too: assume it does."""
-        if self.stack:
-            return True
-        line = getattr(node, "lineno", 0)
-        loops = [n for n in gast.walk(self.parsed.node) if isinstance(n, (gast.For, gast.While))
-                 and n.lineno <= line <= max(getattr(x, "lineno", 0) or 0 for x in gast.walk(n))]
-        made = [n for n in gast.walk(self.parsed.node) if isinstance(n, (gast.FunctionDef, gast.Lambda))
-                and n is not self.parsed.node]
-        for n in gast.walk(self.parsed.node):
-            if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load):
-                if (getattr(n, "lineno", 0) or 0) > line or any(n in set(gast.walk(scope)) for scope in loops + made):
-                    return True
-        return False
+        return bool(self.stack) or name in item_aliases.names_read_after(self.parsed.node, node)
 
     def stmt_Expr(self, node):
         if isinstance(node.value, gast.Constant):
