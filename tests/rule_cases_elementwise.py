@@ -396,8 +396,9 @@ CASES.append(Case(check_cotangent, (np.linspace(0.1, 0.9, 4), np.zeros(4)), wrt=
 CASES.append(Case(check_cotangent, (np.linspace(0.1, 0.9, 4), np.linspace(1.0, 2.0, 4)), wrt=[0, 1],
                   id="check_cotangent-both"))
 
-from s2sad.runtime import detach, own, zero_in_place  # noqa: E402
+from s2sad.runtime import detach, fresh_copy, own, zero_in_place  # noqa: E402
 
 CASES.append(Case(zero_in_place, (np.linspace(0.1, 0.9, 4), slice(1, 3)), wrt=[0], id="zero_in_place"))
 CASES.append(Case(detach, (np.linspace(0.1, 0.9, 4), np.zeros(2)), wrt=[0], id="detach"))
 CASES.append(Case(own, (np.linspace(0.1, 0.9, 4),), wrt=[0], id="own"))
+CASES.append(Case(fresh_copy, (np.linspace(0.1, 0.9, 4),), wrt=[0], id="fresh_copy"))
