@@ -19,26 +19,37 @@ import functools
 import gast
 
 from . import ir
+from .errors import InPlaceUpdateError
 
 
-def may_be_a_part(value, lowerer) -> bool:
-    """May `value` be an item of a list, tuple or dict, or a view of an array (and so share
-    memory with another value)? It is when an index or a view, possibly after a loop's first
-    value, leads from it to another value.
+def may_be_a_part(value, target: str, lowerer, env=None) -> bool:
+    """May `value` share memory with another value? It may when it is an item of a list, tuple or
+    dict or a view of an array (an index or a view made it), or when it is a branch join or a loop's
+    result (`lowerer.joins`) one of whose values is such a value or is bound to another name than
+    `target` (``r = a if c else b``: r may be a). A loop's block argument is its first value.
 
     Args:
         value: the atom an augmented assignment updates.
-        lowerer: the lowering walk (its `element_of`, `viewed_from` and `arg_inits`).
+        target: the name it updates.
+        lowerer: the lowering walk (its `element_of`, `viewed_from`, `arg_inits`, `joins`, `env`).
+        env: the names bound, if not `lowerer.env`.
 
     Returns:
-        True if `value` was made by an index or a view, or is a loop value that starts as one.
+        True if `value` may be such a value.
     """
-    probe, seen = value, set()
-    while isinstance(probe, ir.Var) and probe not in seen:
+    pending, seen = [(value, False)], set()
+    while pending:
+        probe, joined = pending.pop()
+        if not isinstance(probe, ir.Var) or probe in seen:
+            continue
         seen.add(probe)
         if probe in lowerer.element_of or probe in lowerer.viewed_from:
             return True
-        probe = lowerer.arg_inits.get(probe)
+        if joined and any(atom == probe for name, atom in (env or lowerer.env).items() if name != target):
+            return True
+        if probe in lowerer.arg_inits:
+            pending.append((lowerer.arg_inits[probe], joined))
+        pending.extend((v, True) for v in lowerer.joins.get(probe, ()))
     return False
 
 
@@ -55,11 +66,43 @@ def names_to_check(value, target: str, lowerer, node) -> list:
         ``[(name, atom)]`` of every other local name read after `node`, in the order they were
         bound, when `value` may be an item or a view (:func:`may_be_a_part`); else ``[]``.
     """
-    if not may_be_a_part(value, lowerer):
+    if not may_be_a_part(value, target, lowerer):
         return []
     later = None if lowerer.stack else names_read_after(lowerer.parsed.node, node)
     return [(name, atom) for name, atom in lowerer.env.items()
             if name != target and isinstance(atom, ir.Var) and atom != value and (later is None or name in later)]
+
+
+def check_loop_updates(lowerer, carried, body_env, loop) -> None:
+    """Refuse ``r op= v`` in a loop whose body leaves in `r`, for the next iteration, a value that
+    may share memory with another (``for i in ...: r += 1.0; r = rows[i]``): when the update ran,
+    `r` was the loop's block argument, whose later values were not known yet.
+
+    Args:
+        lowerer: the lowering walk.
+        carried: ``[(name, block argument, first value)]`` of the loop.
+        body_env: the names bound at the end of the loop body.
+        loop: the gast ``For`` or ``While``.
+
+    Raises:
+        InPlaceUpdateError: at the first such update.
+    """
+    for name, arg, _ in carried:
+        nxt = body_env.get(name)
+        if nxt is None or nxt == arg or not may_be_a_part(nxt, name, lowerer, env=body_env) and not any(
+                atom == nxt for other, atom in body_env.items() if other != name):
+            continue
+        for node in gast.walk(loop):
+            if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and node.target.id == name:
+                raise InPlaceUpdateError(
+                    f"{name!r} is updated in place here, and by the end of the loop body it holds an item, a "
+                    "view or another name's value, which the next iteration's update would change too",
+                    lowerer.loc(node), hint=f"write {name} = {name} {_SYMBOLS.get(type(node.op), 'op')} ... "
+                    "(a new value), or take a copy where it is rebound")
+
+
+_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//", gast.Mod: "%",
+            gast.Pow: "**", gast.MatMult: "@", gast.BitAnd: "&", gast.BitOr: "|", gast.BitXor: "^"}
 
 
 def names_read_after(function, node) -> set:

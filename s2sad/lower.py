@@ -200,6 +200,7 @@ class _Lowerer:
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     viewed_from: dict = field(default_factory=dict)  # a value that may be a view (`v = y[1:]`) -> y
+    joins: dict = field(default_factory=dict)  # a branch join or a loop's result -> the values it may be
     arguments: set = field(default_factory=set)  # in an inlined helper: the caller's values passed in
     result_loc: object = None
     problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
@@ -688,6 +689,7 @@ class _Lowerer:
             return then_value
         target = self.namer.fresh(hint) if hint else self.namer.temp()
         self.out[-1].phis.append(ir.Phi(target, then_value, else_value))
+        self.joins[target] = (then_value, else_value)
         if then_value in self.containers or else_value in self.containers:
             self.containers.add(target)
         return target
@@ -714,6 +716,7 @@ class _Lowerer:
                 continue
             target = self.namer.fresh(name)
             phis.append(ir.Phi(target, then_value, else_value))
+            self.joins[target] = (then_value, else_value)
             self.env[name] = target
             if then_value in self.containers or else_value in self.containers:
                 self.containers.add(target)
@@ -734,12 +737,14 @@ class _Lowerer:
             carried.append((name, arg, init))
         return carried
 
-    def _finish_loop(self, carried, body_env):
+    def _finish_loop(self, carried, body_env, node):
+        item_aliases.check_loop_updates(self, carried, body_env, node)
         result = []
         for name, arg, init in carried:
             nxt = body_env[name]
             out = self.namer.fresh(name)
             result.append(ir.Carried(arg, init, nxt, out))
+            self.joins[out] = (init, nxt)
             self.env[name] = out
             if init in self.containers or nxt in self.containers:
                 self.containers.update((arg, out))
@@ -799,7 +804,7 @@ class _Lowerer:
         body_env, body = self.env, self.out
         self.env, self.out = outer_env, outer_out
         carried = closures.leave_loop(self, carried, body_env, body, node)
-        carried_ir = self._finish_loop(carried, body_env)
+        carried_ir = self._finish_loop(carried, body_env, node)
         self.out.append(ir.For(index, iterable, body, carried_ir, loc=self.loc(node)))
 
     def stmt_While(self, node):
@@ -817,7 +822,7 @@ class _Lowerer:
         body_env, body = self.env, self.out
         self.env, self.out = outer_env, outer_out
         carried = closures.leave_loop(self, carried, body_env, cond_body + body, node)
-        carried_ir = self._finish_loop(carried, body_env)
+        carried_ir = self._finish_loop(carried, body_env, node)
         self.out.append(ir.While(cond_body, cond, body, carried_ir, loc=self.loc(node)))
 
     # ------------------------------------------------------------ statements

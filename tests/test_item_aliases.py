@@ -118,3 +118,37 @@ def test_a_view_of_an_array_with_two_names_is_checked(tmp_path):
     module = module_from_source(tmp_path, "aliasing_view_renamed", source)
     with pytest.raises(s2sad.InPlaceUpdateError):
         s2sad.grad(module.f)(np.array([1.0, 2.0]))
+
+
+JOINS = {
+    "branch": "a = y * 2.0\n    c = [a]\n    if y[0] > 0:\n        r = c[0]\n    else:\n        r = y * 3.0\n"
+              "    r += 1.0\n    return np.sum(r * a)",
+    "conditional expression": "a = y * 2.0\n    r = a if y[0] > 0 else y * 3.0\n    r += 1.0\n    return np.sum(r * a)",
+    "after a loop": "a = y * 2.0\n    c = [y * 4.0, a]\n    r = y * 3.0\n    for i in range(2):\n        r = c[i]\n"
+                    "    r += 1.0\n    return np.sum(r * a)",
+    "next iteration": "a = y * 2.0\n    c = [a, y * 4.0]\n    r = y * 3.0\n    for i in range(2):\n        r += 1.0\n"
+                      "        r = c[i]\n    return np.sum(r * a)",
+    "next iteration, another name": "a = y * 2.0\n    r = y * 3.0\n    for i in range(2):\n        r *= y\n"
+                                    "        r = a\n    return np.sum(r * a)",
+}
+
+
+@pytest.mark.parametrize("body", JOINS.values(), ids=JOINS.keys())
+def test_an_update_of_a_value_that_may_be_another_is_refused(body, tmp_path):
+    # r may be a (or an item) only on some paths or in later iterations; each gave a wrong gradient
+    module = module_from_source(tmp_path, "aliasing_join_" + str(list(JOINS.values()).index(body)),
+                                f"import numpy as np\n\n\ndef f(y):\n    {body}\n")
+    with pytest.raises(s2sad.InPlaceUpdateError):
+        s2sad.grad(module.f)(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("body", [
+    "s = 0.0\n    for i in range(3):\n        s += y[i] * y[i]\n    return s",
+    "h = y * 1.0\n    for i in range(2):\n        h = np.tanh(h)\n        h += y\n    return np.sum(h)",
+    "r = y * 2.0 if y[0] > 0 else y * 3.0\n    r += 1.0\n    return np.sum(r * y)",
+])
+def test_an_update_of_a_fresh_value_is_differentiated(body, tmp_path):
+    module = module_from_source(tmp_path, f"aliasing_fresh_{abs(len(body))}", f"import numpy as np\n\n\ndef f(y):\n"
+                                f"    {body}\n")
+    y = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2sad.grad(module.f)(y.copy()), numeric_grad(module.f, [y.copy()]), rtol=1e-6)
