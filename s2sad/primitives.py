@@ -115,8 +115,10 @@ def module_name(obj) -> str:
     ``__module__`` may be missing, None, or not a string at all (a C extension's object,
     a class or instance that sets it), so code that asks ``.startswith("numpy")`` asks this.
 
-    >>> module_name(len), module_name(object())
-    ('builtins', 'builtins')
+    >>> class Odd:
+    ...     __module__ = 7
+    >>> module_name(len), module_name(Odd())
+    ('builtins', '')
     """
     try:
         name = getattr(obj, "__module__", None)
