@@ -338,3 +338,42 @@ def test_refusals_are_s2sad_errors():
         s2sad.grad(lambda a: np.sum(np.linalg.svd(a)[1]))(R.normal(size=(3, 2)))
     with pytest.raises(s2sad.NoDerivativeError, match="second derivative"):
         s2sad.hessian(lambda a: np.sum(np.linalg.matrix_power(a, 2)))(SPD)
+
+
+# ------------------------------------------------------------------ wrong calls are s2sad errors (api_test)
+
+
+def two_params(x, y=2.0):
+    return np.sum(np.sin(x) * y)
+
+
+WRONG_CALLS = {
+    "wrt out of range": (s2sad.WrtError, lambda: s2sad.grad(two_params, 5)(1.0)),
+    "wrt unknown name": (s2sad.WrtError, lambda: s2sad.grad(two_params, "z")(1.0)),
+    "too many arguments": (s2sad.ArgumentError, lambda: s2sad.grad(two_params)(1.0, 2.0, 3.0)),
+    "unknown keyword": (s2sad.ArgumentError, lambda: s2sad.grad(two_params)(1.0, z=2.0)),
+    "None": (s2sad.ArgumentError, lambda: s2sad.grad(two_params)(None)),
+    "a string": (s2sad.ArgumentError, lambda: s2sad.grad(two_params)("a")),
+    "an object array": (s2sad.ArgumentError, lambda: s2sad.grad(two_params)(np.array([1.0], dtype=object))),
+    "np.matrix": (s2sad.ArgumentError, lambda: s2sad.grad(two_params)(np.matrix([[1.0, 2.0]]))),
+    "tangent of the wrong shape": (s2sad.ArgumentError, lambda: s2sad.jvp(two_params)(np.ones(3), np.ones(2))),
+    "cotangent of the wrong shape": (s2sad.ArgumentError, lambda: s2sad.vjp(tuple_out)(np.ones(3), (np.ones(3), np.ones(2)))),
+    "hvp direction of the wrong shape": (s2sad.ArgumentError, lambda: s2sad.hvp(two_params)(np.ones(3), np.ones(4))),
+    "hessian of a vector": (s2sad.NonScalarOutputError, lambda: s2sad.hessian(tuple_out)(np.ones(3))),
+    "grad of a list": (s2sad.NonScalarOutputError, lambda: s2sad.grad(list_out)(1.5)),
+    "grad of a complex number": (s2sad.NonScalarOutputError, lambda: s2sad.grad(lambda x: x * 1j)(1.5)),
+    "derivative of order 0": (s2sad.ArgumentError, lambda: s2sad.derivative(two_params, 0)(1.0)),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_CALLS)
+def test_wrong_calls_are_refused_with_s2sad_errors(name):
+    error, call = WRONG_CALLS[name]
+    with pytest.raises(error):
+        call()
+
+
+def test_numpy_functions_themselves():
+    close(s2sad.grad(np.sin)(1.5), np.cos(1.5))
+    close(s2sad.grad(np.sum)(np.ones(3)), np.ones(3))
+    close(s2sad.grad(float)(1.0), 1.0)
