@@ -31,7 +31,7 @@ import numpy as np
 
 from . import ir, runtime
 from .liveranges import any_in, insert_interval, live_ranges, merge_intervals, next_free
-from .lower import _concat_str
+from .lower_exprs import _concat_str
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
 from .safe_io import one_line
