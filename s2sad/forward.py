@@ -52,7 +52,7 @@ from .frontend import parse_function
 from .lower import Namer, lower_function
 from .primitives import (identity, list_append, pack_dict, pack_items, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
-from .reverse import _primal_name, bind_template, refused_arguments
+from .reverse_assign import _primal_name, bind_template, refused_arguments
 from .rules import registry
 from .subroutines import Routine, current_tape, derived, use_tape
 

@@ -239,7 +239,8 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
     try:
         for a in all_args:
             if a.id in leaves:
-                env[a.id] = lower_containers.structured_parameter(lowerer, a.id, structures[a.id], iter(leaves[a.id]), fdef)
+                env[a.id] = lower_containers.structured_parameter(lowerer, a.id, structures[a.id],
+                                                                  iter(leaves[a.id]), fdef)
         result = lower_statements.body_and_result(lowerer, fdef)
     except Exception as exc:
         if not problems:

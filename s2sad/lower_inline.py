@@ -88,6 +88,7 @@ def inline(lw, func, args, kwargs, node, hint):
             env[pname] = literal_default(param.default) or ir.Ref(
                 (f"{func.__name__}_{pname}_default",), param.default, param.default
             )
+    # a lowering state of its own (lw's class, `lower._Lowerer`), sharing the caller's records
     sub = type(lw)(parsed, lw.namer, env, lw.out, lw.stack + (lw.parsed.func,),
                    local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=lw.packs,
                    fields=lw.fields, frozen=lw.frozen, element_of=lw.element_of, problems=lw.problems,
@@ -210,8 +211,8 @@ def lower_subroutine(caller, routine, parsed=None, param_names=None, recursive_a
         env[fdef.name] = func  # its recursive calls call the routine (`call_local_subroutine`)
         own.add(fdef.name)
     sub = type(caller)(parsed, namer, env, [], (), own,
-                   problems=caller.problems, routines=caller.routines,
-                   arguments=set(env.values()))  # lowered once for every call: any caller may read them again
+                       problems=caller.problems, routines=caller.routines,
+                       arguments=set(env.values()))  # lowered once for every call: any caller may read them again
     result = lower_statements.body_and_result(sub, fdef)
     fn = ir.verify(ir.Function(
         name=routine.name, params=params, body=sub.out, result=result, filename=parsed.filename,

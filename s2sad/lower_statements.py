@@ -47,7 +47,8 @@ def stmt_AugAssign(lw, node):
     op = BINOPS[type(node.op)]
     target = node.target
     if isinstance(target, gast.Name):
-        current = lower_exprs.read_name(lw, gast.Name(id=target.id, ctx=gast.Load(), annotation=None, type_comment=None))
+        current = lower_exprs.read_name(lw, gast.Name(id=target.id, ctx=gast.Load(), annotation=None,
+                                                       type_comment=None))
         viewed = lw.viewed_from.get(current)
         while viewed is not None and (ir.is_temp(viewed) or not read_later(lw, viewed.base, node)) \
                 and viewed in lw.viewed_from:

@@ -466,7 +466,7 @@ def cast_like(g, like, y):
 def not_differentiated(value, primal, param):
     """A rule's mark for an argument it has no derivative in: ``xp_bar = not_differentiated(xp,
     "np.interp", "xp")``. Where that argument is differentiated, reverse and forward refuse the call
-    (``reverse.refused_arguments``) rather than give a zero gradient; evaluated (by explain, which
+    (``reverse_assign.refused_arguments``) rather than give a zero gradient; evaluated (by explain, which
     runs the template), it raises."""
     raise NotImplementedError(f"s2sad: {primal} is not differentiated in its argument {param!r}")
 
