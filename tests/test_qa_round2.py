@@ -8,13 +8,10 @@ float64. Cases marked ``xfail(strict=True)`` document bugs found by this round.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 import pytest
-from gradcheck import numeric_grad, position_of
-from qa_harness import _args, _close, _refusal_allowed, _shift, _tangent, _wrts
+from gradcheck import numeric_grad
+from qa_harness import _args, check_case
 
 import s2sad
 
@@ -1007,54 +1004,7 @@ def case(f, *args, wrt=0, modes=HVP, rtol=1e-5, atol=1e-6, xfail=None, raises=No
     return pytest.param(f, args, wrt, modes, rtol, atol, refuses, id=f.__name__, marks=marks)
 
 
-def _check_case(f, args, wrt, modes, rtol, atol, refuses=None):
-    with contextlib.redirect_stdout(io.StringIO()):
-        reference = f(*_args(args))
-        expected = numeric_grad(f, _args(args), wrt)
-        rng = np.random.default_rng(0)
-        if "grad" in modes:
-            with _refusal_allowed(refuses):
-                g = s2sad.grad(f, wrt)
-                given = _args(args)
-                _close(g(*given), expected, rtol, atol)
-                for before, after in zip(_args(args), given):
-                    if isinstance(before, np.ndarray):
-                        np.testing.assert_array_equal(before, after)
-        if "vg" in modes:
-            with _refusal_allowed(refuses):
-                value, gradient = s2sad.value_and_grad(f, wrt)(*_args(args))
-                _close(value, reference, 1e-9, 1e-12)
-                _close(gradient, expected, rtol, atol)
-        if "jvp" in modes:
-            with _refusal_allowed(refuses):
-                j = s2sad.jvp(f, wrt)
-                tangents = [_tangent(args[position_of(f, w)], rng) for w in _wrts(wrt)]
-                value, value_dot = j(*_args(args), *tangents)
-                _close(value, reference, 1e-9, 1e-12)
-                h = 1e-6
-                fd = (np.asarray(f(*_shift(f, args, wrt, tangents, h)), dtype=np.float64)
-                      - np.asarray(f(*_shift(f, args, wrt, tangents, -h)), dtype=np.float64)) / (2 * h)
-                _close(value_dot, fd, rtol, atol)
-        w0 = _wrts(wrt)[0]
-        p = position_of(f, w0)
-        x = np.asarray(args[p], dtype=np.float64)
-        if "hvp" in modes:
-            with _refusal_allowed(refuses):
-                v = _tangent(args[p], rng)
-                hv = s2sad.hvp(f, w0)(*_args(args), v)
-                h = 1e-4
-                fd = (numeric_grad(f, _shift(f, args, w0, [v], h), w0, h=1e-5)
-                      - numeric_grad(f, _shift(f, args, w0, [v], -h), w0, h=1e-5)) / (2 * h)
-                _close(hv, fd, 1e-3, 1e-4)
-        if "hess" in modes:
-            with _refusal_allowed(refuses):
-                H = np.asarray(s2sad.hessian(f, w0)(*_args(args))).reshape(x.size, x.size)
-                cols = []
-                for e in np.eye(x.size):
-                    e = e.reshape(x.shape)
-                    cols.append(((numeric_grad(f, _shift(f, args, w0, [e], 1e-4), w0, h=1e-5)
-                                  - numeric_grad(f, _shift(f, args, w0, [e], -1e-4), w0, h=1e-5)) / 2e-4).ravel())
-                _close(H, np.stack(cols, axis=1), 1e-3, 1e-4)
+_check_case = check_case
 
 
 APPEND_ALIAS = ("wrong gradient: an array appended to a list and then updated in place (a[k] = ..., s += ...) "
