@@ -1,9 +1,14 @@
-"""Data flows one way: no module of s2sad imports (even lazily, inside a function) one that imports it back."""
+"""Data flows one way: no module of s2sad imports (even lazily, inside a function) one that imports it back;
+and lower.py's dispatch tables name every lowering function."""
 
 import ast
+import importlib
 import pathlib
 
+import gast
+
 import s2sad
+from s2sad import lower
 
 PACKAGE = pathlib.Path(s2sad.__file__).parent
 
@@ -52,3 +57,18 @@ def test_the_check_sees_a_cycle():
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
     assert _reaches(edges, "b", "a")
     assert not _reaches({"a": {"b"}}, "b", "a")
+
+
+def test_every_lowering_function_is_dispatched():
+    """lower.py dispatches on a node's type through two tables: a function ``expr_X``/``stmt_X`` of a
+    lowering module that is not in them would never run (X would be refused as unsupported syntax)."""
+    tables = {"expr_": lower._EXPRESSIONS, "stmt_": lower._STATEMENTS}
+    found = 0
+    for path in sorted(PACKAGE.glob("lower_*.py")):
+        module = importlib.import_module(f"s2sad.{path.stem}")
+        for name, function in vars(module).items():
+            prefix = name[:5]
+            if prefix in tables and callable(function) and function.__module__ == module.__name__:
+                found += 1
+                assert tables[prefix].get(getattr(gast, name[5:])) is function, f"{path.stem}.{name} is not dispatched"
+    assert found == len(lower._EXPRESSIONS) + len(lower._STATEMENTS) - 1  # GeneratorExp is lowered as ListComp
