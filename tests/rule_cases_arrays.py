@@ -287,7 +287,9 @@ add(np.interp, np.array([-1.5, -0.7, 0.1, 0.9, 1.9, 2.4]), _xp, normal(5), wrt=[
 add(np.interp, np.array([-1.5, 0.3, 2.4]), _xp, normal(5), left=0.3, right=-0.4, wrt=[0, 2, "left", "right"], id="np.interp-left-right")
 add(np.interp, np.array([-1.7, 0.3, 2.6, 5.1]), np.array([0.4, 1.2, 2.9, 2.0]), normal(4), period=3.0, wrt=[0, 2], id="np.interp-period")
 add(np.interp, 0.25, _xp, normal(5), wrt=[0, 2], id="np.interp-scalar")
-add(ar.interp_fp_bar, normal(3), np.array([-1.5, 0.3, 2.4]), _xp, normal(5), None, 0.0, None, wrt=[0], id="interp_fp_bar")
+add(ar.interp_fp_bar, normal(3), np.array([-1.5, 0.3, 2.4]), _xp, normal(5), None, 0.0, None, wrt=[0, 1], id="interp_fp_bar")
+add(ar.interp_fp_bar, normal(4), np.array([-1.7, 0.3, 2.6, 5.1]), np.array([0.4, 1.2, 2.9, 2.0]), normal(4), None, None, 3.0,
+    wrt=[0, 1], id="interp_fp_bar-period")
 add(ar.interp_slope, np.array([-1.5, 0.3, 1.1]), _xp, normal(5), None, None, None, wrt=[2], id="interp_slope")
 add(ar.interp_slope_fp_bar, normal(3), np.array([-1.5, 0.3, 1.1]), _xp, normal(5), None, None, None, wrt=[0], id="interp_slope_fp_bar")
 for _m, _n in ((5, 3), (3, 5), (4, 4), (2, 7)):

@@ -745,11 +745,15 @@ def remesh_tangent(y, gs, xi, sparse, indexing):
 def interp_fp_bar_adjoint(y, g, x, xp, fp, left, right, period):
     # interp_fp_bar is the transpose of fp -> np.interp(x, xp, fp) with zero end values
     g_bar = np.interp(x, xp, y_bar, left=zero_or_none(left), right=zero_or_none(right), period=period)
+    # y[i0] += g (1 - t), y[i1] += g t with dt/dx = 1 / (xp[i1] - xp[i0]): x_bar = g (y_bar[i1] - y_bar[i0]) dt/dx
+    x_bar = g * interp_slope(x, xp, y_bar, left, right, period)
 
 
 @tangent(interp_fp_bar)
 def interp_fp_bar_tangent(y, g, x, xp, fp, left, right, period):
-    y_dot = interp_fp_bar(g_dot, x, xp, fp, left, right, period)
+    # the weights move with x: y[i1] gains g dt/dx x_dot and y[i0] loses it
+    y_dot = interp_fp_bar(g_dot, x, xp, fp, left, right, period) + interp_slope_fp_bar(
+        g * x_dot, x, xp, fp, left, right, period)
 
 
 @adjoint(interp_slope)
