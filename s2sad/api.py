@@ -39,6 +39,7 @@ from .simplify import simplify
 from .shapes import UNKNOWN, of_value, signature as abstract_signature
 from .outer_sums import outer_products_as_matmul
 from .specialize import specialize_adjoint, specialize_primal, tidy
+from .typed_tapes import drop_unread_saves, float_tapes
 from .subroutines import subroutines_of
 from .transforming import transforming
 
@@ -536,7 +537,8 @@ class GeneratedFunction:
         primal_args, primal_kwargs = (self._primal_arguments(args) if self.kind in self._TRAILING
                                       else (args, kwargs))
         return measure_cost(generated, args, kwargs, primal_args, primal_kwargs, self._checkpoint is not None,
-                            can_checkpoint=self.kind in ("grad", "value_and_grad", "grad_aux", "value_and_grad_aux"))
+                            can_checkpoint=self.kind in ("grad", "value_and_grad", "grad_aux", "value_and_grad_aux"),
+                            kind=self.kind)
 
     def specialize(self, *args, **kwargs):
         """The derivative for arguments structured like these: f's own arguments, without tangents or
@@ -933,6 +935,7 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
             # again: a helper made an identity above lets the next one's readers be seen through it
             adjoint = simplify(specialize_adjoint(adjoint, shapes))
             adjoint = tidy(simplify(outer_products_as_matmul(adjoint, shapes)), shapes)
+            adjoint = float_tapes(simplify(drop_unread_saves(adjoint)), shapes)  # 8 bytes a float64 scalar
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
                                                user_many))

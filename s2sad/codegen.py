@@ -18,6 +18,7 @@ Three steps, each a plain function:
 
 from __future__ import annotations
 
+import array
 import ast
 import bisect
 import heapq
@@ -37,10 +38,13 @@ from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_li
 from .safe_io import one_line
 from .simplify import is_pure
 from .subroutines import current_tape, still_read, use_tape
+from .typed_tapes import FLOAT64
 
 # ------------------------------------------------------------------ folding
 
 
+_FLOAT_ARRAY = ir.Ref(("array", "array"), array.array, array)  # the float tape: array.array("d")
+_NP_FLOAT64 = ir.Ref(("np", "float64"), np.float64, np)
 _BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Raise, ir.Marker)
 
 
@@ -165,6 +169,7 @@ class Naming:
 
     names: dict = field(default_factory=dict)
     tape: str = "tape"
+    float_tape: str = "tape_floats"  # the typed tape of float64 scalars (`typed_tapes`)
 
 
 def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
@@ -240,6 +245,11 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         tape = f"tape_{k}"
         k += 1
     naming.tape = tape
+    float_tape, k = f"{tape}_floats", 1
+    while float_tape in all_names:
+        float_tape = f"{tape}_floats_{k}"
+        k += 1
+    naming.float_tape = float_tape
     return naming
 
 
@@ -721,11 +731,15 @@ class _Renderer:
         if isinstance(stmt, ir.Raise):
             return [ast.Raise(self.atom(stmt.exc) if stmt.exc is not None else None, None)]
         if isinstance(stmt, ir.Push):
-            call = ast.Call(ast.Attribute(ast.Name(self.naming.tape, ast.Load()), "append", ast.Load()),
+            tape = self.naming.float_tape if stmt.tape else self.naming.tape
+            call = ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "append", ast.Load()),
                             [self.atom(stmt.value)], [])
             return [ast.Expr(call)]
         if isinstance(stmt, ir.Pop):
-            call = ast.Call(ast.Attribute(ast.Name(self.naming.tape, ast.Load()), "pop", ast.Load()), [], [])
+            tape = self.naming.float_tape if stmt.tape else self.naming.tape
+            call = ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "pop", ast.Load()), [], [])
+            if stmt.tape == FLOAT64:  # the float tape gives a Python float: the same bits, NumPy's type again
+                call = ast.Call(self.ref(_NP_FLOAT64), [call], [])
             return [self.assign_to(stmt.target, call)]
         return []
 
@@ -812,6 +826,8 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     ``# line N:`` comments (default: the one `fn` returns from)."""
     namespace = namespace or Namespace()
     refs = collect_refs(fn)
+    typed = [s.tape for s in ir.walk(fn.body) if isinstance(s, (ir.Push, ir.Pop)) and s.tape]
+    refs += ([_FLOAT_ARRAY] if typed else []) + ([_NP_FLOAT64] if FLOAT64 in typed else [])
     for r in refs:
         namespace.name_for(r)
     rewritten, must_fold = _boolean_operators(fn)
@@ -833,7 +849,11 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     body = []
     if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):
         body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))
-        body.append(ast.Assign([ast.Name(naming.tape, ast.Store())], ast.List([], ast.Load())))
+        if any(isinstance(s, ir.Push) and not s.tape for s in ir.walk(fn.body)):
+            body.append(ast.Assign([ast.Name(naming.tape, ast.Store())], ast.List([], ast.Load())))
+        if typed:  # 8 bytes a float64 scalar, not an object and a list slot
+            body.append(ast.Assign([ast.Name(naming.float_tape, ast.Store())],
+                                   ast.Call(renderer.ref(_FLOAT_ARRAY), [ast.Constant("d")], [])))
     body += renderer.block(fn.body, [None])
     body.append(ast.Return(renderer.atom(fn.result)))
     fdef = ast.FunctionDef(

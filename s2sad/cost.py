@@ -10,6 +10,7 @@ cheap-gradient bound (a reverse sweep costs a small constant times the function,
 
 from __future__ import annotations
 
+import array
 import ast
 import re
 import sys
@@ -20,7 +21,14 @@ from .codegen import compile_function
 
 # Griewank's cheap-gradient bound: a gradient costs at most this many times the function
 CHEAP_GRADIENT_BOUND = 4.0
+# the bound per kind of derivative (Griewank & Walther, "Evaluating Derivatives", ch. 4): one reverse
+# sweep 4x, one tangent 2.5x, a Hessian-vector product (tangent over adjoint) 10x; a Jacobian or a
+# Hessian takes one sweep per row or column, so no constant bounds it: none is shown
+BOUNDS = {"grad": CHEAP_GRADIENT_BOUND, "value_and_grad": CHEAP_GRADIENT_BOUND, "vjp": CHEAP_GRADIENT_BOUND,
+          "grad_aux": CHEAP_GRADIENT_BOUND, "value_and_grad_aux": CHEAP_GRADIENT_BOUND,
+          "vjp_aux": CHEAP_GRADIENT_BOUND, "jvp": 2.5, "hvp": 10.0}
 _LIST_SLOT = 8  # bytes a list holds per item (a pointer)
+_FLOAT_SLOT = 8  # bytes the float tape (array.array("d")) holds per value
 
 
 @dataclass
@@ -33,7 +41,9 @@ class LoopCost:
         names: the values one iteration pushes, as ``.source`` names them.
         pushes: how many values it pushed in the measured run.
         bytes: how many bytes those take.
-        iterations: how many iterations pushed (the pushes over the names per iteration).
+        iterations: how many iterations it ran: counted for a ``for`` loop; for a ``while`` loop,
+            at a push every iteration makes, or at one in each branch of an ``if``; else estimated
+            as the pushes over the names (branches that save different values make it inexact).
     """
 
     line: int | None
@@ -41,9 +51,18 @@ class LoopCost:
     names: list
     pushes: int = 0
     bytes: int = 0
+    counted_at: list = field(default_factory=list, repr=False)  # generated lines whose counts sum to iterations
+    counts: dict = field(default_factory=dict, repr=False)  # generated line -> pushes there
+
+    ran: int | None = field(default=None, repr=False)  # iterations counted (a for loop)
+    node: object = field(default=None, repr=False, compare=False)  # the generated loop (ast)
 
     @property
     def iterations(self) -> int:
+        if self.ran is not None:
+            return self.ran
+        if self.counted_at:
+            return sum(self.counts.get(line, 0) for line in self.counted_at)
         return self.pushes // max(1, len(self.names))
 
     @property
@@ -61,7 +80,8 @@ class Cost:
         loops: a :class:`LoopCost` per loop that saves values, in the order of ``.source``.
         function_seconds, derivative_seconds: the best time of one call of each.
         ratio: derivative_seconds / function_seconds.
-        bound: the cheap-gradient bound the ratio is measured against.
+        bound: the bound on that ratio for this kind of derivative (`BOUNDS`): 4 for a gradient or
+            a vjp, 2.5 for a jvp, 10 for an hvp; None for a Jacobian or Hessian (one sweep per row).
         hint: one line saying what to look at first.
     """
 
@@ -70,7 +90,7 @@ class Cost:
     loops: list = field(default_factory=list)
     function_seconds: float = float("nan")
     derivative_seconds: float = float("nan")
-    bound: float = CHEAP_GRADIENT_BOUND
+    bound: float | None = CHEAP_GRADIENT_BOUND
     hint: str = ""
 
     @property
@@ -80,7 +100,8 @@ class Cost:
     def __str__(self) -> str:
         lines = [f"tape: {_size(self.tape_bytes)} at most, {self.pushes} values pushed",
                  f"time: function {_seconds(self.function_seconds)}, derivative {_seconds(self.derivative_seconds)}"
-                 f" = {self.ratio:.1f}x the function (cheap-gradient bound: {self.bound:g}x)"]
+                 f" = {self.ratio:.1f}x the function"
+                 + (f" (cheap-gradient bound: {self.bound:g}x)" if self.bound is not None else "")]
         for loop in self.loops:
             where = f"line {loop.line}" if loop.line is not None else "a loop"
             lines.append(f"  {where}: {loop.text}")
@@ -118,41 +139,90 @@ def _nbytes(value) -> int:
         return _LIST_SLOT
 
 
-class _MeasuredTape(list):
-    """A tape that records, per generated line, how many values were pushed and their bytes."""
+class _Measure:
+    """What the tapes of one run held: per generated line, how many values were pushed and their
+    bytes; the bytes held at once, and the most."""
 
     def __init__(self):
-        super().__init__()
-        self.sizes = []
         self.live = 0
         self.peak = 0
         self.by_line: dict = {}
 
-    def append(self, value):
-        size = _nbytes(value)
-        line = sys._getframe(1).f_lineno
+    def pushed(self, size):
+        line = sys._getframe(2).f_lineno
         count = self.by_line.setdefault(line, [0, 0])
         count[0] += 1
         count[1] += size
-        super().append(value)
-        self.sizes.append(size)
         self.live += size
         self.peak = max(self.peak, self.live)
 
+
+class _MeasuredTape(list):
+    """The list tape, recording each value's bytes (the object and its list slot) in `measure`."""
+
+    def __init__(self, measure):
+        super().__init__()
+        self.measure = measure
+        self.sizes = []
+
+    def append(self, value):
+        size = _nbytes(value)
+        self.measure.pushed(size)
+        super().append(value)
+        self.sizes.append(size)
+
     def pop(self, *index):
-        self.live -= self.sizes.pop(*index)
+        self.measure.live -= self.sizes.pop(*index)
+        return super().pop(*index)
+
+
+class _MeasuredFloats(array.array):
+    """The float tape (``array.array("d")``), recording 8 bytes a value in `measure`."""
+
+    def __new__(cls, typecode, measure):
+        tape = super().__new__(cls, typecode)
+        tape.measure = measure
+        return tape
+
+    def append(self, value):
+        self.measure.pushed(_FLOAT_SLOT)
+        super().append(value)
+
+    def pop(self, *index):
+        self.measure.live -= _FLOAT_SLOT
         return super().pop(*index)
 
 
 _TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?) = \[\]$", re.M)
+_FLOAT_TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?_floats(?:_\d+)?) = array(?:_\d+)?\.array\('d'\)$", re.M)
 _LINE_COMMENT = re.compile(r"#\s*line (\d+)(?: in [^:]*)?: (.*)$")
 
 
-def _loops(source: str, tape: str) -> tuple[dict, list]:
-    """The loops of `source` that push onto `tape`, each with the names it pushes.
+def _is_push(node, tapes) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append" \
+        and isinstance(node.func.value, ast.Name) and node.func.value.id in tapes
+
+
+def _counted_at(body, tapes):
+    """Generated lines whose push counts sum to the iterations of a loop with this body: a push
+    every iteration makes (one at the top level of the body), else one in each branch of an ``if``
+    whose two branches both push; None if there is none (a branch that pushes nothing)."""
+    for stmt in body:
+        if isinstance(stmt, ast.Expr) and _is_push(stmt.value, tapes):
+            return [stmt.lineno]
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            then, orelse = _counted_at(stmt.body, tapes), _counted_at(stmt.orelse, tapes)
+            if then is not None and orelse is not None:
+                return then + orelse
+    return None
+
+
+def _loops(source: str, tapes) -> tuple[dict, list]:
+    """The loops of `source` that push onto one of `tapes` (their names), each with the names it pushes.
 
     Returns:
-        ({line of each ``tape.append``: the LoopCost of the loop around it}, the LoopCosts in order).
+        ({line of each ``<tape>.append``: the LoopCost of the loop around it}, the LoopCosts in order).
     """
     lines = source.splitlines()
     per_loop: dict = {}  # id of the ast loop -> its LoopCost
@@ -163,18 +233,36 @@ def _loops(source: str, tape: str) -> tuple[dict, list]:
             if isinstance(child, (ast.For, ast.While)):
                 visit(child, child)
                 continue
-            if loop is not None and isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) \
-                    and child.func.attr == "append" and isinstance(child.func.value, ast.Name) \
-                    and child.func.value.id == tape:
+            if loop is not None and _is_push(child, tapes):
                 cost = per_loop.get(id(loop))
                 if cost is None:
                     cost = per_loop[id(loop)] = LoopCost(*_user_line(lines, loop.lineno), [])
+                    cost.counted_at = _counted_at(loop.body, tapes) or []
+                    cost.node = loop
                 cost.names.append(ast.unparse(child.args[0]) if child.args else "?")
                 at_line[child.lineno] = cost
             visit(child, loop)
 
     visit(ast.parse(source), None)
     return at_line, list(per_loop.values())
+
+
+def _counting_iterations(source: str, loops) -> str:
+    """`source` with the iterable of each ``for`` loop among `loops` wrapped in
+    ``measured_iterations(<its line>, ...)``, on the same line (the line numbers stay)."""
+    lines = source.splitlines(keepends=True)
+    for loop in loops:
+        node = loop.node
+        if isinstance(node, ast.For) and node.iter.lineno == node.lineno == node.iter.end_lineno:
+            text = lines[node.lineno - 1]
+            start, end = _char_offset(text, node.iter.col_offset), _char_offset(text, node.iter.end_col_offset)
+            lines[node.lineno - 1] = (text[:start] + f"measured_iterations({node.lineno}, {text[start:end]})"
+                                      + text[end:])
+    return "".join(lines)
+
+
+def _char_offset(text: str, byte_offset: int) -> int:
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8"))
 
 
 def _user_line(lines, loop_line):
@@ -205,7 +293,8 @@ def _best_times(calls, budget=0.3) -> list:
     return best
 
 
-def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, can_checkpoint=True) -> Cost:
+def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, can_checkpoint=True,
+            kind="grad") -> Cost:
     """Run `generated` once with its tape measured, and time it against its function.
 
     Args:
@@ -214,19 +303,37 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, c
         primal_args, primal_kwargs: the function's own arguments among them.
         checkpointed: whether it was built with ``checkpoint=`` (for the hint).
         can_checkpoint: whether its kind takes ``checkpoint=`` (grad, value_and_grad), for the hint.
+        kind: the kind of derivative, for the bound on its time (`BOUNDS`).
 
     Returns:
         A :class:`Cost`.
     """
     source = generated.source
-    match = _TAPE_LINE.search(source)
     tape = None
-    if match is not None:
-        tape = _MeasuredTape()
-        name = match.group(2)
-        measured_source = source[:match.start()] + f"{match.group(1)}{name} = measured_tape()" + source[match.end():]
+    matches = [(m, kind_) for pattern, kind_ in ((_TAPE_LINE, "list"), (_FLOAT_TAPE_LINE, "floats"))
+               for m in [pattern.search(source)] if m is not None]
+    if matches:
+        tape = _Measure()
+        names = set()
+        measured_source = source
+        for match, kind_ in sorted(matches, key=lambda pair: -pair[0].start()):  # the later first: offsets hold
+            names.add(match.group(2))
+            measured_source = (measured_source[:match.start()] + f"{match.group(1)}{match.group(2)} = "
+                               f"measured_{kind_}()" + measured_source[match.end():])
+        by_line, loops = _loops(source, names)
+        measured_source = _counting_iterations(measured_source, loops)
+        ran = {}
+
+        def counted(loop_line, iterable):
+            ran.setdefault(loop_line, 0)
+            for item in iterable:
+                ran[loop_line] += 1
+                yield item
+
         bindings = dict(generated.namespace.bindings)
-        bindings["measured_tape"] = lambda: tape
+        bindings["measured_iterations"] = counted
+        bindings["measured_list"] = lambda: _MeasuredTape(tape)
+        bindings["measured_floats"] = lambda: _MeasuredFloats("d", tape)
         instrumented = compile_function(measured_source, generated.ir.name, _Bindings(bindings),
                                         live_globals=getattr(generated._func, "__globals__", None),
                                         filename=f"<s2sad cost of {generated.__name__}>")
@@ -236,18 +343,22 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, c
             generated(*args, **kwargs)
         finally:
             generated._func = original
-        by_line, loops = _loops(source, name)
+        for loop in loops:
+            if isinstance(loop.node, ast.For):
+                loop.ran = ran.get(loop.node.lineno, 0)
         for line, (count, size) in tape.by_line.items():
             loop = by_line.get(line - 1)  # compile_function puts one line (the factory's def) above
             if loop is not None:
                 loop.pushes += count
                 loop.bytes += size
+                loop.counts[line - 1] = count
     else:
         generated(*args, **kwargs)  # its argument checks (an s2sad error) before the function is timed
         loops = []
     measured = tape is not None
     report = Cost(tape_bytes=tape.peak if measured else 0,
-                  pushes=sum(c for c, _ in tape.by_line.values()) if measured else 0, loops=loops)
+                  pushes=sum(c for c, _ in tape.by_line.values()) if measured else 0, loops=loops,
+                  bound=BOUNDS.get(kind))
     report.function_seconds, report.derivative_seconds = _best_times(
         [lambda: generated.primal(*primal_args, **primal_kwargs), lambda: generated(*args, **kwargs)])
     report.hint = _hint(report, checkpointed, can_checkpoint)
@@ -276,9 +387,9 @@ def _hint(report: Cost, checkpointed, can_checkpoint=True) -> str:
                 f"{_size(per * 1e6)} for 1e6 iterations")
         if can_checkpoint:
             hint += ": consider checkpoint='sqrt' for long loops (O(√n) memory for one more forward run)"
-    if report.ratio == report.ratio and report.ratio > report.bound:
+    if report.bound is not None and report.ratio == report.ratio and report.ratio > report.bound:
         hint += f"; the derivative takes {report.ratio:.1f}x the function, above the {report.bound:g}x bound"
     return hint
 
 
-__all__ = ["Cost", "LoopCost", "measure", "CHEAP_GRADIENT_BOUND"]
+__all__ = ["Cost", "LoopCost", "measure", "CHEAP_GRADIENT_BOUND", "BOUNDS"]

@@ -188,10 +188,12 @@ class Raise:
 
 @dataclass(eq=False)
 class Push:
-    """Save ``value`` on the tape (forward sweep, inside loops only)."""
+    """Save ``value`` on the tape (forward sweep, inside loops only). ``tape`` is "" for the
+    list tape, or the kind of a typed tape (`typed_tapes`: "float", "float64")."""
 
     value: Atom
     loc: Location | None = None
+    tape: str = ""
 
 
 @dataclass(eq=False)
@@ -205,6 +207,7 @@ class Pop:
     target: Var
     loc: Location | None = None
     of: Var | None = None
+    tape: str = ""  # the tape its push saved on (see Push)
 
 
 @dataclass(eq=False)
@@ -596,11 +599,11 @@ def substitute(stmts: list, mapping: dict, rename_defs=None) -> list:
             elif isinstance(s, Assert):
                 out.append(Assert(atom(s.test), atom(s.msg) if s.msg is not None else None, s.loc))
             elif isinstance(s, Push):
-                out.append(Push(atom(s.value), s.loc))
+                out.append(Push(atom(s.value), s.loc, s.tape))
             elif isinstance(s, Raise):
                 out.append(Raise(atom(s.exc) if s.exc is not None else None, s.loc))
             elif isinstance(s, Pop):
-                out.append(Pop(bind(s.target), s.loc, atom(s.of) if s.of is not None else None))
+                out.append(Pop(bind(s.target), s.loc, atom(s.of) if s.of is not None else None, s.tape))
             else:
                 out.append(s)
         return out

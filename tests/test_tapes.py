@@ -4,6 +4,7 @@ Each case pins what one iteration pushes, so a change that tapes more fails here
 gradient against central differences (the tape changes must not change a single value).
 """
 
+import math
 import sys
 
 import numpy as np
@@ -172,8 +173,9 @@ def test_cost_reports_the_tape_of_a_known_loop():
     (loop,) = report.loops
     assert loop.line == known_loop.__code__.co_firstlineno + 2 and loop.text == "for i in range(n):"
     assert loop.names == ["s", "t2"] and loop.pushes == 100 and loop.iterations == 50
-    # two NumPy float64 scalars per iteration (the first s is the float 0.0), each an object and a list slot
-    assert loop.bytes == (2 * 50 - 1) * (sys.getsizeof(np.float64(1.0)) + 8) + sys.getsizeof(0.0) + 8
+    # t2 = np.sin(s), a NumPy float64 scalar: 8 bytes on the float tape; s is the float 0.0 first and
+    # a NumPy scalar after, so it stays on the list tape: an object and a list slot
+    assert loop.bytes == 50 * 8 + (50 - 1) * (sys.getsizeof(np.float64(1.0)) + 8) + sys.getsizeof(0.0) + 8
     assert report.pushes == 100 and report.tape_bytes == loop.bytes
     assert report.function_seconds > 0 and report.derivative_seconds > 0
     assert report.ratio == report.derivative_seconds / report.function_seconds and report.bound == 4.0
@@ -253,3 +255,132 @@ def test_an_item_of_a_list_is_read_as_it_was(f, x):
     # the list holds the array updated after the loop: an item read again, or a view of it saved,
     # gave the new value (a wrong gradient, silently)
     assert_grad_matches_fd(f, (x,))
+
+
+# ---------------------------------------------------------------------------- typed tapes (issue 11 §2)
+
+
+def math_loop(x, n):
+    s = x
+    for i in range(n):
+        s = math.sin(s) * x + 0.5  # Python floats throughout
+    return s
+
+
+def bench_scalar_loop(x, n):
+    s = x
+    for i in range(n):
+        t = s * 0.99
+        u = np.tanh(t)
+        s = u + 0.01 * x
+    return s
+
+
+def bench_rnn(h, W, xs):
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    return np.sum(h * h)
+
+
+def division_loop(x, n):
+    s = x
+    for i in range(n):
+        s = np.sin(s) * x  # 0.0 at x == 0.0: the reverse sweep divides by nothing, but reads s's type
+    return 1.0 / (s + 1.0)
+
+
+@pytest.mark.parametrize("f, args, wrt, per_iteration", [
+    (math_loop, (0.3, 40), 0, 2 * 8),        # s and math.sin(s), Python floats: were 2 * (24 + 8)
+    (bench_scalar_loop, (0.5, 40), 0, 8),    # u, a NumPy float64 scalar: was 32 + 8
+    (four_statements, (0.3, 0.2), (0, 1), 8 + 2 * 40),  # b on the float tape; s, a are 0.0 first: the list
+    (rosenbrock_loop, (VEC,), 0, None),      # nothing: was s_shape, t_shape (read for their shape only)
+])
+def test_a_float64_scalar_costs_8_bytes(f, args, wrt, per_iteration):
+    report = s2sad.grad(f, wrt=wrt).cost(*args)
+    if per_iteration is None:
+        assert report.loops == [] and report.tape_bytes == 0, report
+        return
+    (loop,) = report.loops
+    # the first iteration may save a Python float (24 bytes) where the others save a NumPy one (32)
+    assert abs(loop.bytes_per_iteration - per_iteration) <= 16.0 / loop.iterations, report
+
+
+def test_the_rnn_saves_no_shape_stand_in_when_shapes_are_known():
+    args = (RNG.normal(size=4), RNG.normal(size=(4, 4)), RNG.normal(size=(5, 4)))
+    g = s2sad.grad(bench_rnn, wrt=1)
+    assert "shape_of" in g.source  # the generic code reads it: unbroadcast(t, t_shape)
+    specialized = g.for_shapes(*args).source
+    assert "shape_of" not in specialized and specialized.count("tape.append(") == 1, specialized
+    assert_grad_matches_fd(bench_rnn, args, wrt=1)
+
+
+def _same(a, b):
+    """Equal values of the same types (a float is not an np.float64, a 0-d array not a scalar)."""
+    if isinstance(a, tuple):
+        return type(b) is tuple and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and np.array_equal(a, b, equal_nan=True) and np.asarray(a).dtype == np.asarray(b).dtype
+
+
+@pytest.mark.parametrize("x", [0.0, 0.7, np.float64(0.0), np.float64(0.7), np.array(0.7), np.float32(0.7)],
+                         ids=["float 0", "float", "float64 0", "float64", "0-d array", "float32"])
+@pytest.mark.parametrize("f", [math_loop, bench_scalar_loop, four_statements, division_loop, sin_loop])
+def test_typed_tapes_give_back_what_was_saved(f, x):
+    # the specialized code (float tapes) against the generic code (the list tape): same values, same types,
+    # same warnings or errors
+    import warnings
+    args = {four_statements: (x, 0.2), sin_loop: (x,)}.get(f, (x, 6))
+    g = s2sad.grad(f)
+    outcomes = []
+    for code in (g, g.for_shapes(*args)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                outcomes.append(("value", code._func(*args), [str(w.message) for w in caught]))
+            except Exception as exc:  # noqa: BLE001 - compared, not hidden
+                outcomes.append(("error", type(exc), [str(w.message) for w in caught]))
+    (kind_a, a, warn_a), (kind_b, b, warn_b) = outcomes
+    assert kind_a == kind_b and warn_a == warn_b
+    assert (a is b) if kind_a == "error" else _same(a, b), (a, b)
+
+
+def test_only_proven_float64_scalars_go_to_the_float_tape():
+    src = s2sad.grad(four_statements, wrt=(0, 1)).for_shapes(0.3, 0.2).source
+    assert "tape_floats.append(b)" in src and "b = np.float64(tape_floats.pop())" in src, src
+    assert "tape.append(s)" in src and "tape.append(a)" in src  # a Python float on the first iteration
+    assert "tape_floats.pop()" in s2sad.grad(math_loop).for_shapes(0.3, 4).source
+    assert "float64(" not in s2sad.grad(math_loop).for_shapes(0.3, 4).source
+    # a 0-d array or an np.float64 argument is the same kind to `shapes`: a value made from it alone
+    # could be either, so it stays on the list tape
+    src = s2sad.grad(_carry).for_shapes(np.float64(0.3)).source
+    assert "tape.append(s)" in src and "tape_floats" not in src, src
+
+
+def _carry(x):
+    s = x
+    for i in range(3):
+        s = s * x
+    return s
+
+
+def test_generic_code_keeps_the_list_tape():
+    assert "tape_floats" not in s2sad.grad(bench_scalar_loop).source
+
+
+def test_cost_counts_iterations_when_branches_save_different_values():
+    x = np.array([1.0, -1.0, 2.0, 3.0, -2.0, 4.0], dtype=np.float32)  # float32: the generic code
+    report = s2sad.grad(branch_in_loop, wrt=(0, 1)).cost(x, 0.4)
+    (loop,) = report.loops
+    assert loop.pushes == 4 * 2 + 2 and loop.iterations == 6  # was 10 // 2 = 5
+
+
+@pytest.mark.parametrize("make, args, bound", [
+    (lambda: s2sad.grad(known_loop), (0.5, 5), 4.0),
+    (lambda: s2sad.hvp(known_loop), (0.5, 5, 1.0), 10.0),
+    (lambda: s2sad.jvp(known_loop), (0.5, 5, 1.0), 2.5),
+    (lambda: s2sad.jacobian(np.sin), (np.ones(3),), None),
+    (lambda: s2sad.hessian(lambda x: np.sum(np.sin(x) * x)), (np.ones(3),), None),
+])
+def test_cost_bound_is_the_one_for_the_kind(make, args, bound):
+    report = make().cost(*args)
+    assert report.bound == bound
+    assert ("bound" in str(report).splitlines()[1]) == (bound is not None)

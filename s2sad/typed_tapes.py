@@ -1,0 +1,200 @@
+"""Typed tapes: in code specialized for its arguments' kinds, a float64 scalar saved as 8 bytes.
+
+A loop's tape (`tape.py` decides what it saves) is one Python list: each value costs
+an 8-byte slot plus the object, 24 bytes for a Python float and 32 for a NumPy
+float64 scalar. Where `s2sad.shapes` proves the kind of a saved value, these passes,
+run on the specialized adjoint only, make it cheaper:
+
+* **unread saves go** (`drop_unread_saves`): specializing replaces helpers such as
+  ``unbroadcast(g, t_shape)`` by ``g``, and a value popped for them alone is then
+  read by nobody; its push and its pops are dropped together (the tape is a stack:
+  taking out matched pairs keeps every other pair matched).
+* **float scalars go to a float tape** (`float_tapes`): ``array('d')`` of the
+  standard library, 8 bytes a value. A push and its pops are matched by the value
+  pushed (``Pop.of``), so all of them go to the same tape, and a stack restricted to
+  some of its pairs is still a stack: one float tape serves every value, interleaved.
+  The pop must give back the same type, not only the same number (NumPy's float64
+  divides by zero to inf, a Python float raises ZeroDivisionError; ``(-8.0) ** 0.5``
+  is complex for a Python float), so only two kinds go there:
+
+  - a value proven a Python float: popped as it is (``tape_floats.pop()``);
+  - a value proven a NumPy float64 *scalar*: popped as ``np.float64(tape_floats.pop())``,
+    bit for bit the same. `shapes` does not tell a NumPy scalar from a 0-d array, nor,
+    for a loop-carried value that starts as ``0.0``, a Python float from a NumPy one,
+    so this kind is proven here from how the value is made (`_numpy_scalars`): a ufunc
+    or arithmetic with a NumPy scalar operand, or an element ``x[i]`` of an array.
+
+  Anything else (arrays, ints, bools, values that are a Python float on one path and
+  a NumPy one on another) stays on the list.
+
+Generic code does not know kinds and keeps the list tape; so do the two halves of a
+subroutine's adjoint (they share a tape across functions) and composed derivatives
+(`compose` builds them from the generic IR).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import ir
+from .shapes import infer
+from .subroutines import current_tape, use_tape
+
+FLOAT = "float"  # a Python float: the float tape gives it back as it was
+FLOAT64 = "float64"  # a NumPy float64 scalar: given back through np.float64(...)
+
+_F64 = np.dtype(np.float64)
+_ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
+               operator.pow, operator.neg, operator.pos)
+
+
+def _tape_is_local(fn: ir.Function) -> bool:
+    """Every pop names its value and no other function shares the tape (a subroutine's halves do)."""
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Pop) and stmt.of is None:
+            return False
+        if isinstance(stmt, ir.Assign) and stmt.func.value in (current_tape, use_tape):
+            return False
+    return True
+
+
+def _copy(fn: ir.Function) -> ir.Function:
+    return ir.Function(fn.name, list(fn.params), ir.substitute(fn.body, {}), fn.result, fn.filename, fn.firstline,
+                       fn.doc, dict(fn.exports), fn.result_loc)
+
+
+def _without(stmts: list, dropped) -> list:
+    """`stmts` without the statements `dropped` says to drop (nested blocks included), in place."""
+    out = []
+    for stmt in stmts:
+        if dropped(stmt):
+            continue
+        for attr in ("then_body", "else_body", "body", "cond_body"):
+            block = getattr(stmt, attr, None)
+            if isinstance(block, list):
+                setattr(stmt, attr, _without(block, dropped))
+        out.append(stmt)
+    return out
+
+
+def drop_unread_saves(fn: ir.Function) -> ir.Function:
+    """`fn` without the pushes and pops of values whose every pop is read by nobody.
+
+    Returns:
+        A new Function (or `fn` itself when nothing goes); run `simplify` after it to drop
+        what was computed only to be saved (``t_shape = shape_of(t2)``).
+    """
+    if not _tape_is_local(fn):
+        return fn
+    read = ir.all_vars_used(fn.body) | ({fn.result} if isinstance(fn.result, ir.Var) else set())
+    unread: dict = {}
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Pop):
+            unread[stmt.of] = unread.get(stmt.of, True) and stmt.target not in read
+    pushed = {s.value for s in ir.walk(fn.body) if isinstance(s, ir.Push) and isinstance(s.value, ir.Var)}
+    gone = {v for v, nobody in unread.items() if nobody and v in pushed}
+    if not gone:
+        return fn
+    fn = _copy(fn)
+    fn.body = _without(fn.body, lambda s: (isinstance(s, ir.Push) and s.value in gone)
+                       or (isinstance(s, ir.Pop) and s.of in gone))
+    return ir.verify(fn)
+
+
+def _sources(fn: ir.Function) -> dict:
+    """How each Var is made: {Var: Assign} for statements, {Var: [atoms]} for a value that is one
+    of several (a loop's block argument: its initial and next values; a branch join; a pop: the value
+    pushed)."""
+    made: dict = {}
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Assign):
+            made[stmt.target] = stmt
+        elif isinstance(stmt, ir.Pop):
+            made[stmt.target] = [stmt.of]
+        elif isinstance(stmt, ir.If):
+            for phi in stmt.phis:
+                made[phi.target] = [phi.then_value, phi.else_value]
+        elif isinstance(stmt, (ir.For, ir.While)):
+            for c in stmt.carried:
+                made[c.arg] = [c.init, c.next]
+                made[c.out] = [c.init, c.next]
+    return made
+
+
+def _numpy_scalars(fn: ir.Function, env: dict) -> set:
+    """The Vars proven to hold a NumPy float64 scalar (not a 0-d array, not a Python float).
+
+    The greatest set closed under: a ufunc's result (a ufunc gives a scalar for scalar operands);
+    arithmetic with an operand in the set; an element ``x[k]`` of an array with an int ``k``; a
+    value that is one of several (loop-carried, joined, popped) all in the set.
+    """
+    made = _sources(fn)
+    scalar64 = {v for v, value in env.items() if value.known and value.shape == () and value.dtype == _F64
+                and not value.python and v in made}
+
+    def holds(v) -> bool:
+        how = made[v]
+        if isinstance(how, list):
+            return all(isinstance(a, ir.Var) and a in scalar64 for a in how)
+        func, args = how.func.value, how.args
+        if how.kwargs:
+            return False
+        if isinstance(func, np.ufunc):
+            return func.nout == 1
+        if func in _ARITHMETIC:
+            return any(isinstance(a, ir.Var) and a in scalar64 for a in args)
+        if func is operator.getitem and len(args) == 2 and all(isinstance(a, ir.Var) for a in args):
+            array, index = env.get(args[0]), env.get(args[1])
+            return (array is not None and array.known and not array.python and len(array.shape) >= 1
+                    and index is not None and index.known and index.shape == () and index.dtype.kind in "iu")
+        return False
+
+    changed = True
+    while changed:
+        failing = {v for v in scalar64 if not holds(v)}
+        scalar64 -= failing
+        changed = bool(failing)
+    return scalar64
+
+
+def float_tapes(fn: ir.Function, params) -> ir.Function:
+    """`fn` with every saved value proven a float64 scalar put on the float tape (module docstring).
+
+    Args:
+        fn: a specialized adjoint program.
+        params: the abstract values of its parameters (`s2sad.shapes.signature`).
+
+    Returns:
+        A new Function whose Push/Pop of those values have ``tape`` set to FLOAT or FLOAT64
+        (or `fn` itself when none is).
+    """
+    if not _tape_is_local(fn):
+        return fn
+    pushed = {s.value for s in ir.walk(fn.body) if isinstance(s, ir.Push) and isinstance(s.value, ir.Var)}
+    if not pushed:
+        return fn
+    env = infer(fn, params)
+    numpy_scalars = _numpy_scalars(fn, env)
+    kinds = {}
+    for v in pushed:
+        value = env.get(v)
+        if value is None or not value.known or value.shape != () or value.dtype != _F64:
+            continue
+        if value.python:
+            kinds[v] = FLOAT
+        elif v in numpy_scalars:
+            kinds[v] = FLOAT64
+    if not kinds:
+        return fn
+    fn = _copy(fn)
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Push) and stmt.value in kinds:
+            stmt.tape = kinds[stmt.value]
+        elif isinstance(stmt, ir.Pop) and stmt.of in kinds:
+            stmt.tape = kinds[stmt.of]
+    return ir.verify(fn)
+
+
+__all__ = ["FLOAT", "FLOAT64", "drop_unread_saves", "float_tapes"]
