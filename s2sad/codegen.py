@@ -38,13 +38,13 @@ from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_li
 from .safe_io import one_line
 from .simplify import is_pure
 from .subroutines import current_tape, still_read, use_tape
-from .typed_tapes import FLOAT64
+from .typed_tapes import FLOAT, FLOAT64, first_read
 
 # ------------------------------------------------------------------ folding
 
 
 _FLOAT_ARRAY = ir.Ref(("array", "array"), array.array, array)  # the float tape: array.array("d")
-_NP_FLOAT64 = ir.Ref(("np", "float64"), np.float64, np)
+_READ_FLOAT64S = ir.Ref(("reversed_float64s",), runtime.reversed_float64s)
 _BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Raise, ir.Marker)
 
 
@@ -169,7 +169,7 @@ class Naming:
 
     names: dict = field(default_factory=dict)
     tape: str = "tape"
-    float_tape: str = "tape_floats"  # the typed tape of float64 scalars (`typed_tapes`)
+    typed_tapes: dict = field(default_factory=dict)  # the typed tapes' names, by kind (`typed_tapes`)
 
 
 def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
@@ -245,11 +245,13 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         tape = f"tape_{k}"
         k += 1
     naming.tape = tape
-    float_tape, k = f"{tape}_floats", 1
-    while float_tape in all_names:
-        float_tape = f"{tape}_floats_{k}"
-        k += 1
-    naming.float_tape = float_tape
+    for kind, wanted in ((FLOAT, f"{tape}_floats"), (FLOAT64, f"{tape}_float64"),
+                         ("reader", f"{tape}_float64_reversed")):
+        name, k = wanted, 1
+        while name in all_names:
+            name = f"{wanted}_{k}"
+            k += 1
+        naming.typed_tapes[kind] = name
     return naming
 
 
@@ -731,15 +733,17 @@ class _Renderer:
         if isinstance(stmt, ir.Raise):
             return [ast.Raise(self.atom(stmt.exc) if stmt.exc is not None else None, None)]
         if isinstance(stmt, ir.Push):
-            tape = self.naming.float_tape if stmt.tape else self.naming.tape
+            tape = self.naming.typed_tapes[stmt.tape] if stmt.tape else self.naming.tape
             call = ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "append", ast.Load()),
                             [self.atom(stmt.value)], [])
             return [ast.Expr(call)]
         if isinstance(stmt, ir.Pop):
-            tape = self.naming.float_tape if stmt.tape else self.naming.tape
+            if stmt.tape == FLOAT64:  # NumPy float64 scalars, read through a view: the same bits and type
+                call = ast.Call(ast.Name("next", ast.Load()),
+                                [ast.Name(self.naming.typed_tapes["reader"], ast.Load())], [])
+                return [self.assign_to(stmt.target, call)]
+            tape = self.naming.typed_tapes[stmt.tape] if stmt.tape else self.naming.tape
             call = ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "pop", ast.Load()), [], [])
-            if stmt.tape == FLOAT64:  # the float tape gives a Python float: the same bits, NumPy's type again
-                call = ast.Call(self.ref(_NP_FLOAT64), [call], [])
             return [self.assign_to(stmt.target, call)]
         return []
 
@@ -826,8 +830,8 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     ``# line N:`` comments (default: the one `fn` returns from)."""
     namespace = namespace or Namespace()
     refs = collect_refs(fn)
-    typed = [s.tape for s in ir.walk(fn.body) if isinstance(s, (ir.Push, ir.Pop)) and s.tape]
-    refs += ([_FLOAT_ARRAY] if typed else []) + ([_NP_FLOAT64] if FLOAT64 in typed else [])
+    typed = {s.tape for s in ir.walk(fn.body) if isinstance(s, ir.Push) and s.tape}
+    refs += ([_FLOAT_ARRAY] if typed else []) + ([_READ_FLOAT64S] if FLOAT64 in typed else [])
     for r in refs:
         namespace.name_for(r)
     rewritten, must_fold = _boolean_operators(fn)
@@ -840,7 +844,8 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
         unpacked = unpacked_pairs(fn)
         keep = {v for pair in unpacked.values() for v in pair}
         folded = fold_temporaries(fn, keep)
-    reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"}
+    reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"} \
+        | ({"next"} if FLOAT64 in typed else set())
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded, unpacked=unpacked)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
@@ -851,10 +856,19 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
         body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))
         if any(isinstance(s, ir.Push) and not s.tape for s in ir.walk(fn.body)):
             body.append(ast.Assign([ast.Name(naming.tape, ast.Store())], ast.List([], ast.Load())))
-        if typed:  # 8 bytes a float64 scalar, not an object and a list slot
-            body.append(ast.Assign([ast.Name(naming.float_tape, ast.Store())],
+        for kind in sorted(typed):  # 8 bytes a float64 scalar, not an object and a list slot
+            body.append(ast.Assign([ast.Name(naming.typed_tapes[kind], ast.Store())],
                                    ast.Call(renderer.ref(_FLOAT_ARRAY), [ast.Constant("d")], [])))
-    body += renderer.block(fn.body, [None])
+    at = first_read(fn.body, FLOAT64) if FLOAT64 in typed else None
+    if at is None:
+        body += renderer.block(fn.body, [None])
+    else:  # every NumPy float64 scalar is saved before the first is read back (`typed_tapes`)
+        last_line = [None]
+        body += renderer.block(fn.body[:at], last_line)
+        body.append(ast.Assign([ast.Name(naming.typed_tapes["reader"], ast.Store())],
+                               ast.Call(renderer.ref(_READ_FLOAT64S),
+                                        [ast.Name(naming.typed_tapes[FLOAT64], ast.Load())], [])))
+        body += renderer.block(fn.body[at:], last_line)
     body.append(ast.Return(renderer.atom(fn.result)))
     fdef = ast.FunctionDef(
         name=_safe_identifier(fn.name.replace("<lambda>", "lambda")),

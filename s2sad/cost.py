@@ -194,7 +194,7 @@ class _MeasuredFloats(array.array):
 
 
 _TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?) = \[\]$", re.M)
-_FLOAT_TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?_floats(?:_\d+)?) = array(?:_\d+)?\.array\('d'\)$", re.M)
+_FLOAT_TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?_float(?:s|64)(?:_\d+)?) = array(?:_\d+)?\.array\('d'\)$", re.M)
 _LINE_COMMENT = re.compile(r"#\s*line (\d+)(?: in [^:]*)?: (.*)$")
 
 
@@ -311,7 +311,7 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, c
     source = generated.source
     tape = None
     matches = [(m, kind_) for pattern, kind_ in ((_TAPE_LINE, "list"), (_FLOAT_TAPE_LINE, "floats"))
-               for m in [pattern.search(source)] if m is not None]
+               for m in pattern.finditer(source)]
     if matches:
         tape = _Measure()
         names = set()

@@ -78,6 +78,19 @@ LIST_CONCATENATION = (
 )
 
 
+def reversed_float64s(tape):
+    """The values saved on a float tape (an ``array.array("d")``), last first, each a NumPy float64
+    scalar as it was saved: the reverse sweep reads them with ``next``, once every value is saved.
+
+    Example:
+        >>> import array
+        >>> values = reversed_float64s(array.array("d", [1.0, 2.0]))
+        >>> next(values), next(values)
+        (np.float64(2.0), np.float64(1.0))
+    """
+    return iter(np.frombuffer(tape)[::-1])
+
+
 def shape_of(x, _zero=np.float64(0.0), _stand_ins={}):  # noqa: B006, B008 - shared on purpose
     """A stand-in for `x` that ``unbroadcast`` and ``unreduce`` read as they read `x` (its shape and
     whether it is a Python number), keeping none of its data: what a loop's tape saves of a value

@@ -18,8 +18,13 @@ run on the specialized adjoint only, make it cheaper:
   is complex for a Python float), so only two kinds go there:
 
   - a value proven a Python float: popped as it is (``tape_floats.pop()``);
-  - a value proven a NumPy float64 *scalar*: popped as ``np.float64(tape_floats.pop())``,
-    bit for bit the same. `shapes` does not tell a NumPy scalar from a 0-d array, nor,
+  - a value proven a NumPy float64 *scalar*: on a float tape of its own, read back last
+    first as NumPy scalars (``next(tape_float64_reversed)``, `runtime.reversed_float64s`),
+    bit for bit and type for type what was saved, without building each one again
+    through ``np.float64(...)``. That needs every such push to run before the first such
+    pop (`_saved_before_read`): true of an adjoint's forward and reverse sweeps, not of a
+    checkpointed loop, whose segments save again in the reverse sweep; there these
+    values stay on the list. `shapes` does not tell a NumPy scalar from a 0-d array, nor,
     for a loop-carried value that starts as ``0.0``, a Python float from a NumPy one,
     so this kind is proven here from how the value is made (`_numpy_scalars`): a ufunc
     or arithmetic with a NumPy scalar operand, or an element ``x[i]`` of an array.
@@ -43,7 +48,7 @@ from .shapes import infer
 from .subroutines import current_tape, use_tape
 
 FLOAT = "float"  # a Python float: the float tape gives it back as it was
-FLOAT64 = "float64"  # a NumPy float64 scalar: given back through np.float64(...)
+FLOAT64 = "float64"  # a NumPy float64 scalar: read back through a NumPy view of its tape
 
 _F64 = np.dtype(np.float64)
 _ARITHMETIC = (operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
@@ -159,6 +164,19 @@ def _numpy_scalars(fn: ir.Function, env: dict) -> set:
     return scalar64
 
 
+def first_read(body: list, tape: str):
+    """The index of the first top-level statement of `body` that pops from the typed tape `tape`."""
+    return next((k for k, stmt in enumerate(body) if any(
+        isinstance(s, ir.Pop) and s.tape == tape for s in ir.walk([stmt]))), None)
+
+
+def _saved_before_read(body: list, values: set) -> bool:
+    """Whether every push of `values` comes in a top-level statement before the first that pops one."""
+    at = next((k for k, stmt in enumerate(body) if any(
+        isinstance(s, ir.Pop) and s.of in values for s in ir.walk([stmt]))), len(body))
+    return not any(isinstance(s, ir.Push) and s.value in values for s in ir.walk(body[at:]))
+
+
 def float_tapes(fn: ir.Function, params) -> ir.Function:
     """`fn` with every saved value proven a float64 scalar put on the float tape (module docstring).
 
@@ -186,6 +204,8 @@ def float_tapes(fn: ir.Function, params) -> ir.Function:
             kinds[v] = FLOAT
         elif v in numpy_scalars:
             kinds[v] = FLOAT64
+    if not _saved_before_read(fn.body, {v for v, kind in kinds.items() if kind == FLOAT64}):
+        kinds = {v: kind for v, kind in kinds.items() if kind != FLOAT64}
     if not kinds:
         return fn
     fn = _copy(fn)
@@ -197,4 +217,4 @@ def float_tapes(fn: ir.Function, params) -> ir.Function:
     return ir.verify(fn)
 
 
-__all__ = ["FLOAT", "FLOAT64", "drop_unread_saves", "float_tapes"]
+__all__ = ["FLOAT", "FLOAT64", "drop_unread_saves", "float_tapes", "first_read"]
