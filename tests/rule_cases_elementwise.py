@@ -148,7 +148,7 @@ add(Method("clip"), normal(3, 4), -0.5, 0.5, id="clip-method")
 add(np.nan_to_num, np.array([1.0, np.nan, np.inf, -np.inf, -2.0]), nan=0.5, posinf=2.0, neginf=-3.0,
     id="nan_to_num")
 add_case(Case(np.nan_to_num, (np.array([1.0, np.nan, np.inf, -np.inf]),), {"posinf": 1.5, "neginf": -1.5},
-              wrt=["posinf"], id="nan_to_num-posinf"))
+              wrt=[0, "posinf", "neginf"], id="nan_to_num-posinf"))
 add(np.nan_to_num, normal(3, 4), id="nan_to_num-finite")
 
 # ---------------------------------------------------------------------------

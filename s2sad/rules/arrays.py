@@ -747,34 +747,52 @@ def interp_fp_bar_adjoint(y, g, x, xp, fp, left, right, period):
     g_bar = np.interp(x, xp, y_bar, left=zero_or_none(left), right=zero_or_none(right), period=period)
     # y[i0] += g (1 - t), y[i1] += g t with dt/dx = 1 / (xp[i1] - xp[i0]): x_bar = g (y_bar[i1] - y_bar[i0]) dt/dx
     x_bar = g * interp_slope(x, xp, y_bar, left, right, period)
+    xp_bar = not_differentiated(xp, "interp_fp_bar", "xp")  # as for np.interp: refused, not zero
+    period_bar = not_differentiated(period, "interp_fp_bar", "period")
 
 
 @tangent(interp_fp_bar)
 def interp_fp_bar_tangent(y, g, x, xp, fp, left, right, period):
     # the weights move with x: y[i1] gains g dt/dx x_dot and y[i0] loses it
-    y_dot = interp_fp_bar(g_dot, x, xp, fp, left, right, period) + interp_slope_fp_bar(
-        g * x_dot, x, xp, fp, left, right, period)
+    y_dot = (
+        interp_fp_bar(g_dot, x, xp, fp, left, right, period)
+        + interp_slope_fp_bar(g * x_dot, x, xp, fp, left, right, period)
+        + not_differentiated(xp_dot, "interp_fp_bar", "xp")
+        + not_differentiated(period_dot, "interp_fp_bar", "period")
+    )
 
 
 @adjoint(interp_slope)
 def interp_slope_adjoint(y, x, xp, fp, left, right, period):
     # the slope is piecewise constant in x and linear in fp
     fp_bar = interp_slope_fp_bar(y_bar, x, xp, fp, left, right, period)
+    xp_bar = not_differentiated(xp, "interp_slope", "xp")  # as for np.interp: refused, not zero
+    period_bar = not_differentiated(period, "interp_slope", "period")
 
 
 @tangent(interp_slope)
 def interp_slope_tangent(y, x, xp, fp, left, right, period):
-    y_dot = interp_slope(x, xp, fp_dot, left, right, period)
+    y_dot = (
+        interp_slope(x, xp, fp_dot, left, right, period)
+        + not_differentiated(xp_dot, "interp_slope", "xp")
+        + not_differentiated(period_dot, "interp_slope", "period")
+    )
 
 
 @adjoint(interp_slope_fp_bar)
 def interp_slope_fp_bar_adjoint(y, g, x, xp, fp, left, right, period):
     g_bar = interp_slope(x, xp, y_bar, left, right, period)
+    xp_bar = not_differentiated(xp, "interp_slope_fp_bar", "xp")  # as for np.interp: refused, not zero
+    period_bar = not_differentiated(period, "interp_slope_fp_bar", "period")
 
 
 @tangent(interp_slope_fp_bar)
 def interp_slope_fp_bar_tangent(y, g, x, xp, fp, left, right, period):
-    y_dot = interp_slope_fp_bar(g_dot, x, xp, fp, left, right, period)
+    y_dot = (
+        interp_slope_fp_bar(g_dot, x, xp, fp, left, right, period)
+        + not_differentiated(xp_dot, "interp_slope_fp_bar", "xp")
+        + not_differentiated(period_dot, "interp_slope_fp_bar", "period")
+    )
 
 
 @adjoint(assigned_part)
@@ -1584,12 +1602,15 @@ def linspace_tangent(y, start, stop, num=50, endpoint=True, dtype=None, axis=0, 
 
 @adjoint(np.interp)
 def interp(y, x, xp, fp, left=None, right=None, period=None):
-    """Real fp; not differentiable in xp. At a breakpoint x == xp[i] the slope of the
-    segment to the right is used; outside [xp[0], xp[-1]] dy/dx = 0."""
+    """Real fp; not differentiable in xp or period (refused where differentiated). At a
+    breakpoint x == xp[i] the slope of the segment to the right is used; outside
+    [xp[0], xp[-1]] dy/dx = 0."""
     # inside: y = (1 - t) fp[i] + t fp[i+1], t = (x - xp[i]) / (xp[i+1] - xp[i])
     # dy/dx = slope of the segment, dy/dfp = the weights, dy/dleft = 1 below xp[0]
     x_bar = y_bar * interp_slope(x, xp, fp, left, right, period)
     xp_bar = not_differentiated(xp, "np.interp", "xp")
+    # the period moves the wrapped breakpoints: y depends on it, but no rule gives that derivative
+    period_bar = not_differentiated(period, "np.interp", "period")
     fp_bar = interp_fp_bar(y_bar, x, xp, fp, left, right, period)
     left_bar = unbroadcast(y_bar * interp_outside(x, xp, left, right, period, "left"), left)
     right_bar = unbroadcast(y_bar * interp_outside(x, xp, left, right, period, "right"), right)
@@ -1600,6 +1621,7 @@ def interp_tangent(y, x, xp, fp, left=None, right=None, period=None):
     y_dot = (
         x_dot * interp_slope(x, xp, fp, left, right, period)
         + not_differentiated(xp_dot, "np.interp", "xp")
+        + not_differentiated(period_dot, "np.interp", "period")
         + np.interp(x, xp, fp_dot, left=zero_or_none(left), right=zero_or_none(right), period=period)
         + left_dot * interp_outside(x, xp, left, right, period, "left")
         + right_dot * interp_outside(x, xp, left, right, period, "right")

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast, unreduce
+from .arrays import not_differentiated
 from .registry import adjoint, method_mirrors, nondifferentiable, tangent
 
 
@@ -483,7 +484,7 @@ def median_tangent(y, a, axis=None, *, keepdims=False):
 def norm(y, x, ord=None, axis=None, keepdims=False):
     """Vector norms of any ord, the Frobenius norm, and the matrix norms (see
     matrix_norm_direction). At x = 0 the gradient of the 2-norm is taken as 0; p = +-inf splits
-    ties evenly. Not differentiable in ord."""
+    ties evenly. Not differentiable in ord (a differentiated ord is refused)."""
     # see the comment above
     p = norm_order(x, ord, axis)
     yk = unreduce(y, x, axis, keepdims)
@@ -499,6 +500,8 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
         )
     )
     x_bar = unreduce(y_bar, x, axis, keepdims) * d
+    # d/dp (sum |x|^p)^(1/p) is not zero: refuse a differentiated ord rather than drop it
+    ord_bar = not_differentiated(ord, "np.linalg.norm", "ord")
 
 
 @tangent(np.linalg.norm)
@@ -516,7 +519,7 @@ def norm_tangent(y, x, ord=None, axis=None, keepdims=False):
             else (np.sign(x) * (np.abs(x) / np.where(yk == 0, 1.0, yk)) ** (p - 1) if p != 0 else 0.0 * x)
         )
     )
-    y_dot = np.sum(x_dot * d, axis, keepdims=keepdims)
+    y_dot = np.sum(x_dot * d, axis, keepdims=keepdims) + not_differentiated(ord_dot, "np.linalg.norm", "ord")
 
 
 # ---------------------------------------------------------------------------
