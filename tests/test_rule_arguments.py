@@ -35,8 +35,6 @@ _SETITEM = ("setitem returns its first argument, written in place, so finite dif
 _EINSUM = ("operands holds the subscripts string, so the harness cannot differentiate the tuple; the rule gives "
            "operands_bar / operands_dot (einsum_vjp2, einsum_jvp2: their values are checked by their own cases, the "
            "composition end to end by tests/test_escaping_errors.py::test_hvp_through_einsum_*)")
-_EINSUM_DOTS = ("dots: the tangent rule of einsum_vjp2 refuses it at run time (einsum_higher_order raises); the "
-                "adjoint rule gives dots_bar, checked by the einsum_vjp2 case with wrt=[0, 1]")
 ALLOWED: dict[tuple[str, object], str] = {
     ("power-zero-base", 1): "the case probes base 0 where the exponent's derivative is singular; the exponent "
                             "derivative is given by the rule and checked by the other power cases",
@@ -44,7 +42,6 @@ ALLOWED: dict[tuple[str, object], str] = {
                                "the base's derivative is given by the rule and checked by the math.pow case",
     **{(f"setitem-{kind}", 2): _SETITEM for kind in ("basic", "repeated", "mask", "negative-step")},
     **{(case, (1, k)): _EINSUM for case in ("einsum_jvp", "einsum_vjp") for k in (1, 2)},
-    **{("einsum_vjp2-tangent", (1, k)): _EINSUM_DOTS for k in (1, 2)},
 }
 
 H = 1e-6

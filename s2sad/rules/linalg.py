@@ -489,7 +489,12 @@ def einsum_vjp2_adjoint(y, g, dots, operands):
 
 @tangent(einsum_vjp2)
 def einsum_vjp2_tangent(y, g, dots, operands):
-    y_dot = einsum_vjp2(g_dot, dots, operands) + einsum_higher_order(dots_dot) + einsum_higher_order(operands_dot)
+    # linear in g and in dots (each entry of dots enters one einsum once); the operands: a third derivative
+    y_dot = (
+        summable(einsum_vjp2(g_dot, dots, operands))
+        + summable(einsum_vjp2(g, dots_dot, operands))
+        + einsum_higher_order(operands_dot)
+    )
 
 
 # ---------------------------------------------------------------------------
