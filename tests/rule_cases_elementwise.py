@@ -18,7 +18,7 @@ from s2sad import runtime
 from s2sad.check import Case
 from s2sad.primitives import Method
 from s2sad.rules.operators import gather_items, spread_to_items
-from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction
+from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction, products_of_the_others
 
 rng = np.random.default_rng(0)
 
@@ -244,6 +244,9 @@ for f in (np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, np.ptp, np
 
 for f in (np.mean, np.sum):
     add(f, normal(3, 4), dtype=np.float64, axis=0, id=f"{f.__name__}-dtype")
+for shape, kw in AXES[:5]:
+    add(products_of_the_others, uniform(0.5, 1.5, *shape) * rng.choice([-1.0, 1.0], size=shape), kw.get("axis"),
+        id=f"products_of_the_others-{shape}-{kw.get('axis')}")
 add_case(Case(first_order_at_zeros, (normal(3, 4), uniform(0.5, 1.5, 3, 4), "np.prod"), {}, wrt=[0], id="first_order_at_zeros"))
 
 # methods reuse the function rules

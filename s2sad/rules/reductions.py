@@ -178,14 +178,59 @@ def nansum_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
     y_dot = np.sum(np.where(np.isnan(a), 0.0, a_dot), axis, keepdims=keepdims)
 
 
-# The product of all entries but a_i, without dividing by a_i (exact with zeros):
-#   no zero in the slice:  y / a_i
-#   one zero in the slice: the product of the nonzero entries at the zero, 0 elsewhere
-#   two or more zeros:     0
-# Differentiating these formulas again is exact where no entry is zero, but not at an exact zero
-# (the zero count is piecewise constant there: d others_i / d a_m at the zero a_m is lost). So the
-# first derivative is wrapped in `first_order_at_zeros`, the identity, whose own derivative (any
-# second derivative of prod or cumprod) refuses an input with an exact zero instead.
+# The product of all entries but a_i, prod_{j != i} a_j, is the product of the entries before i
+# times the product of those after it: two exclusive running products, no division. So it is exact
+# with zeros, and where the whole product underflows while the others' does not (y / a_0 gave 0 for
+# the 0.95 of [-5e-324, -0.95, -1.0], found by the generated programs). Differentiating it again divides by a_m (below), exact where no
+# entry is zero; at an exact zero d others_i / d a_m is lost. So the first derivative is wrapped in
+# `first_order_at_zeros`, the identity, whose own derivative (any second derivative of prod or
+# cumprod) refuses an input with an exact zero instead.
+
+
+def _group_last(a, axis):
+    """`a` with the reduced axes (all for None) moved last and merged: (rest..., k); and the way back."""
+    a = np.asarray(a)
+    axes = tuple(range(a.ndim)) if axis is None else tuple(
+        ax % a.ndim for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    last = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = np.moveaxis(a, axes, last)
+    rest = moved.shape[:a.ndim - len(axes)]
+    grouped = np.reshape(moved, rest + (math.prod(moved.shape[len(rest):]),))
+    return grouped, lambda b: np.moveaxis(np.reshape(b, moved.shape), last, axes)
+
+
+def products_of_the_others(a, axis):
+    """For each entry a_i, the product of the other entries of its slice along `axis` (all of `a` for
+    None; an int or a tuple), computed without dividing: (prod_{j<i} a_j) (prod_{j>i} a_j)."""
+    grouped, back = _group_last(a, axis)
+    if grouped.shape[-1] == 0:  # empty slices: no entries, nothing to multiply
+        return back(grouped.astype(np.result_type(grouped, float)))
+    ones = np.ones(grouped.shape[:-1] + (1,), dtype=np.result_type(grouped, float))
+    before = np.concatenate([ones, np.cumprod(grouped[..., :-1], -1)], -1)
+    after = np.flip(np.concatenate([ones, np.cumprod(np.flip(grouped, -1)[..., :-1], -1)], -1), -1)
+    return back(before * after)
+
+
+def _others_sum(values, a, axis):
+    """sum over each slice of `values`, broadcast back to `a`'s shape."""
+    grouped, back = _group_last(values, axis)
+    return back(np.broadcast_to(np.sum(grouped, -1, keepdims=True), grouped.shape))
+
+
+@adjoint(products_of_the_others)
+def products_of_the_others_adjoint(y, a, axis):
+    # d others_i / d a_m = others_i / a_m for m != i (0 for m == i), exact where a_m != 0:
+    # a_bar_m = (sum_i y_bar_i others_i - y_bar_m others_m) / a_m
+    a_bar = (_others_sum(y_bar * y, a, axis) - y_bar * y) / a
+
+
+@tangent(products_of_the_others)
+def products_of_the_others_tangent(y, a, axis):
+    # others_dot_i = sum_{m != i} a_dot_m others_i / a_m
+    y_dot = y * (_others_sum(a_dot / a, a, axis) - a_dot / a)
+
+
+nondifferentiable(_others_sum, note="a sum helper of the product rules' own rules")
 
 
 def first_order_at_zeros(value, a, primal):
@@ -221,23 +266,16 @@ def first_order_at_zeros_tangent(y, value, a, primal):
 
 @adjoint(np.prod)
 def prod(y, a, axis=None, dtype=None, *, keepdims=False):
-    """Exact where entries are zero (uses the product of the other entries, not y / a).
-    Second derivatives at an input with an exact zero are refused."""
+    """Exact where entries are zero and where the product under- or overflows (the product of the
+    other entries, not y / a). Second derivatives at an input with an exact zero are refused."""
     # d/da_i prod(a) = prod_{j != i} a_j
-    nonzero = np.where(a == 0, 1.0, a)
-    p = np.prod(nonzero, axis, keepdims=True)
-    zeros = np.sum(a == 0, axis, keepdims=True)
-    others = np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (a == 0), p, 0.0))
-    a_bar = first_order_at_zeros(unreduce(y_bar, a, axis, keepdims) * others, a, "np.prod")
+    a_bar = first_order_at_zeros(unreduce(y_bar, a, axis, keepdims) * products_of_the_others(a, axis), a, "np.prod")
 
 
 @tangent(np.prod)
 def prod_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
-    nonzero = np.where(a == 0, 1.0, a)
-    p = np.prod(nonzero, axis, keepdims=True)
-    zeros = np.sum(a == 0, axis, keepdims=True)
-    others = np.where(zeros == 0, p / nonzero, np.where((zeros == 1) & (a == 0), p, 0.0))
-    y_dot = first_order_at_zeros(np.sum(a_dot * others, axis, keepdims=keepdims), a, "np.prod")
+    y_dot = first_order_at_zeros(np.sum(a_dot * products_of_the_others(a, axis), axis, keepdims=keepdims), a,
+                                 "np.prod")
 
 
 @adjoint(np.cumsum)
