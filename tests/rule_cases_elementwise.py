@@ -18,7 +18,7 @@ from s2sad import runtime
 from s2sad.check import Case
 from s2sad.primitives import Method
 from s2sad.rules.operators import gather_items, spread_to_items
-from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction, products_of_the_others
+from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction, products_of_the_others, slice_sums
 
 rng = np.random.default_rng(0)
 
@@ -247,6 +247,8 @@ for f in (np.mean, np.sum):
 for shape, kw in AXES[:5]:
     add(products_of_the_others, uniform(0.5, 1.5, *shape) * rng.choice([-1.0, 1.0], size=shape), kw.get("axis"),
         id=f"products_of_the_others-{shape}-{kw.get('axis')}")
+    add_case(Case(slice_sums, (normal(*shape), normal(*shape), kw.get("axis")), {}, wrt=[0],
+                  id=f"slice_sums-{shape}-{kw.get('axis')}"))
 add_case(Case(first_order_at_zeros, (normal(3, 4), uniform(0.5, 1.5, 3, 4), "np.prod"), {}, wrt=[0], id="first_order_at_zeros"))
 
 # methods reuse the function rules

@@ -211,7 +211,7 @@ def products_of_the_others(a, axis):
     return back(before * after)
 
 
-def _others_sum(values, a, axis):
+def slice_sums(values, a, axis):
     """sum over each slice of `values`, broadcast back to `a`'s shape."""
     grouped, back = _group_last(values, axis)
     return back(np.broadcast_to(np.sum(grouped, -1, keepdims=True), grouped.shape))
@@ -221,16 +221,24 @@ def _others_sum(values, a, axis):
 def products_of_the_others_adjoint(y, a, axis):
     # d others_i / d a_m = others_i / a_m for m != i (0 for m == i), exact where a_m != 0:
     # a_bar_m = (sum_i y_bar_i others_i - y_bar_m others_m) / a_m
-    a_bar = (_others_sum(y_bar * y, a, axis) - y_bar * y) / a
+    a_bar = (slice_sums(y_bar * y, a, axis) - y_bar * y) / a
 
 
 @tangent(products_of_the_others)
 def products_of_the_others_tangent(y, a, axis):
     # others_dot_i = sum_{m != i} a_dot_m others_i / a_m
-    y_dot = y * (_others_sum(a_dot / a, a, axis) - a_dot / a)
+    y_dot = y * (slice_sums(a_dot / a, a, axis) - a_dot / a)
 
 
-nondifferentiable(_others_sum, note="a sum helper of the product rules' own rules")
+@adjoint(slice_sums)
+def slice_sums_adjoint(y, values, a, axis):
+    # linear in values and symmetric (each entry adds into every entry of its slice)
+    values_bar = slice_sums(y_bar, a, axis)
+
+
+@tangent(slice_sums)
+def slice_sums_tangent(y, values, a, axis):
+    y_dot = slice_sums(values_dot, a, axis)
 
 
 def first_order_at_zeros(value, a, primal):
