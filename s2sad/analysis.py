@@ -166,6 +166,29 @@ def check_inplace_updates(fn: ir.Function) -> None:
     raise_problems(inplace_problems(fn), fn.name, fn.filename)
 
 
+def _owned(atom, producers, carried_of, phi_of, params, seen) -> bool:
+    """Is `atom` an array the function made itself (or an update, loop value or branch value of one)?"""
+    if not isinstance(atom, ir.Var) or atom in seen:
+        return isinstance(atom, ir.Var)  # a cycle through a loop: judged by the other edges
+    seen = seen | {atom}
+    if atom in params:
+        return False
+    if atom in producers:
+        stmt = producers[atom]
+        if stmt.func.value is setitem or stmt.func.value is list_append:
+            return _owned(stmt.args[0], producers, carried_of, phi_of, params, seen)
+        return _is_fresh_call(stmt)
+    if atom in carried_of:
+        c = carried_of[atom]
+        return _owned(c.init, producers, carried_of, phi_of, params, seen) \
+            and _owned(c.next, producers, carried_of, phi_of, params, seen)
+    if atom in phi_of:
+        phi = phi_of[atom]
+        return all(_owned(v, producers, carried_of, phi_of, params, seen)
+                   for v in (phi.then_value, phi.else_value) if isinstance(v, ir.Var))
+    return False
+
+
 def inplace_problems(fn: ir.Function) -> list[InPlaceUpdateError]:
     """An InPlaceUpdateError for every ``x[i] = v`` that would be unfaithful, in program order.
 
@@ -189,24 +212,8 @@ def inplace_problems(fn: ir.Function) -> list[InPlaceUpdateError]:
             for phi in stmt.phis:
                 phi_of[phi.target] = phi
 
-    def owned(atom, seen=frozenset()) -> bool:
-        if not isinstance(atom, ir.Var) or atom in seen:
-            return isinstance(atom, ir.Var)  # a cycle through a loop: judged by the other edges
-        seen = seen | {atom}
-        if atom in params:
-            return False
-        if atom in producers:
-            stmt = producers[atom]
-            if stmt.func.value is setitem or stmt.func.value is list_append:
-                return owned(stmt.args[0], seen)
-            return _is_fresh_call(stmt)
-        if atom in carried_of:
-            c = carried_of[atom]
-            return owned(c.init, seen) and owned(c.next, seen)
-        if atom in phi_of:
-            phi = phi_of[atom]
-            return all(owned(v, seen) for v in (phi.then_value, phi.else_value) if isinstance(v, ir.Var))
-        return False
+    def owned(atom) -> bool:  # (module-level recursion: a closure calling itself is a reference cycle)
+        return _owned(atom, producers, carried_of, phi_of, params, frozenset())
 
     trace = _program_order(fn)
     order, reads, paths = trace.position, trace.reads, trace.path_of
@@ -258,61 +265,66 @@ class _Order:
 
 def _program_order(fn: ir.Function) -> _Order:
     trace = _Order()
-    counter = [0]
-
-    def read(var, pos, stmt, path, loops):
-        if isinstance(var, ir.Var):
-            trace.reads.setdefault(var, []).append((pos, stmt, path))
-            trace.read_loops.setdefault(var, []).append((pos, path, loops))
-
-    def visit(stmts, path=(), loops=()):
-        for stmt in stmts:
-            counter[0] += 1
-            here = counter[0]
-            for a in ir.uses(stmt):
-                read(a, here, stmt, path, loops)
-            if isinstance(stmt, ir.Assign):
-                trace.position[stmt] = here
-                trace.path_of[stmt] = path
-                trace.loops_of[stmt] = loops
-                trace.defined_at[stmt.target] = here
-                trace.defined_in[stmt.target] = loops
-                trace.producer[stmt.target] = stmt
-            if isinstance(stmt, ir.If):
-                visit(stmt.then_body, path + ((id(stmt), "then"),), loops)
-                then_end = counter[0]
-                visit(stmt.else_body, path + ((id(stmt), "else"),), loops)
-                for phi in stmt.phis:  # a branch's phi inputs are read after its last statement
-                    read(phi.then_value, then_end + 0.5, stmt, path + ((id(stmt), "then"),), loops)
-                    read(phi.else_value, counter[0] + 0.5, stmt, path + ((id(stmt), "else"),), loops)
-                    trace.defined_at[phi.target] = counter[0]
-                    trace.defined_in[phi.target] = loops
-                continue
-            if isinstance(stmt, (ir.For, ir.While)):
-                inner = loops + (id(stmt),)
-                if isinstance(stmt, ir.For):
-                    trace.defined_at[stmt.index] = here
-                    trace.defined_in[stmt.index] = inner
-                for c in stmt.carried:
-                    trace.defined_at[c.arg] = here
-                    trace.defined_in[c.arg] = inner
-                for child in ir.child_blocks(stmt):
-                    visit(child, path, inner)
-                if isinstance(stmt, ir.While):
-                    read(stmt.cond, counter[0] + 0.5, stmt, path, inner)
-                for c in stmt.carried:  # yielded after the body's last statement
-                    read(c.next, counter[0] + 0.5, stmt, path, inner)
-                    trace.defined_at[c.out] = counter[0]
-                    trace.defined_in[c.out] = loops
-                continue
-            for child in ir.child_blocks(stmt):
-                visit(child, path, loops)
-
     for p in fn.params:
         trace.defined_at[p.var] = 0
         trace.defined_in[p.var] = ()
-    visit(fn.body)
+    _visit_in_order(fn.body, trace, [0])
     return trace
+
+
+# module-level, not closures that call themselves: those would keep the trace alive in a
+# reference cycle until the cyclic GC runs (and make that run long on a long function)
+
+
+def _read_in_order(trace: _Order, var, pos, stmt, path, loops):
+    if isinstance(var, ir.Var):
+        trace.reads.setdefault(var, []).append((pos, stmt, path))
+        trace.read_loops.setdefault(var, []).append((pos, path, loops))
+
+
+def _visit_in_order(stmts, trace: _Order, counter: list, path=(), loops=()):
+    read = _read_in_order
+    for stmt in stmts:
+        counter[0] += 1
+        here = counter[0]
+        for a in ir.uses(stmt):
+            read(trace, a, here, stmt, path, loops)
+        if isinstance(stmt, ir.Assign):
+            trace.position[stmt] = here
+            trace.path_of[stmt] = path
+            trace.loops_of[stmt] = loops
+            trace.defined_at[stmt.target] = here
+            trace.defined_in[stmt.target] = loops
+            trace.producer[stmt.target] = stmt
+        if isinstance(stmt, ir.If):
+            _visit_in_order(stmt.then_body, trace, counter, path + ((id(stmt), "then"),), loops)
+            then_end = counter[0]
+            _visit_in_order(stmt.else_body, trace, counter, path + ((id(stmt), "else"),), loops)
+            for phi in stmt.phis:  # a branch's phi inputs are read after its last statement
+                read(trace, phi.then_value, then_end + 0.5, stmt, path + ((id(stmt), "then"),), loops)
+                read(trace, phi.else_value, counter[0] + 0.5, stmt, path + ((id(stmt), "else"),), loops)
+                trace.defined_at[phi.target] = counter[0]
+                trace.defined_in[phi.target] = loops
+            continue
+        if isinstance(stmt, (ir.For, ir.While)):
+            inner = loops + (id(stmt),)
+            if isinstance(stmt, ir.For):
+                trace.defined_at[stmt.index] = here
+                trace.defined_in[stmt.index] = inner
+            for c in stmt.carried:
+                trace.defined_at[c.arg] = here
+                trace.defined_in[c.arg] = inner
+            for child in ir.child_blocks(stmt):
+                _visit_in_order(child, trace, counter, path, inner)
+            if isinstance(stmt, ir.While):
+                read(trace, stmt.cond, counter[0] + 0.5, stmt, path, inner)
+            for c in stmt.carried:  # yielded after the body's last statement
+                read(trace, c.next, counter[0] + 0.5, stmt, path, inner)
+                trace.defined_at[c.out] = counter[0]
+                trace.defined_in[c.out] = loops
+            continue
+        for child in ir.child_blocks(stmt):
+            _visit_in_order(child, trace, counter, path, loops)
 
 
 def _read_after(trace: _Order, var, update) -> bool:

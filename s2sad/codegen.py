@@ -104,20 +104,32 @@ def fold_temporaries(fn: ir.Function, keep=frozenset()) -> dict:
     a thousand terms prints as lines of at most that many). Those in `keep` never fold.
     """
     counts = _read_counts(fn)
-    folded: dict = {}
-    depth: dict = {}  # folded-expression depth of each Assign's value, as printed
     # a temporary with a tangent is a line of the forward trace (v3 = log(v1), then v3_dot = ...):
     # it keeps its own line so the tangent line can follow it
     traced = {v.of for v in ir.all_defs(fn.body) if v.base == "t_dot" and v.of is not None}
+    folding = _Folding(counts, traced, keep)
+    folding.block(fn.body, extra_reads=[fn.result])
+    return folding.folded
 
-    def block(stmts, extra_reads=()):
+
+class _Folding:
+    """One walk of `fold_temporaries` (an object, not a closure calling itself: that would be a
+    reference cycle keeping the statements alive until the cyclic GC runs)."""
+
+    def __init__(self, counts, traced, keep):
+        self.counts, self.traced, self.keep = counts, traced, keep
+        self.folded: dict = {}
+        self.depth: dict = {}  # folded-expression depth of each Assign's value, as printed
+
+    def block(self, stmts, extra_reads=()):
+        folded, depth, counts = self.folded, self.depth, self.counts
         pending: dict = {}  # temp -> its Assign, foldable if read next without a barrier
         for stmt in stmts:
             for child in ir.child_blocks(stmt):
                 if isinstance(stmt, ir.While) and child is stmt.cond_body:
-                    block(child, extra_reads=[stmt.cond])
+                    self.block(child, extra_reads=[stmt.cond])
                 else:
-                    block(child)
+                    self.block(child)
             reads = [a for a in ir.uses(stmt) if isinstance(a, ir.Var)]
             height = 0
             for a in reads:
@@ -132,15 +144,12 @@ def fold_temporaries(fn: ir.Function, keep=frozenset()) -> dict:
             )
             if barrier:
                 pending.clear()
-            if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) and stmt.target not in traced \
-                    and counts.get(stmt.target, 0) == 1 and _foldable(stmt) and stmt.target not in keep:
+            if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) and stmt.target not in self.traced \
+                    and counts.get(stmt.target, 0) == 1 and _foldable(stmt) and stmt.target not in self.keep:
                 pending[stmt.target] = stmt
         for a in extra_reads:
             if isinstance(a, ir.Var) and a in pending and depth.get(a, 0) < MAX_FOLD_DEPTH:
                 folded[a] = pending.pop(a)
-
-    block(fn.body, extra_reads=[fn.result])
-    return folded
 
 
 def _foldable(stmt) -> bool:

@@ -554,61 +554,71 @@ def substitute(stmts: list, mapping: dict, rename_defs=None) -> list:
     is renamed too (and reads of it follow), which clones a block with fresh
     names, as rule templates need.
     """
-    mapping = dict(mapping)
+    return _substituted(stmts, dict(mapping), rename_defs)
 
-    def atom(a):
-        return mapping.get(a, a) if isinstance(a, (Var, Ref)) else a
 
-    def bind(v):
-        if rename_defs is None:
-            return v
-        new = rename_defs(v)
-        mapping[v] = new
-        return new
+# Module-level functions with the state passed along, not closures that call themselves: a
+# recursive closure is a reference cycle, which keeps everything it reaches (a rule's renaming
+# keeps the whole reverse sweep) alive until the cyclic GC runs, and makes that run long.
 
-    def block(stmts):
-        out = []
-        for s in stmts:
-            if isinstance(s, Assign):
-                args = [atom(a) for a in s.args]
-                kwargs = [(k, atom(a)) for k, a in s.kwargs]
-                out.append(Assign(bind(s.target), s.func, args, kwargs, s.loc))
-            elif isinstance(s, If):
-                cond = atom(s.cond)
-                then_body = block(s.then_body)
-                then_phi = [atom(p.then_value) for p in s.phis]
-                else_body = block(s.else_body)
-                else_phi = [atom(p.else_value) for p in s.phis]
-                phis = [Phi(bind(p.target), t, e) for p, t, e in zip(s.phis, then_phi, else_phi)]
-                out.append(If(cond, then_body, else_body, phis, s.loc))
-            elif isinstance(s, (For, While)):
-                inits = [atom(c.init) for c in s.carried]
-                iterable = atom(s.iterable) if isinstance(s, For) else None
-                index = bind(s.index) if isinstance(s, For) else None
-                args = [bind(c.arg) for c in s.carried]
-                cond_body = block(s.cond_body) if isinstance(s, While) else None
-                cond = atom(s.cond) if isinstance(s, While) else None
-                body = block(s.body)
-                nexts = [atom(c.next) for c in s.carried]
-                outs = [bind(c.out) for c in s.carried]
-                carried = [Carried(a, i, n, o) for a, i, n, o in zip(args, inits, nexts, outs)]
-                if isinstance(s, For):
-                    out.append(For(index, iterable, body, carried, s.reverse, s.loc))
-                else:
-                    out.append(While(cond_body, cond, body, carried, s.loc))
-            elif isinstance(s, Assert):
-                out.append(Assert(atom(s.test), atom(s.msg) if s.msg is not None else None, s.loc))
-            elif isinstance(s, Push):
-                out.append(Push(atom(s.value), s.loc, s.tape))
-            elif isinstance(s, Raise):
-                out.append(Raise(atom(s.exc) if s.exc is not None else None, s.loc))
-            elif isinstance(s, Pop):
-                out.append(Pop(bind(s.target), s.loc, atom(s.of) if s.of is not None else None, s.tape))
+
+def _replaced(a, mapping):
+    return mapping.get(a, a) if a.__class__ is Var or a.__class__ is Ref else a
+
+
+def _bound(v, mapping, rename_defs):
+    if rename_defs is None:
+        return v
+    new = rename_defs(v)
+    mapping[v] = new
+    return new
+
+
+def _substituted(stmts, mapping, rename_defs):
+    out = []
+    get = mapping.get
+    for s in stmts:
+        if s.__class__ is Assign:  # the common case, inline: a long function has tens of thousands
+            args = [get(a, a) if a.__class__ is Var or a.__class__ is Ref else a for a in s.args]
+            kwargs = [(k, get(a, a) if a.__class__ is Var or a.__class__ is Ref else a) for k, a in s.kwargs]
+            target = s.target if rename_defs is None else _bound(s.target, mapping, rename_defs)
+            out.append(Assign(target, s.func, args, kwargs, s.loc))
+        elif isinstance(s, If):
+            cond = _replaced(s.cond, mapping)
+            then_body = _substituted(s.then_body, mapping, rename_defs)
+            then_phi = [_replaced(p.then_value, mapping) for p in s.phis]
+            else_body = _substituted(s.else_body, mapping, rename_defs)
+            else_phi = [_replaced(p.else_value, mapping) for p in s.phis]
+            phis = [Phi(_bound(p.target, mapping, rename_defs), t, e) for p, t, e in zip(s.phis, then_phi, else_phi)]
+            out.append(If(cond, then_body, else_body, phis, s.loc))
+        elif isinstance(s, (For, While)):
+            inits = [_replaced(c.init, mapping) for c in s.carried]
+            iterable = _replaced(s.iterable, mapping) if isinstance(s, For) else None
+            index = _bound(s.index, mapping, rename_defs) if isinstance(s, For) else None
+            args = [_bound(c.arg, mapping, rename_defs) for c in s.carried]
+            cond_body = _substituted(s.cond_body, mapping, rename_defs) if isinstance(s, While) else None
+            cond = _replaced(s.cond, mapping) if isinstance(s, While) else None
+            body = _substituted(s.body, mapping, rename_defs)
+            nexts = [_replaced(c.next, mapping) for c in s.carried]
+            outs = [_bound(c.out, mapping, rename_defs) for c in s.carried]
+            carried = [Carried(a, i, n, o) for a, i, n, o in zip(args, inits, nexts, outs)]
+            if isinstance(s, For):
+                out.append(For(index, iterable, body, carried, s.reverse, s.loc))
             else:
-                out.append(s)
-        return out
-
-    return block(stmts)
+                out.append(While(cond_body, cond, body, carried, s.loc))
+        elif isinstance(s, Assert):
+            out.append(Assert(_replaced(s.test, mapping), _replaced(s.msg, mapping) if s.msg is not None else None,
+                              s.loc))
+        elif isinstance(s, Push):
+            out.append(Push(_replaced(s.value, mapping), s.loc, s.tape))
+        elif isinstance(s, Raise):
+            out.append(Raise(_replaced(s.exc, mapping) if s.exc is not None else None, s.loc))
+        elif isinstance(s, Pop):
+            out.append(Pop(_bound(s.target, mapping, rename_defs), s.loc,
+                           _replaced(s.of, mapping) if s.of is not None else None, s.tape))
+        else:
+            out.append(s)
+    return out
 
 
 def free_vars(stmts: list) -> list:
