@@ -837,6 +837,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
 
     `main_function` is the user function whose lines need no ``in <function>`` in the
     ``# line N:`` comments (default: the one `fn` returns from)."""
+    ir.verify(fn)  # once, here: the passes verify their output only when asked (`ir.verify_pass`)
     namespace = namespace or Namespace()
     refs = collect_refs(fn)
     typed = {s.tape for s in ir.walk(fn.body) if isinstance(s, ir.Push) and s.tape}

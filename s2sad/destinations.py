@@ -78,7 +78,7 @@ def guard_float_destinations(fn: ir.Function, active) -> ir.Function:
         return out
 
     body = block(fn.body)
-    return ir.verify(ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
+    return ir.verify_pass(ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
                                  dict(fn.exports), fn.result_loc))
 
 

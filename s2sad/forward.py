@@ -684,7 +684,7 @@ def forward_function(fn: ir.Function, wrt, *, name: str | None = None, output: s
         doc=None,
         result_loc=fn.result_loc,
     )
-    return ir.verify(new)
+    return ir.verify_pass(new)
 
 
 REAL_TANGENT = ir.Ref(("real_tangent",), runtime.real_tangent)

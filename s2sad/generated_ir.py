@@ -166,7 +166,7 @@ def tape_as_list(fn: ir.Function) -> ir.Function:
     start = fresh()
     body, _ = thread(fn.body, start)
     body = [ir.Assign(start, ir.prim(pack_list), [], [], None)] + body
-    return ir.verify(ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
+    return ir.verify_pass(ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc,
                                  dict(fn.exports), fn.result_loc))
 
 
@@ -247,7 +247,7 @@ def join_branch_values(fn: ir.Function) -> ir.Function:
     if not any(isinstance(s, ir.If) for s in ir.walk(fn.body)):
         return fn
     body, mapping = join(fn.body, {fn.result} if isinstance(fn.result, ir.Var) else set())
-    return ir.verify(ir.Function(fn.name, list(fn.params), body, mapping.get(fn.result, fn.result), fn.filename,
+    return ir.verify_pass(ir.Function(fn.name, list(fn.params), body, mapping.get(fn.result, fn.result), fn.filename,
                                  fn.firstline, fn.doc, dict(fn.exports), fn.result_loc))
 
 
@@ -319,7 +319,7 @@ def pure_for_reverse(fn: ir.Function, generated: bool = False) -> ir.Function:
     body = _pure_block(listed.body, _temps_after(listed), problems)
     raise_problems(_refusals(problems, "reverse mode over generated code", _REVERSE_HINT, fn.result_loc), fn.name,
                    fn.filename)
-    return ir.verify(ir.Function(fn.name, list(fn.params), body, listed.result, fn.filename, fn.firstline, fn.doc,
+    return ir.verify_pass(ir.Function(fn.name, list(fn.params), body, listed.result, fn.filename, fn.firstline, fn.doc,
                                  dict(fn.exports), fn.result_loc))
 
 

@@ -22,6 +22,7 @@ code generator uses to give values readable Python names.
 from __future__ import annotations
 
 import operator
+import os
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
@@ -349,65 +350,96 @@ def verify(fn: Function) -> Function:
     * atoms are Var, Const or Ref; calls are Refs; blocks are lists of statements.
     """
     bound: set = set()
-
-    def bind(var, where):
-        if not isinstance(var, Var):
-            raise IRError(f"{where}: binds {var!r}, which is not a Var")
-        if var in bound:
-            raise IRError(f"{where}: {var.name} is bound twice (SSA broken)")
-        bound.add(var)
-
-    def check_atom(atom, visible, where):
-        if isinstance(atom, Var):
-            if atom not in visible:
-                raise IRError(f"{where}: {atom.name} is read before it is bound, or out of scope")
-        elif not isinstance(atom, (Const, Ref)):
-            raise IRError(f"{where}: {atom!r} is not an atom")
-
-    def block(stmts, visible: set) -> set:
-        visible = set(visible)
-        for stmt in stmts:
-            where = f"{type(stmt).__name__} at {stmt.loc.line if getattr(stmt, 'loc', None) else '?'}"
-            if isinstance(stmt, Assign):
-                if not isinstance(stmt.func, Ref):
-                    raise IRError(f"{where}: call target {stmt.func!r} is not a Ref")
-            for atom in uses(stmt):
-                check_atom(atom, visible, where)
-            if isinstance(stmt, If):
-                then_vis = block(stmt.then_body, visible)
-                else_vis = block(stmt.else_body, visible)
-                for phi in stmt.phis:
-                    check_atom(phi.then_value, then_vis, where + " (phi, then)")
-                    check_atom(phi.else_value, else_vis, where + " (phi, else)")
-                visible |= then_vis | else_vis
-            elif isinstance(stmt, (For, While)):
-                inner = set(visible)
-                if isinstance(stmt, For):
-                    bind(stmt.index, where)
-                    inner.add(stmt.index)
-                for c in stmt.carried:
-                    bind(c.arg, where)
-                    inner.add(c.arg)
-                if isinstance(stmt, While):
-                    inner = block(stmt.cond_body, inner)
-                    check_atom(stmt.cond, inner, where + " (condition)")
-                end = block(stmt.body, inner)
-                for c in stmt.carried:
-                    check_atom(c.next, end, where + " (yield)")
-            elif not isinstance(stmt, (Assign, Assert, Raise, Push, Pop, Marker)):
-                raise IRError(f"{where}: unknown statement {stmt!r}")
-            for var in defs(stmt):
-                bind(var, where)
-                visible.add(var)
-        return visible
-
     params = set()
     for p in fn.params:
-        bind(p.var, f"parameter {p.var.name}")
+        _bind_once(p.var, bound, None, f"parameter {p.var.name}")
         params.add(p.var)
-    final = block(fn.body, params)
-    check_atom(fn.result, final, "return")
+    final = _verified_block(fn.body, params, bound)
+    _check_atom(fn.result, final, None, "return")
     return fn
+
+
+def verify_pass(fn: Function) -> Function:
+    """`verify` the output of one pass when ``S2SAD_VERIFY_PASSES`` is set (the test suite sets it);
+    otherwise return `fn` as it is: code generation verifies the IR it prints once, and checking
+    after every pass costs a few percent of a long function's transform. Returns `fn`."""
+    return verify(fn) if os.environ.get("S2SAD_VERIFY_PASSES") else fn
+
+
+# module-level functions, not closures calling themselves (a reference cycle kept until the GC runs);
+# the message's "where" is built only for an error: building it for every statement cost more than the checks
+
+
+def _where(stmt, detail=""):
+    if stmt is None:
+        return detail
+    return f"{type(stmt).__name__} at {stmt.loc.line if getattr(stmt, 'loc', None) else '?'}{detail}"
+
+
+def _bind_once(var, bound, stmt, detail=""):
+    if not isinstance(var, Var):
+        raise IRError(f"{_where(stmt, detail)}: binds {var!r}, which is not a Var")
+    if var in bound:
+        raise IRError(f"{_where(stmt, detail)}: {var.name} is bound twice (SSA broken)")
+    bound.add(var)
+
+
+def _check_atom(atom, visible, stmt, detail=""):
+    if isinstance(atom, Var):
+        if atom not in visible:
+            raise IRError(f"{_where(stmt, detail)}: {atom.name} is read before it is bound, or out of scope")
+    elif not isinstance(atom, (Const, Ref)):
+        raise IRError(f"{_where(stmt, detail)}: {atom!r} is not an atom")
+
+
+def _verified_block(stmts, visible: set, bound: set) -> set:
+    """The Vars visible after `stmts`, given those visible before (raises IRError)."""
+    visible = set(visible)
+    for stmt in stmts:
+        if stmt.__class__ is Assign:  # the common case, inline
+            if not isinstance(stmt.func, Ref):
+                raise IRError(f"{_where(stmt)}: call target {stmt.func!r} is not a Ref")
+            for atom in stmt.args:
+                if atom.__class__ is not Var or atom not in visible:
+                    _check_atom(atom, visible, stmt)
+            for _, atom in stmt.kwargs:
+                if atom.__class__ is not Var or atom not in visible:
+                    _check_atom(atom, visible, stmt)
+            target = stmt.target
+            if target.__class__ is not Var or target in bound:
+                _bind_once(target, bound, stmt)
+            bound.add(target)
+            visible.add(target)
+            continue
+        for atom in uses(stmt):
+            _check_atom(atom, visible, stmt)
+        if isinstance(stmt, If):
+            then_vis = _verified_block(stmt.then_body, visible, bound)
+            else_vis = _verified_block(stmt.else_body, visible, bound)
+            for phi in stmt.phis:
+                _check_atom(phi.then_value, then_vis, stmt, " (phi, then)")
+                _check_atom(phi.else_value, else_vis, stmt, " (phi, else)")
+            visible |= then_vis | else_vis
+        elif isinstance(stmt, (For, While)):
+            inner = set(visible)
+            if isinstance(stmt, For):
+                _bind_once(stmt.index, bound, stmt)
+                inner.add(stmt.index)
+            for c in stmt.carried:
+                _bind_once(c.arg, bound, stmt)
+                inner.add(c.arg)
+            if isinstance(stmt, While):
+                inner = _verified_block(stmt.cond_body, inner, bound)
+                _check_atom(stmt.cond, inner, stmt, " (condition)")
+            end = _verified_block(stmt.body, inner, bound)
+            for c in stmt.carried:
+                _check_atom(c.next, end, stmt, " (yield)")
+        elif not isinstance(stmt, (Assert, Raise, Push, Pop, Marker)):
+            raise IRError(f"{_where(stmt)}: unknown statement {stmt!r}")
+        for var in defs(stmt):
+            _bind_once(var, bound, stmt)
+            visible.add(var)
+    return visible
 
 
 # ------------------------------------------------------------------- printer

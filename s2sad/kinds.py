@@ -47,7 +47,7 @@ def _with_aux(primal: ir.Function):
     body = primal.body + [ir.Assign(loss, ir.prim(_getitem), [whole, ir.Const(0)], [], primal.result_loc)]
     new = ir.Function(primal.name, list(primal.params), body, loss, primal.filename, primal.firstline, primal.doc,
                       dict(primal.exports), primal.result_loc)
-    return ir.verify(new), whole
+    return ir.verify_pass(new), whole
 
 
 def _getitem_aux(fn: ir.Function, whole, kind: str) -> ir.Function:
@@ -76,7 +76,7 @@ def _getitem_aux(fn: ir.Function, whole, kind: str) -> ir.Function:
         body.append(ir.Assign(final, ir.prim(pack_tuple), [fn.result, aux], [], None))
     new = ir.Function(fn.name, list(fn.params), body, final, fn.filename, fn.firstline, fn.doc, dict(fn.exports),
                       fn.result_loc)
-    return ir.verify(new)
+    return ir.verify_pass(new)
 
 
 _ONES_LIKE = ir.Ref(("np", "ones_like"), np.ones_like, np)
@@ -93,7 +93,7 @@ def ones_seed_tangent(fn: ir.Function, position: int, *, name: str) -> ir.Functi
     tangent = forward_function(fn, [position], name=name, output="tangent")
     seed = tangent.params[-1].var
     body = [ir.Assign(seed, _ONES_LIKE, [fn.params[position].var], [], None)] + tangent.body
-    return ir.verify(ir.Function(name, tangent.params[:-1], body, tangent.result, tangent.filename,
+    return ir.verify_pass(ir.Function(name, tangent.params[:-1], body, tangent.result, tangent.filename,
                                  tangent.firstline, None, {}, tangent.result_loc))
 
 

@@ -260,7 +260,7 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
         exports=closures.without_locals(lowerer.env),
         result_loc=lowerer.result_loc,
     )
-    return ir.verify(fn)
+    return ir.verify_pass(fn)
 
 
 def _leaf_name(param: str, path) -> str:

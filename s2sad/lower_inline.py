@@ -214,7 +214,7 @@ def lower_subroutine(caller, routine, parsed=None, param_names=None, recursive_a
                        problems=caller.problems, routines=caller.routines,
                        arguments=set(env.values()))  # lowered once for every call: any caller may read them again
     result = lower_statements.body_and_result(sub, fdef)
-    fn = ir.verify(ir.Function(
+    fn = ir.verify_pass(ir.Function(
         name=routine.name, params=params, body=sub.out, result=result, filename=parsed.filename,
         firstline=parsed.line_offset + parsed.node.lineno, result_loc=sub.result_loc))
     why = "it returns a tuple, list or dict" if result in sub.containers or result in sub.packs \

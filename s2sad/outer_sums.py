@@ -152,7 +152,7 @@ def outer_products_as_matmul(fn: ir.Function, params) -> ir.Function:
     env = infer(fn, params)
     defined = {s.target: s for s in ir.walk(fn.body) if isinstance(s, ir.Assign)}
     fn.body = _rewrite_block(fn.body, env, defined, _Fresh(fn))
-    return ir.verify(fn)
+    return ir.verify_pass(fn)
 
 
 __all__ = ["outer_products_as_matmul"]

@@ -297,9 +297,9 @@ def reverse_function(fn: ir.Function, wrt, *, seed: str = "scalar", return_value
                                       len(wrt) > 1 if tuple_grads is None else tuple_grads)
         needed = _needed_restores(fn, reverser.rev_reads | reverser.top_reads)
         if needed <= restores:
-            return ir.verify(out)
+            return ir.verify_pass(out)
         restores = needed
-    return ir.verify(out)  # pragma: no cover - the second attempt always settles
+    return ir.verify_pass(out)  # pragma: no cover - the second attempt always settles
 
 
 def _needed_restores(fn, reads) -> set:

@@ -85,7 +85,7 @@ def _split_adjoint(base: Routine, mask) -> None:
     packed, result = namer.temp(), namer.temp()
     first += [ir.Assign(packed, ir.prim(pack_tuple), items, [], None),
               ir.Assign(result, ir.prim(pack_tuple), [value, packed], [], None)]
-    fwd.generated = simplify(ir.verify(dataclasses.replace(
+    fwd.generated = simplify(ir.verify_pass(dataclasses.replace(
         whole, name=fwd.name, params=[ir.Param(v) for v in params], body=first, result=result, exports={})))
 
     saved_in = namer.fresh("saved")
@@ -93,7 +93,7 @@ def _split_adjoint(base: Routine, mask) -> None:
               for k, v in enumerate(saved + ([tape_in] if tape_in is not None else []))]
     if tape_in is not None:
         unpack.append(ir.Assign(namer.temp(), ir.prim(use_tape), [tape_in], [], None))
-    bwd.generated = simplify(ir.verify(dataclasses.replace(
+    bwd.generated = simplify(ir.verify_pass(dataclasses.replace(
         whole, name=bwd.name, params=[ir.Param(saved_in), ir.Param(seed)], body=unpack + second, result=gradient,
         exports={})))
 
@@ -136,7 +136,7 @@ def _tape_handed_over(half: ir.Function) -> ir.Function:
         body.append(stmt)
         state = next((v for v in reversed(ir.defs(stmt)) if v not in before), state)  # the list after stmt
     body = ([first] if first is not None else []) + body
-    return ir.verify(dataclasses.replace(listed, body=body))
+    return ir.verify_pass(dataclasses.replace(listed, body=body))
 
 
 def _expose(stmts: list, wanted: set, namer: Namer) -> dict:

@@ -434,7 +434,7 @@ def simplify(fn: ir.Function) -> ir.Function:
         fn.body, dce_changed = _dce_block(fn.body, _use_counts(fn))
         if not (changed or dce_changed):
             break
-    return ir.verify(fn)
+    return ir.verify_pass(fn)
 
 
 __all__ = ["simplify", "is_pure"]

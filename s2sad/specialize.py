@@ -249,7 +249,7 @@ def specialize_adjoint(fn: ir.Function, params) -> ir.Function:
     ints, narrow = _seed_hazards(fn, env)
     fn.body = _rewrite_block(fn.body, env, readers, elsewhere, set(), _Fresh(fn),
                              lambda python: not ints and (python or not narrow))
-    return ir.verify(fn)
+    return ir.verify_pass(fn)
 
 
 def tidy(fn: ir.Function, params) -> ir.Function:
@@ -287,7 +287,7 @@ def tidy(fn: ir.Function, params) -> ir.Function:
         fn.body = body[:at] + new + body[at:]
     fn.body = [s for i, s in enumerate(fn.body) if not (isinstance(s, ir.Marker) and (
         i + 1 == len(fn.body) or isinstance(fn.body[i + 1], ir.Marker)))]
-    return ir.verify(fn)
+    return ir.verify_pass(fn)
 
 
 def _dot_as_matmul(stmts, env) -> None:
@@ -305,7 +305,7 @@ def specialize_primal(fn: ir.Function, params) -> ir.Function:
     fn = ir.Function(fn.name, list(fn.params), body, fn.result, fn.filename, fn.firstline, fn.doc, dict(fn.exports),
                      fn.result_loc)
     _dot_as_matmul(fn.body, infer(fn, params))
-    return ir.verify(fn)
+    return ir.verify_pass(fn)
 
 
 __all__ = ["specialize_adjoint", "specialize_primal", "tidy"]

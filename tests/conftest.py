@@ -4,12 +4,19 @@ Generated code must never write into the caller's arrays: every call of every
 generated function (``GeneratedFunction.__call__``, which grad, jvp, vjp, hvp,
 hessian ... all go through) snapshots its arguments before and compares them
 after (``gradcheck.call_unchanged``).
+
+Every pass verifies the IR it returns (``S2SAD_VERIFY_PASSES``; outside the tests the IR
+is verified once, before code generation).
 """
 
-import pytest
-from gradcheck import call_unchanged
+import os
 
-from s2sad.api import GeneratedFunction
+os.environ.setdefault("S2SAD_VERIFY_PASSES", "1")
+
+import pytest  # noqa: E402
+from gradcheck import call_unchanged  # noqa: E402
+
+from s2sad.api import GeneratedFunction  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import ir
+from s2sad import codegen, ir
 from s2sad.lower import normalize
 from s2sad.reverse import reverse_function
 from s2sad.simplify import simplify
@@ -48,6 +48,20 @@ def test_verify_rejects_loop_value_used_after_the_loop():
     body = [ir.Assign(r, ir.Ref(("range",), range), [ir.Const(3)]), loop]
     with pytest.raises(ir.IRError, match="out of scope"):
         ir.verify(_fn(body, result=inner))
+
+
+def test_passes_verify_when_asked_and_code_generation_always(monkeypatch):
+    """Outside the tests a pass does not verify its output (``S2SAD_VERIFY_PASSES`` unset), but
+    code generation verifies what it prints: broken IR stops with IRError, never as wrong code."""
+    x = ir.Var("x", "x")
+    y = ir.Var("y", "y")
+    broken = _fn([ir.Assign(y, ADD, [x, x]), ir.Assign(y, ADD, [x, x])], result=y)
+    with pytest.raises(ir.IRError, match="bound twice"):
+        ir.verify_pass(broken)  # the suite sets S2SAD_VERIFY_PASSES (tests/conftest.py)
+    monkeypatch.delenv("S2SAD_VERIFY_PASSES")
+    assert ir.verify_pass(broken) is broken
+    with pytest.raises(ir.IRError, match="bound twice"):
+        codegen.to_source(broken)
 
 
 def test_verify_checks_loop_yields():
