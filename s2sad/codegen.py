@@ -70,10 +70,11 @@ def _read_counts(fn: ir.Function) -> dict:
     return counts
 
 
-def unpacked_pairs(fn: ir.Function) -> dict:
+def unpacked_pairs(fn: ir.Function, counts: dict | None = None) -> dict:
     """``t = f(...); a = t[0]; b = t[1]`` with `t` read nowhere else, printed ``a, b = f(...)``
-    (a subroutine's halves: ``y, saved = power_fwd(x, n)``). Returns t -> (a, b)."""
-    counts = _read_counts(fn)
+    (a subroutine's halves: ``y, saved = power_fwd(x, n)``). Returns t -> (a, b).
+    `counts`: `fn`'s read counts, if the caller has them."""
+    counts = _read_counts(fn) if counts is None else counts
     found = {}
 
     def item(stmt, pair, k) -> bool:
@@ -94,7 +95,7 @@ def unpacked_pairs(fn: ir.Function) -> dict:
     return found
 
 
-def fold_temporaries(fn: ir.Function, keep=frozenset()) -> dict:
+def fold_temporaries(fn: ir.Function, keep=frozenset(), counts: dict | None = None) -> dict:
     """Temporaries to print inside the one expression that reads them.
 
     Returns a map from each folded temporary to its defining Assign. A
@@ -102,8 +103,9 @@ def fold_temporaries(fn: ir.Function, keep=frozenset()) -> dict:
     with no statement between them that could change what it reads, and the
     expression it would join is less than ``MAX_FOLD_DEPTH`` deep (a sum of
     a thousand terms prints as lines of at most that many). Those in `keep` never fold.
+    `counts`: `fn`'s read counts, if the caller has them.
     """
-    counts = _read_counts(fn)
+    counts = _read_counts(fn) if counts is None else counts
     # a temporary with a tangent is a line of the forward trace (v3 = log(v1), then v3_dot = ...):
     # it keeps its own line so the tangent line can follow it
     traced = {v.of for v in ir.all_defs(fn.body) if v.base == "t_dot" and v.of is not None}
@@ -816,6 +818,10 @@ def _boolean_operators(fn: ir.Function):
     return copy, must_fold
 
 
+def _has_branches(fn: ir.Function) -> bool:
+    return any(isinstance(stmt, ir.If) for stmt in ir.walk(fn.body))
+
+
 def _as_boolean(stmt):
     if not (isinstance(stmt, ir.If) and len(stmt.phis) == 1 and isinstance(stmt.cond, ir.Var)):
         return None
@@ -844,16 +850,19 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     refs += ([_FLOAT_ARRAY] if typed else []) + ([_READ_FLOAT64S] if FLOAT64 in typed else [])
     for r in refs:
         namespace.name_for(r)
-    rewritten, must_fold = _boolean_operators(fn)
-    unpacked = unpacked_pairs(rewritten)
+    # (a function without branches has no `and`/`or` to write back: no copy to make)
+    rewritten, must_fold = _boolean_operators(fn) if _has_branches(fn) else (fn, [])
+    counts = _read_counts(rewritten)
+    unpacked = unpacked_pairs(rewritten, counts)
     keep = {v for pair in unpacked.values() for v in pair}
-    folded = fold_temporaries(rewritten, keep)
+    folded = fold_temporaries(rewritten, keep, counts)
     if all(s.target in folded for s in must_fold):
         fn = rewritten  # every right operand stays inside its `and`/`or`: laziness is kept
     else:
-        unpacked = unpacked_pairs(fn)
+        counts = _read_counts(fn)
+        unpacked = unpacked_pairs(fn, counts)
         keep = {v for pair in unpacked.values() for v in pair}
-        folded = fold_temporaries(fn, keep)
+        folded = fold_temporaries(fn, keep, counts)
     reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"} \
         | ({"next"} if FLOAT64 in typed else set())
     naming = assign_names(fn, folded, reserved)

@@ -217,7 +217,7 @@ def _written_in_place(fn) -> set:
 
 def _atom_key(a):
     if isinstance(a, ir.Var):
-        return ("var", a.name)
+        return a  # (equal by name)
     if isinstance(a, ir.Const):
         return ("const", type(a.value).__name__, repr(a.value))
     if isinstance(a, ir.Ref):
@@ -230,14 +230,12 @@ def _expression_key(stmt, mapping=None):
     to repeat an earlier one (`mapping`) count as reads of that one, so a chain of
     repeats is found in one sweep."""
     mapping = mapping or {}
-
-    def read(a):
-        return _atom_key(mapping.get(a, a) if isinstance(a, ir.Var) else a)
-
+    get = mapping.get
     func = stmt.func.value
     fkey = (id(func), stmt.func.path) if stmt.func.path else ("prim", repr(func))
-    args = tuple(read(a) for a in stmt.args)
-    kwargs = tuple((k, read(a)) for k, a in stmt.kwargs)
+    # a Var (the common case) is its own key, inline
+    args = tuple(_atom_key(get(a, a)) if a.__class__ is ir.Var else _atom_key(a) for a in stmt.args)
+    kwargs = tuple((k, _atom_key(get(a, a) if a.__class__ is ir.Var else a)) for k, a in stmt.kwargs)
     return (fkey, args, kwargs)
 
 
