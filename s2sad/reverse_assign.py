@@ -60,9 +60,23 @@ def template_ir(rule: registry.Rule) -> ir.Function:
         raise RuleError(f"the {rule.kind} rule {rule.template.__qualname__} cannot be read: {exc}") from exc
 
 
+_SIGNATURES: dict = {}  # id(template) -> (template, its __defaults__, its __kwdefaults__, signature)
+
+
+def _template_signature(template) -> inspect.Signature:
+    """`inspect.signature` of a rule's template, read once per template (and again if its defaults
+    are replaced): a long function instantiates the same few templates thousands of times."""
+    defaults = getattr(template, "__defaults__", None), getattr(template, "__kwdefaults__", None)
+    known = _SIGNATURES.get(id(template))
+    if known is None or known[0] is not template or known[1] is not defaults[0] or known[2] is not defaults[1]:
+        known = (template, *defaults, inspect.signature(template))
+        _SIGNATURES[id(template)] = known  # holding the template keeps its id from being reused
+    return known[3]
+
+
 def bind_template(rule: registry.Rule, stmt: ir.Assign, result_atom) -> dict:
     """Map the template's parameter names to the call site's atoms (defaults as Consts)."""
-    sig = inspect.signature(rule.template)
+    sig = _template_signature(rule.template)
     try:
         bound = sig.bind(result_atom, *stmt.args, **dict(stmt.kwargs))
     except TypeError as exc:
