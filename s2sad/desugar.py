@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import gast
 
 from .errors import UnsupportedSyntaxError, raise_problems
-from .frontend import ParsedFunction
+from .frontend import ParsedFunction, walk_nodes
 
 # ------------------------------------------------------------ refusing syntax
 
@@ -129,12 +129,12 @@ def refused_in(node) -> bool:
     """Does the tree under `node` hold a construct s2sad refuses outright (see `refused_node`)?"""
     named = _named_lambdas(node)
     return any(type(sub) in _REFUSED or (isinstance(sub, gast.Lambda) and id(sub) not in named)
-               or (isinstance(sub, gast.FunctionDef) and _refused_def(sub)) for sub in gast.walk(node))
+               or (isinstance(sub, gast.FunctionDef) and _refused_def(sub)) for sub in walk_nodes(node))
 
 
 def _named_lambdas(root) -> set:
     """Ids of the lambdas under `root` written as ``name = lambda ...`` (which lowering inlines)."""
-    return {id(n.value) for n in gast.walk(root) if isinstance(n, gast.Assign) and len(n.targets) == 1
+    return {id(n.value) for n in walk_nodes(root) if isinstance(n, gast.Assign) and len(n.targets) == 1
             and isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Lambda)}
 
 
@@ -184,7 +184,7 @@ def negate_any(flags: list[str]):
 
 def names_in(fdef) -> set[str]:
     found = {a.id for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs}
-    for node in gast.walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, gast.Name):
             found.add(node.id)
     return found

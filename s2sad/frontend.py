@@ -84,6 +84,37 @@ class ParsedFunction:
         return getattr(builtins, name, _MISSING)
 
 
+def walk_nodes(root) -> list:
+    """Every node under `root` (itself included) in the order of ``ast.walk`` (breadth first), as a list.
+
+    The same nodes in the same order as ``gast.walk``, at about half the cost: no generator per node
+    and per field (a long function is walked several times while it is parsed and lowered).
+
+    Example:
+        >>> [type(n).__name__ for n in walk_nodes(gast.parse("y = x"))]
+        ['Module', 'Assign', 'Name', 'Name', 'Store', 'Load']
+    """
+    nodes = [root]
+    append = nodes.append
+    node_type = ast.AST
+    k = 0
+    while k < len(nodes):
+        node = nodes[k]
+        k += 1
+        for name in node._fields:
+            try:
+                value = getattr(node, name)
+            except AttributeError:
+                continue
+            if isinstance(value, node_type):
+                append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        append(item)
+    return nodes
+
+
 def unwrap(func):
     """The Python function s2sad reads to transform `func`.
 

@@ -9,6 +9,7 @@ import operator
 import gast
 
 from . import ir, lower_writes
+from .frontend import walk_nodes
 from .primitives import module_name
 from .rules import registry
 
@@ -83,7 +84,7 @@ def assigned_names(stmts, local_names=None) -> list[str]:
             target(node.value)
 
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in walk_nodes(stmt):
             if isinstance(node, gast.Assign):
                 for t in node.targets:
                     target(t)

@@ -29,7 +29,7 @@ import gast
 
 from . import ir
 from .analysis import buffer_chains, _is_fresh_call
-from .frontend import _MISSING, parse_function
+from .frontend import _MISSING, parse_function, walk_nodes
 from .errors import S2SADError
 from .primitives import list_append, setitem
 
@@ -161,7 +161,7 @@ def returns_new_value(fn: ir.Function) -> bool:
 def recursive_call(parsed, calls: dict, is_helper):
     """The first call in `parsed` of a helper that leads back to it (where it recurses)."""
     local = _assigned(parsed.node)
-    for node in gast.walk(parsed.node):
+    for node in walk_nodes(parsed.node):
         if isinstance(node, gast.Call) and any(
                 _reaches_from(calls, callee, parsed.func) for callee in _callees_of_call(parsed, node, is_helper, local)):
             return node
@@ -184,18 +184,18 @@ def _reaches_from(calls: dict, start, goal) -> bool:
 
 
 def _statement_count(node) -> int:
-    return sum(isinstance(n, gast.stmt) for n in gast.walk(node))
+    return sum(isinstance(n, gast.stmt) for n in walk_nodes(node))
 
 
 def _assigned(node) -> set:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+    return {n.id for n in walk_nodes(node) if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
 
 
 def _callees(parsed, is_helper) -> list:
     """The helpers `parsed` calls, once per call site (resolved like the lowering resolves them)."""
     local = _assigned(parsed.node)
     found = []
-    for node in gast.walk(parsed.node):
+    for node in walk_nodes(parsed.node):
         if isinstance(node, gast.Call):
             found += _callees_of_call(parsed, node, is_helper, local)
     return found
