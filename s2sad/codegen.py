@@ -36,7 +36,7 @@ from .lower_exprs import _concat_str
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
 from .safe_io import one_line
-from .simplify import is_pure
+from .simplify import is_pure, is_pure_remembered
 from .subroutines import current_tape, still_read, use_tape
 from .typed_tapes import FLOAT, FLOAT64, first_read
 
@@ -55,6 +55,14 @@ def _read_counts(fn: ir.Function) -> dict:
     """How many times each Var is read (phi inputs, loop yields and the result included)."""
     counts: dict = {}
     for stmt in ir.walk(fn.body):
+        if stmt.__class__ is ir.Assign:  # the common case, inline (a long function has tens of thousands)
+            for a in stmt.args:
+                if a.__class__ is ir.Var:
+                    counts[a] = counts.get(a, 0) + 1
+            for _, a in stmt.kwargs:
+                if a.__class__ is ir.Var:
+                    counts[a] = counts.get(a, 0) + 1
+            continue
         reads = list(ir.uses(stmt))
         if isinstance(stmt, ir.If):
             reads += [v for p in stmt.phis for v in (p.then_value, p.else_value)]
@@ -122,6 +130,7 @@ class _Folding:
         self.counts, self.traced, self.keep = counts, traced, keep
         self.folded: dict = {}
         self.depth: dict = {}  # folded-expression depth of each Assign's value, as printed
+        self.purity: dict = {}  # `is_pure_remembered`'s answers for this walk
 
     def block(self, stmts, extra_reads=()):
         folded, depth, counts = self.folded, self.depth, self.counts
@@ -140,25 +149,29 @@ class _Folding:
                     height = max(height, depth.get(a, 0))
             if isinstance(stmt, ir.Assign):
                 depth[stmt.target] = height + 1
-            barrier = isinstance(stmt, _BARRIERS) or (
-                isinstance(stmt, ir.Assign) and not _foldable(stmt) and (
-                    not is_pure(stmt) or stmt.func.value in (setitem, restore, list_append, unappend))
-            )
-            if barrier:
-                pending.clear()
-            if isinstance(stmt, ir.Assign) and _is_temporary(stmt.target, folded) and stmt.target not in self.traced \
-                    and counts.get(stmt.target, 0) == 1 and _foldable(stmt) and stmt.target not in self.keep:
+            if not isinstance(stmt, ir.Assign):
+                if isinstance(stmt, _BARRIERS):
+                    pending.clear()
+                continue
+            foldable = _foldable(stmt, self.purity)
+            if not foldable and (not is_pure_remembered(stmt, self.purity)
+                                 or stmt.func.value in (setitem, restore, list_append, unappend)):
+                pending.clear()  # a barrier
+            if foldable and _is_temporary(stmt.target, folded) and stmt.target not in self.traced \
+                    and counts.get(stmt.target, 0) == 1 and stmt.target not in self.keep:
                 pending[stmt.target] = stmt
         for a in extra_reads:
             if isinstance(a, ir.Var) and a in pending and depth.get(a, 0) < MAX_FOLD_DEPTH:
                 folded[a] = pending.pop(a)
 
 
-def _foldable(stmt) -> bool:
+def _foldable(stmt, purity=None) -> bool:
+    """`purity`: a dict for `is_pure_remembered` (one walk's answers), or None."""
     func = stmt.func.value
     if func is LAZY_AND or func is LAZY_OR or func is current_tape:
         return True
-    return is_pure(stmt) and func not in (setitem, list_append)
+    pure = is_pure(stmt) if purity is None else is_pure_remembered(stmt, purity)
+    return pure and func not in (setitem, list_append)
 
 
 _DERIVED = ("t_bar", "t_dot")  # bases of a temporary's adjoint and tangent
@@ -869,7 +882,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     renderer = _Renderer(fn, naming, namespace, folded, unpacked=unpacked)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
     renderer.main_function = main_function or (fn.result_loc.function if fn.result_loc is not None else fn.name)
-    renderer.read = ir.all_vars_used(fn.body) | ({fn.result} if isinstance(fn.result, ir.Var) else set())
+    renderer.read = set(counts)  # every Var something reads (the result included)
     body = []
     if any(isinstance(s, ir.Push) for s in ir.walk(fn.body)):
         body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))

@@ -66,7 +66,7 @@ def is_pure(stmt) -> bool:
     return False
 
 
-def _is_pure_memo(stmt, memo: dict) -> bool:
+def is_pure_remembered(stmt, memo: dict) -> bool:
     """`is_pure`, remembered per function object for one sweep: without ``out=`` the
     answer depends on the function alone, and a long program calls the same few thousands of times."""
     if not isinstance(stmt, ir.Assign) or stmt.kwargs:
@@ -225,44 +225,59 @@ def _atom_key(a):
     return None
 
 
-def _expression_key(stmt, mapping=None):
+def _expression_key(stmt, mapping=None, func_keys=None):
     """What an Assign computes, as a hashable key, or None. Reads of values already found
     to repeat an earlier one (`mapping`) count as reads of that one, so a chain of
-    repeats is found in one sweep."""
+    repeats is found in one sweep. `func_keys`: a dict remembering the primitives' keys for
+    one sweep (their repr, which costs more than the rest of the key)."""
     mapping = mapping or {}
     get = mapping.get
     func = stmt.func.value
-    fkey = (id(func), stmt.func.path) if stmt.func.path else ("prim", repr(func))
+    if stmt.func.path:
+        fkey = (id(func), stmt.func.path)
+    elif func_keys is None:
+        fkey = ("prim", repr(func))
+    else:
+        known = func_keys.get(id(func))
+        if known is None or known[0] is not func:
+            known = func_keys[id(func)] = (func, ("prim", repr(func)))  # holding func keeps its id unique
+        fkey = known[1]
     # a Var (the common case) is its own key, inline
     args = tuple(_atom_key(get(a, a)) if a.__class__ is ir.Var else _atom_key(a) for a in stmt.args)
     kwargs = tuple((k, _atom_key(get(a, a) if a.__class__ is ir.Var else a)) for k, a in stmt.kwargs)
     return (fkey, args, kwargs)
 
 
-def _common_subexpressions(stmts, mapping, available, written, purity=None) -> bool:
+def _common_subexpressions(stmts, mapping, available, written, purity=None, func_keys=None) -> bool:
     """Reuse the value of an identical pure statement that runs before (in this block or one
     enclosing it): ``x[i] * x[i]`` reads ``x[i]`` once. Arrays updated in place are never shared."""
     purity = {} if purity is None else purity
+    func_keys = {} if func_keys is None else func_keys
     available = dict(available)
     changed = False
     for stmt in stmts:
-        if isinstance(stmt, ir.If):
-            changed |= _common_subexpressions(stmt.then_body, mapping, available, written, purity)
-            changed |= _common_subexpressions(stmt.else_body, mapping, available, written, purity)
-        elif isinstance(stmt, ir.While):
-            inner = dict(available)
-            changed |= _common_subexpressions(stmt.cond_body + stmt.body, mapping, inner, written, purity)
-        elif isinstance(stmt, ir.For):
-            changed |= _common_subexpressions(stmt.body, mapping, available, written, purity)
-        elif isinstance(stmt, ir.Assign) and stmt.target not in mapping and stmt.target not in written \
-                and _is_pure_memo(stmt, purity) and stmt.func.value not in (setitem, list_append, identity):
-            key = _expression_key(stmt, mapping)
+        if stmt.__class__ is ir.Assign:  # the common case, first
+            target = stmt.target
+            if target in mapping or target in written or not is_pure_remembered(stmt, purity):
+                continue
+            func = stmt.func.value
+            if func is setitem or func is list_append or func is identity:
+                continue
+            key = _expression_key(stmt, mapping, func_keys)
             earlier = available.get(key)
             if earlier is not None and earlier not in written:
-                mapping[stmt.target] = earlier
+                mapping[target] = earlier
                 changed = True
             else:
-                available[key] = stmt.target
+                available[key] = target
+        elif isinstance(stmt, ir.If):
+            changed |= _common_subexpressions(stmt.then_body, mapping, available, written, purity, func_keys)
+            changed |= _common_subexpressions(stmt.else_body, mapping, available, written, purity, func_keys)
+        elif isinstance(stmt, ir.While):
+            inner = dict(available)
+            changed |= _common_subexpressions(stmt.cond_body + stmt.body, mapping, inner, written, purity, func_keys)
+        elif isinstance(stmt, ir.For):
+            changed |= _common_subexpressions(stmt.body, mapping, available, written, purity, func_keys)
     return changed
 
 
@@ -435,4 +450,4 @@ def simplify(fn: ir.Function) -> ir.Function:
     return ir.verify_pass(fn)
 
 
-__all__ = ["simplify", "is_pure"]
+__all__ = ["simplify", "is_pure", "is_pure_remembered"]
