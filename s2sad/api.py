@@ -123,6 +123,8 @@ def resolve_wrt(func, wrt) -> tuple[tuple[int, ...], bool]:
                        hint=f"name at least one parameter: one of {names}")
     positions = []
     for item in items:
+        if isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
+            item = int(item)  # a NumPy integer position (np.int64(1), from np.arange) is a position
         if isinstance(item, bool) or not isinstance(item, (int, str)):
             raise WrtError(f"wrt must be a parameter position or name, got {item!r}", _function_location(func),
                            hint=f"use a position 0..{len(names) - 1} or one of {names}")
@@ -138,7 +140,8 @@ def resolve_wrt(func, wrt) -> tuple[tuple[int, ...], bool]:
                     _function_location(func), hint=f"use a position 0..{len(names) - 1} or one of {names}")
             positions.append(item % len(names))
     if len(set(positions)) != len(positions):
-        raise WrtError(f"wrt={wrt!r} names a parameter twice", _function_location(func))
+        raise WrtError(f"wrt={wrt!r} names a parameter twice", _function_location(func),
+                       hint="name each parameter once (a position and its name are the same parameter)")
     return tuple(positions), many
 
 
@@ -453,7 +456,8 @@ class GeneratedFunction:
         else:
             if len(args) < n_trailing:
                 raise ArgumentError(f"{self.__name__} takes {self.primal.__name__}'s arguments and then "
-                                    f"{n_trailing} more", _function_location(self.primal))
+                                    f"{n_trailing} more", _function_location(self.primal),
+                                    hint=_seeds_hint(self.kind, n_trailing))
             primal_args, seeds = list(args[: len(args) - n_trailing]), list(args[len(args) - n_trailing:])
             own = {k: v for k, v in kwargs.items() if k in {p.name for p in params}}
             extra = {k: v for k, v in kwargs.items() if k not in own}
@@ -463,7 +467,7 @@ class GeneratedFunction:
                 raise ArgumentError(
                     f"{self.__name__} takes the arguments of {self.primal.__name__}{signature(self.primal)} "
                     f"and then {n_trailing} more ({'a tangent for each of ' + ', '.join(self.wrt) if self.kind != 'vjp' else 'the cotangent of the output'}): {exc}",
-                    _function_location(self.primal)) from None
+                    _function_location(self.primal), hint=_seeds_hint(self.kind, n_trailing)) from None
             bound.apply_defaults()
             primal_args = [bound.arguments[p.name] for p in params]
             kwargs = extra
@@ -640,6 +644,14 @@ class GeneratedFunction:
         params = ", ".join(_param_names(self.primal))
         return (f"<s2sad {self.kind} of {self.primal.__name__}({params}) with respect to "
                 f"{', '.join(self.wrt)}; print(.source) to read it>")
+
+
+def _seeds_hint(kind: str, n_trailing: int) -> str:
+    """What to pass after the function's own arguments to a jvp, hvp or vjp."""
+    if kind == "vjp":
+        return "pass all of the function's arguments, then one cotangent shaped like its output"
+    return (f"pass all of the function's arguments, then {n_trailing} tangent(s), each shaped like "
+            "its differentiated argument")
 
 
 def _caused(error: BaseException, cause) -> BaseException:

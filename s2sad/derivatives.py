@@ -314,7 +314,8 @@ def derivative(f, order=1, wrt=0):
         array([12., 48.])
     """
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
-        raise ArgumentError(f"order must be a positive integer, got {order!r}")
+        raise ArgumentError(f"order must be a positive integer, got {order!r}",
+                            hint="derivative(f, order=2) is the second derivative; order=1 is grad's")
     func = _user_function(f)
     _one_wrt(func, wrt, "derivative")
     generated = build(func, f"derivative{int(order)}", wrt)
@@ -347,7 +348,8 @@ def jacobian(f, wrt=0, mode="auto"):
                [ 1., -1.]])
     """
     if mode not in _MODES:
-        raise ArgumentError(f"mode must be one of {_MODES}, got {mode!r}")
+        raise ArgumentError(f"mode must be one of {_MODES}, got {mode!r}",
+                            hint="'auto' picks forward mode for few inputs and reverse mode for few outputs")
     func = _user_function(f)
     positions, many = resolve_wrt(func, wrt)
     names = _param_names(func)

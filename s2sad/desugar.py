@@ -15,6 +15,7 @@ Flags are ordinary variables, so later stages see plain structured code.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 import gast
@@ -116,6 +117,14 @@ def refused_node(parsed: ParsedFunction, node, named_lambdas=frozenset()) -> Uns
         if what:
             return UnsupportedSyntaxError(f"s2sad cannot differentiate a nested function {what}",
                                           parsed.location(node), hint=_DEF_HINTS[what])
+    scope_reader = _scope_reader(parsed, node)
+    if scope_reader:
+        return UnsupportedSyntaxError(
+            f"s2sad cannot differentiate {scope_reader}(): it reads the function's variables by name at run time",
+            parsed.location(node),
+            hint="write the expression out in the function (the generated code renames its variables, "
+            "and no derivative flows through a string of code)",
+        )
     if isinstance(node, (gast.For, gast.While)) and node.orelse:
         return UnsupportedSyntaxError(
             "s2sad cannot differentiate a loop with an else clause",
@@ -123,6 +132,21 @@ def refused_node(parsed: ParsedFunction, node, named_lambdas=frozenset()) -> Uns
             hint="set a flag inside the loop and test it after the loop",
         )
     return None
+
+
+# Builtins that read (or run code against) the local variables by name: SSA renames those
+# variables, and the code in a string has no derivative. `vars` only without an argument.
+_SCOPE_READERS = ("eval", "exec", "locals", "vars")
+
+
+def _scope_reader(parsed: ParsedFunction, node) -> str:
+    """The name of the builtin `node` calls if it is one of `_SCOPE_READERS`, else ""."""
+    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in _SCOPE_READERS):
+        return ""
+    name = node.func.id
+    if parsed.globals.get(name, getattr(builtins, name)) is not getattr(builtins, name):
+        return ""  # the module defines its own
+    return "" if name == "vars" and (node.args or node.keywords) else name
 
 
 def refused_in(node) -> bool:

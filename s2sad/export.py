@@ -826,7 +826,8 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
                           f"return {name}(x, ...) with the bound arguments written out")
     func = unwrap(f)
     if not inspect.isfunction(func):
-        raise ExportError(f"export needs a Python function, got {type(f).__name__}")
+        raise ExportError(f"export needs a Python function, got {type(f).__name__}",
+                          hint="pass a function defined in a .py file: export(f, path)")
     if func.__name__ == "<lambda>":
         raise ExportError("export needs a function defined with def (a lambda has no name to export or check)",
                           hint="define it with def")

@@ -21,6 +21,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from .errors import Location, SourceChangedError, SourceUnavailableError, UnsupportedSyntaxError
 
@@ -147,11 +148,8 @@ def unwrap(func):
         func = inner
     if _has_rule(func):
         return rule_caller(func)
-    if inspect.ismethod(func):
-        raise SourceUnavailableError(
-            f"cannot differentiate the bound method {func!r}",
-            hint="differentiate a plain function that takes the object's data as arguments",
-        )
+    if inspect.ismethod(func):  # obj.method: the function with its first argument bound, as a partial
+        return partial_caller(functools.partial(func.__func__, func.__self__))
     return func
 
 
@@ -321,6 +319,22 @@ def _is_literal(value) -> bool:
     return isinstance(value, tuple) and all(_is_literal(v) for v in value)
 
 
+def _not_a_function(func) -> str:
+    """What `func`, which is not a Python function, is: for the message refusing it."""
+    if inspect.isclass(func):
+        return f"{func.__qualname__} is a class"
+    if inspect.isbuiltin(func) or inspect.ismethoddescriptor(func) or isinstance(func, np.ufunc):
+        return f"{getattr(func, '__name__', repr(func))} is a builtin or C extension function"
+    if callable(func):
+        return f"{_short_repr(func)} is a callable {type(func).__name__} object, not a function"
+    return f"{_short_repr(func)} is not a function"
+
+
+def _short_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
     """Read and parse the source of `func`.
 
@@ -342,11 +356,10 @@ def parse_function(func, assumptions: list | None = None) -> ParsedFunction:
                 hint="differentiate a plain function that takes the object's data as arguments "
                 "(def f(x, w): ...), or register a rule for the object with @s2sad.adjoint",
             )
-        kind = "a builtin or C extension function" if callable(func) else "not a function"
         raise SourceUnavailableError(
-            f"{getattr(func, '__name__', repr(func))} is {kind}; s2sad differentiates Python source",
-            hint="pass a Python function defined in a file; to use a NumPy function, "
-            "call it inside one (def f(x): return np.sin(x))",
+            f"{_not_a_function(func)}; s2sad differentiates Python source",
+            hint="pass a Python function defined in a file; to use a NumPy function, a class or a callable "
+            "object, call it inside one (def f(x): return np.sin(x))",
         )
     code = func.__code__
     try:

@@ -120,7 +120,7 @@ class Differentiable:
         functools.update_wrapper(self, func)
         self.__s2sad_function__ = func
         self._wrt = wrt
-        resolve_wrt(func, wrt)  # refuse a bad wrt at decoration time
+        resolve_wrt(unwrap(func), wrt)  # refuse a bad wrt at decoration time (np.sum: its rule's caller)
 
     def __call__(self, *args, **kwargs):
         return self.__wrapped__(*args, **kwargs)
