@@ -18,7 +18,7 @@ import functools
 
 import gast
 
-from . import ir
+from . import ir, runtime
 from .errors import InPlaceUpdateError
 
 
@@ -53,7 +53,7 @@ def may_be_a_part(value, target: str, lowerer, env=None) -> bool:
     return False
 
 
-def names_to_check(value, target: str, lowerer, node) -> list:
+def names_to_check(value, target: str, lowerer, node, item: bool = False) -> list:
     """The names an update ``target op= ...`` of `value` must not share memory with.
 
     Args:
@@ -61,16 +61,36 @@ def names_to_check(value, target: str, lowerer, node) -> list:
         target: the updated name.
         lowerer: the lowering walk (``env``, ``read_later``).
         node: the augmented assignment.
+        item: `value` is an item of the container `target` (it may be an array other names hold).
 
     Returns:
         ``[(name, atom)]`` of every other local name read after `node`, in the order they were
         bound, when `value` may be an item or a view (:func:`may_be_a_part`); else ``[]``.
     """
-    if not may_be_a_part(value, target, lowerer):
+    if not item and not may_be_a_part(value, target, lowerer):
         return []
     later = None if lowerer.stack else names_read_after(lowerer.parsed.node, node)
     return [(name, atom) for name, atom in lowerer.env.items()
             if name != target and isinstance(atom, ir.Var) and atom != value and (later is None or name in later)]
+
+
+def guard(lowerer, value, target: str, node, item: bool = False) -> None:
+    """Check at run time, before ``target op= ...`` updates `value` in place, that no other name read
+    later is or holds an array sharing `value`'s memory (``not_a_view(other, value)``: `value` is the
+    array updated). With `item`, `value` is the item of ``target[i] op= ...``, which NumPy updates in
+    place before storing it back, and every other name read later is checked.
+
+    Args:
+        lowerer: the lowering walk.
+        value: the atom updated in place.
+        target: the updated name (the container, with `item`).
+        node: the augmented assignment.
+        item: `value` is an item of the container `target`.
+    """
+    for name, other in names_to_check(value, target, lowerer, node, item):
+        what = f"the item of {target} updated in place" if item else f"{target} is an item or a view of another value, and"
+        where = f"line {lowerer.loc(node).line}: {lowerer.loc(node).text.strip()} ({what} may share its data with {name})"
+        lowerer.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view), [other, value, ir.Const(where)], node=node)
 
 
 def check_loop_updates(lowerer, carried, body_env, loop) -> None:

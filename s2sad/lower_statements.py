@@ -49,6 +49,7 @@ def stmt_AugAssign(lw, node):
     if isinstance(target, gast.Name):
         current = lower_exprs.read_name(lw, gast.Name(id=target.id, ctx=gast.Load(), annotation=None,
                                                        type_comment=None))
+        item_aliases.guard(lw, current, target.id, node)  # `r = rows[0]; r += 1` writes into rows' array
         viewed = lw.viewed_from.get(current)
         while viewed is not None and (ir.is_temp(viewed) or not read_later(lw, viewed.base, node)) \
                 and viewed in lw.viewed_from:
@@ -81,12 +82,6 @@ def stmt_AugAssign(lw, node):
                     f"of {viewed.base})"
             current = lw.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
                                      [current, viewed, ir.Const(where)], node=node)
-        for name, other in item_aliases.names_to_check(current, target.id, lw, node):
-            # `r = rows[0]; r += 1` writes into the array rows holds, which may be y's (item_aliases)
-            where = f"line {lw.loc(node).line}: {lw.loc(node).text.strip()} ({target.id} is an item or a view " \
-                    f"of another value, and may share its data with {name})"
-            current = lw.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
-                                     [current, other, ir.Const(where)], node=node)
         lw.env[target.id] = lw.emit_call(op, [current, value], node=node, target=lw.namer.fresh(target.id))
         return
     if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
@@ -94,6 +89,8 @@ def stmt_AugAssign(lw, node):
         idx = lower_containers.subscript_index(lw, target.slice)
         base = lower_exprs.read_name(lw, target.value)
         old = lw.emit_call(operator.getitem, [base, idx], node=node)
+        if base in lw.containers:  # `rows[i] += v` writes into the array rows[i] holds
+            item_aliases.guard(lw, old, target.value.id, node, item=True)
         value = lw.expr(node.value)
         new = lw.emit_call(op, [old, value], node=node)
         lower_containers.store_subscript(lw, target, new, node, index=idx)

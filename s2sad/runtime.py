@@ -280,16 +280,19 @@ def _parts(value):
 
 
 def _shares(value, base) -> bool:
-    """Would updating `base` in place change `value`? They share a list or dict (`b += [v]`
-    extends the list object itself, and `r = rows[0]; r += 1` changes what `rows` holds), or
-    hold arrays that share memory."""
-    if not isinstance(value, (list, tuple, dict)) and not isinstance(base, (list, tuple, dict)):
+    """Would updating `base` in place change `value`? A list or dict changed in place (``b += [v]``,
+    ``rows[i] = v``, ``b.append(v)``) is seen by every value that is or holds that object, and
+    not by the arrays it holds (``rows[i] = v`` leaves the array ``rows[i]`` was untouched); an
+    array changed in place is seen by every value that is or holds an array sharing its memory
+    (``r = rows[0]; r += 1`` changes what ``rows`` holds). A tuple or a number is never changed
+    in place."""
+    if isinstance(base, (np.generic, int, float, complex, tuple)):
+        return False  # first: a scalar loop's `s += ...` checks a number on every iteration
+    if isinstance(base, (list, dict)):
+        return id(base) in _parts(value)[0]
+    if not isinstance(value, (list, tuple, dict)):
         return _arrays_share(value, base)
-    value_lists, value_leaves = _parts(value)
-    base_lists, base_leaves = _parts(base)
-    if value_lists & base_lists:
-        return True
-    return any(_arrays_share(v, b) for v in value_leaves for b in base_leaves)
+    return any(_arrays_share(v, base) for v in _parts(value)[1])
 
 
 def _arrays_share(value, base) -> bool:

@@ -152,3 +152,19 @@ def test_an_update_of_a_fresh_value_is_differentiated(body, tmp_path):
                                 f"    {body}\n")
     y = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(s2sad.grad(module.f)(y.copy()), numeric_grad(module.f, [y.copy()]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("number, body", enumerate([
+    # replacing an item of a list does not write into the array it held (y, read later)
+    "rows = [y, y * 2.0]\n    rows[0] = y * 3.0\n    return np.sum(rows[0] * rows[1] * y)",
+    "hs = [y, y]\n    for i in range(3):\n        hs[i % 2] = np.tanh(hs[0] + y)\n    return np.sum(hs[0] * hs[1])",
+    ("rows = [y * 1.0, y * 2.0]\n    for i in range(2):\n        rows[i] = rows[i] + y\n"
+     "    return np.sum(rows[0] * rows[1])"),
+    # `rows[0] += y` writes into rows[0]'s array, which nothing else holds
+    "rows = [y * 2.0, y * 3.0]\n    r = rows[1]\n    rows[0] += y\n    return np.sum(rows[0] * r)",
+]))
+def test_replacing_an_item_is_differentiated(number, body, tmp_path):
+    module = module_from_source(tmp_path, f"aliasing_replace_{number}", f"import numpy as np\n\n\ndef f(y):\n"
+                                f"    {body}\n")
+    y = np.array([0.7, 1.3, -0.4])
+    np.testing.assert_allclose(s2sad.grad(module.f)(y.copy()), numeric_grad(module.f, [y.copy()]), rtol=1e-6)
