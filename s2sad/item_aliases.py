@@ -70,8 +70,20 @@ def names_to_check(value, target: str, lowerer, node, item: bool = False) -> lis
     if not item and not may_be_a_part(value, target, lowerer):
         return []
     later = None if lowerer.stack else names_read_after(lowerer.parsed.node, node)
-    return [(name, atom) for name, atom in lowerer.env.items()
-            if name != target and isinstance(atom, ir.Var) and atom != value and (later is None or name in later)]
+    found = [(name, atom) for name, atom in lowerer.env.items()
+             if name != target and isinstance(atom, ir.Var) and atom != value and (later is None or name in later)]
+    for names in lowerer.callers:  # in an inlined helper, the caller's array may be the item too
+        found += [(name, atom) for name, atom in names.items()
+                  if atom != value and all(atom != seen for _, seen in found)]
+    return found
+
+
+def names_after_call(lowerer, node) -> dict:
+    """The names the caller of an inlined helper reads after the call `node`, with their values
+    (every name when the caller is itself inlined): an item the helper updates in place may be one."""
+    later = None if lowerer.stack else names_read_after(lowerer.parsed.node, node)
+    return {name: atom for name, atom in lowerer.env.items()
+            if isinstance(atom, ir.Var) and (later is None or name in later)}
 
 
 def guard(lowerer, value, target: str, node, item: bool = False) -> None:

@@ -102,6 +102,7 @@ class _Lowerer:
     viewed_from: dict = field(default_factory=dict)  # a value that may be a view (`v = y[1:]`) -> y
     joins: dict = field(default_factory=dict)  # a branch join or a loop's result -> the values it may be
     arguments: set = field(default_factory=set)  # in an inlined helper: the caller's values passed in
+    callers: tuple = ()  # in an inlined helper: each caller's names read after the call -> their values
     result_loc: object = None
     problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
     stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound

@@ -8,7 +8,15 @@ import dataclasses
 import inspect
 import re
 
-from . import closures, ir, lower_statements, nested_routines, runtime, subroutines
+from . import (
+    closures,
+    ir,
+    item_aliases,
+    lower_statements,
+    nested_routines,
+    runtime,
+    subroutines,
+)
 from .desugar import remove_early_exits, syntax_problems
 from .errors import (
     NoDerivativeError,
@@ -31,6 +39,11 @@ def named_argument(lw, atom, name):
         return atom
     renamed = lw.namer.fresh(name)
     defining[0].target = renamed
+    if atom in lw.containers:
+        lw.containers.add(renamed)  # `h([a])`: the helper's `rows[0] += v` updates an item of a list
+    for made in (lw.viewed_from, lw.element_of):
+        if atom in made:
+            made[renamed] = made[atom]  # `h(a[1:])`: the helper's `v += w` writes into a
     return renamed
 
 
@@ -93,7 +106,7 @@ def inline(lw, func, args, kwargs, node, hint):
                    local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=lw.packs,
                    fields=lw.fields, frozen=lw.frozen, element_of=lw.element_of, problems=lw.problems,
                    stand_ins=lw.stand_ins, containers=lw.containers, routines=lw.routines,
-                   arguments=arguments)
+                   arguments=arguments, callers=lw.callers + (item_aliases.names_after_call(lw, node),))
     result = lower_statements.body_and_result(sub, fdef, hint)
     return result
 

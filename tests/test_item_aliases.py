@@ -168,3 +168,20 @@ def test_replacing_an_item_is_differentiated(number, body, tmp_path):
                                 f"    {body}\n")
     y = np.array([0.7, 1.3, -0.4])
     np.testing.assert_allclose(s2sad.grad(module.f)(y.copy()), numeric_grad(module.f, [y.copy()]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("number, helper, body", [
+    # the helper updates an item of the caller's list, an array the caller reads as a
+    (0, "def bump(rows, w):\n    rows[0] += w\n    return 0.0", "s = bump([a], y)"),
+    # the helper updates a view of a, or an item of rows (a), made for the call
+    (1, "def bump(v, w):\n    v += w\n    return np.sum(v)", "s = bump(a[1:], y[1:])"),
+    (2, "def bump(v, w):\n    v += w\n    return np.sum(v)", "rows = [a, y]\n    s = bump(rows[0], y)"),
+    # the caller's item updated at its own line
+    (3, "", "rows = [a]\n    rows[0] += y\n    s = 0.0"),
+])
+def test_an_update_of_an_array_the_caller_reads_is_refused(number, helper, body, tmp_path):
+    source = f"import numpy as np\n\n\n{helper}\n\n\ndef f(y):\n    a = y * 2.0\n    {body}\n" \
+             "    return s + np.sum(a * y)\n"
+    module = module_from_source(tmp_path, f"aliasing_caller_{number}", source)
+    with pytest.raises(s2sad.InPlaceUpdateError):
+        s2sad.grad(module.f)(np.array([0.7, 1.3, -0.4]))
