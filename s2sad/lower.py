@@ -103,6 +103,7 @@ class _Lowerer:
     joins: dict = field(default_factory=dict)  # a branch join or a loop's result -> the values it may be
     arguments: set = field(default_factory=set)  # in an inlined helper: the caller's values passed in
     callers: tuple = ()  # in an inlined helper: each caller's names read after the call -> their values
+    parameters: set = field(default_factory=set)  # the differentiated function's own parameters
     result_loc: object = None
     problems: list = field(default_factory=list)  # refusals so far, shared with inlined helpers' lowerers
     stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound
@@ -234,7 +235,8 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
         env[extra] = var
     local_names = set(assigned_names(fdef.body)) | set(env)
     local_names |= set(leaves)
-    lowerer = _Lowerer(parsed, namer, env, [], (), local_names, problems=problems)
+    lowerer = _Lowerer(parsed, namer, env, [], (), local_names, problems=problems,
+                       parameters=set() if template else set(env.values()))
     if not template and subroutines_allowed:
         lowerer.routines["plan"], lowerer.routines["calls"] = subroutines.plan(parsed, is_helper)
     try:

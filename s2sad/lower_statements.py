@@ -76,6 +76,12 @@ def stmt_AugAssign(lw, node):
                     f"{', '.join(aliases)})"
             current = lw.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
                                      [current, current, ir.Const(where)], node=node)
+        for name in [n for n, a in lw.env.items() if same & lw.parameters and a in lw.parameters - same
+                     and read_later(lw, n, node)]:  # f(a, a): `x += v` would write into y too
+            where = f"line {lw.loc(node).line}: {lw.loc(node).text.strip()} ({target.id} may be the same " \
+                    f"array as the argument {name})"
+            current = lw.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
+                                     [current, lw.env[name], ir.Const(where)], node=node)
         if viewed is not None and not ir.is_temp(viewed) and read_later(lw, viewed.base, node):
             # `v = y[1:]; v *= 2` writes into y too (a view); the lowering `v = v * 2` would not
             where = f"line {lw.loc(node).line}: {lw.loc(node).text.strip()} ({target.id} may be a view " \

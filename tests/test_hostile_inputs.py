@@ -559,6 +559,28 @@ def test_an_argument_scaled_in_place_gives_the_original_value_and_gradient():
     np.testing.assert_array_equal(x, [1.0, 2.0])
 
 
+def scales_one_and_reads_the_other(x, y):
+    x *= 2.0
+    return np.sum(x * y)
+
+
+def test_the_same_array_passed_twice_to_a_function_that_updates_one_in_place_is_refused():
+    """f(a, a): `x *= 2.0` doubles y too (one array). The generated `x = x * 2.0` would not: the value
+    and gradient were silently those of f(a, a.copy()) (10.0 instead of 20.0 here)."""
+    a = np.array([1.0, 2.0])
+    assert scales_one_and_reads_the_other(a.copy(), a.copy()) == 10.0
+    same = a.copy()
+    assert scales_one_and_reads_the_other(same, same) == 20.0
+    for make in (s2sad.grad, s2sad.value_and_grad, s2sad.jvp):
+        with pytest.raises(s2sad.InPlaceUpdateError) as info:
+            make(scales_one_and_reads_the_other, (0, 1))(a, a, *([a, a] if make is s2sad.jvp else []))
+        _refusal(info.value, "x *= 2.0")
+    value, gradients = s2sad.value_and_grad(scales_one_and_reads_the_other, (0, 1))(a, a.copy())
+    assert value == 10.0
+    _close(gradients, (2.0 * a, 2.0 * a))
+    assert s2sad.value_and_grad(scales_one_and_reads_the_other, (0, 1))(1.5, 1.5) == (4.5, (3.0, 3.0))
+
+
 FACTOR = 2.0
 HELPER = None
 
