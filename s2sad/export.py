@@ -53,8 +53,8 @@ import numpy as np
 from . import ir
 from .errors import S2SADError
 from .primitives import module_name
-from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded, like_text,
-                            parse_like)
+from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded,
+                            leaves_guard_names, like_text, parse_like)
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
 from .routine_pairs import routine_ir, routines_called
 from .safe_io import FileSafetyError, escape_comment, file_kind, read_regular, unescape_comment, write_atomically
@@ -709,7 +709,7 @@ def _shape_specialized(func, gen, like):
     if plain is None:
         return None
     spec = gen.for_shapes(*plain)
-    if spec is gen or not isinstance(getattr(spec, "source", None), str):
+    if spec is gen or not isinstance(getattr(spec, "source", None), str) or not leaves_guard_names(spec.source):
         return None
     generic_routines, own = dict(_routine_defs(gen)), dict(_routine_defs(spec))
     if any(generic_routines.get(name, text) != text for name, text in own.items()):

@@ -120,6 +120,19 @@ def argument_checks(names, examples, dtype_constant=lambda dtype: dtype.name.upp
     return lines
 
 
+# the names a guard reads; the specialized code must not bind them (a parameter named ``type``)
+GUARD_NAMES = frozenset({"type", "np", "float", "int", "bool"})
+
+
+def leaves_guard_names(source: str) -> bool:
+    """Whether the def in `source` binds none of `GUARD_NAMES` (as a parameter or a variable): if it
+    did, its guard would read that instead (``type(x)`` would call an argument named ``type``)."""
+    fdef = ast.parse(source).body[0]
+    bound = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    bound |= {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return GUARD_NAMES.isdisjoint(bound)
+
+
 def describe(names, examples) -> str:
     """The signature in words: ``x: float64[n0, n1], n: int``."""
     sizes: dict = {}

@@ -363,3 +363,17 @@ def test_example_arguments_as_command_line_text(example, text):
     assert like_text(example) == text
     if text is not None:  # read back, they have the same signature (and, written again, the same text)
         assert signature(parse_like(text)) == signature(example) and like_text(parse_like(text)) == text
+
+
+def test_a_parameter_named_as_what_the_guard_reads_keeps_the_generic_code(tmp_path, monkeypatch):
+    # the guard `type(x) is np.ndarray` would call an argument named type (a TypeError in the exported
+    # code); one named int would make `type(int) is int` never hold
+    (tmp_path / "guard_names_model.py").write_text(
+        "import numpy as np\n\n\ndef scaled(x, type, int=2.0):\n    return np.sum(np.sin(x) * type) * int\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = importlib.import_module("guard_names_model")
+    x = np.array([0.3, -0.7, 1.2])
+    export(model.scaled, str(tmp_path / "grad_guard_names.py"), like=(x, 2.0))
+    assert "_generic" not in (tmp_path / "grad_guard_names.py").read_text()
+    exported = importlib.import_module("grad_guard_names")
+    _close(exported.grad_scaled(x, 3.0), _fd(model.scaled, (x, 3.0), 0), rtol=1e-6)
