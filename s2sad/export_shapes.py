@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 
 import numpy as np
 
@@ -246,11 +247,14 @@ def parse_like(text: str) -> tuple:
     """
     try:
         tree = ast.parse(f"({text},)", mode="eval")
+        if isinstance(tree.body, ast.Tuple):
+            return tuple(_example_value(node) for node in tree.body.elts)
     except SyntaxError:
-        raise ValueError(f"{text!r} is not a comma-separated list of numbers and DTYPE[SHAPE] arrays") from None
-    if not isinstance(tree.body, ast.Tuple):
-        raise ValueError(f"{text!r} is not a comma-separated list of numbers and DTYPE[SHAPE] arrays")
-    return tuple(_example_value(node) for node in tree.body.elts)
+        pass
+    except (RecursionError, MemoryError):  # the parser's or ours, on text nested thousands deep
+        raise ValueError(f"{text[:40]!r}...: nested too deeply") from None
+    shown = repr(text) if len(text) <= 80 else f"{text[:40]!r}..."
+    raise ValueError(f"{shown} is not a comma-separated list of numbers and DTYPE[SHAPE] arrays")
 
 
 def _example_value(node):
@@ -260,13 +264,18 @@ def _example_value(node):
         if type(value) in (int, float):
             return -value
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if not math.isfinite(node.value):  # 1e400: an inf, which the regenerate command cannot write back
+            raise ValueError(f"{shown!r} is infinite (only the kind of a number matters: write 1.0)")
         return node.value
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
         dtype = _dtype(node.value.id, shown)
         sizes = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if all(isinstance(n, ast.Constant) and type(n.value) is int and n.value >= 0 for n in sizes):
             # ones without allocating them (a view of one value): only the shape and dtype matter
-            return np.broadcast_to(np.ones((), dtype=dtype), tuple(n.value for n in sizes))
+            try:
+                return np.broadcast_to(np.ones((), dtype=dtype), tuple(n.value for n in sizes))
+            except ValueError as exc:  # more axes or elements than NumPy allows
+                raise ValueError(f"{shown!r}: {exc}") from None
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _NUMPY_SCALARS \
             and len(node.args) == 1 and not node.keywords:
         value = _example_value(node.args[0])

@@ -377,3 +377,18 @@ def test_a_parameter_named_as_what_the_guard_reads_keeps_the_generic_code(tmp_pa
     assert "_generic" not in (tmp_path / "grad_guard_names.py").read_text()
     exported = importlib.import_module("grad_guard_names")
     _close(exported.grad_scaled(x, 3.0), _fd(model.scaled, (x, 3.0), 0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1e400, float64[3]", "'1e309' is infinite"),  # an inf: the regenerate command could not write it back
+    ("float64(-1e400)", "'1e309' is infinite"),
+    ("float64[9223372036854775807]", "'float64[9223372036854775807]': array is too big"),
+    ("-" * 900 + "1", "nested too deeply"),  # a RecursionError
+    ("-" * 100000 + "1", "nested too deeply"),  # the parser's MemoryError
+    ("(" * 100000 + "1", "'" + "(" * 40 + "'... is not a comma-separated list"),
+], ids=["inf", "inf scalar", "too big", "900 minus signs", "100000 minus signs", "100000 parentheses"])
+def test_hostile_like_text_is_refused_naming_the_part(text, message):
+    from s2sad.export_shapes import parse_like
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_like(text)
