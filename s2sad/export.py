@@ -56,6 +56,7 @@ from .primitives import module_name
 from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded,
                             leaves_guard_names, like_text, parse_like)
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
+from .frontend import signature  # f's parameters as s2sad reads f (a wrapper's own, not __wrapped__'s)
 from .routine_pairs import routine_ir, routines_called
 from .safe_io import FileSafetyError, escape_comment, file_kind, read_regular, unescape_comment, write_atomically
 
@@ -690,9 +691,9 @@ def _check_like(func, like) -> None:
                           f"{type(like).__name__}", hint="write like=(x,) for a function of one argument")
     args, kwargs = (like, {}) if isinstance(like, (tuple, list)) else ((), like)
     try:
-        inspect.signature(func).bind(*args, **kwargs)
+        signature(func).bind(*args, **kwargs)
     except TypeError as exc:
-        raise ExportError(f"the example arguments (like=) do not fit {name}{inspect.signature(func)}: {exc}",
+        raise ExportError(f"the example arguments (like=) do not fit {name}{signature(func)}: {exc}",
                           hint=f"give {name}'s own arguments, as you would call it (no seeds or tangents)") from None
 
 
@@ -782,7 +783,7 @@ def _wrt_text(func, wrt) -> tuple[str, list]:
     from .api import resolve_wrt
 
     positions, many = resolve_wrt(func, wrt)
-    names = list(inspect.signature(func).parameters)
+    names = list(signature(func).parameters)
     chosen = [names[i] for i in positions]
     return ",".join(chosen) + ("," if many and len(chosen) == 1 else ""), chosen
 
@@ -990,7 +991,7 @@ def _add_seed_wrappers(module) -> None:
                 module.need_numpy()
                 module.helpers.append((tangent_helper, AS_TANGENT_SOURCE.replace(
                     "def as_tangent(", f"def {tangent_helper}(", 1)))
-            primal_params = list(inspect.signature(primal).parameters)
+            primal_params = list(signature(primal).parameters)
             tangent_of = dict(zip(_params_of(unit["source"])[len(primal_params):],
                                   [primal_params[p] for p in gen._wrt_positions]))
         positional = fresh(f"{fname}_positional")

@@ -38,11 +38,11 @@ Example:
 from __future__ import annotations
 
 import ast
-import inspect
 import math
 
 import numpy as np
 
+from .frontend import signature  # f's parameters as s2sad reads f (a wrapper's own, not __wrapped__'s)
 from .shapes import Size, of_value
 
 
@@ -60,7 +60,7 @@ def example_arguments(func, like) -> tuple | None:
         return tuple(like)
     if not isinstance(like, dict):
         return None
-    params = list(inspect.signature(func).parameters.values())
+    params = list(signature(func).parameters.values())
     args = []
     for p in params:
         if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
@@ -74,7 +74,7 @@ def example_arguments(func, like) -> tuple | None:
 def full_examples(func, args) -> tuple:
     """`args` followed by the defaults of the parameters they leave out: every value the code was
     specialized for (the build takes a literal default's kind, and the guard checks it the same way)."""
-    params = list(inspect.signature(func).parameters.values())
+    params = list(signature(func).parameters.values())
     rest = tuple(p.default for p in params[len(args):]
                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is not p.empty)
     return tuple(args) + rest

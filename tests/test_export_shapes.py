@@ -392,3 +392,41 @@ def test_hostile_like_text_is_refused_naming_the_part(text, message):
 
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_like(text)
+
+
+DECORATED_SOURCE = '''import functools
+
+import numpy as np
+
+
+def scaled(fn):
+    @functools.wraps(fn)
+    def wrapper(x, scale=1.0):
+        return fn(x) * scale
+    return wrapper
+
+
+@scaled
+def energy(x):
+    return np.sum(np.tanh(x) ** 2)
+'''
+
+
+def test_a_decorators_wrapper_is_exported_with_its_own_parameters(tmp_path, monkeypatch):
+    # s2sad differentiates the wrapper (x, scale=1.0); inspect.signature follows __wrapped__ to (x):
+    # like=(x, 2.0) was refused as too many arguments, the guard left scale unchecked, and wrt="scale"
+    # ended in an IndexError
+    (tmp_path / "decorated_model.py").write_text(DECORATED_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = importlib.import_module("decorated_model")
+    x = np.array([0.3, -0.5, 0.9])
+    for k, like in enumerate([(x, 2.0), {"x": x, "scale": 2.0}, (x,)]):
+        export(model.energy, str(tmp_path / f"grad_decorated_{k}.py"), like=like)
+        text = (tmp_path / f"grad_decorated_{k}.py").read_text()
+        assert "def grad_energy_generic(x, scale=1.0):" in text and "and type(scale) is float" in text
+        exported = importlib.import_module(f"grad_decorated_{k}")
+        for args in [(x,), (x, 3.0), (x, 3)]:
+            _close(exported.grad_energy(*args), _fd(model.energy, args, 0), rtol=1e-6)
+    export(model.energy, str(tmp_path / "grad_decorated_scale.py"), wrt="scale")
+    exported = importlib.import_module("grad_decorated_scale")
+    _close(exported.grad_energy(x, 3.0), _fd(model.energy, (x, 3.0), 1), rtol=1e-6)
