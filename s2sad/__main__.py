@@ -114,6 +114,8 @@ def _cmd_show(args, argv) -> int:
     wrt = _parse_wrt(args.wrt)
     stage = args.stage
     like = _parse_like(args.like)
+    if like is not None:
+        ex._check_like(func, like)  # as export: examples that do not fit would show the generic code
     if stage in ("ssa", "grad", "value_and_grad", "vjp") or stage in getattr(api, "_STAGES", ()):
         text = api.source(func, stage, wrt, example_args=like)
     else:

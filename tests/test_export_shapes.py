@@ -430,3 +430,12 @@ def test_a_decorators_wrapper_is_exported_with_its_own_parameters(tmp_path, monk
     export(model.energy, str(tmp_path / "grad_decorated_scale.py"), wrt="scale")
     exported = importlib.import_module("grad_decorated_scale")
     _close(exported.grad_energy(x, 3.0), _fd(model.energy, (x, 3.0), 1), rtol=1e-6)
+
+
+def test_show_refuses_example_arguments_that_do_not_fit(shaped, monkeypatch, capsys):
+    # it printed the generic code, as if a call with such arguments ran it
+    from s2sad.__main__ import main
+
+    monkeypatch.chdir(Path(shaped[0].__file__).parent)
+    assert main(["show", "shapemodel:bias", "--like", "float64[4, 3]"]) == 1
+    assert "do not fit bias(x, b): missing a required argument: 'b'" in capsys.readouterr().err
