@@ -97,6 +97,11 @@ def stmt_AugAssign(lw, node):
         old = lw.emit_call(operator.getitem, [base, idx], node=node)
         if base in lw.containers:  # `rows[i] += v` writes into the array rows[i] holds
             item_aliases.guard(lw, old, target.value.id, node, item=True)
+            # ... which another item of rows may hold too (rows = [a, a])
+            others = lw.emit_call(ir.Ref(("other_items",), runtime.other_items), [base, idx], node=node)
+            where = f"line {lw.loc(node).line}: {lw.loc(node).text.strip()} (the item of {target.value.id} " \
+                    "updated in place may share its data with another of its items)"
+            lw.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view), [others, old, ir.Const(where)], node=node)
         value = lw.expr(node.value)
         new = lw.emit_call(op, [old, value], node=node)
         lower_containers.store_subscript(lw, target, new, node, index=idx)

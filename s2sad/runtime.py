@@ -301,6 +301,18 @@ def _arrays_share(value, base) -> bool:
     return isinstance(value, np.ndarray) and isinstance(base, np.ndarray) and np.shares_memory(value, base)
 
 
+def other_items(container, key):
+    """The items of the list, tuple or dict `container` other than ``container[key]``: what an update
+    of ``container[key]`` in place must not reach (``rows = [a, a]; rows[0] += y`` changes
+    ``rows[1]`` too). A key that is not an int (a slice) or a dict key gives no items to check."""
+    if isinstance(container, dict):
+        return [v for k, v in container.items() if k is not key and k != key]
+    if isinstance(container, (list, tuple)) and isinstance(key, (int, np.integer)) and len(container):
+        at = int(key) % len(container)
+        return [v for i, v in enumerate(container) if i != at]
+    return []
+
+
 def not_a_view(value, base, where=""):
     """`value`, checked not to share memory with `base`, which is about to be updated in place.
 

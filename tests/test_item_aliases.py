@@ -185,3 +185,31 @@ def test_an_update_of_an_array_the_caller_reads_is_refused(number, helper, body,
     module = module_from_source(tmp_path, f"aliasing_caller_{number}", source)
     with pytest.raises(s2sad.InPlaceUpdateError):
         s2sad.grad(module.f)(np.array([0.7, 1.3, -0.4]))
+
+
+def _same_array_twice(y):
+    a = y * 2.0
+    rows = [a, a]
+    rows[0] += y  # NumPy changes rows[1] too: the same array
+    return np.sum(rows[1] * y)
+
+
+def _two_arrays(y):
+    rows = [y * 2.0, y * 3.0]
+    rows[0] += y
+    return np.sum(rows[1] * y) + np.sum(rows[0])
+
+
+def _same_number_twice(y):
+    s = np.sum(y)
+    rows = [s, s]
+    rows[0] += 1.0  # a number: rebinds rows[0] only
+    return rows[1] * rows[0]
+
+
+def test_an_item_held_twice_in_its_list_is_refused_and_distinct_items_are_differentiated():
+    y = np.array([0.7, 1.3, -0.4])
+    with pytest.raises(s2sad.InPlaceUpdateError, match="another of its items"):
+        s2sad.grad(_same_array_twice)(y)  # gave [2.8, 5.2, -1.6]; central differences [4.2, 7.8, -2.4]
+    for f in (_two_arrays, _same_number_twice):
+        np.testing.assert_allclose(s2sad.grad(f)(y), numeric_grad(f, (y,)), rtol=1e-6, atol=1e-8)

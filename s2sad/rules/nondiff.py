@@ -77,7 +77,7 @@ nondifferentiable(
     builtins.len, builtins.range,
     np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange,
     np.zeros_like, np.ones_like, np.empty_like,
-    runtime.zeros_like, runtime.scalar_seed, runtime.shape_of,
+    runtime.zeros_like, runtime.scalar_seed, runtime.shape_of, runtime.other_items,
     Attr("shape"), Attr("ndim"), Attr("size"), Attr("dtype"), Attr("itemsize"), Attr("nbytes"),
     Attr("strides"),
     note="shape, type or constant",
