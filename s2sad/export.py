@@ -83,6 +83,8 @@ def as_real(value):
     """
     if isinstance(value, (bool, complex)) or isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value):
         raise TypeError(f"a differentiable argument must be real, got {type(value).__name__}")
+    if isinstance(value, np.matrix):  # its `*` is a matrix product: rules written for arrays would be wrong
+        raise TypeError("a differentiable argument is an np.matrix, whose * is a matrix product; pass np.asarray(m)")
     if isinstance(value, (int, np.integer)):
         return float(value)
     if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_):

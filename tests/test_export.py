@@ -758,3 +758,16 @@ def test_exported_derivative_refuses_an_object_argument_as_in_memory(tmp_path, m
     exec(compile(out.read_text(), str(out), "exec"), namespace)
     with pytest.raises(TypeError, match="must be a float"):
         namespace["grad_loss"](mod.Model(), np.ones(2))
+
+
+def test_an_exported_derivative_refuses_an_np_matrix(exported):
+    # in memory an np.matrix is refused (its * is a matrix product); the exported module computed
+    # rows of identical values for it (found by the export review)
+    import importlib.util
+    _, _, paths, _ = exported
+    spec = importlib.util.spec_from_file_location("exported_loop_branch_matrix", paths["loop_branch"])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    m = np.asmatrix([[1.0, -1.0, 2.0]])
+    with pytest.raises(TypeError, match="np.matrix"):
+        module.grad_loop_branch(m, m)
