@@ -36,7 +36,7 @@ from .lower_exprs import _concat_str
 from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple,
                          restore, setitem, unappend)
 from .safe_io import one_line
-from .simplify import is_pure, is_pure_remembered
+from .simplify import is_pure, is_pure_remembered, use_counts
 from .subroutines import current_tape, still_read, use_tape
 from .typed_tapes import FLOAT, FLOAT64, first_read
 
@@ -51,38 +51,11 @@ _BARRIERS = (ir.If, ir.For, ir.While, ir.Push, ir.Pop, ir.Assert, ir.Raise, ir.M
 MAX_FOLD_DEPTH = 32  # deeper, an expression gets a line of its own: printing and compiling stay shallow
 
 
-def _read_counts(fn: ir.Function) -> dict:
-    """How many times each Var is read (phi inputs, loop yields and the result included)."""
-    counts: dict = {}
-    for stmt in ir.walk(fn.body):
-        if stmt.__class__ is ir.Assign:  # the common case, inline (a long function has tens of thousands)
-            for a in stmt.args:
-                if a.__class__ is ir.Var:
-                    counts[a] = counts.get(a, 0) + 1
-            for _, a in stmt.kwargs:
-                if a.__class__ is ir.Var:
-                    counts[a] = counts.get(a, 0) + 1
-            continue
-        reads = list(ir.uses(stmt))
-        if isinstance(stmt, ir.If):
-            reads += [v for p in stmt.phis for v in (p.then_value, p.else_value)]
-        if isinstance(stmt, (ir.For, ir.While)):
-            reads += [c.next for c in stmt.carried]
-        if isinstance(stmt, ir.While):
-            reads.append(stmt.cond)
-        for a in reads:
-            if isinstance(a, ir.Var):
-                counts[a] = counts.get(a, 0) + 1
-    if isinstance(fn.result, ir.Var):
-        counts[fn.result] = counts.get(fn.result, 0) + 1
-    return counts
-
-
 def unpacked_pairs(fn: ir.Function, counts: dict | None = None) -> dict:
     """``t = f(...); a = t[0]; b = t[1]`` with `t` read nowhere else, printed ``a, b = f(...)``
     (a subroutine's halves: ``y, saved = power_fwd(x, n)``). Returns t -> (a, b).
     `counts`: `fn`'s read counts, if the caller has them."""
-    counts = _read_counts(fn) if counts is None else counts
+    counts = use_counts(fn) if counts is None else counts
     found = {}
 
     def item(stmt, pair, k) -> bool:
@@ -113,7 +86,7 @@ def fold_temporaries(fn: ir.Function, keep=frozenset(), counts: dict | None = No
     a thousand terms prints as lines of at most that many). Those in `keep` never fold.
     `counts`: `fn`'s read counts, if the caller has them.
     """
-    counts = _read_counts(fn) if counts is None else counts
+    counts = use_counts(fn) if counts is None else counts
     # a temporary with a tangent is a line of the forward trace (v3 = log(v1), then v3_dot = ...):
     # it keeps its own line so the tangent line can follow it
     traced = {v.of for v in ir.all_defs(fn.body) if v.base == "t_dot" and v.of is not None}
@@ -865,14 +838,14 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
         namespace.name_for(r)
     # (a function without branches has no `and`/`or` to write back: no copy to make)
     rewritten, must_fold = _boolean_operators(fn) if _has_branches(fn) else (fn, [])
-    counts = _read_counts(rewritten)
+    counts = use_counts(rewritten)
     unpacked = unpacked_pairs(rewritten, counts)
     keep = {v for pair in unpacked.values() for v in pair}
     folded = fold_temporaries(rewritten, keep, counts)
     if all(s.target in folded for s in must_fold):
         fn = rewritten  # every right operand stays inside its `and`/`or`: laziness is kept
     else:
-        counts = _read_counts(fn)
+        counts = use_counts(fn)
         unpacked = unpacked_pairs(fn, counts)
         keep = {v for pair in unpacked.values() for v in pair}
         folded = fold_temporaries(fn, keep, counts)

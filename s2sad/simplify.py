@@ -319,7 +319,7 @@ def _drop_mapped(stmts, mapping):
     return out
 
 
-def _use_counts(fn) -> dict:
+def use_counts(fn) -> dict:
     """How many times each Var is read anywhere in `fn` (phi inputs, loop yields and the result included)."""
     counts: dict = {}
     for stmt in ir.walk(fn.body):
@@ -444,7 +444,7 @@ def simplify(fn: ir.Function) -> ir.Function:
             fn.body = _drop_mapped(fn.body, mapping)
             fn.body = ir.substitute(fn.body, mapping)
             fn.result = mapping.get(fn.result, fn.result) if isinstance(fn.result, ir.Var) else fn.result
-        fn.body, dce_changed = _dce_block(fn.body, _use_counts(fn))
+        fn.body, dce_changed = _dce_block(fn.body, use_counts(fn))
         if not (changed or dce_changed):
             break
     return ir.verify_pass(fn)

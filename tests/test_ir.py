@@ -138,14 +138,14 @@ def test_program_gradient_is_right():
 def test_dead_code_removal_drops_a_whole_dead_chain_in_one_sweep_and_keeps_writes():
     # a = x + 1; b = a + 1; c = b + 1 (nobody reads c), and np.add(x, x, out=buf) with its
     # result unread: one sweep must drop the three-long chain and keep the declared write.
-    from s2sad.simplify import _dce_block, _use_counts
+    from s2sad.simplify import _dce_block, use_counts
     x, buf = ir.Var("x", "x"), ir.Var("buf", "buf")
     a, b, c, w = (ir.Var(n, n) for n in ("a", "b", "c", "w"))
     write = ir.Assign(w, ir.Ref(("np", "add"), np.add, np), [x, x], [("out", buf)])
     body = [ir.Assign(a, ADD, [x, ir.Const(1.0)]), ir.Assign(b, ADD, [a, ir.Const(1.0)]),
             ir.Assign(c, ADD, [b, ir.Const(1.0)]), write]
     fn = _fn(body, params=("x", "buf"))
-    kept, changed = _dce_block(fn.body, _use_counts(fn))
+    kept, changed = _dce_block(fn.body, use_counts(fn))
     assert changed and kept == [write]
     assert [s.target for s in simplify(_fn(list(body), params=("x", "buf"))).body] == [w]
 
