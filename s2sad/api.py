@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import numbers
 import operator
 import sys
 import types
+import warnings
 import weakref
 
 import numpy as np
@@ -336,8 +338,7 @@ class GeneratedFunction:
                 fresh = False
             if not fresh:
                 self._refresh()
-        if np.matrix in map(type, args) or (kwargs and np.matrix in map(type, kwargs.values())):
-            _refuse_matrix(self.primal)
+        _refuse_array_subclasses(self.primal, args, kwargs)
         if self._dispatch and not self._structures and self.kind in self._STRUCTURED_KINDS:
             structures = self._argument_structures(args, kwargs)
             if structures:
@@ -748,6 +749,26 @@ def _refuse_matrix(func):
                         hint="pass np.asarray(m) instead (and write @ for matrix products)")
 
 
+def _refuse_masked(func):
+    # np.mean of a masked array divides by the count of unmasked entries and np.log masks a negative
+    # entry, so rules written for arrays (mean's adjoint g / x.size, log's g / x) would be silently wrong
+    raise ArgumentError(f"{func.__name__} was called with a masked array (np.ma), whose operations skip "
+                        "masked entries; s2sad differentiates ndarray code", _function_location(func),
+                        hint="pass m.filled(value) or m.data with a separate boolean mask, and write the "
+                        "masking with np.where")
+
+
+def _refuse_array_subclasses(func, args, kwargs):
+    """Refuses a call passing an np.matrix or a masked array (at the top level of an argument), whose
+    operators mean something else than ndarray's: the derivative rules would be wrong for them."""
+    for value in itertools.chain(args, kwargs.values()) if kwargs else args:
+        if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+            if isinstance(value, np.matrix):
+                _refuse_matrix(func)
+            if isinstance(value, np.ma.MaskedArray):
+                _refuse_masked(func)
+
+
 class _Deferred(GeneratedFunction):
     """The derivative of a function that reads its arguments as containers (``p.W``): built when it is
     called with containers; called with arrays, or asked for its source, it raises the error it met."""
@@ -801,6 +822,8 @@ def _as_real(value, func, pos):
                             _function_location(func), hint="split it into real and imaginary parts")
     if isinstance(value, np.matrix):
         _refuse_matrix(func)
+    if isinstance(value, np.ma.MaskedArray):
+        _refuse_masked(func)
     if isinstance(value, np.ndarray) or runtime._is_lazy_array(value):  # a Dask array stays lazy: dtype only
         if np.issubdtype(value.dtype, np.complexfloating):
             raise ArgumentError(f"argument {pos} of {func.__name__} is complex; s2sad differentiates real "
@@ -956,8 +979,13 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
         namespace = _with_runtime(namespace, func, primal.result_loc)
         snapshot = set(namespace.bindings)
         live = _live_globals(func, namespace)
-        compiled = compile_function(source, adjoint.name, namespace, live_globals=live,
-                                    filename=f"<s2sad {kind} of {func.__qualname__}>")
+        with warnings.catch_warnings():
+            if kind.startswith("derivative"):
+                # its seed is the number 1.0: code indexing the argument (`1.0[i]`, made for an array, which
+                # calls the elementwise variant instead) would warn the user at compile time
+                warnings.simplefilter("ignore", SyntaxWarning)
+            compiled = compile_function(source, adjoint.name, namespace, live_globals=live,
+                                        filename=f"<s2sad {kind} of {func.__qualname__}>")
         guard = make_guard(live_assumptions(parsed.assumptions, live, snapshot - set(namespace.bindings)))
     except S2SADError:
         raise

@@ -65,8 +65,10 @@ def basis(x):
     if shape == ():
         yield 1.0
         return
+    # in x's floating dtype, so that the Hessian of a float32 x is float32 as its gradient is
+    dtype = np.result_type(x) if np.issubdtype(np.result_type(x), np.floating) else np.float64
     for k in range(int(np.prod(shape))):
-        e = np.zeros(int(np.prod(shape)))
+        e = np.zeros(int(np.prod(shape)), dtype=dtype)
         e[k] = 1.0
         yield np.reshape(e, shape)
 
