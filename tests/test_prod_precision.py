@@ -32,3 +32,67 @@ def test_grad_is_the_product_of_the_others(v, expected):
 def test_rows_of_tiny_entries():
     m = np.array([[1e-300, 1e-300, 1e300], [1.0, 2.0, 3.0]])
     np.testing.assert_allclose(s2sad.grad(total_by_rows)(m), [[1.0, 1.0, 0.0], [6.0, 3.0, 2.0]], rtol=1e-12)
+
+
+# np.cumprod's derivative, dy_j/da_i = prod_{k <= j, k != i} a_k, was Q_j / a_i: wrong where the running
+# product Q_j underflows (or overflows) but the others' product does not. The exact values below are the
+# products of the others taken entry by entry.
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def weighted_running_products(v):
+    return np.sum(WEIGHTS * np.cumprod(v))
+
+
+def weighted_running_products_2d(m):
+    return np.sum(WEIGHTS * np.cumprod(m, axis=1))
+
+
+def _products_of_the_others_up_to(v):
+    """d/dv_i sum_j w_j prod_{k <= j} v_k, one product at a time."""
+    grad = np.zeros(len(v))
+    for i in range(len(v)):
+        for j in range(i, len(v)):
+            grad[i] += WEIGHTS[j] * np.prod([v[k] for k in range(j + 1) if k != i])
+    return grad
+
+
+@pytest.mark.parametrize("v", [
+    np.array([-5e-324, -0.95, -1.0]),  # the old rule gave -1.0 for 1.95 (4.94e-324 / -5e-324)
+    np.array([1e-300, 1e-300, 1e300]),  # running product 1e-600 underflows; the others' do not all
+    np.array([2.0, 0.0, 3.0]),
+    np.array([0.5, -1.5, 2.0]),
+])
+def test_cumprod_grad_is_the_product_of_the_others(v):
+    expected = _products_of_the_others_up_to(v)
+    np.testing.assert_allclose(s2sad.grad(weighted_running_products)(v), expected, rtol=1e-12, atol=0)
+    for k, direction in enumerate(np.eye(3)):
+        _, tangent = s2sad.jvp(weighted_running_products)(v, direction)
+        np.testing.assert_allclose(tangent, expected[k], rtol=1e-12, atol=0)
+
+
+def test_cumprod_rows_of_tiny_entries():
+    m = np.array([[-5e-324, -0.95, -1.0], [1.0, 2.0, 3.0]])
+    expected = np.array([_products_of_the_others_up_to(row) for row in m])
+    np.testing.assert_allclose(s2sad.grad(weighted_running_products_2d)(m), expected, rtol=1e-12, atol=0)
+
+
+def _second_products(v):
+    """d^2/dv_a dv_b sum_j w_j prod_{k <= j} v_k: the products without v_a and v_b, a != b."""
+    n = len(v)
+    hessian = np.zeros((n, n))
+    for a in range(n):
+        for b in range(n):
+            if a != b:
+                for j in range(max(a, b), n):
+                    hessian[a, b] += WEIGHTS[j] * np.prod([v[k] for k in range(j + 1) if k not in (a, b)])
+    return hessian
+
+
+@pytest.mark.parametrize("v", [np.array([0.7, -1.3, 0.9]), np.array([1e-200, 1e-200, 3e-150])])
+def test_cumprod_hessian_matches_the_products(v):
+    # the second input takes the multiplying path (its running product underflows); its second derivative
+    # divides by an entry (as np.prod's does), so entries far below the largest one are not exact
+    expected = _second_products(v)
+    np.testing.assert_allclose(s2sad.hessian(weighted_running_products)(v), expected, rtol=1e-12,
+                               atol=1e-12 * np.max(np.abs(expected)))

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..runtime import unbroadcast, unreduce
+from ..runtime import _is_lazy_array, unbroadcast, unreduce
 from .arrays import not_differentiated
 from .registry import adjoint, method_mirrors, nondifferentiable, tangent
 
@@ -302,18 +302,42 @@ def cumsum_tangent(y, a, axis=None, dtype=None):
     y_dot = np.cumsum(a_dot, axis)
 
 
-# cumprod: y_j = prod_{i <= j} a_i. With Q_j the product of the nonzero a_i up to j and
-# c_j the number of zeros up to j:
+# cumprod: y_j = prod_{i <= j} a_i, so dy_j/da_i = prod_{k <= j, k != i} a_k for i <= j (else 0).
+# That is Q_j / a_i with Q the running product of the nonzero entries and c_j the number of zeros
+# up to j:
 #   dy_j/da_i = Q_j / a_i   if c_j == 0
 #             = Q_j         if c_j == 1 and a_i is that zero
 #             = 0           otherwise
 # so a_bar_i = revcumsum([c == 0] y_bar Q)_i / a_i for a_i != 0, revcumsum([c == 1] y_bar Q)_i
-# for a_i == 0 (only the first zero can have c_j == 1 after it).
+# for a_i == 0 (only the first zero can have c_j == 1 after it). Dividing is as exact as multiplying
+# only while every Q_j is a normal finite number: where a running product underflows (Q_j / a_0 gave
+# -1 for the -0.95 of [-5e-324, -0.95, -1.0]: its product 4.94e-324 had lost its digits) or
+# overflows, the rule multiplies instead: for each j, the products of the others among a_0..a_j
+# (`running_products_of_the_others`), O(n^2) per slice, only for such inputs.
+
+
+def running_products_are_normal(q):
+    """Whether every running product in `q` is a finite normal float (then dividing it by an entry is
+    exact to rounding); False when one is zero, subnormal or infinite. A lazy array (Dask) is not
+    computed to answer: it takes the division, as before."""
+    if _is_lazy_array(q):
+        return True
+    q = np.asarray(q)
+    return bool(np.all(np.isfinite(q) & (np.abs(q) >= np.finfo(np.result_type(q, np.float16)).tiny)))
+
+
+def lower_triangle(m):
+    """The (n, n) 0/1 matrix L[j, i] = [i <= j], for the last axis of `m` (length n)."""
+    return np.tri(np.shape(m)[-1])
+
+
+nondifferentiable(running_products_are_normal, lower_triangle)
 
 
 @adjoint(np.cumprod)
 def cumprod(y, a, axis=None, dtype=None):
-    """Exact where entries are zero; axis=None scans the flattened array.
+    """Exact where entries are zero and where the running product under- or overflows (then it
+    multiplies the other entries, O(n^2) per slice); axis=None scans the flattened array.
     Second derivatives at an input with an exact zero are refused."""
     # see the comment above
     flat = np.reshape(a, -1) if axis is None else a
@@ -321,10 +345,21 @@ def cumprod(y, a, axis=None, dtype=None):
     nonzero = np.where(flat == 0, 1.0, flat)
     q = np.cumprod(nonzero, ax)
     c = np.cumsum(flat == 0, ax)
-    gq = y_bar * q
-    tail0 = np.flip(np.cumsum(np.flip(np.where(c == 0, gq, 0.0), ax), ax), ax)
-    tail1 = np.flip(np.cumsum(np.flip(np.where(c == 1, gq, 0.0), ax), ax), ax)
-    a_bar = first_order_at_zeros(np.reshape(np.where(flat == 0, tail1, tail0 / nonzero), np.shape(a)), a, "np.cumprod")
+    a_bar = first_order_at_zeros(np.reshape(
+        np.where(
+            flat == 0,
+            np.flip(np.cumsum(np.flip(np.where(c == 1, y_bar * q, 0.0), ax), ax), ax),
+            np.flip(np.cumsum(np.flip(np.where(c == 0, y_bar * q, 0.0), ax), ax), ax) / nonzero,
+        )
+        if running_products_are_normal(q)
+        # a_bar_i = sum_{j >= i} y_bar_j prod_{k <= j, k != i} a_k, the products taken without dividing
+        else np.moveaxis(np.sum(
+            np.expand_dims(np.moveaxis(y_bar, ax, -1), -1) * np.where(
+                lower_triangle(np.moveaxis(flat, ax, -1)) == 1,
+                products_of_the_others(np.where(lower_triangle(np.moveaxis(flat, ax, -1)) == 1,
+                                                np.expand_dims(np.moveaxis(flat, ax, -1), -2), 1.0), -1), 0.0),
+            -2), -1, ax),
+        np.shape(a)), a, "np.cumprod")
 
 
 @tangent(np.cumprod)
@@ -339,7 +374,15 @@ def cumprod_tangent(y, a, axis=None, dtype=None):
             c == 0,
             np.cumsum(np.reshape(a_dot, np.shape(flat)) / nonzero, ax),
             np.where(c == 1, np.cumsum(np.where(flat == 0, np.reshape(a_dot, np.shape(flat)), 0.0), ax), 0.0),
-        ),
+        )
+        if running_products_are_normal(q)
+        # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
+        else np.moveaxis(np.sum(
+            np.expand_dims(np.moveaxis(np.reshape(a_dot, np.shape(flat)), ax, -1), -2) * np.where(
+                lower_triangle(np.moveaxis(flat, ax, -1)) == 1,
+                products_of_the_others(np.where(lower_triangle(np.moveaxis(flat, ax, -1)) == 1,
+                                                np.expand_dims(np.moveaxis(flat, ax, -1), -2), 1.0), -1), 0.0),
+            -1), -1, ax),
         a,
         "np.cumprod",
     )
