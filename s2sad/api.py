@@ -31,7 +31,7 @@ from .checkpoint import check_option, checkpoint_loops
 from .cost import measure as measure_cost
 from .containers import leaf_positions, with_containers
 from .pytree import StructureError, flatten, in_order, is_structured, unflatten
-from .guards import live_assumptions, make_guard
+from .guards import attribute_assumptions, live_assumptions, make_guard
 from .kinds import build_ir
 from .lower import lower_function, normalize
 from .reverse import reverse_function
@@ -986,7 +986,8 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
                 warnings.simplefilter("ignore", SyntaxWarning)
             compiled = compile_function(source, adjoint.name, namespace, live_globals=live,
                                         filename=f"<s2sad {kind} of {func.__qualname__}>")
-        guard = make_guard(live_assumptions(parsed.assumptions, live, snapshot - set(namespace.bindings)))
+        assumptions = parsed.assumptions + attribute_assumptions(primal)  # `mylib.act` rebound: rebuild
+        guard = make_guard(live_assumptions(assumptions, live, snapshot - set(namespace.bindings)))
     except S2SADError:
         raise
     except RecursionError as exc:

@@ -18,6 +18,10 @@ A guard that raises (an emptied cell) counts as failed.
 
 from __future__ import annotations
 
+import sys
+import types
+
+from . import ir
 from .frontend import _MISSING
 
 
@@ -77,4 +81,61 @@ def make_guard(assumptions):
     return scope["__s2sad_guard_factory__"](*values)
 
 
-__all__ = ["live_assumptions", "make_guard"]
+# Modules whose functions s2sad has rules for, read through `module.name`: rebinding np.tanh is not
+# watched (a term per NumPy function on every call, for a change nobody makes)
+_LIBRARIES = frozenset(sys.stdlib_module_names) | {"numpy", "scipy"}
+
+
+def attribute_assumptions(function: ir.Function) -> list:
+    """``("attr", holder, name, value)`` for each callable the IR reaches through an attribute of an
+    object other than a library module (``mylib.act``, ``Config.act``, ``self.act``), in it and in the
+    helpers it calls as subroutines.
+
+    The generated code calls ``mylib.act(x)`` by that spelling, so it runs whatever the attribute holds
+    when it runs; the derivative rule was chosen for what it held when the code was generated (np.tanh's
+    ``1 - y * y``). Rebinding it (``mylib.act = np.sin``) must rebuild the derivative, as rebinding a
+    global does, or the value of np.sin would be differentiated with np.tanh's rule.
+
+    Example:
+        >>> cfg = types.SimpleNamespace(act=abs)
+        >>> call = ir.Assign(ir.Var("y", "y"), ir.Ref(("cfg", "act"), abs, cfg), [ir.Var("x", "x")])
+        >>> [(holder is cfg, name) for _, holder, name, _ in attribute_assumptions(
+        ...     ir.Function("f", [], [call], ir.Var("y", "y")))]
+        [(True, 'act')]
+    """
+    found, seen = [], set()
+
+    def visit(fn):
+        if id(fn) in seen:
+            return
+        seen.add(id(fn))
+        for stmt in ir.walk(fn.body):
+            if stmt.__class__ is not ir.Assign:
+                continue
+            ref = stmt.func
+            routine = getattr(ref.value, "ir", None)
+            if isinstance(routine, ir.Function):  # a helper lowered once (`subroutines.Subroutine`)
+                visit(routine)
+            elif len(ref.path) >= 2 and callable(ref.value):
+                holder = _holder(ref)
+                if holder is not None:
+                    found.append(("attr", holder, ref.path[-1], ref.value))
+
+    visit(function)
+    return found
+
+
+def _holder(ref: ir.Ref):
+    """The object `ref`'s last attribute is read from, unless it is a library module (or out of reach)."""
+    holder = ref.root
+    try:
+        for name in ref.path[1:-1]:
+            holder = getattr(holder, name)
+    except Exception:  # (lowering read it: it changed since; the other guards see that)
+        return None
+    if isinstance(holder, types.ModuleType) and holder.__name__.partition(".")[0] in _LIBRARIES:
+        return None
+    return holder if ref.path[-1].isidentifier() else None
+
+
+__all__ = ["live_assumptions", "make_guard", "attribute_assumptions"]
