@@ -105,6 +105,8 @@ def refused_node(parsed: ParsedFunction, node, named_lambdas=frozenset()) -> Uns
     """The error for `node` itself if s2sad refuses it (not looking at its children), else None.
     `named_lambdas` are the ids of the lambdas bound to a name (``f = lambda ...``), which are allowed."""
     entry = _REFUSED.get(type(node))
+    if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
+        entry = ("starred unpacking (first, *rest = ...)", "index instead: first, rest = x[0], x[1:]")
     if entry is not None:
         what, hint = entry
         return UnsupportedSyntaxError(f"s2sad cannot differentiate {what}", parsed.location(node), hint=hint)
@@ -410,6 +412,12 @@ def _call(func: str, *args):
     return gast.Call(func=name(func), args=list(args), keywords=[])
 
 
+def _calls(node, name: str) -> bool:
+    """Is `node` a call of the name `name`, without keywords?"""
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == name \
+        and not node.keywords
+
+
 def _indexable(loop: gast.For, counter: str, fresh):
     """Statements making the iterable indexable, its length, and the target bindings."""
     it = loop.iter
@@ -422,6 +430,14 @@ def _indexable(loop: gast.For, counter: str, fresh):
         node = gast.Assign(targets=[target], value=value, type_comment=None)
         return _locate(node, loop)
 
+    target = loop.target
+    if _calls(it, "enumerate") and len(it.args) == 1 and _calls(it.args[0], "zip") and isinstance(target, gast.Tuple) \
+            and len(target.elts) == 2 and isinstance(target.elts[1], gast.Tuple):
+        # enumerate(zip(a, b)) with i, (u, v): zip(a, b) with u, v, and the counter as i
+        zipped = gast.copy_location(gast.For(target=target.elts[1], iter=it.args[0], body=[], orelse=[],
+                                             type_comment=None), loop)
+        pre, length, binds = _indexable(zipped, counter, fresh)
+        return pre, length, [bind(target.elts[0], k)] + binds
     if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("enumerate", "zip") and not it.keywords:
         seqs = []
         pre = []

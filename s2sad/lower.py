@@ -18,7 +18,8 @@ before it):
 * ``lower_control``: ``if``, ``for``, ``while``, comprehensions, ``and``/``or``/``x if c else y``;
 * ``lower_statements``: assignments, ``y op= v``, ``assert``, ``raise``, a body and its result;
 * ``lower_inline``: the user's own functions, inlined or called as subroutines;
-* ``lower_calls``: every call (and ``lower_writes``: the calls that write into an argument).
+* ``lower_calls``: every call (and ``lower_writes``: the calls that write into an argument;
+  ``lower_builtins``: ``reversed``, ``divmod``, ``map``, ``list``, ``sorted`` written out).
 """
 
 from __future__ import annotations

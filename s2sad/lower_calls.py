@@ -10,7 +10,7 @@ import functools
 import gast
 import numpy as np
 
-from . import closures, ir, lower_containers, lower_inline, lower_statements, lower_writes
+from . import closures, ir, lower_builtins, lower_containers, lower_inline, lower_statements, lower_writes
 from .errors import InPlaceUpdateError, UnsupportedSyntaxError
 from .generated_ir import splice_call
 from .lower_base import MUTATING_METHODS, has_any_rule, is_namedtuple_class, is_user_function
@@ -82,6 +82,9 @@ def expr_Call(lw, node, hint):
     obj = callee.value
     if obj in (builtins.max, builtins.min) and not node.keywords:
         return extremum(lw, obj, node, hint)
+    rewritten = lower_builtins.lower_builtin(lw, obj, node, hint)  # reversed, divmod, map, list, sorted
+    if rewritten is not None:
+        return rewritten
     inlined = is_user_function(getattr(obj, "__s2sad_function__", obj)) and not has_any_rule(obj)
     args = [closures.argument(lw, a, inlined) for a in node.args]  # an inlined helper may take a closure
     kwargs = [(k.arg, closures.argument(lw, k.value, inlined)) for k in node.keywords]

@@ -140,8 +140,15 @@ def stmt_For(lw, node):
     is_call = isinstance(it, gast.Call) and not it.keywords
     callee = lw.expr(it.func) if is_call and isinstance(it.func, (gast.Name, gast.Attribute)) else None
     callee = callee.value if isinstance(callee, ir.Ref) else None
-    if callee is range and isinstance(target, gast.Name):
-        iterable = lw.expr(it, None)
+    index_name = None
+    if callee is enumerate and len(it.args) == 1 and _calls(lw, it.args[0], zip) and isinstance(target, gast.Tuple) \
+            and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name) \
+            and isinstance(target.elts[1], gast.Tuple) and len(target.elts[1].elts) == len(it.args[0].args):
+        # `for i, (u, v) in enumerate(zip(a, b))` is the loop over zip(a, b) whose index is i
+        index_name, it, target, callee = target.elts[0].id, it.args[0], target.elts[1], zip
+    if (callee is range or callee is reversed and len(it.args) == 1 and _calls(lw, it.args[0], range)) \
+            and isinstance(target, gast.Name):
+        iterable = lw.expr(it, None)  # a range, or a range backwards (range(n)[::-1])
         index_name = target.id
         bind = []
     elif callee is enumerate and len(it.args) == 1 and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
@@ -156,7 +163,6 @@ def stmt_For(lw, node):
         lengths = [lw.emit_call(ir.Ref(("len",), len), [s], node=node) for s in seqs]
         length = lengths[0] if len(lengths) == 1 else lw.emit_call(ir.Ref(("min",), min), lengths, node=node)
         iterable = lw.emit_call(ir.Ref(("range",), range), [length], node=node)
-        index_name = None
         bind = list(zip(target.elts, seqs))
     else:
         seq = lw.expr(it)
@@ -164,7 +170,6 @@ def stmt_For(lw, node):
             seq = ir.Const(tuple(lw.fields[seq]))  # `for k in d` visits the keys
         length = lw.emit_call(ir.Ref(("len",), len), [seq], node=node)
         iterable = lw.emit_call(ir.Ref(("range",), range), [length], node=node)
-        index_name = None
         bind = [(target, seq)]
     index = lw.namer.fresh(index_name or "k")
     body_names = assigned_names(node.body, lw.local_names) + [
@@ -190,6 +195,15 @@ def stmt_For(lw, node):
     carried = closures.leave_loop(lw, carried, body_env, body, node)
     carried_ir = _finish_loop(lw, carried, body_env, node)
     lw.out.append(ir.For(index, iterable, body, carried_ir, loc=lw.loc(node)))
+
+
+def _calls(lw, node, func) -> bool:
+    """Is `node` a call, without keywords, of the function `func` (as it resolves here)?"""
+    if not (isinstance(node, gast.Call) and not node.keywords and isinstance(node.func, gast.Name)):
+        return False
+    if node.func.id in lw.env or node.func.id in lw.local_names:
+        return False
+    return lw.parsed.resolve(node.func.id) is func
 
 
 def stmt_While(lw, node):

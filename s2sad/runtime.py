@@ -449,6 +449,14 @@ def fresh_copy(value):
     return np.copy(value)
 
 
+def sorted_order(items, key=None, reverse=False):
+    """The positions of `items` in the order ``sorted(items, key=key, reverse=reverse)`` puts them
+    (equal items keep their order, as in Python): ``sorted(xs)`` is ``[xs[k] for k in
+    sorted_order(xs)]``, whose items keep their derivatives. Returns a list of ints."""
+    value = items.__getitem__ if key is None else (lambda k: key(items[k]))
+    return sorted(range(len(items)), key=value, reverse=reverse)
+
+
 def zero_at(g, index):
     """The adjoint flowing past ``x[index] = v`` to the old `x`: `g` with zeros at `index`.
 

@@ -299,11 +299,6 @@ def writes_its_argument(x):
     return np.sum(x * x)
 
 
-def uses_divmod(x):
-    q, r = divmod(x, 1.5)
-    return q * x + r * r
-
-
 def calls_a_method_of_its_own_object(x):
     return _model.loss(x)
 
@@ -335,7 +330,6 @@ REFUSED = [
     (uses_lambda_argument, "key=lambda v: -v"),
     (uses_while_else, "while i < 3"),
     (writes_its_argument, "x[0] = x[0] * 2.0"),
-    (uses_divmod, "divmod(x, 1.5)"),
     (calls_a_method_of_its_own_object, "_model.loss(x)"),
     (calls_a_callable_object, "_CALLABLE(x)"),
 ]
@@ -646,11 +640,15 @@ def math_functions(x):
 
 def python_builtins(x, y):
     return (abs(x - 3.0) * max(x, y) + min(x, y * 2.0, 5.0) + sum([x, x * y, 3.0]) + pow(x, 3) + pow(2.0, y)
-            + round(x) * y + (x // 0.7) * x + (x % 0.7) ** 2 + float(x) * int(y))
+            + round(x) * y + (x // 0.7) * x + (x % 0.7) ** 2 + float(x) * int(y) + divmod(x, 0.7)[1] * y)
 
 
 def builtins_on_arrays(x):
-    return sum(x) * max(x) + abs(x).sum() + min(x) * len(x)
+    q, r = divmod(x, 0.7)
+    s = 0.0
+    for v in reversed(x):
+        s = s * 0.5 + v
+    return sum(x) * max(x) + abs(x).sum() + min(x) * len(x) + np.sum(q * x + r ** 2) + s
 
 
 NAMED = [

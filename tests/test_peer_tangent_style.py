@@ -308,6 +308,15 @@ def loop_continue(x):
     return s
 
 
+def break_in_enumerate_zip(x, y):
+    s = 0.0
+    for i, (u, v) in enumerate(zip(x, y)):
+        if u > 1.5:
+            break
+        s = s + i * u * v + u
+    return s
+
+
 def early_return(a):
     if a > 1:
         return a * a
@@ -342,10 +351,14 @@ def loop_over_array(x):
 
 def loop_enumerate_zip(x, y):
     s = 0.0
+    for i, (u, v) in enumerate(zip(x, y)):
+        s = s + i * u * v
     for i, u in enumerate(x):
-        s = s + i * u * y[i]
-    for u, v in zip(x, y):
+        s = s + u * y[i] ** 2
+    for u, v in zip(x, reversed(y)):
         s = s + u * v * v
+    for i in reversed(range(len(x))):
+        s = s * 0.5 + x[i]
     return s
 
 
@@ -610,6 +623,8 @@ CASES = [
     (while_with_break, (-0.5,), (0,), True),
     (loop_break, (_v(0.5, 1.5, 3.0, 0.2),), (0,), True),
     (loop_continue, (_v(0.5, -1.5, 3.0, 0.2),), (0,), True),
+    (break_in_enumerate_zip, (_v(0.5, -1.2, 2.0, 0.3), _v(2.0, -1.4, 5.0, 1.6)), (0, 1), True),
+    (break_in_enumerate_zip, (_v(0.5, -1.2), _v(2.0, -1.4, 5.0)), (0, 1), True),
     (early_return, (1.5,), (0,), True),
     (early_return, (-0.5,), (0,), True),
     (early_return, (0.5,), (0,), True),

@@ -1435,10 +1435,6 @@ def bad_param_write(x):
     return np.sum(x)
 
 
-def bad_sorted(x):
-    return sum(sorted([x, 2 * x]))
-
-
 def bad_vector_output(x):
     return x * 2
 
@@ -1734,7 +1730,6 @@ REFUSED = [
     (bad_del, (0.5,), s2sad.UnsupportedSyntaxError, "del y"),
     (bad_starred, (np.array([0.5, 1.5]),), s2sad.UnsupportedSyntaxError, "a, *rest"),
     (bad_param_write, (np.array([0.5, 1.5]),), s2sad.InPlaceUpdateError, "x[0] = 1.0"),
-    (bad_sorted, (0.5,), s2sad.NoDerivativeError, "sum(sorted"),
 ]
 
 

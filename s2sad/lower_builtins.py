@@ -1,0 +1,147 @@
+"""Lowering of Python builtins that are written out as what they compute, so that the calls they
+make have derivatives: ``reversed(seq)`` is ``seq[::-1]``, ``divmod(a, b)`` the pair
+``(a // b, a % b)``, ``map(f, xs)`` and ``list(xs)`` the comprehensions ``[f(v) for v in xs]`` and
+``[v for v in xs]``, and ``sorted(xs)`` the items of `xs` in the order ``runtime.sorted_order``
+(no derivative: positions) gives them.
+
+Each function takes the lowering state `lw` and the call's gast node and returns the atom of the
+call's value, or None when the call is not one of these forms (it is then an ordinary call).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import gast
+
+from . import ir, lower_containers, lower_control, runtime
+from .errors import UnsupportedSyntaxError
+from .lower_base import BINOPS
+from .primitives import pack_list, pack_tuple
+
+_BACKWARDS = ir.Const(slice(None, None, -1))
+
+
+def lower_builtin(lw, obj, node, hint):
+    """The value of the call `node` of the builtin `obj`, written out, or None if it is not rewritten."""
+    if any(isinstance(a, gast.Starred) for a in node.args):
+        return None
+    rewrite = next((f for builtin, f in _REWRITES if obj is builtin), None)
+    return rewrite(lw, node, hint) if rewrite is not None else None
+
+
+def _is_known_dict(lw, value) -> bool:
+    """A dict whose entries are known when lowering (a display, ``dict(...)``, a parameter's)."""
+    return isinstance(value, ir.Var) and value in lw.fields and value not in lw.packs
+
+
+def reversed_(lw, node, hint):
+    """``reversed(seq)`` of a range, list, tuple or array is ``seq[::-1]``: the same items in the
+    same order (an array's a view, as the iterator also reads the array as it is then)."""
+    if len(node.args) != 1 or node.keywords:
+        return None
+    seq = lw.expr(node.args[0])
+    if _is_known_dict(lw, seq):
+        return ir.Const(tuple(reversed(lw.fields[seq])))  # a dict's keys, last first
+    return lower_containers.getitem(lw, seq, _BACKWARDS, node, hint)
+
+
+def divmod_(lw, node, hint):
+    """``divmod(a, b)`` is the pair ``(a // b, a % b)``, as Python and NumPy define it."""
+    if len(node.args) != 2 or node.keywords:
+        return None
+    a, b = (lw.expr(arg) for arg in node.args)
+    items = [lw.emit_call(BINOPS[op], [a, b], node=node) for op in (gast.FloorDiv, gast.Mod)]
+    packed = lw.emit_call(pack_tuple, items, node=node, target=lw.target_for(hint))
+    lw.packs[packed] = items
+    lw.contained.update(items)
+    return packed
+
+
+def map_(lw, node, hint):
+    """``map(f, xs)`` is ``[f(v) for v in xs]``, and ``map(f, xs, ys)`` is
+    ``[f(u, v) for u, v in zip(xs, ys)]`` (whoever reads a map reads it once, as that list)."""
+    if len(node.args) < 2 or node.keywords:
+        return None
+    names = [_unused(lw, "mapped", node) for _ in node.args[1:]]
+    element = gast.Call(func=node.args[0], args=[_name(n) for n in names], keywords=[])
+    if len(node.args) == 2:
+        return _comprehension(lw, element, _name(names[0], gast.Store()), node.args[1], node, hint)
+    zipper = _bound(lw, "zip", ir.Ref(("zip",), zip), node)
+    iterable = gast.Call(func=_name(zipper), args=list(node.args[1:]), keywords=[])
+    target = gast.Tuple(elts=[_name(n, gast.Store()) for n in names], ctx=gast.Store())
+    return _comprehension(lw, element, target, iterable, node, hint, [zipper])
+
+
+def list_(lw, node, hint):
+    """``list(xs)`` is ``[v for v in xs]`` (a list of `xs`'s items: numbers, or rows of a 2-D array);
+    ``list()`` and ``list(range(...))`` stay calls (they have no derivative to follow)."""
+    if len(node.args) != 1 or node.keywords or _calls(node.args[0], "range"):
+        return None
+    item = _unused(lw, "item", node)
+    return _comprehension(lw, _name(item), _name(item, gast.Store()), node.args[0], node, hint)
+
+
+def sorted_(lw, node, hint):
+    """``sorted(xs)`` is ``[xs[k] for k in sorted_order(xs)]``: the items themselves, in sorted
+    order, so each keeps its derivative (ties keep their order, as in Python). ``reverse=`` is
+    passed on, and ``key=`` when it names a module-level function (the order has no derivative)."""
+    if len(node.args) != 1 or any(k.arg not in ("key", "reverse") for k in node.keywords):
+        return None
+    if any(k.arg == "key" and isinstance(k.value, gast.Name) and k.value.id in lw.env for k in node.keywords):
+        return None  # a local function as the key: an ordinary call, refused as such
+    seq = lw.expr(node.args[0])
+    kwargs = [(k.arg, lw.expr(k.value)) for k in node.keywords]
+    if any(name == "key" and not isinstance(value, ir.Ref) for name, value in kwargs):
+        raise lw.error(UnsupportedSyntaxError, "s2sad needs the key of sorted() to be a function named at "
+                       "module level", node, hint="define the key function with def at module level and "
+                       "pass its name, key=my_key")
+    if _is_known_dict(lw, seq):  # its keys, which are known
+        keys = [ir.Const(k) for k in sorted(lw.fields[seq], **{n: v.value for n, v in kwargs})]
+        return lw.emit_call(pack_list, keys, node=node, target=lw.target_for(hint))
+    order = lw.emit_call(ir.Ref(("sorted_order",), runtime.sorted_order), [seq], kwargs, node)
+    items, order, position = _bound(lw, "items", seq, node), _bound(lw, "order", order, node), \
+        _unused(lw, "position", node)
+    element = gast.Subscript(value=_name(items), slice=_name(position), ctx=gast.Load())
+    return _comprehension(lw, element, _name(position, gast.Store()), _name(order), node, hint, [items, order])
+
+
+_REWRITES = ((builtins.reversed, reversed_), (builtins.divmod, divmod_), (builtins.map, map_),
+             (builtins.list, list_), (builtins.sorted, sorted_))
+
+
+def _comprehension(lw, element, target, iterable, node, hint, bound=()):
+    """Lower ``[element for target in iterable]``, located at `node`; the names in `bound` (bound
+    by `_bound` for it to read) go after it."""
+    comp = gast.ListComp(elt=element, generators=[
+        gast.comprehension(target=target, iter=iterable, ifs=[], is_async=0)])
+    for sub in gast.walk(comp):
+        if getattr(sub, "lineno", None) is None and "lineno" in getattr(sub, "_attributes", ()):
+            gast.copy_location(sub, node)
+    result = lower_control.expr_ListComp(lw, comp, hint)
+    for name in bound:
+        lw.env.pop(name, None)
+    return result
+
+
+def _unused(lw, base, node) -> str:
+    """A name no local value has and the call `node` does not read, for gast written here."""
+    while True:
+        name = lw.namer.fresh(base).name
+        if not any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(node)):
+            return name
+
+
+def _bound(lw, base, atom, node) -> str:
+    """A fresh local name bound to `atom`, for gast written here to read it."""
+    name = _unused(lw, base, node)
+    lw.env[name] = atom
+    return name
+
+
+def _name(name, ctx=None):
+    return gast.Name(id=name, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _calls(node, name) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == name
