@@ -38,7 +38,7 @@ from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_li
 from .safe_io import one_line
 from .simplify import is_pure, is_pure_remembered, use_counts
 from .subroutines import current_tape, still_read, use_tape
-from .typed_tapes import FLOAT, FLOAT64, first_read
+from .typed_tapes import FLOAT, FLOAT64, SCALAR, first_read
 
 # ------------------------------------------------------------------ folding
 
@@ -243,7 +243,7 @@ def assign_names(fn: ir.Function, folded: dict, reserved: set) -> Naming:
         k += 1
     naming.tape = tape
     for kind, wanted in ((FLOAT, f"{tape}_floats"), (FLOAT64, f"{tape}_float64"),
-                         ("reader", f"{tape}_float64_reversed")):
+                         ("reader", f"{tape}_float64_reversed"), ("kinds", f"{tape}_kinds")):
         name, k = wanted, 1
         while name in all_names:
             name = f"{wanted}_{k}"
@@ -631,6 +631,10 @@ class _Renderer:
     def assign_to(self, var, value):
         return ast.Assign([self.name(var, store=True)], value)
 
+    @staticmethod
+    def _append(tape: str, value) -> ast.Expr:
+        return ast.Expr(ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "append", ast.Load()), [value], []))
+
     def copy(self, dst, src):
         """`dst = src` unless they already share a name."""
         if isinstance(src, ir.Var) and src not in self.folded and self.naming.names[dst] == self.naming.names[src]:
@@ -730,19 +734,32 @@ class _Renderer:
         if isinstance(stmt, ir.Raise):
             return [ast.Raise(self.atom(stmt.exc) if stmt.exc is not None else None, None)]
         if isinstance(stmt, ir.Push):
+            if stmt.tape == SCALAR:  # a Python float or a NumPy scalar: its 8 bytes, then a byte of kind
+                return [self._append(self.naming.typed_tapes[FLOAT64], self.atom(stmt.value)),
+                        self._append(self.naming.typed_tapes["kinds"], _is_float(self.atom(stmt.value)))]
             tape = self.naming.typed_tapes[stmt.tape] if stmt.tape else self.naming.tape
-            call = ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "append", ast.Load()),
-                            [self.atom(stmt.value)], [])
-            return [ast.Expr(call)]
+            return [self._append(tape, self.atom(stmt.value))]
         if isinstance(stmt, ir.Pop):
-            if stmt.tape == FLOAT64:  # NumPy float64 scalars, read through a view: the same bits and type
+            if stmt.tape in (FLOAT64, SCALAR):  # NumPy float64 scalars, read through a view: the same bits and type
                 call = ast.Call(ast.Name("next", ast.Load()),
                                 [ast.Name(self.naming.typed_tapes["reader"], ast.Load())], [])
-                return [self.assign_to(stmt.target, call)]
+                if stmt.tape == FLOAT64:
+                    return [self.assign_to(stmt.target, call)]
+                # saved as a Python float: made one again (`typed_tapes`: the type decides 1/0, overflow, **)
+                kinds = ast.Name(self.naming.typed_tapes["kinds"], ast.Load())
+                as_float = ast.Call(ast.Name("float", ast.Load()), [self.name(stmt.target)], [])
+                return [self.assign_to(stmt.target, call),
+                        ast.If(ast.Call(ast.Attribute(kinds, "pop", ast.Load()), [], []),
+                               [self.assign_to(stmt.target, as_float)], [])]
             tape = self.naming.typed_tapes[stmt.tape] if stmt.tape else self.naming.tape
             call = ast.Call(ast.Attribute(ast.Name(tape, ast.Load()), "pop", ast.Load()), [], [])
             return [self.assign_to(stmt.target, call)]
         return []
+
+
+def _is_float(value) -> ast.Compare:
+    """``type(value) is float``: the kind byte of a value saved on the float64 tape as either kind."""
+    return ast.Compare(ast.Call(ast.Name("type", ast.Load()), [value], []), [ast.Is()], [ast.Name("float", ast.Load())])
 
 
 _INVERSE_COMPARISON = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
@@ -833,6 +850,8 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     namespace = namespace or Namespace()
     refs = collect_refs(fn)
     typed = {s.tape for s in ir.walk(fn.body) if isinstance(s, ir.Push) and s.tape}
+    if SCALAR in typed:  # on the float64 tape, with a byte of kind each
+        typed |= {FLOAT64}
     refs += ([_FLOAT_ARRAY] if typed else []) + ([_READ_FLOAT64S] if FLOAT64 in typed else [])
     for r in refs:
         namespace.name_for(r)
@@ -850,7 +869,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
         keep = {v for pair in unpacked.values() for v in pair}
         folded = fold_temporaries(fn, keep, counts)
     reserved = set(namespace.bindings) | {"reversed", "slice", "float", "range", "len", "min", "max"} \
-        | ({"next"} if FLOAT64 in typed else set())
+        | ({"next"} if FLOAT64 in typed else set()) | ({"type", "bytearray"} if SCALAR in typed else set())
     naming = assign_names(fn, folded, reserved)
     renderer = _Renderer(fn, naming, namespace, folded, unpacked=unpacked)
     renderer.int_vars = {s.index for s in ir.walk(fn.body) if isinstance(s, ir.For)}
@@ -861,10 +880,13 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
         body.append(renderer.comment("values the reverse sweep needs, saved as loops overwrite them"))
         if any(isinstance(s, ir.Push) and not s.tape for s in ir.walk(fn.body)):
             body.append(ast.Assign([ast.Name(naming.tape, ast.Store())], ast.List([], ast.Load())))
-        for kind in sorted(typed):  # 8 bytes a float64 scalar, not an object and a list slot
+        for kind in sorted(typed - {SCALAR}):  # 8 bytes a float64 scalar, not an object and a list slot
             body.append(ast.Assign([ast.Name(naming.typed_tapes[kind], ast.Store())],
                                    ast.Call(renderer.ref(_FLOAT_ARRAY), [ast.Constant("d")], [])))
-    at = first_read(fn.body, FLOAT64) if FLOAT64 in typed else None
+        if SCALAR in typed:
+            body.append(ast.Assign([ast.Name(naming.typed_tapes["kinds"], ast.Store())],
+                                   ast.Call(ast.Name("bytearray", ast.Load()), [], [])))
+    at = first_read(fn.body, (FLOAT64, SCALAR)) if FLOAT64 in typed else None
     if at is None:
         body += renderer.block(fn.body, [None])
     else:  # every NumPy float64 scalar is saved before the first is read back (`typed_tapes`)

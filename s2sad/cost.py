@@ -29,6 +29,7 @@ BOUNDS = {"grad": CHEAP_GRADIENT_BOUND, "value_and_grad": CHEAP_GRADIENT_BOUND, 
           "vjp_aux": CHEAP_GRADIENT_BOUND, "jvp": 2.5, "hvp": 10.0}
 _LIST_SLOT = 8  # bytes a list holds per item (a pointer)
 _FLOAT_SLOT = 8  # bytes the float tape (array.array("d")) holds per value
+_KIND_SLOT = 1  # bytes the kinds tape (a bytearray) holds per value saved as a float or NumPy scalar
 
 
 @dataclass
@@ -148,10 +149,10 @@ class _Measure:
         self.peak = 0
         self.by_line: dict = {}
 
-    def pushed(self, size):
+    def pushed(self, size, values=1):
         line = sys._getframe(2).f_lineno
         count = self.by_line.setdefault(line, [0, 0])
-        count[0] += 1
+        count[0] += values
         count[1] += size
         self.live += size
         self.peak = max(self.peak, self.live)
@@ -193,8 +194,26 @@ class _MeasuredFloats(array.array):
         return super().pop(*index)
 
 
+class _MeasuredKinds(bytearray):
+    """The kinds tape (a ``bytearray``: is the value saved next to it a Python float), recording one
+    byte a value in `measure`, counted as part of that value (not as a value of its own)."""
+
+    def __init__(self, measure):
+        super().__init__()
+        self.measure = measure
+
+    def append(self, kind):
+        self.measure.pushed(_KIND_SLOT, values=0)
+        super().append(kind)
+
+    def pop(self, *index):
+        self.measure.live -= _KIND_SLOT
+        return super().pop(*index)
+
+
 _TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?) = \[\]$", re.M)
 _FLOAT_TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?_float(?:s|64)(?:_\d+)?) = array(?:_\d+)?\.array\('d'\)$", re.M)
+_KINDS_TAPE_LINE = re.compile(r"^(\s+)(tape(?:_\d+)?_kinds(?:_\d+)?) = bytearray\(\)$", re.M)
 _LINE_COMMENT = re.compile(r"#\s*line (\d+)(?: in [^:]*)?: (.*)$")
 
 
@@ -218,8 +237,9 @@ def _counted_at(body, tapes):
     return None
 
 
-def _loops(source: str, tapes) -> tuple[dict, list]:
+def _loops(source: str, tapes, kinds=()) -> tuple[dict, list]:
     """The loops of `source` that push onto one of `tapes` (their names), each with the names it pushes.
+    An append to one of `kinds` (a kinds tape: a byte per value beside it) is that loop's too, no name.
 
     Returns:
         ({line of each ``<tape>.append``: the LoopCost of the loop around it}, the LoopCosts in order).
@@ -241,6 +261,8 @@ def _loops(source: str, tapes) -> tuple[dict, list]:
                     cost.node = loop
                 cost.names.append(ast.unparse(child.args[0]) if child.args else "?")
                 at_line[child.lineno] = cost
+            elif loop is not None and _is_push(child, kinds) and id(loop) in per_loop:
+                at_line[child.lineno] = per_loop[id(loop)]
             visit(child, loop)
 
     visit(ast.parse(source), None)
@@ -310,17 +332,18 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, c
     """
     source = generated.source
     tape = None
-    matches = [(m, kind_) for pattern, kind_ in ((_TAPE_LINE, "list"), (_FLOAT_TAPE_LINE, "floats"))
+    matches = [(m, kind_) for pattern, kind_ in ((_TAPE_LINE, "list"), (_FLOAT_TAPE_LINE, "floats"),
+                                                 (_KINDS_TAPE_LINE, "kinds"))
                for m in pattern.finditer(source)]
     if matches:
         tape = _Measure()
-        names = set()
+        names, kinds = set(), set()
         measured_source = source
         for match, kind_ in sorted(matches, key=lambda pair: -pair[0].start()):  # the later first: offsets hold
-            names.add(match.group(2))
+            (kinds if kind_ == "kinds" else names).add(match.group(2))
             measured_source = (measured_source[:match.start()] + f"{match.group(1)}{match.group(2)} = "
                                f"measured_{kind_}()" + measured_source[match.end():])
-        by_line, loops = _loops(source, names)
+        by_line, loops = _loops(source, names, kinds)
         measured_source = _counting_iterations(measured_source, loops)
         ran = {}
 
@@ -334,6 +357,7 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, c
         bindings["measured_iterations"] = counted
         bindings["measured_list"] = lambda: _MeasuredTape(tape)
         bindings["measured_floats"] = lambda: _MeasuredFloats("d", tape)
+        bindings["measured_kinds"] = lambda: _MeasuredKinds(tape)
         instrumented = compile_function(measured_source, generated.ir.name, _Bindings(bindings),
                                         live_globals=getattr(generated._func, "__globals__", None),
                                         filename=f"<s2sad cost of {generated.__name__}>")
@@ -351,7 +375,8 @@ def measure(generated, args, kwargs, primal_args, primal_kwargs, checkpointed, c
             if loop is not None:
                 loop.pushes += count
                 loop.bytes += size
-                loop.counts[line - 1] = count
+                if count:
+                    loop.counts[line - 1] = count
     else:
         generated(*args, **kwargs)  # its argument checks (an s2sad error) before the function is timed
         loops = []
