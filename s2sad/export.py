@@ -38,6 +38,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import keyword
 import math
 import os
 import re
@@ -55,6 +56,7 @@ from .errors import S2SADError
 from .primitives import module_name
 from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded,
                             leaves_guard_names, like_text, parse_like)
+from .export_names import rename_globals, shadows_builtin
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
 from .frontend import signature  # f's parameters as s2sad reads f (a wrapper's own, not __wrapped__'s)
 from .routine_pairs import routine_ir, routines_called
@@ -66,7 +68,15 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 REVERSE_MODES = ("grad", "value_and_grad", "vjp")
 #: Forward-mode kinds, exported when this s2sad provides them (``s2sad.jvp`` ...).
 FORWARD_MODES = ("jvp", "hvp", "hessian")
-MODES = REVERSE_MODES + FORWARD_MODES
+#: Drivers over jvp/vjp (``s2sad.jacobian`` ...): generated code calling generated code, exported alike.
+DRIVER_MODES = ("jacobian", "laplacian", "divergence", "curl")
+MODES = REVERSE_MODES + FORWARD_MODES + DRIVER_MODES
+#: Kinds of derivative s2sad has in memory that export does not write, with what to do instead.
+NOT_EXPORTED = {
+    "derivative": "in memory, s2sad.derivative of an array argument runs other code (along all ones) than of a "
+                  "number, and an exported function could not tell which to run: export jvp and pass a tangent "
+                  "(1.0, or np.ones_like(x))",
+}
 
 
 class ExportError(S2SADError):
@@ -96,6 +106,16 @@ def as_real(value):
     if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) or hasattr(value, "__array_function__"):
         return value  # a float (array), a container of them, or another library's array (Dask)
     raise TypeError(f"a differentiable argument must be a float (array), got {type(value).__name__}")
+'''
+
+
+_REFUSE_MATRIX_SOURCE = '''\
+def refuse_matrix(*values):
+    """Refuse an np.matrix among the other arguments, as s2sad's in-memory derivatives do: its * is a
+    matrix product, so the generated code, written for arrays, would compute something else."""
+    for value in values:
+        if isinstance(value, np.matrix):
+            raise TypeError("an argument is an np.matrix, whose * is a matrix product; pass np.asarray(m)")
 '''
 
 
@@ -254,6 +274,52 @@ def _in_package(filename: str) -> bool:
     return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
 
 
+def _with_callees(gens) -> list:
+    """`gens` and the generated derivatives they call (the hvp a hessian driver calls), each once."""
+    from .api import GeneratedFunction
+
+    out, stack = [], list(gens)
+    while stack:
+        gen = stack.pop(0)
+        if any(gen is g for g in out):
+            continue
+        out.append(gen)
+        namespace = getattr(gen, "namespace", None)
+        values = namespace if isinstance(namespace, dict) else getattr(namespace, "bindings", None) or {}
+        stack += [v for v in values.values() if isinstance(v, GeneratedFunction)]
+    return out
+
+
+def _inlined_locations(gens) -> list:
+    """[(abs filename, function name, line)] of the user code each generated derivative in `gens` was made from."""
+    wanted = []
+    for gen in _with_callees(gens):
+        fn_ir = getattr(gen, "ir", None)
+        if fn_ir is None:
+            continue
+        bodies = [fn_ir.body] + [routine_ir(r).body for r in routines_called(fn_ir)]  # and its subroutines'
+        for stmt in (s for body in bodies for s in ir.walk(body)):
+            loc = getattr(stmt, "loc", None)
+            if loc is None or not loc.function or not loc.filename or loc.filename.startswith("<"):
+                continue
+            key = (os.path.abspath(loc.filename), loc.function, loc.line)
+            if key not in wanted:
+                wanted.append(key)
+    return wanted
+
+
+def _inlined_modules(gens, home) -> list:
+    """The user modules (other than `home`) whose functions were inlined into `gens`, by name: their
+    globals are imported from them, as `home`'s are (``from helpers import OFFSET``)."""
+    files = {filename for filename, _, _ in _inlined_locations(gens) if not _in_package(filename)}
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) if _is_user_module(module) else None
+        if path and module is not home and os.path.abspath(path) in files and name == module.__name__:
+            found[name] = module
+    return [found[name] for name in sorted(found)]
+
+
 def _sources_of(func, gens) -> list:
     """[(abs filename, qualname, sha256)]: `func` first, then every user function inlined into `gens`."""
     code = func.__code__
@@ -270,19 +336,7 @@ def _sources_of(func, gens) -> list:
         raise ExportError(f"cannot find the def of {func.__qualname__} in {filename}")
     out = [(filename, q, _hash(_def_text(lines, node)))]
     seen = {(filename, q)}
-    wanted = []
-    for gen in gens:
-        fn_ir = getattr(gen, "ir", None)
-        if fn_ir is None:
-            continue
-        bodies = [fn_ir.body] + [routine_ir(r).body for r in routines_called(fn_ir)]  # and its subroutines'
-        for stmt in (s for body in bodies for s in ir.walk(body)):
-            loc = getattr(stmt, "loc", None)
-            if loc is None or not loc.function or not loc.filename or loc.filename.startswith("<"):
-                continue
-            key = (os.path.abspath(loc.filename), loc.function, loc.line)
-            if key not in wanted:
-                wanted.append(key)
+    wanted = _inlined_locations(gens)
     trees = {filename: (lines, tree)}
     for fname, name, line in wanted:
         if _in_package(fname):
@@ -304,37 +358,54 @@ def _sources_of(func, gens) -> list:
 # ------------------------------------------------------------------ literals
 
 
+#: The most numbers a value that is not a module global may have to be written into the exported file.
+MAX_LITERAL_SIZE = 10_000
+
+
 def _literal(value, depth=0):
-    """Python source for a constant, or None if it has no faithful literal spelling."""
+    """Python source for a constant, or None if it has no faithful literal spelling.
+
+    Types are matched exactly: a subclass (an IntEnum, a namedtuple, a masked array, an np.matrix)
+    behaves otherwise than the literal of its base type would.
+    """
+    kind = type(value)
     if depth > 50:
         return None
-    if value is None or isinstance(value, (bool, str, bytes)) or value is Ellipsis:
+    if value is None or kind in (bool, str, bytes, int) or value is Ellipsis:
         return repr(value)
-    if isinstance(value, int):
-        return repr(value)
-    if isinstance(value, float):
+    if kind is float:
         if math.isnan(value) or math.isinf(value):
             return f"float({repr(value)!r})"
         return repr(value)
-    if isinstance(value, complex):
+    if kind is complex:
         return f"complex({_literal(value.real)}, {_literal(value.imag)})"
-    if isinstance(value, (tuple, list)):
+    if kind in (tuple, list):
         items = [_literal(v, depth + 1) for v in value]
         if any(i is None for i in items):
             return None
-        if isinstance(value, tuple):
+        if kind is tuple:
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         return "[" + ", ".join(items) + "]"
-    if isinstance(value, slice):
+    if kind is slice:
         parts = [_literal(v, depth + 1) for v in (value.start, value.stop, value.step)]
         return None if any(p is None for p in parts) else f"slice({', '.join(parts)})"
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+    if not isinstance(value, (np.ndarray, np.generic)) or not _exact_in_python(value.dtype):
+        return None
+    dtype = "np.bool_" if value.dtype.kind == "b" else f"np.{value.dtype.name}"  # np.bool is NumPy 2 only
+    if kind is np.ndarray:
+        if value.size == 0:  # [] would lose the shape (0, 3)
+            return f"np.zeros({value.shape!r}, dtype={dtype})"
         body = _literal(value.tolist(), depth + 1)
-        return None if body is None else f"np.array({body}, dtype=np.{value.dtype.name})"
-    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
+        return None if body is None else f"np.array({body}, dtype={dtype})"
+    if isinstance(value, np.generic):
         inner = _literal(value.item(), depth + 1)
-        return None if inner is None else f"np.{value.dtype.name}({inner})"
+        return None if inner is None else f"{dtype}({inner})"
     return None
+
+
+def _exact_in_python(dtype) -> bool:
+    """Whether `dtype`'s numbers survive ``tolist()`` and back: not long double (more bits than a float)."""
+    return dtype.kind in "biu" or dtype.kind == "f" and dtype.itemsize <= 8 or dtype.kind == "c" and dtype.itemsize <= 16
 
 
 # ------------------------------------------------------------------ generated units
@@ -410,8 +481,8 @@ def _unit_of(obj):
     if isinstance(source, str) and namespace is not None:
         primal = getattr(obj, "primal", None)
         globs = getattr(primal, "__globals__", None) or getattr(getattr(obj, "_func", None), "__globals__", {})
-        if isinstance(namespace, dict):  # a driver (hessian, jacobian): its namespace is a plain dict
-            bindings, roots = dict(namespace), {}
+        if isinstance(namespace, dict):  # a driver (hessian, jacobian): its namespace is a plain dict,
+            bindings, roots, globs = dict(namespace), {}, {}  # its whole scope: any other name is a builtin
         else:
             bindings = dict(namespace.bindings)
             roots = {name: root for (root, _), name in namespace.aliases.items()}
@@ -492,8 +563,10 @@ def _is_user_module(module) -> bool:
 class _Module:
     """The export being assembled: imports, inlined helpers, constants, generated functions."""
 
-    def __init__(self, user_modules):
+    def __init__(self, user_modules, taken: set):
         self.user_modules = user_modules  # modules searched for user globals, in order
+        self.taken = taken  # names a fresh module-level name must avoid (shared with the guards' `_fresh`)
+        self.renames: dict = {}  # a name that would shadow a builtin -> the one it is bound under (export_names)
         self.bound: dict = {}  # name -> object it must denote in the module
         self.imports: dict = {}  # import line -> None (ordered set)
         self.from_imports: dict = {}  # module -> {"name" or "name as alias": None}
@@ -518,11 +591,25 @@ class _Module:
             self.bound["np"] = np
             self.imports["import numpy as np"] = None
 
+    def unshadowed(self, name, obj) -> str:
+        """The module-level name to bind `obj` under for the generated code's `name`: a fresh one
+        (``float_``) if `name` is a builtin's, which s2sad's helpers in the same module call."""
+        if not shadows_builtin(name, obj):
+            return name
+        if name not in self.renames:
+            self.renames[name] = _fresh(f"{name}_", self.taken)
+            self.bound[self.renames[name]] = obj  # taken for the names chosen later (as_real ...)
+        return self.renames[name]
+
     def resolve(self, name, obj, root, globs, who):
         from . import runtime
 
         if _is_api_scalar_seed(obj):
             obj = getattr(runtime, obj.__name__)  # exported, the check raises a plain ValueError
+        if getattr(builtins, root, _MISSING) is obj:
+            if name != root:
+                self.constants.append((self.unshadowed(name, obj), root, "builtin"))
+            return
         if isinstance(obj, types.ModuleType):
             modname = obj.__name__
             if modname == "s2sad" or modname.startswith("s2sad."):
@@ -530,11 +617,8 @@ class _Module:
             if modname == "__main__":
                 modname, note = _module_import_name(obj)
                 self.notes.append(note)
+            name = self.unshadowed(name, obj)
             self.imports[f"import {modname}" if name == modname else f"import {modname} as {name}"] = None
-            return
-        if getattr(builtins, root, _MISSING) is obj:
-            if name != root:
-                self.constants.append((name, root, "builtin"))
             return
         if inspect.isfunction(obj) and module_name(obj).startswith("s2sad"):
             if _is_s2sad_compiled(obj):
@@ -551,6 +635,7 @@ class _Module:
         if module_name(obj).startswith("s2sad"):
             raise ExportError(f"cannot export {name!r} ({type(obj).__name__} from {obj.__module__}) that {who} "
                               "refers to", hint="please report this: generated code should only call helpers")
+        name = self.unshadowed(name, obj)  # from here on, what is bound is the user's or NumPy's
         found = _numpy_or_math_path(obj, root) if callable(obj) or isinstance(obj, type) else None
         if found is not None:
             modname, attr = found
@@ -566,6 +651,11 @@ class _Module:
                     return
             except Exception:  # pragma: no cover
                 continue
+        if isinstance(obj, np.ndarray) and obj.size > MAX_LITERAL_SIZE:
+            raise ExportError(f"{name!r}, which {who} refers to, is an array of {obj.size} numbers and not a global of "
+                              f"your module; export writes such values into the file, up to {MAX_LITERAL_SIZE}",
+                              hint="make it a module-level global of your module (the exported module then imports "
+                              "it), or pass it to the function as an argument")
         text = _literal(obj)
         if text is not None:
             if "np." in text:
@@ -617,7 +707,7 @@ class _Module:
             self.add_unit(source, bindings, globs, roots, f"the generated {fname}",
                           defined=[n for n, _ in _routine_defs(obj)])
         if fname != name:
-            self.constants.append((name, fname, "generated function"))
+            self.constants.append((self.unshadowed(name, obj), fname, "generated function"))
 
     def add_routines(self, gen, bindings, globs, roots):
         """The subroutines `gen` defines, each a unit of its own before `gen`'s (once, if several
@@ -661,7 +751,7 @@ def _build(func, mode, wrt, like=None):
 
     if mode in REVERSE_MODES:
         return _specialized(api.build(func, mode, wrt), like)
-    if mode in FORWARD_MODES:
+    if mode in FORWARD_MODES + DRIVER_MODES:
         import s2sad
 
         maker = getattr(s2sad, mode, None)
@@ -759,7 +849,6 @@ def _add_shape_specialized(module, fname, label, gen, spec, examples, taken, dty
         return dtypes[dtype]
 
     checks = argument_checks(params, examples, dtype_constant)
-    guarded_source = guarded(spec_source, generic_name, checks, describe(params, examples))
     generic_source = re.sub(rf"^def {re.escape(fname)}\(", f"def {generic_name}(", source, count=1, flags=re.M)
     if module.bound.get(fname, gen) is not gen or generic_name in module.bound:
         raise ExportError(f"the name {fname} of the generated derivative is already used in the exported code")
@@ -767,14 +856,24 @@ def _add_shape_specialized(module, fname, label, gen, spec, examples, taken, dty
     module.add_routines(gen, bindings, globs, roots)
     module.bound[fname] = spec
     module.bound[generic_name] = gen
-    module.units[fname] = {"label": f"{label}, for arguments like the example", "source": guarded_source,
-                           "coerce": False, "gen": spec}
-    module.units[generic_name] = {"label": f"{label}, generic: for arguments of any other signature",
-                                  "source": generic_source, "coerce": True, "gen": gen}
     defined = [n for n, _ in _routine_defs(spec) + _routine_defs(gen)] + [generic_name, "np", *dtypes.values()]
     module.need_numpy()
     module.add_unit(spec_source, spec_bindings, spec_globs, spec_roots, fname, defined=defined)
     module.add_unit(source, bindings, globs, roots, generic_name, defined=defined)
+    # renamed before the guard is added: the guard's `float` is the builtin (export_names)
+    guarded_source = guarded(_renamed(spec_source, module.renames), generic_name, checks, describe(params, examples))
+    module.units[fname] = {"label": f"{label}, for arguments like the example", "source": guarded_source,
+                           "coerce": False, "gen": spec, "renamed": True}
+    module.units[generic_name] = {"label": f"{label}, generic: for arguments of any other signature",
+                                  "source": generic_source, "coerce": True, "gen": gen}
+
+
+def _renamed(source: str, renames: dict) -> str:
+    """`source` reading the user's globals that shadow builtins under their module-level names."""
+    try:
+        return rename_globals(source, renames)
+    except S2SADError as exc:
+        raise ExportError(exc.message, hint=exc.hint) from None
 
 
 def _function_name(source) -> str:
@@ -802,12 +901,22 @@ def _rel(path, start) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
 
-def _add_coercion(source: str, params: list, helper: str) -> str:
-    """Insert ``x = as_real(x)`` for each differentiated parameter after the def line."""
+def _all_params(source: str) -> list:
+    """Every parameter name of the first def in `source`, keyword-only ones included."""
+    args = ast.parse(source).body[0].args
+    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def _add_coercion(source: str, params: list, helper: str, others: list = (), no_matrix: str = "") -> str:
+    """Insert ``x = as_real(x)`` for each differentiated parameter after the def line, and before it
+    ``refuse_matrix(a, b)`` for the `others` (in memory an np.matrix is refused wherever it is passed)."""
     lines = source.splitlines(True)
     fdef = ast.parse(source).body[0]
     indent = " " * fdef.body[0].col_offset
-    head = [f"{indent}# differentiable arguments as floats, as s2sad's in-memory derivatives take them\n"]
+    what = ["differentiable ones as floats"] if params else []
+    what += ["no np.matrix (its * is a matrix product)"] if others else []
+    head = [f"{indent}# arguments as in memory: {', '.join(what)}\n"]
+    head += [f"{indent}{no_matrix}({', '.join(others)})\n"] if others else []
     head += [f"{indent}{p} = {helper}({p})\n" for p in params]
     def_end = fdef.lineno  # ast.unparse writes the def on one line
     first = fdef.body[0]
@@ -844,6 +953,8 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     if not modes:
         raise ExportError("modes=() asks for nothing to export", hint=f"use some of {', '.join(MODES)}")
     for mode in modes:
+        if mode in NOT_EXPORTED:
+            raise ExportError(f"export does not write the mode {mode!r}", hint=NOT_EXPORTED[mode])
         if mode not in MODES:
             raise ExportError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
     wrt_spec, wrt_names = _wrt_text(func, wrt)
@@ -854,10 +965,10 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     home = sys.modules.get(module_name(func))
     if home is None:
         raise ExportError(f"the module {func.__module__!r} of {func.__qualname__} is not imported")
-    user_modules = [home]
-    module = _Module(user_modules)
+    user_modules = [home] + _inlined_modules([g for _, g in gens], home)
+    specialized_names = _names_in(gens)  # the exported module's names, for fresh ones (`_fresh`)
+    module = _Module(user_modules, specialized_names)
     names = []
-    specialized_names = _names_in(gens)  # the exported module's names, for the guards' own (`_fresh`)
     dtype_names: dict = {}  # dtype -> the module constant the guards compare with (FLOAT64)
     for mode, gen in gens:
         source, bindings, globs, roots = _unit_of(gen)
@@ -881,15 +992,18 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
         module.need_numpy()
         module.constants.append((name, f"np.dtype({dtype.name!r})", "the dtype the specialized code was made for"))
     _add_seed_wrappers(module)
-    coerce = []
-    helper_name = "as_real"
-    if wrt_names:
-        taken = set(module.bound) | {n for u in module.units.values() for n in _all_names(u["source"])}
-        k = 1
-        while helper_name in taken:
-            k += 1
-            helper_name = f"as_real_{k}"
-        coerce = wrt_names
+    for unit in module.units.values():
+        if not unit.get("renamed"):
+            unit["source"] = _renamed(unit["source"], module.renames)
+    taken = set(module.bound) | {n for u in module.units.values() for n in _all_names(u["source"])}
+    coerce, helper_name, matrix_name = wrt_names, _fresh("as_real", taken), _fresh("refuse_matrix", taken)
+    for unit in module.units.values():  # the public functions refuse an np.matrix anywhere, as in memory
+        unit["others"] = [p for p in _all_params(unit["source"]) if p not in coerce] if unit["coerce"] else []
+    if any(unit["others"] for unit in module.units.values()):
+        module.need_numpy()
+        module.helpers.insert(0, (matrix_name, _REFUSE_MATRIX_SOURCE.replace(
+            "def refuse_matrix(", f"def {matrix_name}(", 1)))
+    if coerce:
         module.need_numpy()
         module.helpers.insert(0, (helper_name, _AS_REAL_SOURCE.replace("def as_real(", f"def {helper_name}(", 1)))
 
@@ -904,8 +1018,12 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
         # the name the module binds f to (a decorated f is its wrapper, whose def has another name)
         qual = f.__name__ if getattr(home, getattr(f, "__name__", ""), None) is f else sources[0][1]
         examples = None if like is None else example_arguments(func, like)
-        command = regenerate_command(f"{spec_module}:{qual}", wrt_spec, modes, out_arg,
-                                     like=None if examples is None else like_text(examples))
+        spelled = None if examples is None else like_text(examples)
+        command = regenerate_command(f"{spec_module}:{qual}", wrt_spec, modes, out_arg, like=spelled)
+        if like is not None and spelled is None:
+            module.notes.append("the example arguments (like=) have no --like spelling (containers, keywords, "
+                                "float32 scalars ...), so the command above leaves them out: regenerate with "
+                                "s2sad.export(..., like=...) to get this file")
 
     # every field is escaped: a newline in a path or name must not end its comment line (and run)
     qualname = escape_comment(func.__qualname__)
@@ -915,9 +1033,10 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     for filename, qual, digest in sources:
         header.append(f"# source sha256: {digest} {escape_comment(qual)} in {escape_comment(_rel(filename, out_dir))}")
     body = []
+    users = sorted(m for m in module.from_imports if m.split(".")[0] not in ("numpy", "math"))  # the user's
     body.append('"""Derivatives of {} generated by s2sad; they need only NumPy{}."""'.format(
         func.__qualname__ if re.fullmatch(r"[\w.<>]+", func.__qualname__) else "the function in the header",
-        " and " + ", ".join(sorted(module.from_imports)) if module.from_imports else ""))
+        " and " + ", ".join(users) if users else ""))
     body.append("")
     body += _import_lines(module)
     body.append("")
@@ -942,8 +1061,9 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
             if unit.get(extra):
                 body += [unit[extra].rstrip("\n"), "", ""]
         source = unit["source"]
-        code = _add_coercion(source, coerce, helper_name) if coerce and unit["coerce"] else source
-        code = _lint_clean(_drop_unused_results(code))
+        if unit["coerce"] and (coerce or unit["others"]):
+            source = _add_coercion(source, coerce, helper_name, unit["others"], matrix_name)
+        code = _lint_clean(_drop_unused_results(source))
         body.append(code.rstrip("\n"))
     body_text = "\n".join(body) + "\n"
     # the hash of everything below the header: check reports an export edited by hand
@@ -1084,6 +1204,16 @@ def _classify(modname: str) -> int:
     return 2
 
 
+def _from_import_lines(modname: str, members) -> list:
+    """``from M import ...`` lines as isort writes them: the plain names on one line, each ``a as b``
+    on its own, ordered by their first name."""
+    plain = sorted((m for m in members if " as " not in m), key=_member_key)
+    statements = [(_member_key(m), f"from {modname} import {m}") for m in members if " as " in m]
+    if plain:
+        statements.append((_member_key(plain[0]), f"from {modname} import {', '.join(plain)}"))
+    return [line for _, line in sorted(statements)]
+
+
 def _import_lines(module) -> list:
     """Import lines in the order isort (ruff's I001) wants; each user module in a block of its own."""
     groups = {0: ([], []), 1: ([], []), 2: ([], [])}
@@ -1091,8 +1221,7 @@ def _import_lines(module) -> list:
         modname = line.split()[1]
         groups[_classify(modname)][0].append(line)
     for modname, members in module.from_imports.items():
-        names = ", ".join(sorted(members, key=_member_key))
-        groups[_classify(modname)][1].append(f"from {modname} import {names}")
+        groups[_classify(modname)][1].extend(_from_import_lines(modname, members))
     lines = []
     for kind in (0, 1):
         straight = sorted(groups[kind][0], key=lambda x: (x.split()[1].lower(), x))
@@ -1189,8 +1318,10 @@ def export(f, path, wrt=0, modes=("grad",), command=None, like=None, force=False
     if not isinstance(path_text, str) or not path_text or "\0" in path_text:
         raise ExportError(f"the output path must be a non-empty file name, got {escape_comment(repr(path))}",
                           hint='e.g. s2sad.export(f, "grad_f.py")')
+    _refuse_module_name(path_text)
     text = export_source(f, wrt=wrt, modes=modes, path=path_text, command=command, like=like)
     _refuse_sources(os.path.realpath(path_text), text, path_text)
+    _refuse_imported(os.path.realpath(path_text), text, path_text)
     target, mode = _output_target(path_text, force)
     shown = escape_comment(path_text)
     directory = os.path.dirname(target)
@@ -1265,6 +1396,41 @@ def _refuse_sources(target: str, text: str, path: str) -> None:
             raise ExportError(f"refusing to write over {escape_comment(path)}: it is the source of {qual}, "
                               "which the export is generated from",
                               hint="write the derivatives to another file, e.g. grad_<module>.py")
+
+
+def _refuse_module_name(path: str) -> None:
+    """Refuse an output that could not be imported as a module: not ``.py``, or a stem such as
+    ``grad-loss`` or ``class`` that an import statement cannot name."""
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        return  # refused as a directory when the target is examined
+    stem, suffix = os.path.splitext(os.path.basename(path))
+    if suffix != ".py":
+        raise ExportError(f"cannot write {escape_comment(path)}: the exported module must be a .py file",
+                          hint="name the output like grad_loss.py")
+    if not stem.isidentifier() or keyword.iskeyword(stem):
+        raise ExportError(f"cannot write {escape_comment(path)}: {escape_comment(stem)!r} is not a module name, "
+                          "so the exported module could not be imported",
+                          hint="use letters, digits and _ (not first a digit, not a Python keyword): grad_loss.py")
+
+
+def _refuse_imported(target: str, text: str, path: str) -> None:
+    """Refuse (even with force) an output that the exported module itself imports: a module of the same
+    name (it would import itself instead) or the file of one (the user's module, a package's __init__)."""
+    imported = []
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.append(node.module)
+    stem = os.path.splitext(os.path.basename(target))[0]
+    for name in imported:
+        module = sys.modules.get(name)
+        filename = getattr(module, "__file__", None)
+        same = filename is not None and os.path.exists(target) and os.path.samefile(filename, target)
+        if same or name.split(".")[0] == stem:
+            raise ExportError(f"refusing to write {escape_comment(path)}: the exported module imports {name}, "
+                              f"{'which is that file' if same else 'and would import itself instead'}",
+                              hint=f"name the output otherwise, e.g. grad_{stem}.py")
 
 
 def _export_status(path: str) -> str:

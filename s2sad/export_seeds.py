@@ -21,7 +21,9 @@ arguments with a stub carrying f's signature:
 
 from __future__ import annotations
 
-import inspect
+from .frontend import (
+    signature,  # f's parameters as s2sad reads f (a wrapper's own, not __wrapped__'s)
+)
 
 #: Copied into exported modules that have a jvp or hvp: the tangent as ``s2sad.jvp`` takes it.
 AS_TANGENT_SOURCE = '''\
@@ -65,7 +67,7 @@ def arguments_stub(name: str, primal) -> tuple[str, dict]:
     the default's value (a literal, or an import), as the hessian driver does.
     """
     parts, defaults, names = [], {}, []
-    for param in inspect.signature(primal).parameters.values():
+    for param in signature(primal).parameters.values():
         if param.kind is param.KEYWORD_ONLY and "*" not in parts:
             parts.append("*")
         if param.default is not param.empty:

@@ -211,17 +211,20 @@ _NUMPY_SCALARS = {"float64": np.float64}  # the NumPy scalar a call may pass and
 
 def like_text(args) -> str | None:
     """Example arguments as ``--like`` takes them (:func:`parse_like`): ``0.5, 3, float64[20, 5]``;
-    None if one has no such spelling (a container, a float32 scalar, a string ...).
+    None if one has no such spelling (a container, a float32 scalar, a string ...). A nan or inf is
+    written 1.0: only the signature of the examples (a float) matters.
 
     Example:
         >>> like_text((0.5, 3, np.zeros((20, 5))))
         '0.5, 3, float64[20, 5]'
+        >>> like_text((float("nan"), np.float64("inf")))
+        '1.0, float64(1.0)'
     """
     parts = []
     for value in args:
         kind = type(value)
         if kind in (float, np.float64) and not np.isfinite(value):
-            return None  # nan and inf have no literal
+            value = kind(1.0)  # nan and inf have no literal; only the kind of a number matters
         if kind in (float, int):
             parts.append(repr(value))
         elif kind is np.ndarray and value.dtype.kind in "biuf" and value.dtype.isnative:

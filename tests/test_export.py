@@ -532,7 +532,9 @@ def test_header_fields_stay_on_their_comment_line(tmp_path, monkeypatch, capsys,
         f"    return np.sum(x * x)  # see{in_comment}print('INJECTED')\n", newline="")
     mod = _import_user_module(monkeypatch, src_dir, "injmodel")
     mod.loss.__qualname__ = f"loss{inject}"  # a name in the header too
-    out = tmp_path / f"out{inject}.py"
+    out_dir = tmp_path / f"out{inject}"  # the output's name must be a module name; its directory's need not
+    out_dir.mkdir()
+    out = out_dir / "injout.py"
     export(mod.loss, str(out))
     text = out.read_text(encoding="utf-8")
     assert len(text.splitlines()) == text.count("\n")  # no line break but \n anywhere
