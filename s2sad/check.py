@@ -175,6 +175,8 @@ def numeric_jvp(f: Callable, x, v, h: float = 1e-6):
 def _name(primal) -> str:
     if isinstance(primal, (registry.Attr, registry.Method)):
         return repr(primal)
+    if isinstance(getattr(primal, "__self__", None), np.ufunc):  # np.add.reduce
+        return f"np.{primal.__self__.__name__}.{primal.__name__}"
     module = module_name(primal) or ("numpy" if isinstance(primal, np.ufunc) else "")
     name = getattr(primal, "__qualname__", None) or getattr(primal, "__name__", None) or repr(primal)
     if module in ("builtins", "_operator", "operator"):

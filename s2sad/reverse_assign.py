@@ -36,7 +36,9 @@ def _primal_name(func) -> str:
         return f"the attribute .{func.name}"
     if isinstance(func, Method):
         return f"the method .{func.name}()"
-
+    owner = getattr(func, "__self__", None)
+    if type(owner).__name__ == "ufunc":  # np.add.reduce (its __qualname__ is ufunc.reduce)
+        return f"np.{owner.__name__}.{func.__name__}"
     module = module_name(func)
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     module = {"_operator": "operator", "numpy.linalg._linalg": "np.linalg"}.get(module, module)

@@ -1,8 +1,9 @@
 """Every derivative rule, checked against central finite differences in both modes.
 
 The cases live in tables: tests/rule_cases_elementwise.py (operators, ufuncs,
-reductions, helpers) and tests/rule_cases_arrays.py (shapes, indexing, linear
-algebra). A coverage test makes sure no registered rule goes unchecked, and the
+reductions, helpers), tests/rule_cases_arrays.py (shapes, indexing, linear
+algebra) and tests/rule_cases_statistics.py (reductions and scans of ufuncs,
+statistics). A coverage test makes sure no registered rule goes unchecked, and the
 last tests make sure the harness can fail.
 """
 
@@ -21,7 +22,7 @@ from s2sad.rules import registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-CASE_MODULES = ["rule_cases_elementwise", "rule_cases_arrays"]
+CASE_MODULES = ["rule_cases_elementwise", "rule_cases_arrays", "rule_cases_statistics"]
 
 
 def _load_cases() -> list[Case]:

@@ -29,7 +29,10 @@ try:
 except ImportError:  # pragma: no cover
     rule_cases_arrays = None
 
-CASES = list(rule_cases_elementwise.CASES) + (list(rule_cases_arrays.CASES) if rule_cases_arrays else [])
+import rule_cases_statistics
+
+CASES = (list(rule_cases_elementwise.CASES) + (list(rule_cases_arrays.CASES) if rule_cases_arrays else [])
+         + list(rule_cases_statistics.CASES))
 
 _BINARY = {
     operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.pow: "**",

@@ -25,6 +25,7 @@ _TABLES = {
     "reductions": "Reductions",
     "arrays": "Shape, data movement, indexing, construction",
     "linalg": "Products and linear algebra",
+    "ufunc_methods": "Reductions and scans of ufuncs",
     "helpers": "s2sad's own helpers (so derivative code can be differentiated again)",
 }
 
@@ -37,6 +38,8 @@ def display_name(key) -> str:
         return f"`x.{key.name}(...)`"
     module = module_name(key)
     name = getattr(key, "__name__", None) or repr(key)
+    if type(getattr(key, "__self__", None)).__name__ == "ufunc":  # np.add.reduce: a method of a ufunc
+        return f"`np.{key.__self__.__name__}.{name}`"
     if type(key).__name__ == "ufunc":  # NumPy < 2.2 gives ufuncs no __module__
         return f"`np.{name}`"
     if module in ("_operator", "operator"):

@@ -1,0 +1,59 @@
+"""Functions outside test suites (autograd's test_numpy/test_linalg, JAX's lax_numpy tests) call,
+which s2sad refused (NoDerivativeError), differentiated end to end against central differences in
+every mode, second derivatives included; and the keywords their rules do not implement, refused.
+
+The rules' own checks are the cases in tests/rule_cases_statistics.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2sad
+from qa_harness import check_case
+
+rng = np.random.default_rng(11)
+X = rng.normal(size=(3, 4))
+MODES = ("grad", "jvp", "hvp", "hess")
+
+
+def ufunc_reductions(x):
+    return np.sum(np.add.reduce(x * x, axis=1) * np.multiply.reduce(x)[:3]
+                  + np.logaddexp.reduce(x, axis=1) * np.maximum.reduce(x, 1) - np.minimum.reduce(x, 1))
+
+
+def ufunc_scans(x):
+    return np.sum(np.add.accumulate(x, 1) ** 2 + np.multiply.accumulate(x, 1) * np.maximum.accumulate(x)
+                  - np.minimum.accumulate(x, axis=1) * x)
+
+
+@pytest.mark.parametrize("f, args", [
+    (ufunc_reductions, (X,)),
+    (ufunc_scans, (X,)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_derivatives_match_central_differences(f, args):
+    check_case(f, args, 0, MODES, rtol=1e-5, atol=1e-6)
+
+
+def reduce_with_initial(x):
+    return np.sum(np.add.reduce(x, axis=0, initial=1.0))
+
+
+def reduce_with_out_by_position(x):
+    return np.sum(np.add.reduce(x, 0, None, None, True))
+
+
+def subtract_reduce(x):
+    return np.sum(np.subtract.reduce(x))
+
+
+@pytest.mark.parametrize("f, error, says", [
+    (reduce_with_initial, s2sad.RuleError, "np.add.reduce does not match its derivative rule"),
+    (reduce_with_out_by_position, s2sad.RuleError, "too many positional arguments"),
+    (subtract_reduce, s2sad.NoDerivativeError, "np.subtract.reduce has no derivative rule"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_what_a_rule_does_not_implement_is_refused(f, error, says):
+    with pytest.raises(error, match=says) as caught:
+        s2sad.grad(f)(X)
+    assert caught.value.location is not None
