@@ -844,6 +844,13 @@ def _as_real(value, func, pos):
     if isinstance(value, np.generic) and not np.issubdtype(value.dtype, np.floating):
         raise ArgumentError(f"argument {pos} of {func.__name__} is a NumPy {value.dtype} scalar, which has no "
                             "derivative", _function_location(func), hint="pass a float or a float array")
+    if isinstance(value, (dict, list, tuple)):  # a container where this derivative takes an array
+        raise ArgumentError(
+            f"argument {pos} of {func.__name__} is a {type(value).__name__} of arrays or numbers; the Hessian, "
+            "Jacobian, Laplacian, divergence, curl, derivative() and grad of a gradient take arrays and numbers",
+            _function_location(func),
+            hint="grad, value_and_grad, jvp, vjp and hvp take containers (hvp with a tangent of the same structure "
+            "gives the Hessian's products); or pass the leaves as separate array arguments")
     if isinstance(value, (str, bytes)) or value is None or not isinstance(value, (np.ndarray, np.generic)):
         raise ArgumentError(
             f"argument {pos} of {func.__name__} is {type(value).__name__!s} {value!r:.40}, which has no derivative",

@@ -88,3 +88,33 @@ def test_derivative_of_code_indexing_its_argument_does_not_warn():
         got = d(x)
     # along all ones: the row sums of the Jacobian
     np.testing.assert_allclose(got, [x[1] + x[0], np.cos(x[1]), 2 * x[2]])
+
+
+def weighted(p):
+    return np.sum(p["w"] ** 2) * p["b"]
+
+
+def scaled_field(p):
+    return p["w"] * p["b"]
+
+
+CONTAINER_DRIVERS = {
+    "hessian": lambda p: s2sad.hessian(weighted)(p),
+    "jacobian": lambda p: s2sad.jacobian(scaled_field)(p),
+    "laplacian": lambda p: s2sad.laplacian(weighted)(p),
+    "divergence": lambda p: s2sad.divergence(scaled_field)(p),
+    "derivative": lambda p: s2sad.derivative(weighted, 2)(p),
+}
+
+
+@pytest.mark.parametrize("call", CONTAINER_DRIVERS.values(), ids=CONTAINER_DRIVERS)
+def test_drivers_taking_arrays_refuse_a_container_naming_what_takes_one(call):
+    # JAX's hessian takes a dict; s2sad's drivers take arrays, and said "argument 0 is dict ..., which
+    # has no derivative", with a hint to leave it out of wrt, though grad and hvp differentiate it
+    p = {"w": np.array([1.0, 2.0]), "b": 3.0}
+    with pytest.raises(s2sad.ArgumentError, match="dict of arrays or numbers") as info:
+        call(p)
+    assert "hvp" in info.value.hint
+    hv = s2sad.hvp(weighted)(p, {"w": np.array([1.0, 0.0]), "b": 1.0})  # what the hint offers works
+    np.testing.assert_allclose(hv["w"], [2 * 3.0 + 2 * 1.0, 2 * 2.0])
+    np.testing.assert_allclose(hv["b"], 2 * 1.0)
