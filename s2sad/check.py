@@ -729,6 +729,27 @@ def check_grad(f: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-7
     return worst
 
 
+def _largest_difference(g, fd) -> float:
+    """max |g - fd|, where a NaN in one but not the other, or an infinity the other does not match, is an
+    infinite difference (np.max of a NaN is NaN, and ``err > tolerance`` is then False: a NaN gradient
+    passed the check). Entries equal in both (the same infinity, NaN in both) differ by 0.
+
+    Example:
+        >>> _largest_difference(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
+        inf
+        >>> _largest_difference(np.array([np.inf, np.nan]), np.array([np.inf, np.nan]))
+        0.0
+    """
+    if not fd.size:
+        return 0.0
+    g, fd = np.broadcast_arrays(g, fd)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(g - fd)
+    same = (g == fd) | (np.isnan(g) & np.isnan(fd))
+    diff = np.where(same, 0.0, np.where(np.isnan(diff), np.inf, diff))
+    return float(np.max(diff))
+
+
 def _check_leaf(f, generated, args, pos, at, leaf, g, rtol, atol, h):
     """The largest difference between `g` and central differences of f in one array (or number) `leaf`
     of argument `pos` (``at(value)`` is the argument with that leaf replaced by `value`)."""
@@ -747,8 +768,9 @@ def _check_leaf(f, generated, args, pos, at, leaf, g, rtol, atol, h):
         plus.reshape(-1)[i] += step
         minus.reshape(-1)[i] -= step
         flat[i] = (float(along(plus)) - float(along(minus))) / (2 * step)
-    err = float(np.max(np.abs(np.asarray(g, dtype=np.float64) - fd))) if fd.size else 0.0
-    if err > atol + rtol * (float(np.max(np.abs(fd))) if fd.size else 0.0):
+    err = _largest_difference(np.asarray(g, dtype=np.float64), fd)
+    finite = np.abs(fd[np.isfinite(fd)])  # (a NaN scale would make every comparison false)
+    if err > atol + rtol * (float(np.max(finite)) if finite.size else 0.0):
         raise AssertionError(
             f"gradient of {getattr(f, '__name__', f)} with respect to argument {pos} differs from finite "
             f"differences by {err:.3g}\ns2sad: {g}\nfinite differences: {fd}\n{generated.source}"
