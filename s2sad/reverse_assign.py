@@ -23,6 +23,7 @@ from .subroutines import Routine, derived, still_read
 
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 NP_COPY = ir.Ref(("np", "copy"), np.copy, np)
+FRESH_COPY = ir.Ref(("fresh_copy",), runtime.fresh_copy)
 PAD_NONE = ir.Ref(("pad_none",), runtime.pad_none)
 ZERO_IN_PLACE = ir.Ref(("zero_in_place",), runtime.zero_in_place)
 DETACH = ir.Ref(("detach",), runtime.detach)
@@ -188,7 +189,8 @@ def assign(rv, stmt: ir.Assign, env):
         saved = rv.namer.fresh(stmt.target.base + "_saved")
         forward = [
             ir.Assign(old, ir.prim(operator.getitem), [stmt.args[0], stmt.args[1]], [], stmt.loc),
-            ir.Assign(saved, NP_COPY, [old], [], stmt.loc),
+            # an item of a list may be a list: np.copy would make it an array (or fail on ragged items)
+            ir.Assign(saved, FRESH_COPY if stmt.args[0] in rv.sequences else NP_COPY, [old], [], stmt.loc),
             stmt,
         ]
         rv.saved[id(stmt)] = saved
@@ -212,6 +214,13 @@ def assign(rv, stmt: ir.Assign, env):
     return forward, rev
 
 
+def _may_hold_a_container(rv, stmt: ir.Assign) -> bool:
+    """Does ``lst[i] = v`` put into a list a value that may be a list (``rows[0] = [a, b]``)? Its
+    adjoint's item is then zeroed as a list of zeros (``zero_at``), not as ``g[i] = 0.0`` in place."""
+    value = stmt.args[2]
+    return stmt.args[0] in rv.sequences and (value in rv.sequences or value in rv.elements)
+
+
 def adjoint_of(rv, stmt: ir.Assign, grad, env):
     out = []
     func = stmt.func.value
@@ -219,7 +228,8 @@ def adjoint_of(rv, stmt: ir.Assign, grad, env):
     if func is identity:
         rv.contribute(env, stmt.args[0], grad, out, loc)
         return out
-    if func is setitem and isinstance(grad, ir.Var) and grad in rv.owned and grad not in rv.sequences:
+    if func is setitem and isinstance(grad, ir.Var) and grad in rv.owned and grad not in rv.sequences \
+            and not _may_hold_a_container(rv, stmt):
         # y = x with y[index] = value, and y_bar is an array only the reverse sweep holds:
         # take value's part out (a copy if it is a view), then zero it in y_bar itself
         x, index, value = stmt.args

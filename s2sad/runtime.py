@@ -421,8 +421,9 @@ def add_sequences(a, b):
 
 def zero_in_place(g, index):
     """``g[index] = 0`` in place; returns `g`. Used on adjoint arrays only the reverse sweep
-    holds, so that a loop filling ``out[i]`` costs O(1) per iteration in reverse, not O(n)."""
-    g[index] = 0
+    holds, so that a loop filling ``out[i]`` costs O(1) per iteration in reverse, not O(n).
+    In a list's adjoint the item is made a zero like it (it may be a list or an array)."""
+    g[index] = zeros_like(g[index]) if isinstance(g, list) else 0
     return g
 
 
@@ -463,6 +464,10 @@ def zero_at(g, index):
     The old values at `index` were overwritten, so they no longer affect the
     output. Returns a new array; `g` is not modified.
     """
+    if isinstance(g, (list, tuple)):  # a list's adjoint: its items may be lists or arrays of any shapes
+        out = list(g)
+        out[index] = zeros_like(out[index])
+        return out
     out = g.copy() if _is_lazy_array(g) else np.array(g, copy=True)
     out[index] = 0
     return out

@@ -153,6 +153,36 @@ def enumerate_zip_return(x):
     return np.sum(x)
 
 
+# ---------------------------------------------------------------- an item of a list replaced
+
+def replace_a_row_of_a_list_of_lists(x):
+    rows = [[x[0], x[1]], [x[2]]]
+    a = rows[0][0] * rows[1][0]
+    rows[0] = [x[3], x[3] * 2.0]
+    return a + rows[0][0] * rows[0][1]
+
+
+def replace_a_row_read_before(x):
+    rows = [[x[0], x[1]], [x[2], x[3], x[0]]]
+    t = rows[0]
+    s = t[0] * t[1]
+    rows[0] = [s, s]
+    return s * rows[1][2] + rows[0][1] * np.sum(np.array(rows[1]))
+
+
+def replace_an_array_in_a_list_of_arrays(x):
+    params = [np.outer(x, x), x[:2]]
+    params[0] = params[0] * 2.0
+    return np.sum(params[0]) + np.sum(params[1] ** 2)
+
+
+def replace_arrays_in_a_loop(x):
+    params = [np.outer(x, x), x[:2] * 1.0]
+    for k in range(2):
+        params[k % 2] = params[k % 2] * x[k] + 1.0
+    return np.sum(params[0]) + np.sum(params[1] ** 2)
+
+
 WORKS = [
     (reversed_range_loop, (X4,)),
     (reversed_range_with_step, (X5,)),
@@ -178,6 +208,10 @@ WORKS = [
     (enumerate_zip_break, (np.array([0.5, -1.2]), X5)),
     (enumerate_zip_return, (X4,)),
     (enumerate_zip_return, (np.array([0.5, 1.2, 2.0, 0.3]),)),
+    (replace_a_row_of_a_list_of_lists, (X4,)),
+    (replace_a_row_read_before, (X4,)),
+    (replace_an_array_in_a_list_of_arrays, (X4,)),
+    (replace_arrays_in_a_loop, (X4,)),
 ]
 
 

@@ -551,6 +551,8 @@ def assigned_part(g, index, value):
     With repeated advanced indices NumPy keeps the last write; only the
     entries that were kept receive gradient.
     """
+    if isinstance(g, (list, tuple)):  # a list's adjoint: the item's own (a list or array of any shape)
+        return g[index]
     g = np.asarray(g)
     part = g[index]
     if not _basic_index(index):
