@@ -42,6 +42,7 @@ from .shapes import UNKNOWN, of_value, signature as abstract_signature
 from .outer_sums import outer_products_as_matmul
 from .specialize import specialize_adjoint, specialize_primal, tidy
 from .typed_tapes import drop_unread_saves, float_tapes
+from .recomputed_saves import recompute_array_saves
 from .subroutines import subroutines_of
 from .transforming import transforming
 
@@ -537,6 +538,10 @@ class GeneratedFunction:
             hint: loop at line 4 stores 2 values per iteration (80 bytes), 80.0 MB for 1e6 iterations: ...
         """
         generated = self.specialize(*args, **kwargs) if self.kind in self._STRUCTURED_KINDS else self
+        if kwargs and generated._variants is not None:  # keywords in order run as a positional call does
+            positional = _as_positional(self.primal, args, kwargs)
+            if positional is not None:
+                args, kwargs = positional, {}
         if not kwargs:
             generated = generated.for_shapes(*args)  # the code a call with these arguments runs
         primal_args, primal_kwargs = (self._primal_arguments(args) if self.kind in self._TRAILING
@@ -977,7 +982,8 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
             # again: a helper made an identity above lets the next one's readers be seen through it
             adjoint = simplify(specialize_adjoint(adjoint, shapes))
             adjoint = tidy(simplify(outer_products_as_matmul(adjoint, shapes)), shapes)
-            adjoint = float_tapes(simplify(drop_unread_saves(adjoint)), shapes)  # 8 bytes a float64 scalar
+            adjoint = simplify(recompute_array_saves(simplify(drop_unread_saves(adjoint)), shapes))
+            adjoint = float_tapes(adjoint, shapes)  # 8 bytes a float64 scalar
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
                                                user_many))

@@ -308,6 +308,51 @@ def test_a_float64_scalar_costs_8_bytes(f, args, wrt, per_iteration):
     assert abs(loop.bytes_per_iteration - per_iteration) <= 16.0 / loop.iterations, report
 
 
+@pytest.mark.parametrize("n", [100, 1000])
+def test_a_vector_loop_saves_one_array_an_iteration_when_shapes_are_known(n):
+    # v = np.sin(v) * x + v saved v and t2 = np.sin(v) (the generic code also t_shape): 2 arrays where
+    # one is needed; t2 is computed again from the v popped in the reverse sweep
+    x = np.random.default_rng(n).uniform(-0.5, 0.5, size=n)
+    g = s2sad.grad(vector_loop)
+    (loop,) = g.cost(x).loops
+    assert loop.names == ["v"] and loop.bytes_per_iteration == sys.getsizeof(x) + 8, loop  # was 2 arrays
+    assert loop.bytes_per_iteration <= 2 * x.nbytes  # the bound: 2x the bytes strictly needed
+    assert "np.sin(v)" in g.for_shapes(x).source.split("# reverse sweep")[1]
+    assert np.array_equal(g(x), g._func(x))  # bit for bit the generic code's (which saves t2)
+    if n <= 100:  # (a sum of 1000 terms: finite differences lose the digits to check)
+        assert_grad_matches_fd(vector_loop, (x,))
+
+
+def exp_then_sin(x, w):
+    v = x
+    for i in range(4):
+        a = np.exp(v * w)  # saved (the reverse sweep reads it for exp's derivative)
+        b = np.sin(a)      # computed again from the a popped in the reverse sweep
+        v = b * a + v * 0.5
+    return np.sum(v * x)
+
+
+@pytest.mark.parametrize("w", [0.7, -0.7])
+def test_recomputed_saves_keep_the_gradient(w):
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, size=5)
+    g = s2sad.grad(exp_then_sin, wrt=(0, 1))
+    source = g.for_shapes(x, w).source
+    assert "tape.append(b)" in g.source and "tape.append(b)" not in source, source
+    assert "b = np.sin(a)" in source.split("# reverse sweep")[1], source
+    assert_grad_matches_fd(exp_then_sin, (x, w), wrt=(0, 1))
+    assert _same(g(x, w), g._func(x, w))
+
+
+@pytest.mark.parametrize("keywords", [{"y": 0.2}, {"x": 0.3, "y": 0.2}])
+def test_cost_with_keywords_measures_the_code_a_call_runs(keywords):
+    # keywords that bind in order run the specialized code, as a call does: it measured the generic code
+    g = s2sad.grad(four_statements, wrt=(0, 1))
+    positional = (0.3, 0.2)[:2 - len(keywords)]
+    (loop,) = g.cost(*positional, **keywords).loops
+    (expected,) = g.cost(0.3, 0.2).loops
+    assert loop.bytes == expected.bytes == 20 * (8 + 2 * 9) and loop.names == expected.names, loop
+
+
 def test_the_rnn_saves_no_shape_stand_in_when_shapes_are_known():
     args = (RNG.normal(size=4), RNG.normal(size=(4, 4)), RNG.normal(size=(5, 4)))
     g = s2sad.grad(bench_rnn, wrt=1)
