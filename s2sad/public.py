@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 
 from . import derivatives
 from .api import GeneratedFunction, build, resolve_wrt
@@ -152,6 +153,9 @@ class _BoundDifferentiable:
     def __init__(self, differentiable, obj):
         self._d, self._obj = differentiable, obj
         functools.update_wrapper(self, differentiable.__wrapped__)
+        # what s2sad.grad(obj.method) reads: the method bound to obj, as for a plain method (the unbound
+        # function would be differentiated with respect to self)
+        self.__s2sad_function__ = types.MethodType(differentiable.__s2sad_function__, obj)
 
     def __call__(self, *args, **kwargs):
         return self._d.__wrapped__(self._obj, *args, **kwargs)

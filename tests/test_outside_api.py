@@ -31,3 +31,34 @@ def test_check_grad_fails_on_a_nan_gradient_that_differences_call_finite():
         with pytest.raises(AssertionError, match="by inf"):
             s2sad.check_grad(square, np.inf)
     assert s2sad.check_grad(square, 2.0) < 1e-9  # a finite point still passes
+
+
+class Model:
+    def __init__(self, w):
+        self.w = w
+
+    @s2sad.differentiate
+    def loss(self, x):
+        return np.sum((self.w * x) ** 2)
+
+    @s2sad.differentiate
+    def cubic(self, x):
+        return x * x * 3.0
+
+
+OPERATORS_OF_A_BOUND_METHOD = {
+    # s2sad.grad(m.loss) read the unbound function and differentiated it with respect to self
+    # ("the attribute .w has no derivative rule"), or took x for self (missing argument 'x')
+    "grad": (lambda m: s2sad.grad(m.loss)(np.ones(2)), [2.0, 8.0]),
+    "grad by name": (lambda m: s2sad.grad(m.loss, "x")(np.ones(2)), [2.0, 8.0]),
+    "value_and_grad": (lambda m: s2sad.value_and_grad(m.loss)(np.ones(2))[1], [2.0, 8.0]),
+    "hessian": (lambda m: s2sad.hessian(m.loss)(np.ones(2)), [[2.0, 0.0], [0.0, 8.0]]),
+    "jvp": (lambda m: s2sad.jvp(m.cubic)(2.0, 1.0)[1], 12.0),
+    "derivative": (lambda m: s2sad.derivative(m.cubic, 2)(2.0), 6.0),
+    "the method's own .grad": (lambda m: m.loss.grad(np.ones(2)), [2.0, 8.0]),
+}
+
+
+@pytest.mark.parametrize("call, expected", OPERATORS_OF_A_BOUND_METHOD.values(), ids=OPERATORS_OF_A_BOUND_METHOD)
+def test_operators_of_a_differentiate_method_bound_to_an_object_differentiate_its_argument(call, expected):
+    np.testing.assert_allclose(call(Model(np.array([1.0, 2.0]))), expected, rtol=1e-12)
