@@ -56,9 +56,11 @@ from .errors import S2SADError
 from .primitives import module_name
 from .export_shapes import (argument_checks, describe, example_arguments, full_examples, guarded,
                             leaves_guard_names, like_text, parse_like)
-from .export_names import rename_globals, shadows_builtin
+from .export_names import local_names, rename_globals, shadows_builtin
 from .export_seeds import AS_TANGENT_SOURCE, arguments_stub, seed_wrapper, trailing_seeds
-from .frontend import signature  # f's parameters as s2sad reads f (a wrapper's own, not __wrapped__'s)
+# signature: f's parameters as s2sad reads f (a wrapper's own, not __wrapped__'s);
+# _refuse_edited_source: the text hashed in the header must be the code that runs
+from .frontend import _refuse_edited_source, signature
 from .routine_pairs import routine_ir, routines_called
 from .safe_io import FileSafetyError, escape_comment, file_kind, read_regular, unescape_comment, write_atomically
 
@@ -334,6 +336,7 @@ def _sources_of(func, gens) -> list:
     q, node = _find_def(tree, name=code.co_name, line=code.co_firstlineno)  # a decorator's wrapper: its own def
     if node is None:
         raise ExportError(f"cannot find the def of {func.__qualname__} in {filename}")
+    _refuse_edited_source(func, lines[_def_start(node) - 1:node.end_lineno], _def_start(node))
     out = [(filename, q, _hash(_def_text(lines, node)))]
     seen = {(filename, q)}
     wanted = _inlined_locations(gens)
@@ -351,8 +354,24 @@ def _sources_of(func, gens) -> list:
         if node is None or (fname, q) in seen:
             continue
         seen.add((fname, q))
+        helper = _function_at(fname, node.name, _def_start(node))
+        if helper is not None:  # a derivative made before the file was edited, and kept, is of the old code
+            _refuse_edited_source(helper, flines[_def_start(node) - 1:node.end_lineno], _def_start(node))
         out.append((fname, q, _hash(_def_text(flines, node))))
     return out[:1] + sorted(out[1:])
+
+
+def _function_at(filename: str, name: str, start: int):
+    """The function of a user module whose def `name` starts at line `start` of `filename`, or None."""
+    for module in list(sys.modules.values()):
+        if not _is_user_module(module) or os.path.abspath(module.__file__) != filename:
+            continue
+        for value in list(vars(module).values()):
+            code = getattr(value, "__code__", None)
+            if inspect.isfunction(value) and code.co_name == name and code.co_firstlineno == start \
+                    and os.path.abspath(code.co_filename) == filename:
+                return value
+    return None
 
 
 # ------------------------------------------------------------------ literals
@@ -727,6 +746,13 @@ class _Module:
             self.add_unit(source, bindings, globs, roots, f"the generated {name}", defined=[n for n, _ in routines])
 
     def add_unit(self, source, bindings, globs, roots, who, defined=()):
+        helpers = {name for name, obj in bindings.items()
+                   if isinstance(obj, types.ModuleType) or module_name(obj).startswith("s2sad")}
+        clash = sorted(local_names(source) & helpers)
+        if clash:  # in memory the code runs with both; written out, the local would hide the helper
+            raise ExportError(f"{who} has a parameter or variable named {clash[0]!r}, which is also the name of "
+                              f"what the generated code calls (s2sad's {clash[0]}), so the exported code could not "
+                              "call it", hint=f"rename {clash[0]!r} in your function")
         for free in _free_names(source):
             if free in defined:
                 continue  # a subroutine defined in the exported module too

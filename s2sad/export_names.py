@@ -66,6 +66,23 @@ def rename_globals(source: str, renames: dict) -> str:
     return b"".join(lines).decode("utf-8")
 
 
+def local_names(source: str) -> set:
+    """The parameters and local variables of the functions in `source`.
+
+    Example:
+        >>> sorted(local_names("def f(x, unbroadcast):\n    y = x\n    return np.sum(y)\n"))
+        ['unbroadcast', 'x', 'y']
+    """
+    names = set()
+    stack = list(symtable.symtable(source, "<s2sad export>", "exec").get_children())
+    while stack:
+        table = stack.pop()
+        if table.get_type() == "function":
+            names |= {sym.get_name() for sym in table.get_symbols() if sym.is_local() or sym.is_parameter()}
+        stack.extend(table.get_children())
+    return names
+
+
 def _globals_read(source: str, names: set) -> set:
     """Which of `names` `source`'s functions read as globals; refuses one that some scope binds locally."""
     global_names, local_names = set(), set()

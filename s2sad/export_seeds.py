@@ -13,10 +13,12 @@ arguments with a stub carrying f's signature:
 
     def jvp_f(*args, **kwargs):
         if kwargs or len(args) != 3:
-            args = f_arguments(*args[:-1], **kwargs) + args[-1:]
-        x, scale, x_dot = args
-        x_dot = as_tangent(x_dot, x, "x")
-        return jvp_f_positional(x, scale, x_dot)
+            args = f_arguments(*args[:-1], **kwargs) + tuple(args[-1:])
+        # args: x, scale, x_dot
+        return jvp_f_positional(*args[:2], as_tangent(args[2], args[0], 'x'))
+
+The arguments are passed on by position, never bound to f's parameter names in the
+wrapper: a parameter named ``len`` or ``tuple`` would hide the builtins it calls.
 """
 
 from __future__ import annotations
@@ -109,9 +111,16 @@ def seed_wrapper(public: str, positional: str, arguments: str, params: list, n_s
         f"        if len(args) < {n_seeds}:",
         f"            raise TypeError(\"{public} takes the arguments of {name} and then {', '.join(seeds)}\")",
         f"        args = {arguments}(*args[:{-n_seeds}], **kwargs) + tuple(args[{-n_seeds}:])",
-        f"    {', '.join(params)}{',' if len(params) == 1 else ''} = args",
+        # by position, never bound to f's names: a parameter named len or tuple would hide the builtins above
+        f"    # args: {', '.join(params)}",
     ]
-    for seed, param in (tangent_of or {}).items():
-        lines.append(f"    {seed} = {as_tangent}({seed}, {param}, {param!r})")
-    lines.append(f"    return {positional}({', '.join(params)})")
+    position = {name: i for i, name in enumerate(params)}
+    passed = [f"*args[:{len(params) - n_seeds}]"] if len(params) > n_seeds else []
+    for seed in seeds:
+        if seed in (tangent_of or {}):
+            param = tangent_of[seed]
+            passed.append(f"{as_tangent}(args[{position[seed]}], args[{position[param]}], {param!r})")
+        else:
+            passed.append(f"args[{position[seed]}]")
+    lines.append(f"    return {positional}({', '.join(passed)})")
     return "\n".join(lines) + "\n"

@@ -96,6 +96,14 @@ def uses_big(x):
     return np.sum(BIG[:3] * x * x)
 
 
+def builtin_names(x, args, kwargs, len=2.0, tuple=0.5):  # parameters named as what the seed wrappers call
+    return np.sum(np.sin(x) * x) * args * kwargs * len * tuple
+
+
+def helper_named(x, unbroadcast):  # a parameter named as the s2sad helper the gradient calls
+    return np.sum(x * unbroadcast)
+
+
 def vector(x):
     return np.sin(x) * x[0]
 
@@ -152,6 +160,10 @@ CASES = {
         ("grad", f"[{X}]", "{}", "[]"), ("jvp", f"[{X}]", "{}", f"[{V}]"),
     ]),
     "uses_big": ("uses_big", {"modes": ("grad",)}, [("grad", f"[{X}]", "{}", "[]")]),
+    "builtin_names": ("builtin_names", {"modes": ("vjp", "jvp", "hvp", "hessian")}, [
+        ("vjp", f"[{X}, 2.0, 3.0]", "{}", "[1.5]"), ("jvp", f"[{X}, 2.0, 3.0]", "{'tuple': 2.0}", f"[{V}]"),
+        ("hvp", f"[{X}, 2.0, 3.0, 1.5, 0.25]", "{}", f"[{V}]"), ("hessian", f"[{X}, 2.0, 3.0]", "{}", "[]"),
+    ]),
     "vector": ("vector", {"modes": ("jacobian", "vjp", "jvp")}, [
         ("jacobian", f"[{X}]", "{}", "[]"), ("vjp", f"[{X}]", "{}", f"[{V}]"), ("jvp", f"[{X}]", "{}", f"[{V}]"),
     ]),
@@ -406,6 +418,8 @@ def test_a_module_the_export_imports_is_never_overwritten(model, tmp_path):
 
 @pytest.mark.parametrize("attr, mode, fragment", [
     ("big_closure", "grad", "is an array of 20000 numbers"),  # written into the file, it would be megabytes
+    # its .source calls the parameter (a TypeError exported); memory runs other code than it shows
+    ("helper_named", "grad", "has a parameter or variable named 'unbroadcast'"),
     ("uses_big", "derivative", "export does not write the mode 'derivative'"),
     ("uses_big", "linearize", "unknown mode"),
 ])
@@ -447,6 +461,20 @@ def test_an_example_without_a_like_spelling_is_noted_in_the_header(model, tmp_pa
     text = export_source(model.keyword_only, like={"x": np.ones(3), "scale": 2.0}, path=str(tmp_path / "g.py"))
     regenerate = next(line for line in text.splitlines() if line.startswith("# regenerate: "))
     assert "--like" not in regenerate and "# note: the example arguments (like=) have no --like spelling" in text
+
+
+def test_a_source_edited_after_import_is_refused_and_an_export_edited_after_is_stale(model, tmp_path):
+    source = tmp_path / "hostile_model.py"
+    export(model.uses_big, "g_uses_big.py")
+    source.write_text(source.read_text().replace("BIG[:3] * x * x", "BIG[:3] * x * x * x"))
+    assert any("uses_big changed since the export" in p for p in check("g_uses_big.py"))
+    with pytest.raises(s2sad.S2SADError, match="has changed since it was imported"):
+        export_source(model.uses_big)  # the text on disk is not the code that runs
+    export(model.other_module, "g_other.py")  # and a helper in another module, edited after its derivative
+    helpers = tmp_path / "hostile_helpers.py"
+    helpers.write_text(helpers.read_text().replace("np.tanh(x)", "np.tanh(2 * x)"))
+    with pytest.raises(s2sad.S2SADError, match="smooth in .* has changed since it was imported"):
+        export_source(model.other_module)
 
 
 def test_exported_lambda_and_varargs_are_refused(tmp_path, monkeypatch):
