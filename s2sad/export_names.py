@@ -70,7 +70,7 @@ def local_names(source: str) -> set:
     """The parameters and local variables of the functions in `source`.
 
     Example:
-        >>> sorted(local_names("def f(x, unbroadcast):\n    y = x\n    return np.sum(y)\n"))
+        >>> sorted(local_names("def f(x, unbroadcast):\\n    y = x\\n    return np.sum(y)\\n"))
         ['unbroadcast', 'x', 'y']
     """
     names = set()
