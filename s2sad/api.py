@@ -531,11 +531,11 @@ class GeneratedFunction:
             >>> report.loops[0].names, report.loops[0].iterations
             (['s', 't2'], 1000)
             >>> print(report)  # doctest: +SKIP
-            tape: 80.0 kB at most, 2000 values pushed
-            time: function 437 us, derivative 1.43 ms = 3.3x the function (cheap-gradient bound: 4x)
+            tape: 17.0 kB at most, 2000 values pushed
+            time: function 263 us, derivative 1.05 ms = 4.0x the function (cheap-gradient bound: 4x)
               line 4: for i in range(1000):
-                saves 2 per iteration (s, t2): 1000 iterations, 80.0 kB, 80 bytes per iteration
-            hint: loop at line 4 stores 2 values per iteration (80 bytes), 80.0 MB for 1e6 iterations: ...
+                saves 2 per iteration (s, t2): 1000 iterations, 17.0 kB, 17 bytes per iteration
+            hint: loop at line 4 stores 2 values per iteration (17 bytes), 17.0 MB for 1e6 iterations: ...
         """
         generated = self.specialize(*args, **kwargs) if self.kind in self._STRUCTURED_KINDS else self
         if kwargs and generated._variants is not None:  # keywords in order run as a positional call does

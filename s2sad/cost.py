@@ -17,7 +17,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .codegen import compile_function
+from .runtime import shape_of
 
 # Griewank's cheap-gradient bound: a gradient costs at most this many times the function
 CHEAP_GRADIENT_BOUND = 4.0
@@ -133,11 +136,17 @@ def _seconds(t: float) -> str:
 
 
 def _nbytes(value) -> int:
-    """Bytes one saved value keeps alive: the object (an array's own data included) and its list slot."""
+    """Bytes one saved value keeps alive: the object (an array's own data included) and its list slot;
+    the slot alone for a shape stand-in (`runtime.shape_of`), one object shared by every push."""
+    if value.__class__ in _STAND_IN_TYPES and shape_of(value) is value:
+        return _LIST_SLOT
     try:
         return sys.getsizeof(value) + _LIST_SLOT
     except TypeError:  # pragma: no cover - objects without a size
         return _LIST_SLOT
+
+
+_STAND_IN_TYPES = (np.ndarray, np.float64, float)  # (shape_of gives a list or an int back as it is)
 
 
 class _Measure:

@@ -145,6 +145,13 @@ def test_rnn_saves_the_hidden_state_once():
     assert src.count("tape.append(h)") == 1, src
 
 
+def test_cost_counts_a_shape_stand_in_as_its_list_slot():
+    # the stand-ins are shared (one per shape): a push of one keeps 8 bytes alive, not another array object
+    (loop,) = s2sad.grad(rnn, wrt=(0, 1)).cost(XS, W).loops
+    assert loop.names == ["h", "t_shape"], loop
+    assert loop.bytes_per_iteration == (sys.getsizeof(np.zeros(3)) + 8) + 8, loop  # was 264 (t_shape: 120)
+
+
 def test_shape_stand_in_keeps_no_data():
     from s2sad.runtime import shape_of, unbroadcast
     big = np.ones((1000, 3))
