@@ -155,7 +155,7 @@ def _is_fresh_call(stmt: ir.Assign) -> bool:
         return name not in {
             "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "diagonal",
             "asarray", "asanyarray", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "real", "imag",
-            "flip", "fliplr", "flipud", "rot90", "split", "array_split", "hsplit", "vsplit",
+            "flip", "fliplr", "flipud", "rot90", "split", "array_split", "hsplit", "vsplit", "real_if_close",
         }
     return False
 
@@ -484,7 +484,7 @@ _VIEW_FUNCTIONS = {
     "reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "moveaxis", "asarray", "asanyarray",
     "diagonal", "flip", "fliplr", "flipud", "rot90", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to",
     "real", "imag", "matrix_transpose", "permute_dims", "split", "array_split", "hsplit", "vsplit", "dsplit",
-    "unstack",
+    "unstack", "real_if_close",
 }
 
 

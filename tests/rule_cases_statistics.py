@@ -63,3 +63,51 @@ add(np.maximum.accumulate, np.array([[1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 0.0], [4.0, 
     id="np.maximum.accumulate-ties")
 add(np.minimum.accumulate, -np.array([[1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 0.0], [4.0, 4.0, 1.0, 6.0, 2.0, 6.5, 0.0]]), 1,
     id="np.minimum.accumulate-ties")
+
+
+# ---------------------------------------------------------------------------
+# Powers of two and parts of numbers
+# ---------------------------------------------------------------------------
+
+add(np.ldexp, normal(3, 4), np.array([1, -2, 3, 0]), id="np.ldexp")
+add(np.ldexp, 1.5, 3, id="np.ldexp-float")
+add(np.frexp, 5 * normal(3, 4), id="np.frexp")
+add(np.modf, 5 * normal(3, 4), id="np.modf")
+add(np.modf, -2.75, id="np.modf-float")
+add(np.real_if_close, normal(2, 3), id="np.real_if_close")
+
+
+# ---------------------------------------------------------------------------
+# Quantiles (away from ties; q = 0, 1 and a q between two order statistics)
+# ---------------------------------------------------------------------------
+
+for f, scale in ((np.quantile, 1.0), (np.percentile, 100.0)):
+    name = f"np.{f.__name__}"
+    add(f, normal(3, 5), 0.3 * scale, id=name)
+    add(f, normal(3, 5), 0.3 * scale, axis=1, id=f"{name}-axis1")
+    add(f, normal(3, 5), 0.3 * scale, axis=0, keepdims=True, id=f"{name}-keepdims")
+    add(f, normal(3, 5), np.array([0.1, 0.65]) * scale, axis=-1, id=f"{name}-q-array")
+    add(f, strided(normal(2, 3, 4)), np.array([[0.3], [0.45]]) * scale, axis=(0, 2), id=f"{name}-q-2d-tuple-axis")
+    add(f, normal(6), 0.0, wrt=[0], id=f"{name}-q0")
+    add(f, normal(6), 1.0 * scale, wrt=[0], id=f"{name}-q1")
+    add(f, normal(1, 4), 0.25 * scale, axis=0, wrt=[0], id=f"{name}-one-entry")
+add(np.quantile, np.array([1.0, 3.0, 3.0, 0.5, 2.0]), 0.3, id="np.quantile-tie-elsewhere")
+
+# ---------------------------------------------------------------------------
+# Covariance and correlation
+# ---------------------------------------------------------------------------
+
+for f in (np.cov, np.corrcoef):
+    name = f"np.{f.__name__}"
+    add(f, normal(3, 5), id=name)
+    add(f, normal(5, 3), rowvar=False, id=f"{name}-rowvar")
+    add(f, normal(3, 5), normal(2, 5), id=f"{name}-y")
+    add(f, normal(5), normal(5), id=f"{name}-vectors")
+    add(f, normal(5, 3), normal(5, 2), False, id=f"{name}-y-rowvar-positional")
+    add(f, normal(3, 5), normal(5), id=f"{name}-y-vector")
+add(np.cov, normal(3, 5), bias=True, id="np.cov-bias")
+add(np.cov, normal(3, 5), ddof=2, id="np.cov-ddof")
+add(np.cov, normal(6), id="np.cov-one-variable")
+from s2sad.rules.statistics import plus_transpose  # noqa: E402
+
+add(plus_transpose, normal(3, 3), id="plus_transpose")

@@ -28,9 +28,33 @@ def ufunc_scans(x):
                   - np.minimum.accumulate(x, axis=1) * x)
 
 
+def parts_of_numbers(x):
+    mantissa, exponent = np.frexp(5.0 * x)
+    fractional, integral = np.modf(3.0 * x)
+    return np.sum(mantissa ** 2 * exponent + fractional ** 3 + integral + np.ldexp(x, 2) ** 2 * np.real_if_close(x))
+
+
+def quantiles(x):
+    return np.sum(np.quantile(x, [0.2, 0.7], axis=1) ** 2) + np.percentile(x, 35.0) * np.sum(x)
+
+
+def quantile_in_q(q):
+    return np.sum(np.quantile(np.array([0.3, -1.2, 2.5, 0.9, 1.7]), q) ** 2
+                  + np.percentile(np.array([4.0, 1.0, 2.5]), 100 * q) * q)
+
+
+def covariances(x):
+    return (np.sum(np.cov(x) ** 2) + np.sum(np.cov(x.T, rowvar=False, ddof=0) * np.corrcoef(x))
+            + np.sum(np.corrcoef(x, x[0] ** 2) ** 3))
+
+
 @pytest.mark.parametrize("f, args", [
     (ufunc_reductions, (X,)),
     (ufunc_scans, (X,)),
+    (parts_of_numbers, (X,)),
+    (quantiles, (X,)),
+    (quantile_in_q, (np.array([0.35, 0.6]),)),
+    (covariances, (X,)),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_derivatives_match_central_differences(f, args):
     check_case(f, args, 0, MODES, rtol=1e-5, atol=1e-6)
@@ -48,7 +72,22 @@ def subtract_reduce(x):
     return np.sum(np.subtract.reduce(x))
 
 
+def quantile_nearest(x):
+    return np.quantile(x, 0.3, method="nearest")
+
+
+def quantile_overwriting(x):
+    return np.quantile(x, 0.3, overwrite_input=True)
+
+
+def cov_weighted(x):
+    return np.sum(np.cov(x, aweights=np.ones(4)))
+
+
 @pytest.mark.parametrize("f, error, says", [
+    (quantile_nearest, s2sad.NoDerivativeError, "method='linear' only"),
+    (quantile_overwriting, s2sad.RuleError, "unexpected keyword argument 'overwrite_input'"),
+    (cov_weighted, s2sad.RuleError, "unexpected keyword argument 'aweights'"),
     (reduce_with_initial, s2sad.RuleError, "np.add.reduce does not match its derivative rule"),
     (reduce_with_out_by_position, s2sad.RuleError, "too many positional arguments"),
     (subtract_reduce, s2sad.NoDerivativeError, "np.subtract.reduce has no derivative rule"),

@@ -26,6 +26,7 @@ from . import reductions  # noqa: E402,F401  sum, mean, max, cumsum, norm, ...
 from . import arrays  # noqa: E402,F401  shape, data movement, indexing, constructors
 from . import linalg  # noqa: E402,F401  dot, matmul, einsum, numpy.linalg
 from . import ufunc_methods  # noqa: E402,F401  np.add.reduce, np.maximum.accumulate, ...
+from . import statistics  # noqa: E402,F401  quantile, percentile, cov, corrcoef
 from . import helpers  # noqa: E402,F401  rules for s2sad's own runtime helpers
 from . import nondiff  # noqa: E402,F401  functions with no derivative
 from . import writes  # noqa: E402,F401  calls that write into an argument

@@ -26,6 +26,7 @@ _TABLES = {
     "arrays": "Shape, data movement, indexing, construction",
     "linalg": "Products and linear algebra",
     "ufunc_methods": "Reductions and scans of ufuncs",
+    "statistics": "Statistics",
     "helpers": "s2sad's own helpers (so derivative code can be differentiated again)",
 }
 

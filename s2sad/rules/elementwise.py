@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..primitives import Method
-from ..runtime import unbroadcast
-from .registry import adjoint, tangent
+from ..runtime import unbroadcast, zeros_like
+from .registry import adjoint, returns_tuple, tangent
 
 
 # ---------------------------------------------------------------------------
@@ -569,3 +569,58 @@ def generator_uniform(y, rng, low=0.0, high=1.0, size=None):
 @tangent(Method("uniform"), elementwise=True)
 def generator_uniform_tangent(y, rng, low=0.0, high=1.0, size=None):
     y_dot = low_dot * (1.0 - (y - low) / (high - low)) + high_dot * (y - low) / (high - low)
+
+
+# ---------------------------------------------------------------------------
+# Scaling by powers of two, and splitting a number into parts
+# ---------------------------------------------------------------------------
+
+
+@adjoint(np.ldexp)
+def ldexp(y, x1, x2):
+    """x1 * 2**x2 with an integer x2 (not differentiated: NumPy refuses a float x2)."""
+    # dy/dx1 = 2**x2, applied by ldexp itself (exact, no overflow of 2**x2 before the product)
+    x1_bar = unbroadcast(np.ldexp(y_bar, x2), x1)
+
+
+@tangent(np.ldexp, elementwise=True)
+def ldexp_tangent(y, x1, x2):
+    y_dot = np.ldexp(x1_dot, x2)
+
+
+@adjoint(np.frexp)
+def frexp(y, x):
+    """(mantissa, exponent) with x = mantissa * 2**exponent; the exponent is piecewise constant."""
+    # mantissa = x * 2**-exponent: d mantissa/dx = 2**-exponent
+    x_bar = np.ldexp(zeros_like(y[0]) if y_bar[0] is None else y_bar[0], -y[1])
+
+
+@tangent(np.frexp)
+def frexp_tangent(y, x):
+    y_dot = (np.ldexp(x_dot, -y[1]), np.zeros(np.shape(y[1])))
+
+
+@adjoint(np.modf)
+def modf(y, x):
+    """(fractional part, integral part): derivative 1 and 0."""
+    # x = frac + int with int piecewise constant: d frac/dx = 1
+    x_bar = zeros_like(y[0]) if y_bar[0] is None else y_bar[0]
+
+
+@tangent(np.modf)
+def modf_tangent(y, x):
+    y_dot = (x_dot, np.zeros(np.shape(y[1])))
+
+
+returns_tuple(np.frexp, np.modf)
+
+
+@adjoint(np.real_if_close)
+def real_if_close(y, a, tol=100):
+    """The identity on real input (complex input is refused, as everywhere)."""
+    a_bar = y_bar
+
+
+@tangent(np.real_if_close)
+def real_if_close_tangent(y, a, tol=100):
+    y_dot = a_dot
