@@ -248,7 +248,7 @@ def test_math_module_functions():
 
 def test_missing_tangent_rule_is_a_clear_error():
     def f(x):
-        return np.frexp(x)[0]  # a C function with no rule
+        return np.nextafter(x, 2.0)  # a C function with no rule
 
     with pytest.raises(s2sad.S2SADError):
         s2sad.jvp(f)(1.0, 1.0)

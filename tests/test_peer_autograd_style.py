@@ -862,8 +862,8 @@ def test_numpy_more(name):
 
 # ------------------------------------------------------------------ right, or refused at the line
 # NumPy functions a peer suite may call. Each must give the derivative central differences give, or
-# be refused with an s2sad error (never an internal error, never a wrong number). Today every one of
-# these is refused: eig/eigvals are complex, the others have no rule yet.
+# be refused with an s2sad error (never an internal error, never a wrong number). eig/eigvals are
+# refused (complex); several of the others have rules now (tests/rule_cases_statistics.py).
 
 M33 = arr(3, 3) + 3 * np.eye(3)
 V4 = arr(4)
