@@ -123,7 +123,7 @@ def stack(parts, axis):
 
 
 _DRIVER_HELPERS = {"basis": basis, "flat": flat, "unflat": unflat, "out_shape": out_shape, "size": size,
-                   "check_field": check_field, "stack": stack, "np": np}
+                   "check_field": check_field, "stack": stack, "np": np, "float": float, "enumerate": enumerate}
 
 
 # ------------------------------------------------------------------ drivers
@@ -145,11 +145,41 @@ def _signature_text(func, namespace):
     return ", ".join(parts)
 
 
-def _driver(func, kind, wrt_names, body, doc, parts, extra_names=None, extra_sources=()):
+# What a driver's body names besides f's parameters: its own variables, then the helpers it calls
+_DRIVER_LOCALS = ("e", "k", "columns", "rows", "value", "value_dot", "total", "J")
+
+
+def _driver_names(func, taken=()) -> dict:
+    """How a driver of `func` spells each of its variables and helpers: as itself, or with underscores
+    appended where f has a parameter of that name (or `taken` holds it), which the variable would
+    overwrite or the parameter would hide: ``hessian(f)(x, e)`` with the loop ``for e in basis(x)``
+    passed each basis vector as f's `e`.
+
+    Example:
+        >>> def f(x, e, basis):
+        ...     return x * e
+        >>> names = _driver_names(f)
+        >>> names["e"], names["basis"], names["k"]
+        ('e_', 'basis_', 'k')
+    """
+    used = set(signature(func).parameters) | set(taken)
+    names = {}
+    for name in (*_DRIVER_LOCALS, *_DRIVER_HELPERS):
+        spelled = name
+        while spelled in used:
+            spelled += "_"
+        names[name] = spelled
+        used.add(spelled)
+    return names
+
+
+def _driver(func, kind, wrt_names, body, doc, parts, extra_names=None, extra_sources=(), names=None):
     """Compile a driver function `<kind>_<f>` whose body is `body`; `parts` are the generated
-    functions it calls (name -> GeneratedFunction)."""
+    functions it calls (name -> GeneratedFunction); `names` how the body spells the helpers
+    (`_driver_names`)."""
     name = f"{kind}_{_safe_name(func)}"
-    namespace = dict(_DRIVER_HELPERS)
+    names = names or {helper: helper for helper in _DRIVER_HELPERS}
+    namespace = {names[helper]: value for helper, value in _DRIVER_HELPERS.items()}
     namespace.update(parts)
     namespace.update(extra_names or {})
     signature = _signature_text(func, namespace)
@@ -374,50 +404,55 @@ def _jacobian(func, positions, many, mode, names):
     x = names[p]
     parts = {}
     forward = reverse = ""
+    primal_name = fname if fname not in names and not keyword.iskeyword(fname) else f"{fname}_primal"
+    extra = {primal_name: func}
+    x_bar = f"{x}_bar"
+    while x_bar in names:  # (a parameter of that name: the driver's variable must not overwrite it)
+        x_bar += "_"
+    n = _driver_names(func, (primal_name, x_bar))
+    e, np_, value = n["e"], n["np"], n["value"]
     if mode in ("auto", "forward"):
         jvp_fn = build(func, "jvp", p)
         parts[jvp_fn.__name__] = jvp_fn
         forward = (
             f"# forward mode: one jvp per entry of {x} (J @ e is a column of J)\n"
-            f"columns = []\n"
-            f"for e in basis({x}):\n"
-            f"    value, value_dot = {jvp_fn.__name__}({args}, e)\n"
-            f"    columns.append(flat(value_dot))\n"
-            f"return np.reshape(stack(columns, -1), out_shape(value) + np.shape({x}))\n"
+            f"{n['columns']} = []\n"
+            f"for {e} in {n['basis']}({x}):\n"
+            f"    {value}, {n['value_dot']} = {jvp_fn.__name__}({args}, {e})\n"
+            f"    {n['columns']}.append({n['flat']}({n['value_dot']}))\n"
+            f"return {np_}.reshape({n['stack']}({n['columns']}, -1), {n['out_shape']}({value}) + {np_}.shape({x}))\n"
         )
     if mode in ("auto", "reverse"):
         vjp_fn = build(func, "vjp", p)
         parts[vjp_fn.__name__] = vjp_fn
         reverse = (
             f"# reverse mode: one vjp per entry of the value (e @ J is a row of J)\n"
-            f"rows = []\n"
-            f"for e in basis(flat(value)):\n"
-            f"    {x}_bar = {vjp_fn.__name__}({args}, unflat(e, value))\n"
-            f"    rows.append(np.ravel({x}_bar))\n"
-            f"return np.reshape(stack(rows, 0), out_shape(value) + np.shape({x}))\n"
+            f"{n['rows']} = []\n"
+            f"for {e} in {n['basis']}({n['flat']}({value})):\n"
+            f"    {x_bar} = {vjp_fn.__name__}({args}, {n['unflat']}({e}, {value}))\n"
+            f"    {n['rows']}.append({np_}.ravel({x_bar}))\n"
+            f"return {np_}.reshape({n['stack']}({n['rows']}, 0), {n['out_shape']}({value}) + {np_}.shape({x}))\n"
         )
-    primal_name = fname if fname not in names and not keyword.iskeyword(fname) else f"{fname}_primal"
-    extra = {primal_name: func}
 
     def indent(text, n):
         return "".join(" " * n + line + "\n" for line in text.splitlines())
 
     if mode == "forward":
         ret = forward.rindex("return ")
-        body = indent(forward[:ret] + f"if not columns:  # {x} is empty: no jvp ran to give the value\n"
-                      f"    value = {primal_name}({_call_text(func, keywords=True)})\n" + forward[ret:], 4)
+        body = indent(forward[:ret] + f"if not {n['columns']}:  # {x} is empty: no jvp ran to give the value\n"
+                      f"    {value} = {primal_name}({_call_text(func, keywords=True)})\n" + forward[ret:], 4)
     elif mode == "reverse":
-        body = indent(f"value = {primal_name}({_call_text(func, keywords=True)})\n", 4) + indent(reverse, 4)
+        body = indent(f"{value} = {primal_name}({_call_text(func, keywords=True)})\n", 4) + indent(reverse, 4)
     else:
         body = (
-            indent(f"value = {primal_name}({_call_text(func, keywords=True)})\n", 4)
-            + f"    if np.size({x}) < size(value):  # mode='auto': fewer inputs than outputs\n"
+            indent(f"{value} = {primal_name}({_call_text(func, keywords=True)})\n", 4)
+            + f"    if {np_}.size({x}) < {n['size']}({value}):  # mode='auto': fewer inputs than outputs\n"
             + indent(forward, 8)
             + "    else:\n"
             + indent(reverse, 8)
         )
     return _driver(func, "jacobian", [x], body, f"The Jacobian of {func.__name__} with respect to {x} "
-                   f"(mode={mode!r}); shape: value shape + {x} shape.", parts, extra)
+                   f"(mode={mode!r}); shape: value shape + {x} shape.", parts, extra, names=n)
 
 
 def hessian(f, wrt=0):
@@ -448,15 +483,17 @@ def _hessian(func, p):
     x = _param_names(func)[p]
     args = _call_text(func)
     hvp_fn = build(func, "hvp", p)
+    n = _driver_names(func)
+    e, np_, columns = n["e"], n["np"], n["columns"]
     body = (
         f"    # one Hessian-vector product (forward over reverse) per entry of {x}: H @ e is a column of H\n"
-        f"    columns = []\n"
-        f"    for e in basis({x}):\n"
-        f"        columns.append(np.ravel({hvp_fn.__name__}({args}, e)))\n"
-        f"    return np.reshape(stack(columns, -1), np.shape({x}) + np.shape({x}))\n"
+        f"    {columns} = []\n"
+        f"    for {e} in {n['basis']}({x}):\n"
+        f"        {columns}.append({np_}.ravel({hvp_fn.__name__}({args}, {e})))\n"
+        f"    return {np_}.reshape({n['stack']}({columns}, -1), {np_}.shape({x}) + {np_}.shape({x}))\n"
     )
     return _driver(func, "hessian", [x], body, f"The Hessian of {func.__name__} with respect to {x}.",
-                   {hvp_fn.__name__: hvp_fn})
+                   {hvp_fn.__name__: hvp_fn}, names=n)
 
 
 def laplacian(f, wrt=0):
@@ -483,15 +520,17 @@ def laplacian(f, wrt=0):
         x = _param_names(func)[p]
         args = _call_text(func)
         hvp_fn = build(func, "hvp", p)
+        n = _driver_names(func)
+        e, total = n["e"], n["total"]
         body = (
             f"    # the trace of the Hessian: e . (H @ e) for each basis vector e of {x}\n"
-            f"    total = 0.0\n"
-            f"    for e in basis({x}):\n"
-            f"        total = total + float(np.sum(e * {hvp_fn.__name__}({args}, e)))\n"
-            f"    return total\n"
+            f"    {total} = 0.0\n"
+            f"    for {e} in {n['basis']}({x}):\n"
+            f"        {total} = {total} + {n['float']}({n['np']}.sum({e} * {hvp_fn.__name__}({args}, {e})))\n"
+            f"    return {total}\n"
         )
         return _driver(func, "laplacian", [x], body, f"The Laplacian of {func.__name__} in {x}.",
-                       {hvp_fn.__name__: hvp_fn})
+                       {hvp_fn.__name__: hvp_fn}, names=n)
 
     return _cached(func, ("laplacian", p), lambda: _guard(func, make))
 
@@ -520,17 +559,19 @@ def divergence(f, wrt=0):
         x = _param_names(func)[p]
         args = _call_text(func)
         jvp_fn = build(func, "jvp", p)
+        n = _driver_names(func)
+        e, k, total, value, value_dot = n["e"], n["k"], n["total"], n["value"], n["value_dot"]
         body = (
             f"    # the trace of the Jacobian: entry k of J @ e_k, one jvp per basis vector e_k of {x}\n"
-            f"    total = 0.0\n"
-            f"    for k, e in enumerate(basis({x})):\n"
-            f"        value, value_dot = {jvp_fn.__name__}({args}, e)\n"
-            f"        check_field({x}, value, 'divergence')\n"
-            f"        total = total + float(flat(value_dot)[k])\n"
-            f"    return total\n"
+            f"    {total} = 0.0\n"
+            f"    for {k}, {e} in {n['enumerate']}({n['basis']}({x})):\n"
+            f"        {value}, {value_dot} = {jvp_fn.__name__}({args}, {e})\n"
+            f"        {n['check_field']}({x}, {value}, 'divergence')\n"
+            f"        {total} = {total} + {n['float']}({n['flat']}({value_dot})[{k}])\n"
+            f"    return {total}\n"
         )
         return _driver(func, "divergence", [x], body, f"The divergence of {func.__name__} in {x}.",
-                       {jvp_fn.__name__: jvp_fn})
+                       {jvp_fn.__name__: jvp_fn}, names=n)
 
     return _cached(func, ("divergence", p), lambda: _guard(func, make))
 
@@ -559,17 +600,20 @@ def curl(f, wrt=0):
         x = _param_names(func)[p]
         args = _call_text(func)
         jvp_fn = build(func, "jvp", p)
+        n = _driver_names(func)
+        e, columns, value, value_dot, J, np_ = n["e"], n["columns"], n["value"], n["value_dot"], n["J"], n["np"]
         body = (
             f"    # the Jacobian by forward mode, one jvp per basis vector of {x}: J[i, j] = dF_i / dx_j\n"
-            f"    columns = []\n"
-            f"    for e in basis({x}):\n"
-            f"        value, value_dot = {jvp_fn.__name__}({args}, e)\n"
-            f"        columns.append(flat(value_dot))\n"
-            f"    check_field({x}, value, 'curl', three=True)\n"
-            f"    J = np.stack(columns, axis=-1)\n"
-            f"    return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])\n"
+            f"    {columns} = []\n"
+            f"    for {e} in {n['basis']}({x}):\n"
+            f"        {value}, {value_dot} = {jvp_fn.__name__}({args}, {e})\n"
+            f"        {columns}.append({n['flat']}({value_dot}))\n"
+            f"    {n['check_field']}({x}, {value}, 'curl', three=True)\n"
+            f"    {J} = {np_}.stack({columns}, axis=-1)\n"
+            f"    return {np_}.array([{J}[2, 1] - {J}[1, 2], {J}[0, 2] - {J}[2, 0], {J}[1, 0] - {J}[0, 1]])\n"
         )
-        return _driver(func, "curl", [x], body, f"The curl of {func.__name__} in {x}.", {jvp_fn.__name__: jvp_fn})
+        return _driver(func, "curl", [x], body, f"The curl of {func.__name__} in {x}.", {jvp_fn.__name__: jvp_fn},
+                       names=n)
 
     return _cached(func, ("curl", p), lambda: _guard(func, make))
 

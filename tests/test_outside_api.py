@@ -62,3 +62,36 @@ OPERATORS_OF_A_BOUND_METHOD = {
 @pytest.mark.parametrize("call, expected", OPERATORS_OF_A_BOUND_METHOD.values(), ids=OPERATORS_OF_A_BOUND_METHOD)
 def test_operators_of_a_differentiate_method_bound_to_an_object_differentiate_its_argument(call, expected):
     np.testing.assert_allclose(call(Model(np.array([1.0, 2.0]))), expected, rtol=1e-12)
+
+
+DRIVER_NAMES = ["e", "k", "value", "value_dot", "columns", "rows", "total", "J", "x_bar", "basis", "flat",
+                "unflat", "size", "stack", "out_shape", "check_field", "np", "float", "enumerate"]
+
+
+@pytest.fixture(scope="module")
+def parameter_named(tmp_path_factory):
+    """name -> (f(x, <name>) = sum(x**3) * <name>, F(x, <name>) = x**2 * <name>), from a module file."""
+    from gradcheck import module_from_source
+
+    lines = ["import numpy\n"]
+    for name in DRIVER_NAMES:
+        lines.append(f"def scalar_{name}(x, {name}):\n    return numpy.sum(x ** 3) * {name}\n")
+        lines.append(f"def field_{name}(x, {name}):\n    return x ** 2 * {name}\n")
+    module = module_from_source(tmp_path_factory.mktemp("driver_names"), "outside_driver_names", "\n".join(lines))
+    return {name: (getattr(module, f"scalar_{name}"), getattr(module, f"field_{name}")) for name in DRIVER_NAMES}
+
+
+@pytest.mark.parametrize("name", DRIVER_NAMES)
+def test_drivers_of_a_function_with_a_parameter_named_like_their_variables(parameter_named, name):
+    # hessian(f)(x, e) looped `for e in basis(x)` and passed each basis vector as f's e: a Hessian of
+    # half the right size, silently; a parameter named basis, flat, size, stack, value ... hid the
+    # driver's helper or was overwritten by its variable (InternalError "'float' object is not callable")
+    scalar, field = parameter_named[name]
+    x, c = np.array([0.5, -1.0, 2.0]), 2.0
+    np.testing.assert_allclose(s2sad.hessian(scalar)(x, c), np.diag(6 * x) * c, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.laplacian(scalar)(x, c), np.sum(6 * x) * c, rtol=1e-12)
+    for mode in ("forward", "reverse", "auto"):
+        np.testing.assert_allclose(s2sad.jacobian(field, mode=mode)(x, c), np.diag(2 * x) * c, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jacobian(field, (0, 1))(x, c)[1], x ** 2, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.divergence(field)(x, c), np.sum(2 * x) * c, rtol=1e-12)
+    np.testing.assert_allclose(s2sad.curl(field)(x, c), np.zeros(3), atol=1e-12)
