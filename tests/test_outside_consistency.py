@@ -210,6 +210,12 @@ def test_random_programs_second_derivatives_agree(program_dir, program, data):
         raise
     with np.errstate(all="ignore"):
         by_differences = differences(lambda w: g(x, y, w), v)
+        # the gradient has a kink within reach (np.sort of a vector with ties): no Hessian to compare
+        at = g(x, y, v)
+        for i in range(3):
+            step = np.eye(3)[i] * 1e-6
+            right, left = (g(x, y, v + step) - at) / 1e-6, (at - g(x, y, v - step)) / 1e-6
+            assume(np.allclose(right, left, rtol=1e-3, atol=1e-3))
     scale = 1 + np.max(np.abs(by_differences))
     np.testing.assert_allclose(hessian, by_differences, rtol=1e-4, atol=1e-5 * scale, err_msg=source)
     np.testing.assert_allclose(hessian, hessian.T, atol=1e-8 * scale, err_msg=source)

@@ -1,0 +1,61 @@
+"""Outside-style probes of ordinary programs: the value and gradient of each must be f's and the
+central differences'. Cases whose fix belongs to another part of s2sad are strict xfails naming it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2sad
+
+LOWERING = ("lower_control.stmt_For: the index of a loop over range (or enumerate) is not carried out of "
+            "the loop, so after it the name still holds its value from before the loop")
+
+
+def index_read_after_a_range_loop(x):
+    i = 0
+    for i in range(3):
+        x = x * 1.5
+    return x * i  # i is 2 here
+
+
+def index_read_after_an_enumerate_loop(x):
+    i = 0
+    for i, v in enumerate(x):
+        x = x + v * 0.0
+    return np.sum(x) * i  # i is len(x) - 1 here
+
+
+def index_read_after_a_reversed_loop(x):
+    i = 5
+    for i in reversed(range(3)):
+        x = x * 2.0
+    return x * i  # i is 0 here
+
+
+def item_read_after_a_loop_over_a_list(x):
+    k = 0.0
+    for k in [1.0, 2.0]:
+        x = x + k
+    return x * k
+
+
+CASES = [
+    pytest.param(index_read_after_a_range_loop, 0.7, marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError, reason=LOWERING + ": value 0.0 for 4.725, gradient 0.0 for 6.75")),
+    pytest.param(index_read_after_an_enumerate_loop, np.array([1.0, 2.0, 3.0]), marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError, reason=LOWERING + ": value 0.0 for 12.0")),
+    pytest.param(index_read_after_a_reversed_loop, 0.7, marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError, reason=LOWERING + ": value 28.0 for 0.0")),
+    (item_read_after_a_loop_over_a_list, 0.7),
+]
+
+
+@pytest.mark.parametrize("f, x", CASES)
+def test_a_loop_variable_read_after_the_loop_holds_its_last_value(f, x):
+    value, gradient = s2sad.value_and_grad(f)(x)
+    np.testing.assert_allclose(value, f(x), rtol=1e-12)
+    h = 1e-6
+    x = np.asarray(x, dtype=np.float64)
+    differences = np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size).reshape((-1,) + x.shape)])
+    np.testing.assert_allclose(np.ravel(gradient), differences, rtol=1e-6, atol=1e-8)
