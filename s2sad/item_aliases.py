@@ -102,35 +102,128 @@ def guard(lowerer, value, target: str, node, item: bool = False) -> None:
     for name, other in names_to_check(value, target, lowerer, node, item):
         what = f"the item of {target} updated in place" if item else f"{target} is an item or a view of another value, and"
         where = f"line {lowerer.loc(node).line}: {lowerer.loc(node).text.strip()} ({what} may share its data with {name})"
+        index = None if item else iterated_only(lowerer, value, name, node)
+        if index is not None:  # `for r in rows: r += 1.0`: only rows' other items are read later
+            other = lowerer.emit_call(ir.Ref(("other_items",), runtime.other_items), [other, index],
+                                      [("arrays", ir.Const(True))], node=node)
         lowerer.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view), [other, value, ir.Const(where)], node=node)
 
 
-def check_loop_updates(lowerer, carried, body_env, loop) -> None:
-    """Refuse ``r op= v`` in a loop whose body leaves in `r`, for the next iteration, a value that
-    may share memory with another (``for i in ...: r += 1.0; r = rows[i]``): when the update ran,
-    `r` was the loop's block argument, whose later values were not known yet.
+def iterated_only(lowerer, value, name, node):
+    """The loop index, if `value` is the item ``for r in name:`` binds in this iteration and `name` is
+    read after `node` only by that loop's header, which no other loop runs again; else None.
+
+    Then the update ``r op= v`` writes into ``name[k]``, and what reads it later are the items the loop
+    takes next: NumPy's change is seen only if one of them shares the item's memory (``rows = [a, a]``),
+    which ``not_a_view(other_items(rows, k), r)`` checks at run time. (Read anywhere else, ``rows``
+    itself is checked, as for any other name.)"""
+    found = lowerer.loop_items.get(value)
+    if found is None or lowerer.stack:
+        return None
+    loop, index = found
+    header = {id(n) for n in gast.walk(loop.iter) if isinstance(n, gast.Name) and n.id == name}
+    loads, loops, nested = _reads_of(lowerer.parsed.node)
+    if not header or sum(1 for _, _, inside in loops if header & inside) != 1:
+        return None  # a loop around this one would take the updated items again
+    line = getattr(node, "lineno", 0)
+    around = [inside for first, last, inside in loops if first <= line <= last]
+    later = [key for read, at, key in loads
+             if read == name and (at > line or key in nested or any(key in inside for inside in around))]
+    return index if all(key in header for key in later) else None
+
+
+def check_loop_updates(lowerer, carried, body_env, loop, body) -> None:
+    """Guard ``r op= v`` in a loop whose body leaves in `r`, for the next iteration, a value that
+    may share memory with another: when the update ran, `r` was the loop's block argument, whose
+    later values were not known yet.
+
+    An item or a view (``for i in ...: r += 1.0; r = rows[i]``) is refused. A value another name
+    may hold too (``last = acc``, ``best = acc if c else best``) is fine when that name is rebound
+    after each update and not read in between (`_rebound_after_each_update`); otherwise a check
+    ``not_a_view(last, acc)`` opens the body: only the run time knows whether they are one array
+    (a number is never changed in place).
 
     Args:
         lowerer: the lowering walk.
         carried: ``[(name, block argument, first value)]`` of the loop.
         body_env: the names bound at the end of the loop body.
         loop: the gast ``For`` or ``While``.
+        body: the loop body's IR statements (the checks go first).
 
     Raises:
-        InPlaceUpdateError: at the first such update.
+        InPlaceUpdateError: at the first update of an item or a view.
     """
+    args = {name: arg for name, arg, _ in carried}
     for name, arg, _ in carried:
         nxt = body_env.get(name)
-        if nxt is None or nxt == arg or not may_be_a_part(nxt, name, lowerer, env=body_env) and not any(
-                atom == nxt for other, atom in body_env.items() if other != name):
+        updates = [n for n in gast.walk(loop) if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name)
+                   and n.target.id == name]
+        if nxt is None or nxt == arg or not updates:
             continue
-        for node in gast.walk(loop):
-            if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) and node.target.id == name:
-                raise InPlaceUpdateError(
-                    f"{name!r} is updated in place here, and by the end of the loop body it holds an item, a "
-                    "view or another name's value, which the next iteration's update would change too",
-                    lowerer.loc(node), hint=f"write {name} = {name} {_SYMBOLS.get(type(node.op), 'op')} ... "
-                    "(a new value), or take a copy where it is rebound")
+        others = [other for other, atom in body_env.items() if other != name and _may_hold(lowerer, atom, nxt)]
+        if may_be_a_part(nxt, name, lowerer, env=body_env) or any(other not in args for other in others):
+            node = updates[0]
+            raise InPlaceUpdateError(
+                f"{name!r} is updated in place here, and by the end of the loop body it holds an item, a "
+                "view or another name's value, which the next iteration's update would change too",
+                lowerer.loc(node), hint=f"write {name} = {name} {_SYMBOLS.get(type(node.op), 'op')} ... "
+                "(a new value), or take a copy where it is rebound")
+        if not others or _rebound_after_each_update(lowerer, loop, name, others):
+            continue
+        loc = lowerer.loc(updates[0])
+        for other in others:
+            where = f"line {loc.line}: {loc.text.strip()} ({name} may be the same array as {other}, which the " \
+                    "loop left holding its value)"
+            check = ir.Assign(lowerer.namer.temp(), ir.Ref(("not_a_view",), runtime.not_a_view),
+                              [args[other], arg, ir.Const(where)], [], loc)
+            body.insert(0, check)
+
+
+def _may_hold(lowerer, atom, value) -> bool:
+    """May `atom` be `value`: is it, or a branch join or loop result one of whose values may be?"""
+    pending, seen = [atom], set()
+    while pending:
+        probe = pending.pop()
+        if probe == value:
+            return True
+        if isinstance(probe, ir.Var) and probe not in seen:
+            seen.add(probe)
+            pending.extend(lowerer.joins.get(probe, ()))
+    return False
+
+
+def _rebound_after_each_update(lowerer, loop, name, others) -> bool:
+    """Is every name in `others` (which the loop body leaves holding `name`'s value: ``last = acc``)
+    rebound after each ``name op= v`` of the loop, at the top of its body, and not read in between?
+    NumPy's update then reaches them only while nothing reads them, so ``name = name op v`` is exact.
+    Every update of these names in the function must be one of those, and the body define no
+    function (which might read them when called)."""
+    if lowerer.stack:
+        return False  # in an inlined helper, the caller's names may be the same value too
+    body = loop.body
+    if any(isinstance(n, (gast.FunctionDef, gast.Lambda)) for s in body for n in gast.walk(s)):
+        return False
+    checked = set()
+    for p, stmt in enumerate(body):
+        if not (isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and stmt.target.id == name):
+            continue
+        for other in others:
+            rebound = next((q for q in range(p + 1, len(body)) if _binds_to(body[q], other, name)), None)
+            if rebound is None or any(isinstance(n, gast.Name) and n.id == other and isinstance(n.ctx, gast.Load)
+                                      for s in body[p:rebound] for n in gast.walk(s)):
+                return False
+        checked.add(id(stmt))
+    updates = [n for n in gast.walk(lowerer.parsed.node) if isinstance(n, gast.AugAssign) and (
+        isinstance(n.target, gast.Name) and n.target.id in (name, *others)
+        or isinstance(n.target, gast.Subscript) and isinstance(n.target.value, gast.Name)
+        and n.target.value.id in (name, *others))]
+    return bool(checked) and all(id(n) in checked for n in updates)
+
+
+def _binds_to(stmt, target, name) -> bool:
+    """Is `stmt` ``target = name``?"""
+    return isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+        and stmt.targets[0].id == target and isinstance(stmt.value, gast.Name) and stmt.value.id == name
 
 
 _SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//", gast.Mod: "%",

@@ -98,6 +98,7 @@ class _Lowerer:
     fields: dict = field(default_factory=dict)  # Var bound to a dict or namedtuple -> {key or field: item}
     frozen: set = field(default_factory=set)  # containers that are (parts of) a parameter: never written
     element_of: dict = field(default_factory=dict)  # `layer = layers[k]` (k not a literal) -> layers
+    loop_items: dict = field(default_factory=dict)  # the item `for r in rows:` binds -> (the loop, its index)
     arg_inits: dict = field(default_factory=dict)  # a loop's block argument -> its initial value
     contained: set = field(default_factory=set)  # values put into a list or tuple (so reachable from it)
     viewed_from: dict = field(default_factory=dict)  # a value that may be a view (`v = y[1:]`) -> y

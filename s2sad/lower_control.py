@@ -120,8 +120,8 @@ def _loop_carried(lw, names, exclude=()):
     return carried
 
 
-def _finish_loop(lw, carried, body_env, node):
-    item_aliases.check_loop_updates(lw, carried, body_env, node)
+def _finish_loop(lw, carried, body_env, node, body):
+    item_aliases.check_loop_updates(lw, carried, body_env, node, body)
     result = []
     for name, arg, init in carried:
         nxt = body_env[name]
@@ -188,12 +188,13 @@ def stmt_For(lw, node):
         element = lw.emit_call(operator.getitem, [seq, index], node=node,
                                  target=lw.namer.fresh(tgt.id) if isinstance(tgt, gast.Name) else None)
         lw.element_of[element] = seq
+        lw.loop_items[element] = (node, index)
         lower_containers.bind_target(lw, tgt, element, node)
     lw.block(node.body)
     body_env, body = lw.env, lw.out
     lw.env, lw.out = outer_env, outer_out
     carried = closures.leave_loop(lw, carried, body_env, body, node)
-    carried_ir = _finish_loop(lw, carried, body_env, node)
+    carried_ir = _finish_loop(lw, carried, body_env, node, body)
     lw.out.append(ir.For(index, iterable, body, carried_ir, loc=lw.loc(node)))
 
 
@@ -221,7 +222,7 @@ def stmt_While(lw, node):
     body_env, body = lw.env, lw.out
     lw.env, lw.out = outer_env, outer_out
     carried = closures.leave_loop(lw, carried, body_env, cond_body + body, node)
-    carried_ir = _finish_loop(lw, carried, body_env, node)
+    carried_ir = _finish_loop(lw, carried, body_env, node, body)
     lw.out.append(ir.While(cond_body, cond, body, carried_ir, loc=lw.loc(node)))
 
 

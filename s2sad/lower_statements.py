@@ -82,7 +82,8 @@ def stmt_AugAssign(lw, node):
                     f"array as the argument {name})"
             current = lw.emit_call(ir.Ref(("not_a_view",), runtime.not_a_view),
                                      [current, lw.env[name], ir.Const(where)], node=node)
-        if viewed is not None and not ir.is_temp(viewed) and read_later(lw, viewed.base, node):
+        if viewed is not None and not ir.is_temp(viewed) and read_later(lw, viewed.base, node) \
+                and item_aliases.iterated_only(lw, current, viewed.base, node) is None:  # `for row in m: row += v`
             # `v = y[1:]; v *= 2` writes into y too (a view); the lowering `v = v * 2` would not
             where = f"line {lw.loc(node).line}: {lw.loc(node).text.strip()} ({target.id} may be a view " \
                     f"of {viewed.base})"

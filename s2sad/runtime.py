@@ -301,10 +301,15 @@ def _arrays_share(value, base) -> bool:
     return isinstance(value, np.ndarray) and isinstance(base, np.ndarray) and np.shares_memory(value, base)
 
 
-def other_items(container, key):
+def other_items(container, key, arrays=False):
     """The items of the list, tuple or dict `container` other than ``container[key]``: what an update
     of ``container[key]`` in place must not reach (``rows = [a, a]; rows[0] += y`` changes
-    ``rows[1]`` too). A key that is not an int (a slice) or a dict key gives no items to check."""
+    ``rows[1]`` too). A key that is not an int (a slice) or a dict key gives no items to check.
+    With `arrays`, an item that is a list, tuple or dict gives the whole container (``for r in rows:
+    r += [v]`` changes what rows holds: the check refuses it)."""
+    if arrays and isinstance(container, (list, tuple)) and isinstance(key, (int, np.integer)) \
+            and isinstance(container[key], (list, tuple, dict)):
+        return container
     if isinstance(container, dict):
         return [v for k, v in container.items() if k is not key and k != key]
     if isinstance(container, (list, tuple)) and isinstance(key, (int, np.integer)) and len(container):

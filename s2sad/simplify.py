@@ -208,11 +208,15 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
 
 
 def _written_in_place(fn) -> set:
-    """Values whose buffer an in-place update (x[i] = v, x_bar[i] += g) writes."""
+    """Values whose buffer an in-place update (x[i] = v, x_bar[i] += g) writes, or whose identity a
+    run-time alias check (``not_a_view(y, r)`` before ``r += v``) compares: ``r = y * 1.0`` made ``r = y``
+    would fail that check, where the function's ``r`` is a new array."""
     find = buffer_chains(fn, views=True)
     writes = (setitem, runtime.add_at, restore, list_append, unappend, runtime.zero_in_place)
     written = {find(s.args[0]) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value in writes}
-    return {v for v in ir.all_defs(fn.body) if find(v) in written}
+    written |= {find(a) for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.func.value is runtime.not_a_view
+                for a in s.args[:2] if isinstance(a, ir.Var)}
+    return {v for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if find(v) in written}
 
 
 def _atom_key(a):

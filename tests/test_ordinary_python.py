@@ -183,6 +183,65 @@ def replace_arrays_in_a_loop(x):
     return np.sum(params[0]) + np.sum(params[1] ** 2)
 
 
+# ---------------------------------------------------------------- in-place updates that alias nothing read
+
+def update_each_row_of_a_list(x):
+    rows = [x * 1.0, x ** 2]
+    s = 0.0
+    for r in rows:
+        r += 1.0
+        s = s + np.sum(r * r)
+    return s
+
+
+def scale_each_row_with_enumerate(x):
+    rows = [x * 1.0, x[::-1] * 2.0, np.sin(x)]
+    s = 0.0
+    for i, r in enumerate(rows):
+        r *= x[i]
+        s = s + np.sum(r) * (i + 1)
+    return s
+
+
+def update_each_row_of_a_matrix(x):
+    m = np.outer(x, x[:3])
+    s = 0.0
+    for row in m:
+        row -= x[:3]
+        s = s + np.sum(row ** 2)
+    return s
+
+
+def running_sum_with_the_last_value(x):
+    acc = 0.0
+    last = 0.0
+    for i in range(len(x)):
+        acc += x[i]
+        last = acc
+    return last * 2.0 + acc
+
+
+def running_array_with_the_last_value(x):
+    acc = np.zeros(2)
+    last = acc
+    s = 0.0
+    for i in range(len(x)):
+        s = s + np.sum(last)
+        acc += x[i] * x[:2]
+        last = acc
+    return np.sum(last) * 2.0 + s
+
+
+def running_best_of_numbers(x):
+    s = 0.0
+    best = -10.0
+    for v in x:
+        s += v * v - 1.0
+        if s > best:
+            best = s
+    return best + s
+
+
 WORKS = [
     (reversed_range_loop, (X4,)),
     (reversed_range_with_step, (X5,)),
@@ -212,7 +271,118 @@ WORKS = [
     (replace_a_row_read_before, (X4,)),
     (replace_an_array_in_a_list_of_arrays, (X4,)),
     (replace_arrays_in_a_loop, (X4,)),
+    (update_each_row_of_a_list, (X4,)),
+    (scale_each_row_with_enumerate, (X4,)),
+    (update_each_row_of_a_matrix, (X4,)),
+    (running_sum_with_the_last_value, (X4,)),
+    (running_array_with_the_last_value, (X4,)),
+    (running_best_of_numbers, (X4,)),
 ]
+
+
+# ---------------------------------------------------------------- the same, where the update is seen: refused
+# (NumPy's in-place update reaches a value read later, which `r = r + v` would not change)
+
+def the_same_array_twice_in_the_list(x):
+    a = x * 1.0
+    rows = [a, a]
+    s = 0.0
+    for r in rows:
+        r += 1.0
+        s = s + np.sum(r * r)
+    return s
+
+
+def a_view_of_a_row_in_the_list(x):
+    a = x * 1.0
+    rows = [a, a[1:]]
+    s = 0.0
+    for r in rows:
+        r *= 2.0
+        s = s + np.sum(r * r)
+    return s
+
+
+def the_list_read_after_the_loop(x):
+    rows = [x * 1.0, x ** 2]
+    for r in rows:
+        r += 1.0
+    return np.sum(rows[0] * rows[1])
+
+
+def the_list_read_in_the_loop(x):
+    rows = [x * 1.0, x ** 2]
+    s = 0.0
+    for r in rows:
+        r += 1.0
+        s = s + np.sum(rows[0])
+    return s
+
+
+def the_loop_run_twice(x):
+    rows = [x * 1.0, x ** 2]
+    s = 0.0
+    for _ in range(2):
+        for r in rows:
+            r += 1.0
+            s = s + np.sum(r * r)
+    return s
+
+
+def an_item_read_under_its_own_name(x):
+    a = x * 1.0
+    rows = [a, x ** 2]
+    s = 0.0
+    for r in rows:
+        r += 1.0
+        s = s + np.sum(r * r)
+    return s + np.sum(a)
+
+
+def the_last_value_read_after_the_update(x):
+    acc = np.zeros(2)
+    last = acc
+    s = 0.0
+    for i in range(len(x)):
+        acc += x[i] * x[:2]
+        s = s + np.sum(last)
+        last = acc
+    return s
+
+
+def the_last_value_updated_after_the_loop(x):
+    acc = np.zeros(2)
+    last = acc
+    for i in range(len(x)):
+        acc += x[i] * x[:2]
+        last = acc
+    acc += x[:2]
+    return np.sum(last * x[:2])
+
+
+def the_last_value_rebound_in_a_branch(x):
+    acc = np.zeros(2)
+    last = acc
+    s = 0.0
+    for i in range(len(x)):
+        s = s + np.sum(last)
+        acc += x[i] * x[:2]
+        if x[i] > 0:
+            last = acc
+    return s
+
+
+SEEN = [the_same_array_twice_in_the_list, a_view_of_a_row_in_the_list, the_list_read_after_the_loop,
+        the_list_read_in_the_loop, the_loop_run_twice, an_item_read_under_its_own_name,
+        the_last_value_read_after_the_update, the_last_value_updated_after_the_loop,
+        the_last_value_rebound_in_a_branch]
+
+
+@pytest.mark.parametrize("f", SEEN, ids=[f.__name__ for f in SEEN])
+def test_an_update_another_value_sees_is_refused(f):
+    with pytest.raises(s2sad.InPlaceUpdateError) as caught:
+        s2sad.grad(f)(X4.copy())
+    assert caught.value.location is not None and caught.value.hint
 
 
 # ---------------------------------------------------------------- refused, with the line and a hint
