@@ -170,7 +170,7 @@ def _cmd_explain(args, argv) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .export import MODES
+    from .export import MODES, NOT_EXPORTED
 
     parser = _Parser(
         prog="s2sad",
@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wrt", metavar="PARAMS",
                    help="parameters to differentiate with respect to: positions or names, comma-separated "
                    "(0 | x | x,w | 0,1); a trailing comma (x,) asks for a one-element tuple; default 0")
-    p.add_argument("--mode", action="extend", nargs="+", choices=MODES, metavar="MODE",
+    # a mode export does not write (derivative) is accepted here so that export refuses it with its hint
+    p.add_argument("--mode", action="extend", nargs="+", choices=MODES + tuple(NOT_EXPORTED), metavar="MODE",
                    help=f"derivatives to define: one or more of {', '.join(MODES)}, as --mode grad hvp "
                    "or --mode grad --mode hvp (default: grad)")
     p.add_argument("--like", metavar="VALUES",

@@ -625,9 +625,10 @@ class _Module:
 
         if _is_api_scalar_seed(obj):
             obj = getattr(runtime, obj.__name__)  # exported, the check raises a plain ValueError
-        if getattr(builtins, root, _MISSING) is obj:
-            if name != root:
-                self.constants.append((self.unshadowed(name, obj), root, "builtin"))
+        builtin = root if getattr(builtins, root, _MISSING) is obj else getattr(obj, "__name__", None)
+        if isinstance(builtin, str) and getattr(builtins, builtin, _MISSING) is obj:  # len, or count = len
+            if name != builtin:
+                self.constants.append((self.unshadowed(name, obj), builtin, "builtin"))
             return
         if isinstance(obj, types.ModuleType):
             modname = obj.__name__

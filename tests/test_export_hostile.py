@@ -89,6 +89,15 @@ def make(scale, empty):
 
 
 closure = make(np.array([1.0, 2.0, 3.0]), np.zeros((0, 3)))
+
+
+def make_counted(act, count):
+    def counted(x):
+        return np.sum(act(x)) * count(2.6)
+    return counted
+
+
+builtin_closure = make_counted(np.tanh, round)  # closure values: a NumPy function, a builtin under another name
 big_closure = make(np.arange(20000.0), np.zeros((0, 3)))
 
 
@@ -160,6 +169,9 @@ CASES = {
         ("grad", f"[{X}]", "{}", "[]"), ("jvp", f"[{X}]", "{}", f"[{V}]"),
     ]),
     "uses_big": ("uses_big", {"modes": ("grad",)}, [("grad", f"[{X}]", "{}", "[]")]),
+    "builtin_closure": ("builtin_closure", {"modes": ("grad", "hessian")}, [
+        ("grad", f"[{X}]", "{}", "[]"), ("hessian", f"[{X}]", "{}", "[]"),
+    ]),
     "builtin_names": ("builtin_names", {"modes": ("vjp", "jvp", "hvp", "hessian")}, [
         ("vjp", f"[{X}, 2.0, 3.0]", "{}", "[1.5]"), ("jvp", f"[{X}, 2.0, 3.0]", "{'tuple': 2.0}", f"[{V}]"),
         ("hvp", f"[{X}, 2.0, 3.0, 1.5, 0.25]", "{}", f"[{V}]"), ("hessian", f"[{X}, 2.0, 3.0]", "{}", "[]"),
@@ -233,7 +245,7 @@ def hostile(tmp_path_factory):
             except Exception as exc:
                 failed[case] = f"{type(exc).__name__}: {exc}"
                 continue
-            f_name = "inner" if attr == "closure" else attr
+            f_name = {"closure": "inner", "builtin_closure": "counted"}.get(attr, attr)
             names[case] = {mode: f"{mode}_{f_name}" for mode in kwargs["modes"]}
         calls = {case: (names[case], CASES[case][2]) for case in names}
         script = f"ROOT = {str(root)!r}\nSITE = {str(site)!r}\nCALLS = {calls!r}\n" + SUBPROCESS
@@ -496,3 +508,16 @@ def _import_varargs(tmp_path, monkeypatch):
         def varargs(x, *rest):
             return np.sum(x * x) * len(rest)
         '''))
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--mode", "derivative", "-o", "d.py"], "export does not write the mode 'derivative' (hint: "),
+    (["-o", "grad-loss.py"], "'grad-loss' is not a module name"),
+    (["-o", "hostile_model.py", "--force"], "it is the source of uses_big"),
+])
+def test_the_command_line_refuses_in_one_line_with_a_hint(model, capsys, argv, fragment):
+    from s2sad.__main__ import main
+
+    assert main(["export", "hostile_model:uses_big", *argv]) == 1
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
