@@ -111,3 +111,20 @@ add(np.cov, normal(6), id="np.cov-one-variable")
 from s2sad.rules.statistics import plus_transpose  # noqa: E402
 
 add(plus_transpose, normal(3, 3), id="plus_transpose")
+
+
+# ---------------------------------------------------------------------------
+# np.linalg.multi_dot (through einsum's rules) and np.linalg.lstsq (full rank)
+# ---------------------------------------------------------------------------
+
+from s2sad.rules.linalg import chain_arrays, chain_operands  # noqa: E402
+
+add(np.linalg.multi_dot, [normal(3, 4), normal(4, 2), normal(2, 5)], id="np.linalg.multi_dot")
+add(np.linalg.multi_dot, [normal(3), normal(3, 4), normal(4, 2), normal(2)], id="np.linalg.multi_dot-vectors")
+add(np.linalg.multi_dot, (normal(4), strided(normal(4, 3))), id="np.linalg.multi_dot-tuple-row")
+add(chain_operands, [normal(3, 4), normal(4)], False, id="chain_operands")
+add(chain_arrays, (0.0, normal(3, 4), normal(4)), id="chain_arrays")
+add(np.linalg.lstsq, normal(5, 3), normal(5), rcond=None, id="np.linalg.lstsq-tall")
+add(np.linalg.lstsq, normal(5, 3), normal(5, 2), None, id="np.linalg.lstsq-tall-columns")
+add(np.linalg.lstsq, normal(2, 4), normal(2), rcond=None, id="np.linalg.lstsq-wide")
+add(np.linalg.lstsq, normal(3, 3) + 3 * np.eye(3), normal(3), id="np.linalg.lstsq-square")

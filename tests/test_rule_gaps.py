@@ -48,7 +48,18 @@ def covariances(x):
             + np.sum(np.corrcoef(x, x[0] ** 2) ** 3))
 
 
+def chain_products(x):
+    return np.sum(np.linalg.multi_dot([x, x.T, x]) ** 2) + np.linalg.multi_dot([x[0], x.T, x, x[1]])
+
+
+def least_squares(a):
+    x, residuals, rank, s = np.linalg.lstsq(a, np.array([1.0, -2.0, 0.5, 3.0]), rcond=None)
+    return np.sum(x ** 2) + np.sum(residuals) + np.sum(s ** 3) + np.sum(np.linalg.lstsq(a.T, a[:3, 0], rcond=None)[0])
+
+
 @pytest.mark.parametrize("f, args", [
+    (chain_products, (rng.normal(size=(3, 3)),)),
+    (least_squares, (rng.normal(size=(4, 3)),)),
     (ufunc_reductions, (X,)),
     (ufunc_scans, (X,)),
     (parts_of_numbers, (X,)),
@@ -84,7 +95,12 @@ def cov_weighted(x):
     return np.sum(np.cov(x, aweights=np.ones(4)))
 
 
+def least_squares_rank_deficient(a):
+    return np.sum(np.linalg.lstsq(np.stack([a, 2.0 * a], 1), np.ones(4), rcond=None)[0])
+
+
 @pytest.mark.parametrize("f, error, says", [
+    (least_squares_rank_deficient, s2sad.NoDerivativeError, "full rank; this 4x2 matrix has rank 1"),
     (quantile_nearest, s2sad.NoDerivativeError, "method='linear' only"),
     (quantile_overwriting, s2sad.RuleError, "unexpected keyword argument 'overwrite_input'"),
     (cov_weighted, s2sad.RuleError, "unexpected keyword argument 'aweights'"),
@@ -94,5 +110,5 @@ def cov_weighted(x):
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_what_a_rule_does_not_implement_is_refused(f, error, says):
     with pytest.raises(error, match=says) as caught:
-        s2sad.grad(f)(X)
+        s2sad.grad(f)(X[0] if f is least_squares_rank_deficient else X)
     assert caught.value.location is not None

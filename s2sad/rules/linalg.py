@@ -1059,6 +1059,149 @@ def svd_tangent(y, a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 # ---------------------------------------------------------------------------
+# np.linalg.multi_dot: the einsum of its chain (a 1-D first array is a row, a 1-D last one a column),
+# so it takes einsum's rules, second derivatives included
+# ---------------------------------------------------------------------------
+
+
+def chain_operands(arrays, subscripts=True):
+    """``(subscripts, *arrays)`` for the einsum that computes ``np.linalg.multi_dot(arrays)``: array k
+    takes letters (i_k, i_k+1); a 1-D first array drops i_0 and a 1-D last one i_n, as multi_dot does.
+    With subscripts=False, ``(0.0, *arrays)``: adjoints or tangents lined up with those operands."""
+    arrays = tuple(arrays)
+    if not subscripts:
+        return (0.0,) + arrays
+    letters = [chr(ord("a") + k) for k in range(len(arrays) + 1)]
+    ins = [letters[k] + letters[k + 1] for k in range(len(arrays))]
+    out = letters[0] + letters[-1]
+    if np.ndim(arrays[0]) == 1:
+        ins[0], out = ins[0][1:], out.replace(letters[0], "")
+    if np.ndim(arrays[-1]) == 1:
+        ins[-1], out = ins[-1][:-1], out.replace(letters[-1], "")
+    return (",".join(ins) + "->" + out,) + arrays
+
+
+def chain_arrays(parts, arrays=None):
+    """The adjoints of the arrays among einsum adjoints `parts` (the subscripts' entry dropped); an
+    entry None (a part nobody used) is zeros shaped like that entry of `arrays`."""
+    return [zeros_like(arrays[k]) if part is None else part for k, part in enumerate(parts[1:])]
+
+
+returns_tuple(chain_operands)
+
+
+@adjoint(chain_operands)
+def chain_operands_adjoint(y, arrays, subscripts=True):
+    # a packing: each array receives its own entry's adjoint
+    arrays_bar = chain_arrays(y_bar, arrays)
+
+
+@tangent(chain_operands)
+def chain_operands_tangent(y, arrays, subscripts=True):
+    y_dot = chain_operands(arrays_dot, False)
+
+
+@adjoint(chain_arrays)
+def chain_arrays_adjoint(y, parts, arrays=None):
+    parts_bar = chain_operands(y_bar, False)
+
+
+@tangent(chain_arrays)
+def chain_arrays_tangent(y, parts, arrays=None):
+    y_dot = chain_arrays(parts_dot, arrays)
+
+
+@adjoint(np.linalg.multi_dot)
+def multi_dot(y, arrays):
+    """As the einsum of the chain (second derivatives included). out= is refused."""
+    # y = A_1 A_2 ... A_n: A_k_bar = (A_1 ... A_k-1)^T y_bar (A_k+1 ... A_n)^T, by einsum's rule
+    arrays_bar = chain_arrays(einsum_vjp(y_bar, chain_operands(arrays)))
+
+
+@tangent(np.linalg.multi_dot)
+def multi_dot_tangent(y, arrays):
+    y_dot = einsum_jvp(chain_operands(arrays_dot, False), chain_operands(arrays))
+
+
+# ---------------------------------------------------------------------------
+# np.linalg.lstsq where a has full rank: x = pinv(a) b (the least-squares solution, of least norm when
+# a is wide), so x's derivative is pinv's (above) applied to b:
+#   x_bar -> pinv_bar = x_bar b^T, b_bar = P^T x_bar
+# The residuals rho_j = |b_j - a x_j|^2 (given when a is tall) are at a minimum over x, so only their
+# explicit dependence counts: d rho_j = 2 r_j^T (db_j - da x_j), r = b - a x. The singular values s_i
+# of a: ds_i = u_i^T da v_i (distinct, as for np.linalg.svd).
+# ---------------------------------------------------------------------------
+
+
+def lstsq_full_rank(rank, a):
+    """1.0 when np.linalg.lstsq found `a` of full rank; a NotImplementedError (NoDerivativeError at the
+    user's line) otherwise: the solution jumps where the rank changes."""
+    if rank != min(np.shape(a)):
+        raise NotImplementedError(
+            f"s2sad: the derivative of np.linalg.lstsq is implemented where a has full rank; this "
+            f"{np.shape(a)[0]}x{np.shape(a)[1]} matrix has rank {rank}. Drop the dependent columns, or "
+            "regularize (solve (a^T a + lam I) x = a^T b)"
+        )
+    return 1.0
+
+
+nondifferentiable(lstsq_full_rank)
+returns_tuple(np.linalg.lstsq)
+
+
+@adjoint(np.linalg.lstsq)
+def lstsq(y, a, b, rcond=None):
+    """Where a has full rank (a rank-deficient a is refused when the derivative runs); the solution,
+    the residuals and the singular values are all differentiated."""
+    # see the comment above
+    p = np.linalg.pinv(a) * lstsq_full_rank(y[2], a)
+    p_t = np.transpose(p)
+    x2 = np.reshape(y[0], (np.shape(a)[1], -1))
+    b2 = np.reshape(b, (np.shape(a)[0], -1))
+    r2 = b2 - np.matmul(a, x2)
+    g2 = np.reshape(zeros_like(y[0]) if y_bar[0] is None else y_bar[0], np.shape(x2))
+    rho_bar = np.zeros(np.shape(x2)[1]) if y_bar[1] is None else (
+        np.zeros(np.shape(x2)[1]) if np.size(y_bar[1]) == 0 else y_bar[1])
+    p_bar_t = np.matmul(b2, np.transpose(g2))
+    a_bar = (
+        -np.matmul(p_t, np.matmul(np.transpose(p_bar_t), p_t))
+        + np.matmul(np.eye(np.shape(a)[0]) - np.matmul(a, p), np.matmul(p_bar_t, np.matmul(p, p_t)))
+        + np.matmul(np.matmul(p_t, p), np.matmul(p_bar_t, np.eye(np.shape(a)[1]) - np.matmul(p, a)))
+        - 2.0 * np.matmul(r2 * rho_bar, np.transpose(x2))
+        + (0.0 if y_bar[3] is None else np.matmul(np.linalg.svd(a, full_matrices=False)[0] * y_bar[3],
+                                                  np.linalg.svd(a, full_matrices=False)[2]))
+    )
+    b_bar = np.reshape(np.matmul(p_t, g2) + 2.0 * r2 * rho_bar, np.shape(b))
+
+
+@tangent(np.linalg.lstsq)
+def lstsq_tangent(y, a, b, rcond=None):
+    p = np.linalg.pinv(a) * lstsq_full_rank(y[2], a)
+    p_t = np.transpose(p)
+    x2 = np.reshape(y[0], (np.shape(a)[1], -1))
+    b2 = np.reshape(b, (np.shape(a)[0], -1))
+    r2 = b2 - np.matmul(a, x2)
+    left = np.eye(np.shape(a)[0]) - np.matmul(a, p)
+    right = np.eye(np.shape(a)[1]) - np.matmul(p, a)
+    y_dot = summable((
+        np.reshape(np.matmul(
+            -np.matmul(p, np.matmul(a_dot, p)) + np.matmul(np.matmul(p, p_t), np.matmul(np.transpose(a_dot), left))
+            + np.matmul(right, np.matmul(np.transpose(a_dot), np.matmul(p_t, p))), b2), np.shape(y[0])),
+        np.zeros(np.shape(y[1])) if np.size(y[1]) == 0
+        else np.reshape(-2.0 * np.sum(r2 * np.matmul(a_dot, x2), 0), np.shape(y[1])),
+        np.zeros(np.shape(y[2])),
+        np.sum(np.linalg.svd(a, full_matrices=False)[0]
+               * np.matmul(a_dot, np.transpose(np.linalg.svd(a, full_matrices=False)[2])), 0),
+    )) + summable((
+        np.reshape(np.matmul(p, np.reshape(b_dot, np.shape(b2))), np.shape(y[0])),
+        np.zeros(np.shape(y[1])) if np.size(y[1]) == 0
+        else np.reshape(2.0 * np.sum(r2 * np.reshape(b_dot, np.shape(b2)), 0), np.shape(y[1])),
+        np.zeros(np.shape(y[2])),
+        np.zeros(np.shape(y[3])),
+    ))
+
+
+# ---------------------------------------------------------------------------
 # ndarray methods
 # ---------------------------------------------------------------------------
 
