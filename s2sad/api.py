@@ -42,7 +42,7 @@ from .shapes import UNKNOWN, of_value, signature as abstract_signature
 from .outer_sums import outer_products_as_matmul
 from .specialize import specialize_adjoint, specialize_primal, tidy
 from .typed_tapes import drop_unread_saves, float_tapes
-from .recomputed_saves import recompute_array_saves
+from .recomputed_saves import recompute_saves
 from .subroutines import subroutines_of
 from .transforming import transforming
 
@@ -982,7 +982,7 @@ def _build(func, kind, positions, many, structures=None, checkpoint=None, shapes
             # again: a helper made an identity above lets the next one's readers be seen through it
             adjoint = simplify(specialize_adjoint(adjoint, shapes))
             adjoint = tidy(simplify(outer_products_as_matmul(adjoint, shapes)), shapes)
-            adjoint = simplify(recompute_array_saves(simplify(drop_unread_saves(adjoint)), shapes))
+            adjoint = simplify(recompute_saves(simplify(drop_unread_saves(adjoint)), shapes))
             adjoint = float_tapes(adjoint, shapes)  # 8 bytes a float64 scalar
         if structures:
             adjoint = simplify(with_containers(adjoint, kind, _param_names(func), structures, user_positions,
