@@ -180,6 +180,24 @@ class GeneratedFunction:
             pass
 
     s2sad_generated = True  # lowering splices a call of generated code in (`program_for_calls`)
+    _request = None  # the public call that made it, as a functools.partial (`remember_request`)
+
+    def __reduce__(self):
+        # Pickled as the request that made it (``s2sad.grad(f, wrt)``), made again where it is unpickled:
+        # its compiled code is a closure that pickle cannot take, and `f` is pickled by reference, so
+        # a process pool can run the derivative of a module-level function.
+        if self._request is None:
+            raise ArgumentError(
+                f"{self!r} cannot be pickled: it was made inside s2sad (a specialized or spliced variant)",
+                hint="pickle the function and make its derivative in the other process (s2sad.grad(f)), "
+                "or write it to a module with s2sad.export")
+        return self._request, ()
+
+    def __copy__(self):
+        return self  # a generated function never changes (it rebuilds itself when its program does)
+
+    def __deepcopy__(self, memo):
+        return self
     _splice_refusal = ""  # why a call of this function cannot be spliced into differentiated code
 
     def is_fresh(self) -> bool:
@@ -901,6 +919,22 @@ def _scalar_seed_for(func, location):
         return runtime.scalar_seed(y)
 
     return scalar_seed
+
+
+def remember_request(generated, operator, *args, **options):
+    """`generated`, which ``operator(*args, **options)`` (a public s2sad function) returned, remembers that
+    request for pickling (the first one that made it: equal requests share one cached object).
+
+    Example:
+        >>> def f(x):
+        ...     return x
+        >>> g = GeneratedFunction(f, "", "grad", f, [], None, None)
+        >>> remember_request(g, max, 1, 2)._request()
+        2
+    """
+    if isinstance(generated, GeneratedFunction) and generated._request is None:
+        generated._request = functools.partial(operator, *args, **options)
+    return generated
 
 
 def build(func, kind: str, wrt=0, checkpoint=None):

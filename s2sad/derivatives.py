@@ -39,6 +39,7 @@ from .api import (
     _safe_name,
     _with_runtime,
     build as _build_from_source,
+    remember_request,
     resolve_wrt,
 )
 from .codegen import compile_function
@@ -258,7 +259,7 @@ def jvp(f, wrt=0):
         >>> float(value), float(value_dot)
         (0.0, 4.0)
     """
-    return build(_user_function(f), "jvp", wrt)
+    return remember_request(build(_user_function(f), "jvp", wrt), jvp, f, wrt)
 
 
 def vjp(f, wrt=0, *, has_aux=False):
@@ -280,7 +281,8 @@ def vjp(f, wrt=0, *, has_aux=False):
         >>> s2sad.vjp(f)(np.array([1.0, 2.0]), np.array([1.0, 10.0]))
         array([ 2., 40.])
     """
-    return build(_user_function(f), "vjp_aux" if has_aux else "vjp", wrt)
+    return remember_request(build(_user_function(f), "vjp_aux" if has_aux else "vjp", wrt), vjp, f, wrt,
+                            has_aux=has_aux)
 
 
 def hvp(f, wrt=0):
@@ -305,7 +307,7 @@ def hvp(f, wrt=0):
         >>> s2sad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 1.0]))  # H = diag(6 x)
         array([ 6., 12.])
     """
-    return build(_user_function(f), "hvp", wrt)
+    return remember_request(build(_user_function(f), "hvp", wrt), hvp, f, wrt)
 
 
 def derivative(f, order=1, wrt=0):
@@ -352,7 +354,7 @@ def derivative(f, order=1, wrt=0):
     _one_wrt(func, wrt, "derivative")
     generated = build(func, f"derivative{int(order)}", wrt)
     generated._for_arrays = lambda: build(func, f"elementwise_derivative{int(order)}", wrt)
-    return generated
+    return remember_request(generated, derivative, f, order, wrt)
 
 
 def jacobian(f, wrt=0, mode="auto"):
@@ -387,8 +389,9 @@ def jacobian(f, wrt=0, mode="auto"):
     names = _param_names(func)
     if mode == "auto" and is_generated(func) and reverse_problems(func):
         mode = "forward"  # generated code reverse mode refuses (an in-place update put back): forward works
-    return _cached(func, ("jacobian", positions, many, mode),
-                   lambda: _guard(func, lambda: _jacobian(func, positions, many, mode, names)))
+    return remember_request(_cached(func, ("jacobian", positions, many, mode),
+                                    lambda: _guard(func, lambda: _jacobian(func, positions, many, mode, names))),
+                            jacobian, f, wrt, mode)
 
 
 def _jacobian(func, positions, many, mode, names):
@@ -476,7 +479,8 @@ def hessian(f, wrt=0):
     """
     func = _user_function(f)
     p = _one_wrt(func, wrt, "hessian")
-    return _cached(func, ("hessian", p), lambda: _guard(func, lambda: _hessian(func, p)))
+    return remember_request(_cached(func, ("hessian", p), lambda: _guard(func, lambda: _hessian(func, p))),
+                            hessian, f, wrt)
 
 
 def _hessian(func, p):
@@ -532,7 +536,7 @@ def laplacian(f, wrt=0):
         return _driver(func, "laplacian", [x], body, f"The Laplacian of {func.__name__} in {x}.",
                        {hvp_fn.__name__: hvp_fn}, names=n)
 
-    return _cached(func, ("laplacian", p), lambda: _guard(func, make))
+    return remember_request(_cached(func, ("laplacian", p), lambda: _guard(func, make)), laplacian, f, wrt)
 
 
 def divergence(f, wrt=0):
@@ -573,7 +577,7 @@ def divergence(f, wrt=0):
         return _driver(func, "divergence", [x], body, f"The divergence of {func.__name__} in {x}.",
                        {jvp_fn.__name__: jvp_fn}, names=n)
 
-    return _cached(func, ("divergence", p), lambda: _guard(func, make))
+    return remember_request(_cached(func, ("divergence", p), lambda: _guard(func, make)), divergence, f, wrt)
 
 
 def curl(f, wrt=0):
@@ -615,7 +619,7 @@ def curl(f, wrt=0):
         return _driver(func, "curl", [x], body, f"The curl of {func.__name__} in {x}.", {jvp_fn.__name__: jvp_fn},
                        names=n)
 
-    return _cached(func, ("curl", p), lambda: _guard(func, make))
+    return remember_request(_cached(func, ("curl", p), lambda: _guard(func, make)), curl, f, wrt)
 
 
 # ------------------------------------------------------------------ grad of generated code

@@ -12,7 +12,7 @@ import inspect
 import types
 
 from . import derivatives
-from .api import GeneratedFunction, build, resolve_wrt
+from .api import GeneratedFunction, build, remember_request, resolve_wrt
 from .checkpoint import check_option
 from .errors import ArgumentError
 from .compose import build_generated, reverse_problems
@@ -59,8 +59,10 @@ def grad(f, wrt=0, *, has_aux=False, checkpoint=None):
     check_option(checkpoint)
     if isinstance(f, GeneratedFunction):
         _no_checkpoint(checkpoint)
-        return _grad_of_generated(f, "grad", wrt, has_aux)
-    return build(f, "grad_aux" if has_aux else "grad", wrt, checkpoint)
+        generated = _grad_of_generated(f, "grad", wrt, has_aux)
+    else:
+        generated = build(f, "grad_aux" if has_aux else "grad", wrt, checkpoint)
+    return remember_request(generated, grad, f, wrt, has_aux=has_aux, checkpoint=checkpoint)
 
 
 def _grad_of_generated(g, kind, wrt, has_aux):
@@ -90,8 +92,10 @@ def value_and_grad(f, wrt=0, *, has_aux=False, checkpoint=None):
     check_option(checkpoint)
     if isinstance(f, GeneratedFunction):
         _no_checkpoint(checkpoint)
-        return _grad_of_generated(f, "value_and_grad", wrt, has_aux)
-    return build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt, checkpoint)
+        generated = _grad_of_generated(f, "value_and_grad", wrt, has_aux)
+    else:
+        generated = build(f, "value_and_grad_aux" if has_aux else "value_and_grad", wrt, checkpoint)
+    return remember_request(generated, value_and_grad, f, wrt, has_aux=has_aux, checkpoint=checkpoint)
 
 
 def _no_checkpoint(checkpoint):
