@@ -95,10 +95,12 @@ def _cmd_export(args, argv) -> int:
     like = _parse_like(args.like)
     command = ex.regenerate_command(args.function, args.wrt, modes, args.output,
                                     like=None if like is None else shapes.like_text(like))
-    ex.export(func, args.output, wrt=wrt, modes=tuple(modes), command=command, force=args.force,
-              parents=args.parents, like=like)
+    written = ex.export(func, args.output, wrt=wrt, modes=tuple(modes), command=command, force=args.force,
+                        parents=args.parents, like=like)
     if not args.quiet:
         print(f"wrote {args.output}")
+        for note in ex.header_notes(written):  # e.g. that running it needs s2sad after all
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 

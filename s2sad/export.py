@@ -1097,8 +1097,42 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     header.append(f"# body sha256: {_hash(body_text)}")
     header.append(f"# regenerate: {escape_comment(command)}")
     header.append("# check it is up to date (e.g. in CI): python -m s2sad check <this file>")
-    header += [f"# note: {escape_comment(n)}" for n in module.notes]
+    header += [f"# note: {escape_comment(n)}" for n in module.notes + _needs_s2sad(module)]
     return "\n".join(header) + "\n" + body_text
+
+
+def _needs_s2sad(module) -> list:
+    """Notes for the user modules the export imports that import s2sad themselves: importing the
+    exported module imports them, so it then needs s2sad too (``@s2sad.differentiate`` in model.py)."""
+    notes = []
+    for modname in sorted({line.split()[1] for line in module.imports} | set(module.from_imports)):
+        user = sys.modules.get(modname)
+        if not _is_user_module(user):
+            continue
+        binds = sorted(name for name, value in list(vars(user).items()) if _is_s2sad_object(value))
+        if binds:
+            notes.append(f"{modname} imports s2sad (it binds {', '.join(binds[:3])}), so importing this module "
+                         f"needs s2sad too; to run without it, move what this module imports from {modname} "
+                         "into a module that does not import s2sad")
+    return notes
+
+
+def _is_s2sad_object(value) -> bool:
+    """Whether `value` (a global of a user module) is s2sad, or something from it (grad, a differentiated function)."""
+    if isinstance(value, types.ModuleType):
+        owner = value.__name__
+    elif inspect.isfunction(value) or isinstance(value, type):
+        owner = getattr(value, "__module__", None)
+    else:
+        owner = type(value).__module__
+    return isinstance(owner, str) and (owner == "s2sad" or owner.startswith("s2sad."))
+
+
+def header_notes(path) -> list:
+    """The ``# note:`` lines of the header of the export `path` (as written: escaped), e.g. for the
+    command line to repeat them."""
+    header, _ = _split_header(read_regular(os.fspath(path)))
+    return [line[len("# note: "):] for line in header if line.startswith("# note: ")]
 
 
 def _add_seed_wrappers(module) -> None:
@@ -1640,4 +1674,4 @@ def check(path) -> list:
 
 
 __all__ = ["export", "export_source", "check", "load_function", "function_source_hash", "regenerate_command",
-           "ExportError", "MODES", "MODIFIED"]
+           "header_notes", "ExportError", "MODES", "MODIFIED"]

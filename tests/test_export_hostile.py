@@ -521,3 +521,19 @@ def test_the_command_line_refuses_in_one_line_with_a_hint(model, capsys, argv, f
     assert main(["export", "hostile_model:uses_big", *argv]) == 1
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_user_module_that_imports_s2sad_is_named_in_the_header(model, tmp_path, capsys):
+    """The exported module imports the user's module for its globals; if that imports s2sad, so does the
+    export when it runs: the header and the command line say so (it cannot be helped by export)."""
+    from s2sad.__main__ import main
+
+    (tmp_path / "with_s2sad.py").write_text("import numpy as np\nimport s2sad\n\nW = np.ones(3)\n\n\n"
+                                            "@s2sad.differentiate\ndef loss(x):\n    return np.sum(x * W)\n")
+    sys.modules.pop("with_s2sad", None)
+    assert main(["export", "with_s2sad:loss", "-o", "g_with.py"]) == 0
+    err = capsys.readouterr().err
+    assert "note: with_s2sad imports s2sad (it binds loss, s2sad), so importing this module needs s2sad" in err
+    assert "# note: with_s2sad imports s2sad" in (tmp_path / "g_with.py").read_text()
+    assert main(["export", "hostile_model:uses_big", "-o", "g_big.py"]) == 0
+    assert "note:" not in capsys.readouterr().err
