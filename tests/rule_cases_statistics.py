@@ -128,3 +128,28 @@ add(np.linalg.lstsq, normal(5, 3), normal(5), rcond=None, id="np.linalg.lstsq-ta
 add(np.linalg.lstsq, normal(5, 3), normal(5, 2), None, id="np.linalg.lstsq-tall-columns")
 add(np.linalg.lstsq, normal(2, 4), normal(2), rcond=None, id="np.linalg.lstsq-wide")
 add(np.linalg.lstsq, normal(3, 3) + 3 * np.eye(3), normal(3), id="np.linalg.lstsq-square")
+
+
+# ---------------------------------------------------------------------------
+# np.gradient (one axis, scalar spacing) and np.select
+# ---------------------------------------------------------------------------
+
+from s2sad.rules.arrays import select_adjoint, select_tangent  # noqa: E402
+from s2sad.rules.reductions import gradient_transpose  # noqa: E402
+
+add(np.gradient, normal(6), id="np.gradient")
+add(np.gradient, normal(6), 0.5, wrt=[0], id="np.gradient-spacing")
+add(np.gradient, normal(6), 0.3, edge_order=2, wrt=[0], id="np.gradient-edge2")
+add(np.gradient, normal(4, 5), axis=1, id="np.gradient-axis")
+add(np.gradient, strided(normal(4, 5)), 2.0, axis=-2, edge_order=2, wrt=[0], id="np.gradient-axis-edge2-strided")
+add(np.gradient, normal(3, 4), axis=(0,), id="np.gradient-axis-tuple")
+add(gradient_transpose, normal(4, 5), 0.5, 1, 2, wrt=[0], id="gradient_transpose")
+add(gradient_transpose, normal(6), 2.0, 0, 1, wrt=[0], id="gradient_transpose-edge1")
+
+_v = normal(6)
+add(np.select, [_v < -0.5, _v < 0.5], [normal(6), normal(6)], id="np.select")
+add(np.select, [_v < -0.5, _v < 0.5], [normal(6), normal(6)], 0.3, id="np.select-default")
+_m = normal(3, 4)
+add(np.select, [_m < 0, _m > 1], [normal(3, 4), normal(4)], normal(3, 1), id="np.select-broadcast")
+add(select_adjoint, normal(3, 4), [_m < 0, _m > 0.5], [normal(3, 4), normal(4)], wrt=[0], id="select_adjoint")
+add(select_tangent, [normal(3, 4), normal(4)], [_m < 0, _m > 0.5], id="select_tangent")

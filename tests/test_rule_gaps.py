@@ -57,7 +57,22 @@ def least_squares(a):
     return np.sum(x ** 2) + np.sum(residuals) + np.sum(s ** 3) + np.sum(np.linalg.lstsq(a.T, a[:3, 0], rcond=None)[0])
 
 
+def differences(v):
+    return np.sum(np.gradient(v) ** 3 + np.gradient(v, 0.5, edge_order=2) ** 2)
+
+
+def differences_along(x):
+    return np.sum(np.gradient(x, axis=1) * np.gradient(x, 2.0, axis=0, edge_order=2) ** 2)
+
+
+def piecewise(v):
+    return np.sum(np.select([v < -0.3, v < 0.4], [v ** 2, np.sin(v)], default=3.0 * v) ** 2)
+
+
 @pytest.mark.parametrize("f, args", [
+    (differences, (rng.normal(size=6),)),
+    (differences_along, (X,)),
+    (piecewise, (rng.normal(size=7),)),
     (chain_products, (rng.normal(size=(3, 3)),)),
     (least_squares, (rng.normal(size=(4, 3)),)),
     (ufunc_reductions, (X,)),
@@ -99,7 +114,22 @@ def least_squares_rank_deficient(a):
     return np.sum(np.linalg.lstsq(np.stack([a, 2.0 * a], 1), np.ones(4), rcond=None)[0])
 
 
+def gradient_of_every_axis(x):
+    return np.sum(np.gradient(x)[0])
+
+
+def gradient_with_coordinates(x):
+    return np.sum(np.gradient(x[0], np.array([0.0, 0.5, 1.5, 3.0])))
+
+
+def gradient_in_its_spacing(x):
+    return np.sum(np.gradient(x, x[0, 0]))
+
+
 @pytest.mark.parametrize("f, error, says", [
+    (gradient_of_every_axis, s2sad.NoDerivativeError, "one axis at a time"),
+    (gradient_with_coordinates, s2sad.NoDerivativeError, "scalar spacing only"),
+    (gradient_in_its_spacing, s2sad.NoDerivativeError, "'varargs'"),
     (least_squares_rank_deficient, s2sad.NoDerivativeError, "full rank; this 4x2 matrix has rank 1"),
     (quantile_nearest, s2sad.NoDerivativeError, "method='linear' only"),
     (quantile_overwriting, s2sad.RuleError, "unexpected keyword argument 'overwrite_input'"),

@@ -1672,6 +1672,85 @@ def polyval_tangent(y, p, x):
 
 
 # ---------------------------------------------------------------------------
+# np.select: each entry is the choice of the first condition that holds there, else the default.
+# With taken_k = cond_k and no earlier cond: choice_k_bar = taken_k y_bar (summed to choice_k's
+# shape), default_bar = [no cond] y_bar. The map y_bar -> [choice_k_bar] (`select_adjoint`) and the
+# tangent [choice_k_dot] -> y_dot (`select_tangent`, np.select with default 0) are transposes.
+# ---------------------------------------------------------------------------
+
+
+def select_taken(condlist, shape):
+    """For each condition, where it is the first that holds, broadcast to `shape`."""
+    earlier = np.zeros(shape, dtype=bool)
+    taken = []
+    for cond in condlist:
+        now = np.broadcast_to(np.asarray(cond, dtype=bool), shape)
+        taken.append(now & ~earlier)
+        earlier = earlier | now
+    return taken
+
+
+def select_default_mask(condlist, y):
+    """Where np.select took the default: no condition holds."""
+    shape = np.shape(y)
+    mask = np.ones(shape, dtype=bool)
+    for cond in condlist:
+        mask = mask & ~np.broadcast_to(np.asarray(cond, dtype=bool), shape)
+    return mask
+
+
+def select_adjoint(g, condlist, choicelist):
+    """Each choice's adjoint: `g` where that choice was taken, 0 elsewhere, summed to its shape."""
+    parts = []
+    for taken, choice in zip(select_taken(condlist, np.shape(g)), choicelist):
+        part = np.where(taken, g, 0.0)
+        parts.append(part if choice is None else unbroadcast(part, choice))
+    return parts
+
+
+def select_tangent(dots, condlist):
+    """np.select of the choices' tangents (None: an inactive choice, 0) with default 0."""
+    return np.select(condlist, [0.0 if d is None else d for d in dots], 0.0)
+
+
+nondifferentiable(select_taken, select_default_mask)
+
+
+@adjoint(select_adjoint)
+def select_adjoint_adjoint(y, g, condlist, choicelist):
+    # linear in g; its transpose is select_tangent (broadcast back to g's shape)
+    g_bar = np.broadcast_to(select_tangent(y_bar, condlist), np.shape(g))
+
+
+@tangent(select_adjoint)
+def select_adjoint_tangent(y, g, condlist, choicelist):
+    y_dot = select_adjoint(g_dot, condlist, choicelist)
+
+
+@adjoint(select_tangent)
+def select_tangent_adjoint(y, dots, condlist):
+    dots_bar = select_adjoint(y_bar, condlist, dots)
+
+
+@tangent(select_tangent)
+def select_tangent_tangent(y, dots, condlist):
+    y_dot = select_tangent(dots_dot, condlist)
+
+
+@adjoint(np.select)
+def select(y, condlist, choicelist, default=0):
+    """Differentiable in the choices and the default; the conditions are piecewise constant."""
+    # see the comment above
+    choicelist_bar = select_adjoint(y_bar, condlist, choicelist)
+    default_bar = unbroadcast(np.where(select_default_mask(condlist, y), y_bar, 0.0), default)
+
+
+@tangent(np.select, elementwise=True)
+def select_tangent_rule(y, condlist, choicelist, default=0):
+    y_dot = select_tangent(choicelist_dot, condlist) + np.where(select_default_mask(condlist, y), default_dot, 0.0)
+
+
+# ---------------------------------------------------------------------------
 # ndarray methods
 # ---------------------------------------------------------------------------
 

@@ -629,6 +629,85 @@ def full_tangent(y, shape, fill_value, dtype=None, order="C"):
 
 
 # ---------------------------------------------------------------------------
+# np.gradient: linear in f. Along one axis with spacing h (edge_order 1):
+#   y_0 = (f_1 - f_0) / h,  y_i = (f_i+1 - f_i-1) / 2h,  y_n-1 = (f_n-1 - f_n-2) / h
+# edge_order 2 replaces the ends by y_0 = (-3 f_0 + 4 f_1 - f_2) / 2h, y_n-1 = (3 f_n-1 - 4 f_n-2 + f_n-3) / 2h.
+# The adjoint is that matrix's transpose (`gradient_transpose`); the transpose of that is np.gradient.
+# ---------------------------------------------------------------------------
+
+
+def gradient_axis(f, axis):
+    """The one axis np.gradient(f, axis=axis) differentiates along (a 1-D f, or one axis); refuses a
+    call that returns one array per axis (NotImplementedError, reported as NoDerivativeError)."""
+    axes = tuple(range(np.ndim(f))) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    if len(axes) != 1:
+        raise NotImplementedError(
+            "s2sad: the derivative of np.gradient is implemented for one axis at a time (a 1-D f, or axis=k); "
+            "call np.gradient(f, axis=k) once per axis"
+        )
+    return axes[0] % np.ndim(f)
+
+
+def gradient_step(varargs):
+    """The spacing h of np.gradient(f, *varargs) along one axis: 1.0, or the one scalar given;
+    coordinate arrays are refused (NotImplementedError)."""
+    if len(varargs) == 0:
+        return 1.0
+    if len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        return varargs[0]
+    raise NotImplementedError(
+        "s2sad: the derivative of np.gradient is implemented for a scalar spacing only, not for coordinate "
+        "arrays; pass one number (or use np.diff and divide)"
+    )
+
+
+def gradient_transpose(g, h, axis, edge_order):
+    """The transpose of ``np.gradient(., h, axis=axis, edge_order=edge_order)`` applied to `g`."""
+    g = np.moveaxis(np.asarray(g, dtype=float), axis, 0)
+    out = np.zeros(np.shape(g))
+    out[2:] += g[1:-1] / (2.0 * h)
+    out[:-2] -= g[1:-1] / (2.0 * h)
+    if edge_order == 1:
+        out[1] += g[0] / h
+        out[0] -= g[0] / h
+        out[-1] += g[-1] / h
+        out[-2] -= g[-1] / h
+    else:
+        out[:3] += np.multiply.outer(np.array([-3.0, 4.0, -1.0]) / (2.0 * h), g[0])
+        out[-3:] += np.multiply.outer(np.array([1.0, -4.0, 3.0]) / (2.0 * h), g[-1])
+    return np.moveaxis(out, 0, axis)
+
+
+nondifferentiable(gradient_axis, gradient_step)
+
+
+@adjoint(gradient_transpose)
+def gradient_transpose_adjoint(y, g, h, axis, edge_order):
+    g_bar = np.gradient(y_bar, h, axis=axis, edge_order=edge_order)
+    h_bar = not_differentiated(h, "the derivative of np.gradient", "h")
+
+
+@tangent(gradient_transpose)
+def gradient_transpose_tangent(y, g, h, axis, edge_order):
+    y_dot = gradient_transpose(g_dot, h, axis, edge_order) + not_differentiated(h_dot, "the derivative of np.gradient", "h")
+
+
+@adjoint(np.gradient)
+def gradient(y, f, *varargs, axis=None, edge_order=1):
+    """One result array: a 1-D f, or one axis (several axes are refused: call it once per axis). The
+    spacing is one scalar, not differentiated (coordinate arrays are refused)."""
+    # see the comment above
+    f_bar = gradient_transpose(y_bar, gradient_step(varargs), gradient_axis(f, axis), edge_order)
+    varargs_bar = not_differentiated(varargs, "np.gradient", "varargs")
+
+
+@tangent(np.gradient)
+def gradient_tangent(y, f, *varargs, axis=None, edge_order=1):
+    y_dot = np.gradient(f_dot, gradient_step(varargs), axis=gradient_axis(f, axis), edge_order=edge_order) + (
+        not_differentiated(varargs_dot, "np.gradient", "varargs"))
+
+
+# ---------------------------------------------------------------------------
 # ndarray methods that mirror these functions
 # ---------------------------------------------------------------------------
 
