@@ -431,9 +431,10 @@ def _exact_in_python(dtype) -> bool:
 
 
 def _free_names(source: str) -> list:
-    """Global names the (single) function in `source` reads, in order of first appearance."""
+    """Global names the (single) function in `source` reads, in order of first appearance: in its body,
+    and in its defaults (``def grad_f(x, w=w_default)``), which are read where the def runs."""
     table = symtable.symtable(source, "<s2sad export>", "exec")
-    names = []
+    names = [sym.get_name() for sym in table.get_symbols() if sym.is_referenced() and not sym.is_assigned()]
     for child in table.get_children():
         stack = [child]
         while stack:
@@ -671,6 +672,13 @@ class _Module:
                     return
             except Exception:  # pragma: no cover
                 continue
+        if isinstance(obj, (np.ndarray, list, dict)):  # a default that is a module global: imported, not copied
+            for module in self.user_modules:
+                found_as = next((k for k, v in list(vars(module).items()) if v is obj and _DOTTED.match(k)), None)
+                if found_as is not None:
+                    modname, _ = _module_import_name(module)
+                    self.from_imports.setdefault(modname, {})[f"{found_as} as {name}"] = None
+                    return
         if isinstance(obj, np.ndarray) and obj.size > MAX_LITERAL_SIZE:
             raise ExportError(f"{name!r}, which {who} refers to, is an array of {obj.size} numbers and not a global of "
                               f"your module; export writes such values into the file, up to {MAX_LITERAL_SIZE}",

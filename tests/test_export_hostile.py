@@ -78,6 +78,13 @@ def array_default(x, w=np.array([1.0, 2.0, 3.0])):
     return np.sum(np.sin(x * w))
 
 
+W3 = np.array([0.5, -1.0, 2.0])
+
+
+def global_default(x, w=W3):  # a default that is a module global: imported as it, never copied
+    return np.sum(np.sin(x * w))
+
+
 def other_module(x):
     return np.sum(hostile_helpers.smooth(x) * x)
 
@@ -160,6 +167,14 @@ CASES = {
     "array_default": ("array_default", {"modes": ALL}, [
         ("grad", f"[{X}]", "{}", "[]"), ("grad", f"[{X}]", f"{{'w': {V}}}", "[]"), ("vjp", f"[{X}]", "{}", "[2.0]"),
         ("jvp", f"[{X}]", "{}", f"[{V}]"), ("hvp", f"[{X}]", "{}", f"[{V}]"), ("hessian", f"[{X}]", "{}", "[]"),
+    ]),
+    # grad alone: its def reads the default's name (def grad_f(x, w=w_default)), which was never bound
+    "array_default_grad": ("array_default", {"modes": ("grad",)}, [("grad", f"[{X}]", "{}", "[]")]),
+    "global_default": ("global_default", {"modes": ("grad",)}, [
+        ("grad", f"[{X}]", "{}", "[]"), ("grad", f"[{X}, {V}]", "{}", "[]"),
+    ]),
+    "global_default_jvp": ("global_default", {"modes": ("grad", "jvp", "hessian")}, [
+        ("grad", f"[{X}]", "{}", "[]"), ("jvp", f"[{X}]", "{}", f"[{V}]"), ("hessian", f"[{X}]", "{}", "[]"),
     ]),
     "other_module": ("other_module", {"modes": ("grad", "hessian", "laplacian")}, [
         ("grad", f"[{X}]", "{}", "[]"), ("hessian", f"[{X}]", "{}", "[]"), ("laplacian", f"[{X}]", "{}", "[]"),
@@ -373,6 +388,8 @@ def test_globals_are_imported_from_the_module_that_defines_them(hostile):
         assert "from hostile_helpers import OFFSET\n" in text, case
         assert " smooth in hostile_helpers.py\n" in text, case
         assert check(str(root / f"h_{case}.py")) == []
+    for case in ("global_default", "global_default_jvp"):
+        assert "from hostile_model import W3 as w_default\n" in (root / f"h_{case}.py").read_text()
     text = (root / "h_uses_big.py").read_text()
     assert "from hostile_model import BIG\n" in text and "0.5" not in text.split("__all__")[1].split("def ")[0]
 
