@@ -142,3 +142,38 @@ def test_what_a_rule_does_not_implement_is_refused(f, error, says):
     with pytest.raises(error, match=says) as caught:
         s2sad.grad(f)(X[0] if f is least_squares_rank_deficient else X)
     assert caught.value.location is not None
+
+
+# ---------------------------------------------------------------------------
+# np.linalg.norm(x, ord): every ord, differentiated in x (ord itself is refused:
+# tests/test_rule_arguments.py), vectors, matrices, stacks of them with axis=
+# ---------------------------------------------------------------------------
+
+VECTOR_ORDS = [None, 1, 2, np.inf, -np.inf, 3, 0.5, -1, -2, 1.5]
+MATRIX_ORDS = [None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf]
+SVD_ORDS = ("nuc", 2, -2)  # their second derivative is refused (NoDerivativeError)
+
+
+def _vector(ord, axis=None):
+    def norm_of_vector(x):
+        return np.linalg.norm(x, ord, axis) * 1.0
+    return norm_of_vector
+
+
+@pytest.mark.parametrize("ord", VECTOR_ORDS, ids=repr)
+def test_vector_norm_of_every_order(ord):
+    v = np.array([0.7, -1.9, 0.4, 2.6, -1.1])
+    check_case(_vector(ord), (v,), 0, ("grad", "jvp", "hvp"), rtol=1e-5, atol=1e-6)
+    rows = rng.normal(size=(3, 4)) + np.arange(12).reshape(3, 4) * 0.05  # no ties in |x|
+    check_case(lambda x: np.sum(np.linalg.norm(x, ord, axis=1) ** 2), (rows,), 0, ("grad", "jvp"), 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize("ord", MATRIX_ORDS, ids=repr)
+def test_matrix_norm_of_every_order(ord):
+    m = np.array([[1.2, -0.4, 2.1], [0.3, 1.75, -0.9], [-1.45, 0.6, 0.8], [0.2, -2.2, 0.5]])  # no ties in row or column sums
+    modes = ("grad", "jvp") if ord in SVD_ORDS else ("grad", "jvp", "hvp")
+    check_case(lambda x: np.linalg.norm(x, ord), (m,), 0, modes, rtol=1e-5, atol=1e-6)
+    stack = np.stack([m, m[::-1] * 0.7 + 0.1])  # (2, 4, 3): the norm of each matrix over axes (1, 2)
+    check_case(lambda x: np.sum(np.linalg.norm(x, ord, axis=(1, 2)) ** 2), (stack,), 0, ("grad", "jvp"), 1e-5, 1e-6)
+    check_case(lambda x: np.sum(np.linalg.norm(x, ord, axis=(2, 1), keepdims=True) * x), (stack,), 0, ("grad",),
+               1e-5, 1e-6)
