@@ -9,7 +9,7 @@ import operator
 
 import gast
 
-from . import closures, ir, item_aliases, lower_containers
+from . import closures, ir, item_aliases, lower_containers, runtime
 from .errors import UnsupportedSyntaxError
 from .lower_base import COMPARE, assigned_names
 from .primitives import pack_list
@@ -196,6 +196,12 @@ def stmt_For(lw, node):
     carried = closures.leave_loop(lw, carried, body_env, body, node)
     carried_ir = _finish_loop(lw, carried, body_env, node, body)
     lw.out.append(ir.For(index, iterable, body, carried_ir, loc=lw.loc(node)))
+    if index_name:
+        # after the loop the name holds the last index (its old value if the loop ran no iteration);
+        # unread, simplify drops this
+        lw.env[index_name] = lw.emit_call(
+            ir.Ref(("index_after_loop",), runtime.index_after_loop),
+            [iterable, lw.env.get(index_name, ir.Const(None))], node=node, target=lw.namer.fresh(index_name))
 
 
 def _calls(lw, node, func) -> bool:

@@ -455,6 +455,12 @@ def fresh_copy(value):
     return np.copy(value)
 
 
+def index_after_loop(indices, before):
+    """What a loop's index holds after ``for i in indices``, as in Python: the last index the loop
+    took, or the value `i` had before when the loop ran no iteration. `indices` is a range."""
+    return indices[-1] if len(indices) else before
+
+
 def sorted_order(items, key=None, reverse=False):
     """The positions of `items` in the order ``sorted(items, key=key, reverse=reverse)`` puts them
     (equal items keep their order, as in Python): ``sorted(xs)`` is ``[xs[k] for k in

@@ -31,7 +31,7 @@ _IMPURE_METHODS = {
 }
 _PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at,
                  runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own, runtime.fresh_copy,
-                 runtime.shape_of}
+                 runtime.shape_of, runtime.index_after_loop}
 
 
 def is_pure(stmt) -> bool:

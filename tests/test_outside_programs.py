@@ -8,10 +8,6 @@ import pytest
 
 import s2sad
 
-LOWERING = ("lower_control.stmt_For: the index of a loop over range (or enumerate) is not carried out of "
-            "the loop, so after it the name still holds its value from before the loop")
-
-
 def index_read_after_a_range_loop(x):
     i = 0
     for i in range(3):
@@ -40,13 +36,52 @@ def item_read_after_a_loop_over_a_list(x):
     return x * k
 
 
+def index_after_an_empty_loop(x):
+    i = 2
+    for i in range(0):
+        x = x * 3.0
+    return x * i  # i is still 2
+
+
+def index_bound_only_by_the_loop(x):
+    for i in range(1, 7, 2):
+        x = x * 1.5
+    return x * i  # 5
+
+
+def index_after_a_break(x):
+    i = 0
+    for i in range(10):
+        x = x * 1.1
+        if x > 2.0:
+            break
+    return x * i
+
+
+def index_after_nested_loops(x):
+    for i in range(2):
+        for j in range(3):
+            x = x * 1.1 + j
+    return x * (i + 10 * j)
+
+
+def zip_index_after_the_loop(x):
+    i = 9
+    for i, (u, v) in enumerate(zip(x, x[1:])):
+        x = x + u * v
+    return np.sum(x) * i
+
+
 CASES = [
-    pytest.param(index_read_after_a_range_loop, 0.7, marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason=LOWERING + ": value 0.0 for 4.725, gradient 0.0 for 6.75")),
-    pytest.param(index_read_after_an_enumerate_loop, np.array([1.0, 2.0, 3.0]), marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason=LOWERING + ": value 0.0 for 12.0")),
-    pytest.param(index_read_after_a_reversed_loop, 0.7, marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason=LOWERING + ": value 28.0 for 0.0")),
+    (index_read_after_a_range_loop, 0.7),
+    (index_after_an_empty_loop, 0.7),
+    (index_bound_only_by_the_loop, 0.7),
+    (index_after_a_break, 0.7),
+    (index_after_a_break, 0.1),
+    (index_after_nested_loops, 0.7),
+    (zip_index_after_the_loop, np.array([0.5, -1.0, 2.0])),
+    (index_read_after_an_enumerate_loop, np.array([1.0, 2.0, 3.0])),
+    (index_read_after_a_reversed_loop, 0.7),
     (item_read_after_a_loop_over_a_list, 0.7),
 ]
 
