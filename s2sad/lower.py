@@ -45,7 +45,7 @@ from . import (
 from .desugar import refused_in, remove_early_exits, syntax_problems
 from .errors import S2SADError, UnsupportedSyntaxError, raise_problems
 from .frontend import ParsedFunction, parse_function, signature
-from .lower_base import Namer, assigned_names, has_any_rule, is_helper, is_temp, is_user_function, literal_default
+from .lower_base import Namer, assigned_names, has_any_rule, names_read, is_helper, is_temp, is_user_function, literal_default
 from .primitives import list_append, pack_dict, pack_list, pack_namedtuple, pack_tuple
 from .pytree import leaf_paths
 
@@ -111,6 +111,7 @@ class _Lowerer:
     stand_ins: set = field(default_factory=set)  # placeholders for what refused code would have bound
     containers: set = field(default_factory=set)  # values that are (or may be) lists, tuples or dicts
     routines: dict = field(default_factory=dict)  # "plan": helpers made subroutines; func -> Subroutine
+    name_reads: dict | None = None  # name -> how many times the function's body reads it (None: unknown)
 
 
     def error(self, cls, message, node, hint=""):
@@ -238,7 +239,7 @@ def lower_function(parsed: ParsedFunction, extra_inputs=(), name=None, template=
     local_names = set(assigned_names(fdef.body)) | set(env)
     local_names |= set(leaves)
     lowerer = _Lowerer(parsed, namer, env, [], (), local_names, problems=problems,
-                       parameters=set() if template else set(env.values()))
+                       parameters=set() if template else set(env.values()), name_reads=names_read(fdef.body))
     if not template and subroutines_allowed:
         lowerer.routines["plan"], lowerer.routines["calls"] = subroutines.plan(parsed, is_helper)
     try:

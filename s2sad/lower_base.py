@@ -66,6 +66,16 @@ def has_any_rule(obj) -> bool:
     )
 
 
+def names_read(stmts) -> dict:
+    """How many times each name is read (loaded) in `stmts`, nested blocks and functions included."""
+    reads = {}
+    for stmt in stmts:
+        for node in walk_nodes(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                reads[node.id] = reads.get(node.id, 0) + 1
+    return reads
+
+
 def assigned_names(stmts, local_names=None) -> list[str]:
     """Names a block (re)binds, in order of first appearance; subscript targets count.
 

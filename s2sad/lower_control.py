@@ -11,7 +11,7 @@ import gast
 
 from . import closures, ir, item_aliases, lower_containers, runtime
 from .errors import UnsupportedSyntaxError
-from .lower_base import COMPARE, assigned_names
+from .lower_base import COMPARE, assigned_names, names_read
 from .primitives import pack_list
 
 
@@ -196,9 +196,10 @@ def stmt_For(lw, node):
     carried = closures.leave_loop(lw, carried, body_env, body, node)
     carried_ir = _finish_loop(lw, carried, body_env, node, body)
     lw.out.append(ir.For(index, iterable, body, carried_ir, loc=lw.loc(node)))
-    if index_name:
-        # after the loop the name holds the last index (its old value if the loop ran no iteration);
-        # unread, simplify drops this
+    reads = (1 if lw.name_reads is None else lw.name_reads.get(index_name, 0)) if index_name else 0
+    if reads and (lw.name_reads is None or reads > names_read(node.body).get(index_name, 0)):
+        # read outside the loop: after it the name holds the last index (its old value if the loop
+        # ran no iteration)
         lw.env[index_name] = lw.emit_call(
             ir.Ref(("index_after_loop",), runtime.index_after_loop),
             [iterable, lw.env.get(index_name, ir.Const(None))], node=node, target=lw.namer.fresh(index_name))

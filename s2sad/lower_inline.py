@@ -26,7 +26,7 @@ from .errors import (
     SourceUnavailableError,
 )
 from .frontend import parse_function, signature
-from .lower_base import Namer, assigned_names, is_helper, is_temp, literal_default
+from .lower_base import Namer, assigned_names, is_helper, names_read, is_temp, literal_default
 
 
 def named_argument(lw, atom, name):
@@ -106,7 +106,8 @@ def inline(lw, func, args, kwargs, node, hint):
                    local_names=set(assigned_names(fdef.body)) | set(sig.parameters), packs=lw.packs,
                    fields=lw.fields, frozen=lw.frozen, element_of=lw.element_of, problems=lw.problems,
                    stand_ins=lw.stand_ins, containers=lw.containers, routines=lw.routines,
-                   arguments=arguments, callers=lw.callers + (item_aliases.names_after_call(lw, node),))
+                   arguments=arguments, callers=lw.callers + (item_aliases.names_after_call(lw, node),),
+                   name_reads=names_read(fdef.body))
     result = lower_statements.body_and_result(sub, fdef, hint)
     return result
 
@@ -225,7 +226,8 @@ def lower_subroutine(caller, routine, parsed=None, param_names=None, recursive_a
         own.add(fdef.name)
     sub = type(caller)(parsed, namer, env, [], (), own,
                        problems=caller.problems, routines=caller.routines,
-                       arguments=set(env.values()))  # lowered once for every call: any caller may read them again
+                       arguments=set(env.values()),  # lowered once for every call: any caller may read them again
+                       name_reads=names_read(fdef.body))
     result = lower_statements.body_and_result(sub, fdef)
     fn = ir.verify_pass(ir.Function(
         name=routine.name, params=params, body=sub.out, result=result, filename=parsed.filename,

@@ -94,3 +94,28 @@ def test_a_loop_variable_read_after_the_loop_holds_its_last_value(f, x):
     x = np.asarray(x, dtype=np.float64)
     differences = np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size).reshape((-1,) + x.shape)])
     np.testing.assert_allclose(np.ravel(gradient), differences, rtol=1e-6, atol=1e-8)
+
+
+def helper_reading_its_index(x):
+    i = 0
+    for i in range(3):
+        x = x * 1.5
+    return x * i
+
+
+def calls_a_helper_reading_its_index(x):
+    return helper_reading_its_index(x) + helper_reading_its_index(2.0 * x)
+
+
+def calls_it_in_a_loop(x):
+    total = 0.0
+    for k in range(2):
+        total = total + helper_reading_its_index(x * k + x)
+    return total
+
+
+@pytest.mark.parametrize("f", [calls_a_helper_reading_its_index, calls_it_in_a_loop])
+def test_an_inlined_helper_reads_its_loop_index_after_the_loop(f):
+    value, gradient = s2sad.value_and_grad(f)(0.7)
+    np.testing.assert_allclose(value, f(0.7), rtol=1e-12)
+    np.testing.assert_allclose(gradient, (f(0.7 + 1e-6) - f(0.7 - 1e-6)) / 2e-6, rtol=1e-6)
