@@ -127,12 +127,6 @@ def refused_node(parsed: ParsedFunction, node, named_lambdas=frozenset()) -> Uns
             hint="write the expression out in the function (the generated code renames its variables, "
             "and no derivative flows through a string of code)",
         )
-    if isinstance(node, (gast.For, gast.While)) and node.orelse:
-        return UnsupportedSyntaxError(
-            "s2sad cannot differentiate a loop with an else clause",
-            parsed.location(node),
-            hint="set a flag inside the loop and test it after the loop",
-        )
     return None
 
 
@@ -247,6 +241,8 @@ def _exits(stmts, kinds) -> bool:
             return True
         if isinstance(stmt, (gast.For, gast.While)) and "return" in kinds and _exits(stmt.body, {"return"}):
             return True
+        if isinstance(stmt, (gast.For, gast.While)) and _exits(stmt.orelse, kinds):
+            return True  # the else clause runs in the enclosing block: its break or continue is that loop's
     return False
 
 
@@ -360,6 +356,8 @@ def _block(stmts, flags: _Flags, fresh) -> list:
                 guard = gast.If(test=negate_any(flags.for_kinds(kinds)), body=_block(rest, flags, fresh), orelse=[])
                 out.append(_locate(guard, rest[0]))
             return out
+        if isinstance(stmt, (gast.For, gast.While)) and stmt.orelse:
+            return out + _block(_else_as_flag(stmt, fresh) + rest, flags, fresh)
         if isinstance(stmt, (gast.For, gast.While)):
             out.extend(_loop(stmt, flags, fresh))
             if _exits(stmt.body, {"return"}) and rest:
@@ -368,6 +366,38 @@ def _block(stmts, flags: _Flags, fresh) -> list:
                 return out
             continue
         out.append(stmt)
+    return out
+
+
+def _else_as_flag(loop, fresh) -> list:
+    """``for ...: body else: rest`` runs `rest` when the loop ends without a break:
+    ``completed = True; for ...: body (with completed = False before each break); if completed: rest``
+    (without a break, the loop and then `rest`)."""
+    plain = gast.For(target=loop.target, iter=loop.iter, body=loop.body, orelse=[], type_comment=None) \
+        if isinstance(loop, gast.For) else gast.While(test=loop.test, body=loop.body, orelse=[])
+    if not _exits(loop.body, {"break"}):
+        return [gast.copy_location(plain, loop)] + loop.orelse
+    completed = fresh("completed")
+    plain.body = _flag_breaks(loop.body, completed)
+    test = _locate(gast.If(test=name(completed), body=loop.orelse, orelse=[]), loop.orelse[0])
+    return [assign(completed, const(True), loop), gast.copy_location(plain, loop), test]
+
+
+def _flag_breaks(stmts, flag: str) -> list:
+    """`stmts` with ``flag = False`` before each break of the loop they are the body of (not of a loop inside)."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.Break):
+            out += [assign(flag, const(False), stmt), stmt]
+        elif isinstance(stmt, gast.If):
+            out.append(_if(stmt, _flag_breaks(stmt.body, flag), _flag_breaks(stmt.orelse, flag)))
+        elif isinstance(stmt, (gast.For, gast.While)) and stmt.orelse:  # its else clause's break is ours
+            inner = gast.For(target=stmt.target, iter=stmt.iter, body=stmt.body, orelse=_flag_breaks(stmt.orelse, flag),
+                             type_comment=None) if isinstance(stmt, gast.For) \
+                else gast.While(test=stmt.test, body=stmt.body, orelse=_flag_breaks(stmt.orelse, flag))
+            out.append(gast.copy_location(inner, stmt))
+        else:
+            out.append(stmt)
     return out
 
 
@@ -438,6 +468,13 @@ def _indexable(loop: gast.For, counter: str, fresh):
                                              type_comment=None), loop)
         pre, length, binds = _indexable(zipped, counter, fresh)
         return pre, length, [bind(target.elts[0], k)] + binds
+    if _calls(it, "enumerate") and len(it.args) == 2 and isinstance(target, gast.Tuple) and len(target.elts) == 2:
+        # enumerate(xs, start): the counter plus start, and xs[counter]
+        seq_name, start_name = fresh("items"), fresh("start")
+        pre = [assign(seq_name, it.args[0], loop), assign(start_name, it.args[1], loop)]
+        position = gast.BinOp(left=k, op=gast.Add(), right=name(start_name))
+        binds = [bind(target.elts[0], position), bind(target.elts[1], subscript(name(seq_name)))]
+        return pre, _call("len", name(seq_name)), binds
     if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("enumerate", "zip") and not it.keywords:
         seqs = []
         pre = []

@@ -106,8 +106,42 @@ def sorted_(lw, node, hint):
     return _comprehension(lw, element, _name(position, gast.Store()), _name(order), node, hint, [items, order])
 
 
+def extremum_by_key(lw, node, hint, largest):
+    """``max(xs, key=f)`` (or ``max(a, b, key=f)``) is ``xs[extremum_position(xs, f)]``: the item
+    itself, so it keeps its derivative (the key only picks it). `f` must name a module-level function."""
+    if not node.args or [k.arg for k in node.keywords] != ["key"]:
+        return None
+    key_node = node.keywords[0].value
+    if isinstance(key_node, gast.Name) and key_node.id in lw.env:
+        raise lw.error(UnsupportedSyntaxError, "s2sad needs the key of max() or min() to be a function "
+                       "named at module level", key_node, hint="define the key function with def at module level "
+                       "and pass its name, key=my_key")
+    key = lw.expr(key_node)
+    if not isinstance(key, ir.Ref):
+        raise lw.error(UnsupportedSyntaxError, "s2sad needs the key to be a function named at module level",
+                       key_node, hint="define the key function with def at module level and pass its name")
+    if len(node.args) == 1:
+        items = lw.expr(node.args[0])
+    else:
+        values = [lw.expr(a) for a in node.args]
+        items = lw.emit_call(pack_tuple, values, node=node)
+        lw.packs[items] = values
+        lw.contained.update(v for v in values if isinstance(v, ir.Var))
+    position = lw.emit_call(ir.Ref(("extremum_position",), runtime.extremum_position),
+                            [items, key, ir.Const(largest)], node=node)
+    return lower_containers.getitem(lw, items, position, node, hint)
+
+
+def max_(lw, node, hint):
+    return extremum_by_key(lw, node, hint, largest=True)
+
+
+def min_(lw, node, hint):
+    return extremum_by_key(lw, node, hint, largest=False)
+
+
 _REWRITES = ((builtins.reversed, reversed_), (builtins.divmod, divmod_), (builtins.map, map_),
-             (builtins.list, list_), (builtins.sorted, sorted_))
+             (builtins.list, list_), (builtins.sorted, sorted_), (builtins.max, max_), (builtins.min, min_))
 
 
 def _comprehension(lw, element, target, iterable, node, hint, bound=()):

@@ -140,7 +140,7 @@ def stmt_For(lw, node):
     is_call = isinstance(it, gast.Call) and not it.keywords
     callee = lw.expr(it.func) if is_call and isinstance(it.func, (gast.Name, gast.Attribute)) else None
     callee = callee.value if isinstance(callee, ir.Ref) else None
-    index_name = None
+    index_name, counted = None, None
     if callee is enumerate and len(it.args) == 1 and _calls(lw, it.args[0], zip) and isinstance(target, gast.Tuple) \
             and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name) \
             and isinstance(target.elts[1], gast.Tuple) and len(target.elts[1].elts) == len(it.args[0].args):
@@ -151,12 +151,15 @@ def stmt_For(lw, node):
         iterable = lw.expr(it, None)  # a range, or a range backwards (range(n)[::-1])
         index_name = target.id
         bind = []
-    elif callee is enumerate and len(it.args) == 1 and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
-            and isinstance(target.elts[0], gast.Name):
+    elif callee is enumerate and len(it.args) in (1, 2) and isinstance(target, gast.Tuple) \
+            and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name):
         seq = lw.expr(it.args[0])
         length = lw.emit_call(ir.Ref(("len",), len), [seq], node=node)
         iterable = lw.emit_call(ir.Ref(("range",), range), [length], node=node)
-        index_name = target.elts[0].id
+        if len(it.args) == 2:  # enumerate(xs, start): i is the position plus start
+            counted = (target.elts[0].id, lw.expr(it.args[1]))
+        else:
+            index_name = target.elts[0].id
         bind = [(target.elts[1], seq)]
     elif callee is zip and isinstance(target, gast.Tuple) and len(target.elts) == len(it.args):
         seqs = [lw.expr(a) for a in it.args]
@@ -184,6 +187,9 @@ def stmt_For(lw, node):
         lw.env[index_name] = index
     closures.enter_loop(lw, node.body, node)
     lw.out = []
+    if counted:
+        name, start = counted
+        lw.env[name] = lw.emit_call(operator.add, [index, start], node=node, target=lw.namer.fresh(name))
     for tgt, seq in bind:
         element = lw.emit_call(operator.getitem, [seq, index], node=node,
                                  target=lw.namer.fresh(tgt.id) if isinstance(tgt, gast.Name) else None)

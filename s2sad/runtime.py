@@ -469,6 +469,20 @@ def sorted_order(items, key=None, reverse=False):
     return sorted(range(len(items)), key=value, reverse=reverse)
 
 
+def extremum_position(items, key, largest=True):
+    """The position of the item ``max(items, key=key)`` (or ``min`` when not `largest`) gives: the first
+    whose key is largest (smallest), as Python picks it. ``max(xs, key=f)`` is ``xs[extremum_position(xs,
+    f)]``, whose item keeps its derivative. Returns an int."""
+    best, best_key = 0, None
+    for k, item in enumerate(items):
+        value = key(item)
+        if k == 0 or (value > best_key if largest else value < best_key):
+            best, best_key = k, value
+    if best_key is None:
+        raise ValueError(f"{'max' if largest else 'min'}() of an empty sequence")
+    return best
+
+
 def zero_at(g, index):
     """The adjoint flowing past ``x[index] = v`` to the old `x`: `g` with zeros at `index`.
 

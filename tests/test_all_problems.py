@@ -53,10 +53,9 @@ def four_problems_fixed(x):
 
 
 def inner_helper(x):
-    while x > 10.0:  # P1
+    while x > 10.0:
         x = x / 2.0
-    else:
-        pass
+    seen = {x}  # P1
     return x
 
 

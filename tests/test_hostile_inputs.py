@@ -328,7 +328,6 @@ REFUSED = [
     (uses_import, "import math as m"),
     (uses_class, "class Local"),
     (uses_lambda_argument, "key=lambda v: -v"),
-    (uses_while_else, "while i < 3"),
     (writes_its_argument, "x[0] = x[0] * 2.0"),
     (calls_a_method_of_its_own_object, "_model.loss(x)"),
     (calls_a_callable_object, "_CALLABLE(x)"),
@@ -652,6 +651,7 @@ def builtins_on_arrays(x):
 
 
 NAMED = [
+    (uses_while_else, (1.3,)),  # a loop's else clause runs when it ends without a break
     (a_function_whose_names_go_on_and_on_and_on_for_a_very_long_time_indeed_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx,
      (1.3,)),
     (unicode_names, (1.3,)),

@@ -15,6 +15,8 @@ from qa_harness import check_case
 import s2sad
 
 X4 = np.array([0.5, -1.2, 2.0, 0.3])
+SCALE = 1.5
+COEFFS = (0.5, -1.0, 2.0)
 X5 = np.array([0.7, 1.9, -0.4, 1.3, 0.2])
 
 
@@ -242,6 +244,459 @@ def running_best_of_numbers(x):
     return best + s
 
 
+# ---------------------------------------------------------------- what a student or a scientist writes
+def while_break(x):
+    s, k = 0.0, 0
+    while True:
+        s = s + x[k] ** 2
+        k += 1
+        if k >= len(x) or s > 3.0:
+            break
+    return s
+
+
+def for_else(x):
+    s = 0.0
+    for v in x:
+        if v > 10.0:
+            break
+        s += v * v
+    else:
+        s = s * 2.0
+    return s
+
+
+def for_else_taken(x):
+    s = 0.0
+    for v in x:
+        if v > 1.5:
+            s = s - v
+            break
+        s += v * v
+    else:
+        s = s * 2.0
+    return s
+
+
+def while_else(x):
+    k = 0
+    s = 1.0
+    while k < 3:
+        s = s * x[k]
+        k += 1
+    else:
+        s = s + 1.0
+    return s
+
+
+def nested_function(x):
+    def poly(v):
+        return COEFFS[0] + COEFFS[1] * v + COEFFS[2] * v * v
+    return sum(poly(v) for v in x)
+
+
+def range_steps(x):
+    s = 0.0
+    for i in range(1, len(x), 2):
+        s += x[i] * x[i - 1]
+    for j in range(len(x) - 1, -1, -1):
+        s = s * 0.5 + x[j]
+    return s
+
+
+def tuple_swap_fibonacci(x):
+    a, b = x[0], x[1]
+    for _ in range(5):
+        a, b = b, a + b * 0.5
+    return a * b
+
+
+def subscript_augassign(x):
+    y = np.zeros(3)
+    for i in range(len(x)):
+        y[i % 3] += x[i] ** 2
+    y[1] *= 2.0
+    return np.sum(y * y)
+
+
+def dict_augassign(x):
+    d = {"a": x[0], "b": x[1]}
+    d["a"] += x[2]
+    return d["a"] * d["b"]
+
+
+def list_augassign(x):
+    vals = [x[0], x[1], x[2]]
+    vals[0] += 1.0
+    vals[2] *= vals[1]
+    return vals[0] * vals[2]
+
+
+def list_append_pop(x):
+    stack = []
+    for v in x:
+        stack.append(v * 2.0)
+    top = stack.pop()
+    return top * stack[-1]
+
+
+def list_insert(x):
+    vals = [x[1], x[2]]
+    vals.insert(0, x[0])
+    return vals[0] * vals[1] + vals[2]
+
+
+def comprehension_with_condition(x):
+    pos = [v * v for v in x if v > 0]
+    return sum(pos) + len(pos)
+
+
+def conditional_expression(x):
+    s = 0.0
+    for v in x:
+        s += v if v > 0 else -0.5 * v
+    return s
+
+
+def any_all(x):
+    if any(v > 1.5 for v in x):
+        return np.sum(x ** 2)
+    if all(v > 0 for v in x):
+        return np.sum(x)
+    return 0.0
+
+
+def min_max_key(x):
+    pairs = [(x[0], 1.0), (x[1], 2.0), (x[2], 3.0)]
+    best = max(pairs, key=lambda p: p[0])
+    return best[0] * best[1]
+
+
+def max_with_default_key(x):
+    return max(x, key=abs) * min(x[0], x[1])
+
+
+def abs_and_math(x):
+    return abs(x[0]) + math.sqrt(x[2]) + math.exp(x[1]) * math.log(x[2]) + math.atan2(x[0], x[3])
+
+
+def math_functions(x):
+    s = 0.0
+    for v in x:
+        s += math.sin(v) * math.cos(v) + math.tanh(v) + math.hypot(v, 1.0)
+    return s
+
+
+def chained_comparison(x):
+    s = 0.0
+    for v in x:
+        if -1.0 < v < 1.0:
+            s += v ** 3
+        else:
+            s += v
+    return s
+
+
+def early_return_in_loop(x):
+    for i in range(len(x)):
+        if x[i] > 1.5:
+            return x[i] * i
+    return np.sum(x)
+
+
+def global_constant(x):
+    return SCALE * np.sum(x ** 2) + COEFFS[1] * x[0]
+
+
+def default_argument(x, scale=2.0):
+    return scale * np.sum(x)
+
+
+def keyword_only(x, *, power=3):
+    return np.sum(x ** power)
+
+
+def star_args(*xs):
+    return xs[0] * xs[1]
+
+
+def nested_loops(x):
+    s = 0.0
+    for i in range(len(x)):
+        for j in range(i):
+            s += x[i] * x[j]
+    return s
+
+
+def while_newton(x):
+    # Newton's iteration for the square root of a, x[2] > 0
+    a = x[2]
+    r = a
+    k = 0
+    while abs(r * r - a) > 1e-12 and k < 50:
+        r = 0.5 * (r + a / r)
+        k += 1
+    return r
+
+
+def continue_in_loop(x):
+    s = 0.0
+    for v in x:
+        if v < 0:
+            continue
+        s += math.sqrt(v)
+    return s
+
+
+def enumerate_start(x):
+    s = 0.0
+    for i, v in enumerate(x, 1):
+        s += i * v
+    return s
+
+
+def zip_three(x):
+    a, b, c = x[:3], x[1:] * 2.0, np.ones(3)
+    return sum(u * v + w for u, v, w in zip(a, b, c))
+
+
+def pow_builtin_and_round(x):
+    return pow(x[0], 2) + round(3.7) * x[1] + pow(2.0, x[2])
+
+
+def ternary_chain(x):
+    v = x[0]
+    return v * v if v > 1 else (2 * v if v > 0 else -v)
+
+
+def string_keys_loop(x):
+    params = {"w": x[0], "b": x[1]}
+    s = 0.0
+    for k in params:
+        s += params[k] ** 2
+    for k, v in params.items():
+        s += v
+    return s
+
+
+def tuple_return_unpack(x):
+    def stats(v):
+        return np.mean(v), np.std(v)
+    m, sd = stats(x)
+    return m * sd
+
+
+def in_place_list_of_scalars_loop(x):
+    vals = [0.0] * 3
+    for i in range(3):
+        vals[i] = x[i] * (i + 1)
+    return sum(vals)
+
+
+def list_extend(x):
+    vals = [x[0]]
+    vals.extend([x[1], x[2]])
+    return vals[0] * vals[2]
+
+
+def list_sum_start(x):
+    return sum([x[0], x[1]], 10.0)
+
+
+def bool_flag_loop(x):
+    found = False
+    s = 0.0
+    for v in x:
+        if not found and v > 1.0:
+            found = True
+            s += v * 10
+        else:
+            s += v
+    return s
+
+
+def len_of_list_comp(x):
+    items = [v for v in x]
+    return items[len(items) - 1] * len(items)
+
+
+def integer_division_loop(x):
+    s = 0.0
+    n = len(x)
+    for i in range(n // 2):
+        s += x[i] * x[n - 1 - i]
+    return s
+
+
+def min_of_generator(x):
+    return min(v * v for v in x) + max(abs(v) for v in x)
+
+
+def float_conversion(x):
+    return float(x[0]) * float(len(x)) + int(2.7) * x[1]
+
+
+def fstring_print(x):
+    s = np.sum(x)
+    msg = f"sum is {s:.3f}"
+    return s * len(msg)
+
+
+def assert_inside(x):
+    assert len(x) == 4, "four values"
+    return np.prod(x)
+
+
+def nested_def_closure_update(x):
+    total = 0.0
+    def add(v, t):
+        return t + v * v
+    for v in x:
+        total = add(v, total)
+    return total
+
+
+def lambda_named(x):
+    sq = lambda v: v * v
+    return sq(x[0]) + sq(x[1])
+
+
+def map_lambda(x):
+    return sum(map(lambda v: v * v, x))
+
+
+def sorted_key_lambda(x):
+    return sorted(x, key=lambda v: -v)[0]
+
+
+def walrus(x):
+    if (n := len(x)) > 2:
+        return x[0] * n
+    return x[0]
+
+
+def try_except(x):
+    try:
+        return x[0] / x[1]
+    except ZeroDivisionError:
+        return 0.0
+
+
+def global_statement(x):
+    global SCALE
+    return SCALE * x[0]
+
+
+def del_statement(x):
+    y = x * 2
+    del y
+    return np.sum(x)
+
+
+def set_display(x):
+    s = {1, 2}
+    return x[0] * len(s)
+
+
+def list_remove(x):
+    vals = [x[0], x[1]]
+    vals.remove(x[0])
+    return vals[0]
+
+
+def reversed_sorted(x):
+    return list(reversed(sorted(x)))[0] * 2.0
+
+
+def tuple_of_generator(x):
+    t = tuple(v * v for v in x)
+    return t[1] + sum(t)
+
+
+def dict_comp(x):
+    d = {k: x[k] for k in range(3)}
+    return d[0] * d[2]
+
+
+def starred_call(x):
+    args = (x[0], x[1])
+    return math.hypot(*args)
+
+def search_or_default(x):
+    for v in x:
+        if v > 1.5:
+            found = v * v
+            break
+    else:
+        return np.sum(x)
+    return found * 3.0
+
+
+def else_breaks_outer(x):
+    s = 0.0
+    for i in range(3):
+        for v in x:
+            if v > 1.8 - i:
+                s += v
+                break
+        else:
+            s -= 1.0
+            break
+        s = s * x[i]
+    return s
+
+
+def while_else_with_break(x):
+    k = 0
+    s = 0.0
+    while k < len(x):
+        s += x[k] ** 2
+        if s > 2.0:
+            break
+        k += 1
+    else:
+        s = -s
+    return s + k
+
+
+def for_else_continue(x):
+    s = 0.0
+    for i in range(len(x)):
+        for j in range(i):
+            if x[j] > x[i]:
+                break
+        else:
+            s += x[i] * (i + 1)
+            continue
+        s -= x[i]
+    return s
+
+
+def enumerate_start_break(x):
+    s = 0.0
+    for i, v in enumerate(x, 2):
+        if v > 1.5:
+            break
+        s += i * v * v
+    return s
+
+
+def _neg(v):
+    return -v
+
+
+def max_key_abs(x):
+    return max(x, key=abs) * min(x[0], x[1]) + min(x, key=abs)
+
+
+def max_of_args_key(x):
+    return max(x[0], x[1] * 2.0, x[2], key=_neg) * 3.0
+
+
+def min_key_of_generator(x):
+    return min((v * v for v in x), key=_neg)
+
+
 WORKS = [
     (reversed_range_loop, (X4,)),
     (reversed_range_with_step, (X5,)),
@@ -277,6 +732,67 @@ WORKS = [
     (running_sum_with_the_last_value, (X4,)),
     (running_array_with_the_last_value, (X4,)),
     (running_best_of_numbers, (X4,)),
+    # what a student or a scientist writes
+    (while_break, (X4,)),
+    (for_else, (X4,)),
+    (for_else_taken, (X4,)),
+    (for_else_taken, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (while_else, (X4,)),
+    (search_or_default, (X4,)),
+    (search_or_default, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (else_breaks_outer, (X4,)),
+    (else_breaks_outer, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (while_else_with_break, (X4,)),
+    (while_else_with_break, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (for_else_continue, (X4,)),
+    (for_else_continue, (np.array([1.9, 0.2, -0.4, 1.1]),)),
+    (nested_function, (X4,)),
+    (range_steps, (X5,)),
+    (tuple_swap_fibonacci, (X4,)),
+    (subscript_augassign, (X5,)),
+    (list_augassign, (X4,)),
+    (comprehension_with_condition, (X4,)),
+    (conditional_expression, (X4,)),
+    (any_all, (X4,)),
+    (any_all, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (any_all, (np.array([0.5, -1.2, 0.9, 0.3]),)),
+    (max_with_default_key, (X4,)),
+    (max_key_abs, (X4,)),
+    (max_of_args_key, (X4,)),
+    (min_key_of_generator, (X4,)),
+    (abs_and_math, (X4,)),
+    (math_functions, (X4,)),
+    (chained_comparison, (X4,)),
+    (early_return_in_loop, (X4,)),
+    (early_return_in_loop, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (global_constant, (X4,)),
+    (default_argument, (X4,)),
+    (keyword_only, (X4,)),
+    (nested_loops, (X5,)),
+    (while_newton, (X4,)),
+    (continue_in_loop, (X4,)),
+    (enumerate_start, (X4,)),
+    (enumerate_start_break, (X4,)),
+    (enumerate_start_break, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (zip_three, (X4,)),
+    (pow_builtin_and_round, (X4,)),
+    (ternary_chain, (X4,)),
+    (ternary_chain, (np.array([1.5, 0.2]),)),
+    (ternary_chain, (np.array([-0.5, 0.2]),)),
+    (string_keys_loop, (X4,)),
+    (tuple_return_unpack, (X4,)),
+    (in_place_list_of_scalars_loop, (X4,)),
+    (list_sum_start, (X4,)),
+    (bool_flag_loop, (X4,)),
+    (len_of_list_comp, (X4,)),
+    (integer_division_loop, (X5,)),
+    (min_of_generator, (X4,)),
+    (float_conversion, (X4,)),
+    (fstring_print, (X4,)),
+    (assert_inside, (X4,)),
+    (nested_def_closure_update, (X4,)),
+    (lambda_named, (X4,)),
+    (reversed_sorted, (X4,)),
 ]
 
 
@@ -394,6 +910,25 @@ def starred_unpacking(x):
 
 REFUSED = [
     (starred_unpacking, (X4,), s2sad.UnsupportedSyntaxError, "first, *rest = x", "x[0], x[1:]"),
+    (star_args, (0.5, 1.5), s2sad.UnsupportedSyntaxError, "def star_args(*xs):", "list the parameters"),
+    (starred_call, (X4,), s2sad.UnsupportedSyntaxError, "return math.hypot(*args)", "one by one"),
+    (del_statement, (X4,), s2sad.UnsupportedSyntaxError, "del y", "out of scope"),
+    (dict_augassign, (X4,), s2sad.InPlaceUpdateError, 'd["a"] += x[2]', "build a new dict"),
+    (dict_comp, (X4,), s2sad.UnsupportedSyntaxError, "d = {k: x[k] for k in range(3)}", "dict(a=x"),
+    (global_statement, (X4,), s2sad.UnsupportedSyntaxError, "global SCALE", "pass the value in"),
+    (set_display, (X4,), s2sad.UnsupportedSyntaxError, "s = {1, 2}", "a tuple or an array"),
+    (try_except, (X4,), s2sad.UnsupportedSyntaxError, "try:", "outside the differentiated function"),
+    (walrus, (X4,), s2sad.UnsupportedSyntaxError, "if (n := len(x)) > 2:", "on a line of its own"),
+    (list_append_pop, (X4,), s2sad.InPlaceUpdateError, "top = stack.pop()", "build a new value"),
+    (list_insert, (X4,), s2sad.InPlaceUpdateError, "vals.insert(0, x[0])", "build a new value"),
+    (list_extend, (X4,), s2sad.InPlaceUpdateError, "vals.extend([x[1], x[2]])", "build a new value"),
+    (list_remove, (X4,), s2sad.InPlaceUpdateError, "vals.remove(x[0])", "build a new value"),
+    (map_lambda, (X4,), s2sad.UnsupportedSyntaxError, "return sum(map(lambda v: v * v, x))", "assign it to a name"),
+    (min_max_key, (X4,), s2sad.UnsupportedSyntaxError, "best = max(pairs, key=lambda p: p[0])",
+     "assign it to a name"),
+    (sorted_key_lambda, (X4,), s2sad.UnsupportedSyntaxError, "return sorted(x, key=lambda v: -v)[0]",
+     "assign it to a name"),
+    (tuple_of_generator, (X4,), s2sad.NoDerivativeError, "t = tuple(v * v for v in x)", "register one"),
 ]
 
 
@@ -412,6 +947,6 @@ def test_derivatives_match_central_differences(k, f, args):
 @pytest.mark.parametrize("f, args, error, line, hint", REFUSED, ids=_ids(REFUSED))
 def test_refused_at_the_line_with_a_hint(f, args, error, line, hint):
     with pytest.raises(error) as caught:
-        s2sad.grad(f)(*args)
+        s2sad.grad(f, wrt=0)(*args)
     assert caught.value.location.text.strip() == line
     assert hint in str(caught.value)

@@ -1407,14 +1407,6 @@ def bad_walrus(x):
     return x
 
 
-def bad_for_else(x):
-    for i in range(3):
-        x = x * 2
-    else:
-        x = x + 1
-    return x
-
-
 def bad_multi_comp(x):
     return sum([a * b for a in x for b in x])
 
@@ -1725,7 +1717,6 @@ REFUSED = [
     (bad_dict, (0.5,), s2sad.UnsupportedSyntaxError, 'd = {k: x for k in "ab"}'),
     (bad_sort, (np.array([0.5, 1.5]),), s2sad.InPlaceUpdateError, "y.partition(1)"),
     (bad_walrus, (0.5,), s2sad.UnsupportedSyntaxError, ":="),
-    (bad_for_else, (0.5,), s2sad.UnsupportedSyntaxError, "for i in range(3)"),
     (bad_multi_comp, (np.array([0.5, 1.5]),), s2sad.UnsupportedSyntaxError, "for a in x for b"),
     (bad_del, (0.5,), s2sad.UnsupportedSyntaxError, "del y"),
     (bad_starred, (np.array([0.5, 1.5]),), s2sad.UnsupportedSyntaxError, "a, *rest"),

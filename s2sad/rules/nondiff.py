@@ -65,7 +65,7 @@ nondifferentiable(
     np.unravel_index, np.ravel_multi_index, np.indices,
     np.tril_indices, np.triu_indices, np.diag_indices,
     np.tril_indices_from, np.triu_indices_from, np.diag_indices_from, np.linalg.matrix_rank,
-    runtime.sorted_order,
+    runtime.sorted_order, runtime.extremum_position,
     note="integer indices",
 )
 
