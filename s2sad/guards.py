@@ -135,7 +135,13 @@ def _holder(ref: ir.Ref):
         return None
     if isinstance(holder, types.ModuleType) and holder.__name__.partition(".")[0] in _LIBRARIES:
         return None
-    return holder if ref.path[-1].isidentifier() else None
+    try:
+        # a bound method (`rng.normal` of a global Generator, `Model.fit` of a classmethod) is a new
+        # object at each lookup: an identity guard would fail on every call and rebuild every time
+        same = getattr(holder, ref.path[-1]) is ref.value
+    except Exception:
+        return None
+    return holder if same and ref.path[-1].isidentifier() else None
 
 
 __all__ = ["live_assumptions", "make_guard", "attribute_assumptions"]
