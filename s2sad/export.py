@@ -1480,6 +1480,13 @@ def _refuse_module_name(path: str) -> None:
         raise ExportError(f"cannot write {escape_comment(path)}: {escape_comment(stem)!r} is not a module name, "
                           "so the exported module could not be imported",
                           hint="use letters, digits and _ (not first a digit, not a Python keyword): grad_loss.py")
+    # a file named like a module would be imported instead of it by code run from its directory (yours too)
+    loaded = getattr(sys.modules.get(stem), "__file__", None)
+    is_earlier_export = loaded is not None and os.path.abspath(loaded) == os.path.abspath(path)
+    if (stem in sys.stdlib_module_names or stem in sys.modules) and not is_earlier_export:
+        what = "the standard library module" if stem in sys.stdlib_module_names else "the module"
+        raise ExportError(f"refusing to write {escape_comment(path)}: it would shadow {what} {stem} for code run "
+                          "from its directory", hint=f"name the output otherwise, e.g. grad_{stem}.py")
 
 
 def _refuse_imported(target: str, text: str, path: str) -> None:

@@ -427,8 +427,9 @@ def model(tmp_path, monkeypatch):
     ("grad.loss.py", "is not a module name"),
     ("grad_loss.txt", "must be a .py file"),
     ("grad_loss", "must be a .py file"),
-    ("numpy.py", "imports numpy, and would import itself"),
-    ("sub/hostile_model.py", "imports hostile_model, and would import itself"),
+    ("numpy.py", "it would shadow the module numpy"),
+    ("random.py", "it would shadow the standard library module random"),  # for the user's own code too
+    ("sub/hostile_model.py", "it would shadow the module hostile_model"),
 ])
 def test_outputs_that_could_not_be_imported_are_refused(model, tmp_path, out, fragment):
     (tmp_path / "sub").mkdir()
