@@ -19,7 +19,7 @@ import functools
 import gast
 
 from . import ir, runtime
-from .errors import InPlaceUpdateError
+from .errors import InPlaceUpdateError, UnsupportedSyntaxError
 
 
 def may_be_a_part(value, target: str, lowerer, env=None) -> bool:
@@ -263,3 +263,49 @@ def _reads_of(function):
         elif isinstance(n, (gast.FunctionDef, gast.Lambda)) and n is not function:
             nested.update(id(x) for x in gast.walk(n))
     return loads, loops, nested
+
+
+def refuse_lazy_reads(lowerer, node, reads, what, name) -> None:
+    """Refuse an iterator Python reads lazily (a generator expression or ``map(...)``) bound to `name`,
+    when a name it reads is rebound or changed in place before `name` is last read: Python's iterator
+    would see the new value when it is consumed, while s2sad evaluates it where it is written.
+
+    Args:
+        lowerer: the lowering walk.
+        node: the generator expression or the call of map.
+        reads: the names the iterator reads when it runs.
+        what: how to name it in the error ("this generator expression").
+        name: the name it is bound to.
+
+    Raises:
+        UnsupportedSyntaxError: naming the first such name.
+    """
+    line = getattr(node, "lineno", 0)
+    function = lowerer.parsed.node
+    loops = [n for n in gast.walk(function) if isinstance(n, (gast.For, gast.While))
+             and any(sub is node for sub in gast.walk(n))]
+    uses = [n.lineno for n in gast.walk(function) if isinstance(n, gast.Name) and n.id == name
+            and isinstance(n.ctx, gast.Load)]
+    last = max([u for u in uses if u > line], default=line)
+    # read before it is made, in a loop around it: the next iteration reads this one's iterator
+    carried = [loop for loop in loops if any(loop.lineno <= u < line for u in uses)]
+    for n in gast.walk(function):
+        changed = _changed_name(n)
+        if changed in reads and (line < getattr(n, "lineno", 0) <= last
+                                 or any(any(sub is n for sub in gast.walk(loop)) for loop in carried)):
+            raise UnsupportedSyntaxError(
+                f"s2sad evaluates {what} where it is written, but Python runs it lazily, when it is read: "
+                f"it would see {changed!r} as changed on line {n.lineno}", lowerer.loc(node),
+                hint="make it a list here ([... for ...]), or read it before that line")
+
+
+def _changed_name(n):
+    """The name `n` rebinds or changes in place (``c = ...``, ``c += ...``, ``c[i] = ...``, ``c.append(...)``)."""
+    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+        return n.id
+    if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(n.value, gast.Name):
+        return n.value.id
+    if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name) \
+            and n.func.attr in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill"):
+        return n.func.value.id
+    return None

@@ -14,7 +14,7 @@ import builtins
 
 import gast
 
-from . import ir, lower_containers, lower_control, runtime
+from . import ir, item_aliases, lower_containers, lower_control, runtime
 from .errors import UnsupportedSyntaxError
 from .lower_base import BINOPS
 from .primitives import pack_list, pack_tuple
@@ -63,6 +63,12 @@ def map_(lw, node, hint):
     ``[f(u, v) for u, v in zip(xs, ys)]`` (whoever reads a map reads it once, as that list)."""
     if len(node.args) < 2 or node.keywords:
         return None
+    if hint is not None:  # `m = map(f, xs)`, read later: f's own free names count too
+        reads = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        local = lw.env.get(node.args[0].id) if isinstance(node.args[0], gast.Name) else None
+        if local is not None and hasattr(local, "node"):
+            reads |= {n.id for n in gast.walk(local.node) if isinstance(n, gast.Name)}
+        item_aliases.refuse_lazy_reads(lw, node, reads, "map()", hint)
     names = [_unused(lw, "mapped", node) for _ in node.args[1:]]
     element = gast.Call(func=node.args[0], args=[_name(n) for n in names], keywords=[])
     if len(node.args) == 2:

@@ -245,6 +245,9 @@ def expr_ListComp(lw, node, hint):
         raise lw.error(UnsupportedSyntaxError, "s2sad handles comprehensions with one `for` only", node,
                          hint="write the nested loops out, appending to a list")
     gen = node.generators[0]
+    if isinstance(node, gast.GeneratorExp) and hint is not None:  # `g = (... for v in xs)`, read later
+        reads = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        item_aliases.refuse_lazy_reads(lw, node, reads, "this generator expression", hint)
     # the comprehension's own variables must not clobber the function's: rename them
     renames = {}
     for name_node in gast.walk(gen.target):

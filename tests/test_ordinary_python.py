@@ -697,6 +697,57 @@ def min_key_of_generator(x):
     return min((v * v for v in x), key=_neg)
 
 
+# ---------------------------------------------------------------- iterators Python reads lazily
+
+def generator_read_after_a_change(x):
+    c = 2.0
+    g = (c * v for v in x)
+    c = 3.0
+    return sum(g)
+
+
+def map_read_after_a_change(x):
+    c = 2.0
+
+    def scale(v):
+        return c * v
+
+    m = map(scale, x)
+    c = 3.0
+    return sum(m)
+
+
+def generator_over_a_list_appended_to(x):
+    vals = [x[0], x[1]]
+    g = (v * 2.0 for v in vals)
+    vals.append(x[2])
+    return sum(g)
+
+
+def generator_read_at_once(x):
+    c = 2.0
+    g = (v * c for v in x)
+    t = sum(g)
+    c = 5.0
+    return t * c
+
+
+def generator_in_a_loop(x):
+    s = 0.0
+    for i in range(2):
+        g = (v * x[i] for v in x)
+        s = s + sum(g)
+    return s
+
+
+def map_bound_to_a_name(x):
+    def square(v):
+        return v * v
+
+    m = map(square, x)
+    return sum(m)
+
+
 WORKS = [
     (reversed_range_loop, (X4,)),
     (reversed_range_with_step, (X5,)),
@@ -793,6 +844,9 @@ WORKS = [
     (nested_def_closure_update, (X4,)),
     (lambda_named, (X4,)),
     (reversed_sorted, (X4,)),
+    (generator_read_at_once, (X4,)),
+    (generator_in_a_loop, (X4,)),
+    (map_bound_to_a_name, (X4,)),
 ]
 
 
@@ -929,6 +983,12 @@ REFUSED = [
     (sorted_key_lambda, (X4,), s2sad.UnsupportedSyntaxError, "return sorted(x, key=lambda v: -v)[0]",
      "assign it to a name"),
     (tuple_of_generator, (X4,), s2sad.NoDerivativeError, "t = tuple(v * v for v in x)", "register one"),
+    # the iterator would see the change when it is read (the gradient was that of c = 2.0)
+    (generator_read_after_a_change, (X4,), s2sad.UnsupportedSyntaxError, "g = (c * v for v in x)",
+     "make it a list here"),
+    (map_read_after_a_change, (X4,), s2sad.UnsupportedSyntaxError, "m = map(scale, x)", "make it a list here"),
+    (generator_over_a_list_appended_to, (X4,), s2sad.UnsupportedSyntaxError, "g = (v * 2.0 for v in vals)",
+     "make it a list here"),
 ]
 
 
