@@ -161,6 +161,17 @@ def _foldable(func) -> bool:
     return module.startswith("s2sad.rules") and registry.is_nondifferentiable(func)
 
 
+def _literal_value(stmt):
+    """The value of a call of one of s2sad's rule helpers that, given its first argument as a literal,
+    reads no other (``slope_exponent(2, x)`` is 1): what its ``literal_value`` says, or None."""
+    fold = getattr(stmt.func.value, "literal_value", None)
+    if fold is None or stmt.kwargs or not stmt.args or not isinstance(stmt.args[0], ir.Const) \
+            or not module_name(stmt.func.value).startswith("s2sad.rules"):
+        return None
+    value = fold(stmt.args[0].value)
+    return value if isinstance(value, (bool, int, float)) else None
+
+
 def _fold_constants(stmts, mapping) -> tuple[list, bool]:
     """Evaluate operators on literals, and keep only the taken side of an `if` on a literal.
 
@@ -185,6 +196,10 @@ def _fold_constants(stmts, mapping) -> tuple[list, bool]:
                 mapping[stmt.target] = ir.Const(value)
                 changed = True
                 continue
+        if isinstance(stmt, ir.Assign) and (value := _literal_value(stmt)) is not None:
+            mapping[stmt.target] = ir.Const(value)
+            changed = True
+            continue
         if isinstance(stmt, ir.If) and isinstance(stmt.cond, ir.Const):
             taken = bool(stmt.cond.value)
             body = stmt.then_body if taken else stmt.else_body

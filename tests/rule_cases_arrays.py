@@ -364,6 +364,7 @@ add(la.einsum_jvp, (0.0, normal(2, 3), normal(3)), ("ij,j->i", normal(2, 3), nor
 add(la.einsum_vjp, normal(2), ("ij,j->i", normal(2, 3), normal(3)), wrt=[0], id="einsum_vjp")
 add(la.einsum_jvp2, (0.0, normal(2, 3), normal(3)), (0.0, normal(2, 3), normal(3)), ("ij,j->i", normal(2, 3), normal(3)), wrt=[0, 1], id="einsum_jvp2")
 add(la.einsum_vjp2, normal(2), (0.0, normal(2, 3), normal(3)), ("ij,j->i", normal(2, 3), normal(3)), wrt=[0, 1], id="einsum_vjp2")
+add(la.summable, (normal(2), normal(2, 3)), id="summable")
 
 # ---------------------------------------------------------------------------
 # numpy.linalg

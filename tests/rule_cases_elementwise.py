@@ -18,7 +18,9 @@ from s2sad import runtime
 from s2sad.check import Case
 from s2sad.primitives import Method
 from s2sad.rules.operators import gather_items, spread_to_items
-from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction, products_of_the_others, slice_sums
+from s2sad.rules.operators import slope_exponent
+from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction, pair_products_times, \
+    products_of_the_others, slice_sums, sums_of_the_others
 
 rng = np.random.default_rng(0)
 
@@ -119,6 +121,9 @@ add_case(Case(np.power, (uniform(-2, 2, 3, 4), np.array([0, 1, 2, 3])), id="powe
 add_case(Case(operator.pow, (np.array([0.0, 1.5, -1.0]), 2), id="pow-square-negative-base"))
 add_case(Case(np.power, (np.array([0.0, 0.0, 2.0]), np.array([0.0, 2.0, 0.0])), wrt=[0], id="power-zero-base"))
 add_case(Case(np.power, (np.array([0.0, 2.0]), np.array([2.5, 0.0])), wrt=[1], id="power-zero-base-exponent"))
+# the exponent of a**b's slope: b - 1, in b (a only says where a == b == 0)
+add_case(Case(slope_exponent, (normal(3, 4), uniform(0.5, 1.5, 3, 4)), wrt=[0], id="slope_exponent"))
+add_case(Case(slope_exponent, (0.0, -1.5), wrt=[0], id="slope_exponent-zero"))
 add_case(Case(operator.pow, (np.array([0.0, 2.0]), 0), id="pow-exponent-zero"))
 add_case(Case(operator.truediv, (uniform(-2, 2, 3), 4), id="truediv-by-int"))
 add_case(Case(operator.mul, (3, uniform(-2, 2, 3)), id="mul-int-array"))
@@ -249,6 +254,13 @@ for shape, kw in AXES[:5]:
         id=f"products_of_the_others-{shape}-{kw.get('axis')}")
     add_case(Case(slice_sums, (normal(*shape), normal(*shape), kw.get("axis")), {}, wrt=[0],
                   id=f"slice_sums-{shape}-{kw.get('axis')}"))
+    add_case(Case(sums_of_the_others, (normal(*shape), normal(*shape), kw.get("axis")), {}, wrt=[0],
+                  id=f"sums_of_the_others-{shape}-{kw.get('axis')}"))
+    add_case(Case(pair_products_times, (normal(*shape), uniform(0.5, 1.5, *shape), kw.get("axis")), {}, wrt=[0],
+                  id=f"pair_products_times-{shape}-{kw.get('axis')}"))
+# a tiny entry (the others' products still normal) and an underflowing one (the products without dividing)
+add(products_of_the_others, np.array([1.0, -0.5, 1e-300]), None, id="products_of_the_others-tiny")
+add(products_of_the_others, np.array([[1e-200, 2.0, 1e-200], [1.0, 3.0, -2.0]]), 1, id="products_of_the_others-underflow")
 add_case(Case(first_order_at_zeros, (normal(3, 4), uniform(0.5, 1.5, 3, 4), "np.prod"), {}, wrt=[0], id="first_order_at_zeros"))
 
 # methods reuse the function rules
@@ -273,6 +285,7 @@ add(np.prod, np.array([2.0, 0.0, 3.0]), id="prod-one-zero")
 add(np.cumprod, zeros_2d, axis=1, id="cumprod-zeros-axis1")
 add(np.cumprod, zeros_2d, axis=0, id="cumprod-zeros-axis0")
 add(np.cumprod, zeros_2d, id="cumprod-zeros-flat")
+add(np.cumprod, np.array([[1e-200, 1e-200, 3e-150], [0.5, 2.0, -1.5]]), axis=1, id="cumprod-underflow")
 add(np.cumprod, normal(2, 3, 4), axis=-2, id="cumprod-3d")
 add(np.cumprod, strided(normal(3, 4)), axis=1, id="cumprod-strided")
 add(np.cumsum, normal(3, 4), id="cumsum-flat")

@@ -9,7 +9,7 @@ every operator agrees with the others and with central differences of a lower or
 
 Hand-written functions cover the rules' higher orders; random programs (``tests/program_generator.py``)
 the transformations' (a fast profile here; ``S2SAD_LONG=1`` checks 300 programs). Each failure found
-by this sweep is a case below, marked xfail (strict) where the fix belongs to another part of s2sad.
+by this sweep is a case below (marked xfail, strict, while its fix belongs to another part of s2sad).
 """
 
 from __future__ import annotations
@@ -113,13 +113,7 @@ def einsum_squared(x):
 
 CASES = [helper_twice_with_a_loop, through_recursion, while_loop, in_place_in_a_loop, reductions_and_norms,
          piecewise, gathers_and_shifts, rnn,
-         pytest.param(power_with_a_variable_exponent, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-             "rules/operators.py: slope_exponent(b) = b - 1 is declared nondifferentiable, so the tangent of "
-             "a**b's adjoint drops d/db of a**(b-1): d2/dx2 x**x at 1.5 is 4.109 for 4.854"))),
-         pytest.param(einsum_squared, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-             "rules/linalg.py: summable (which only wraps the tuple einsum's vjp returns) is declared "
-             "nondifferentiable, so the jvp of an hvp through np.einsum is silently 0 (its "
-             "einsum_higher_order refusal is never reached)")))]
+         power_with_a_variable_exponent, einsum_squared]
 
 
 @pytest.mark.parametrize("f", CASES)
@@ -149,13 +143,11 @@ def two_powers(x, y):
     return x ** y
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="rules/operators.py: slope_exponent is declared nondifferentiable "
-                   "(see power_with_a_variable_exponent)")
 def test_mixed_second_derivative_of_a_power_is_symmetric():
     x, y = 1.7, 2.3
     hxy = x ** (y - 1) * (1 + y * np.log(x))  # d2/dxdy x**y
     by_x = s2sad.hvp(two_powers, (0, 1))(x, y, 1.0, 0.0)[1]  # 4.426: right
-    by_y = s2sad.hvp(two_powers, (0, 1))(x, y, 0.0, 1.0)[0]  # 1.993: the d/dy of x**(y-1) is lost
+    by_y = s2sad.hvp(two_powers, (0, 1))(x, y, 0.0, 1.0)[0]  # was 1.993: the d/dy of x**(y-1) was lost
     np.testing.assert_allclose([by_x, by_y], [hxy, hxy], rtol=1e-10)
 
 
@@ -163,9 +155,6 @@ def product(v):
     return np.prod(v)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="rules/reductions.py: np.prod's tangent of its adjoint is "
-                   "t2 * (sum(v_dot / v) - v_dot / v), which cancels catastrophically when one entry is tiny "
-                   "(v_dot / v = 7e299 swamps the others): hvp entry 2 is 0.0 for -0.8")
 def test_hvp_of_a_product_with_a_tiny_entry():
     v = np.array([1.0, 1.0, 1e-300])
     u = np.array([0.3, -1.1, 0.7])

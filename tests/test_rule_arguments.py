@@ -45,6 +45,10 @@ ALLOWED: dict[tuple[str, object], str] = {
     **{(f"np.{name}-{end}", 1): "q at an end of its range: NumPy refuses a q outside it, so there is no central "
                                 "difference; the rule's q derivative is checked by the other quantile cases"
        for name in ("quantile", "percentile") for end in ("q0", "q1")},
+    **{(f"pair_products_times-{shape}-{axis}", 1): "a's derivative is a third derivative of np.prod at an input whose "
+       "products of the others under- or overflow: refused when it runs (products_third_order), see "
+       "tests/test_nondifferentiable_helpers.py"
+       for shape, axis in (((3, 4), None), ((3, 4), 0), ((3, 4), -1), ((2, 3, 4), (0, 2)), ((2, 3, 4), (-1, 1)))},
 }
 
 H = 1e-6

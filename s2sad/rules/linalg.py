@@ -430,16 +430,35 @@ def summable(parts):
     return ItemwiseTuple(parts)
 
 
-def einsum_higher_order(*tangents):
-    """Refuses derivatives of einsum that s2sad does not implement: third derivatives
-    with respect to the operands."""
-    raise NotImplementedError(
-        "s2sad: the third derivative of np.einsum with respect to its operands is not implemented; "
-        "write the product with np.matmul/np.tensordot instead."
-    )
+def einsum_higher_order(tangent, like, operands):
+    """A third derivative of ``np.einsum(*operands)`` with respect to its operands (`tangent`, the
+    direction or cotangent, only marks what it is linear in), in the layout of `like` (an array, or a
+    tuple of arrays and 0.0 for the subscripts): zero when the einsum has at most two arrays (it is
+    linear in each, so a third derivative vanishes); refused with more."""
+    subscripts, positions = einsum_form(operands)
+    if len(positions) > 2:
+        raise NotImplementedError(
+            "s2sad: the third derivative of np.einsum of more than two arrays with respect to its operands is "
+            "not implemented; write the product with np.matmul/np.tensordot instead."
+        )
+    if isinstance(like, (tuple, list)):
+        return tuple(0.0 if isinstance(item, (str, list, tuple)) or np.ndim(item) == 0 else np.zeros(np.shape(item))
+                     for item in like)
+    return np.zeros(np.shape(like))
 
 
-nondifferentiable(einsum_form, einsum_spec, einsum_higher_order, summable)
+nondifferentiable(einsum_form, einsum_spec, einsum_higher_order)
+
+
+@adjoint(summable)
+def summable_adjoint(y, parts):
+    # the identity on a tuple
+    parts_bar = y_bar
+
+
+@tangent(summable)
+def summable_tangent(y, parts):
+    y_dot = summable(parts_dot)
 
 
 @adjoint(einsum_vjp)
@@ -472,19 +491,19 @@ def einsum_jvp2_adjoint(y, dots1, dots2, operands):
     # bilinear in (dots1, dots2), symmetric: each one's transpose is einsum_vjp2 with the other
     dots1_bar = einsum_vjp2(y_bar, dots2, operands)
     dots2_bar = einsum_vjp2(y_bar, dots1, operands)
-    operands_bar = einsum_higher_order(y_bar)
+    operands_bar = einsum_higher_order(y_bar, operands, operands)
 
 
 @tangent(einsum_jvp2)
 def einsum_jvp2_tangent(y, dots1, dots2, operands):
-    y_dot = einsum_jvp2(dots1_dot, dots2, operands) + einsum_jvp2(dots1, dots2_dot, operands) + einsum_higher_order(operands_dot)
+    y_dot = einsum_jvp2(dots1_dot, dots2, operands) + einsum_jvp2(dots1, dots2_dot, operands) + einsum_higher_order(operands_dot, y, operands)
 
 
 @adjoint(einsum_vjp2)
 def einsum_vjp2_adjoint(y, g, dots, operands):
     g_bar = einsum_jvp2(dots, y_bar, operands)
     dots_bar = einsum_vjp2(g, y_bar, operands)
-    operands_bar = einsum_higher_order(y_bar)
+    operands_bar = einsum_higher_order(y_bar, operands, operands)
 
 
 @tangent(einsum_vjp2)
@@ -493,7 +512,7 @@ def einsum_vjp2_tangent(y, g, dots, operands):
     y_dot = (
         summable(einsum_vjp2(g_dot, dots, operands))
         + summable(einsum_vjp2(g, dots_dot, operands))
-        + einsum_higher_order(operands_dot)
+        + einsum_higher_order(operands_dot, y, operands)
     )
 
 

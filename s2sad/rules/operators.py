@@ -22,7 +22,7 @@ import operator
 import numpy as np
 
 from ..runtime import unbroadcast
-from .registry import adjoint, nondifferentiable, tangent
+from .registry import adjoint, tangent
 
 
 # ---------------------------------------------------------------------------
@@ -78,31 +78,52 @@ def divide_tangent(y, x1, x2):
     y_dot = x1_dot / x2 - x2_dot * y / x2
 
 
-def slope_exponent(b):
-    """The exponent of d(a**b)/da = b a**(b-1): b - 1, or 1 where b == 0 (so a**0 has slope 0 at a = 0).
+def slope_exponent(b, a):
+    """The exponent of d(a**b)/da = b a**(b-1): b - 1, or 1 where b == 0 and a == 0 (so a**0 has slope
+    0, not 0 * inf, at a = 0). Only there does it differ from b - 1: where b == 0 and a != 0 the slope's
+    derivative in b is a**(b-1) = 1/a, which a**1 would get wrong in second derivatives.
 
     A Python number stays a Python number, so a float32 base keeps its dtype.
     """
-    if isinstance(b, (int, float)):
-        return 1 if b == 0 else b - 1
-    return np.where(b == 0, 1, b - 1)
+    if isinstance(b, (int, float)) and b != 0:
+        return b - 1
+    if isinstance(b, (int, float)) and isinstance(a, (int, float)):
+        return 1 if a == 0 else b - 1
+    if isinstance(b, (int, float)):  # b == 0 with an array base: keep the base's float dtype
+        exponent = np.where(a == 0, 1, -1)
+        return exponent.astype(a.dtype) if getattr(a, "dtype", np.dtype(int)).kind == "f" else exponent
+    return np.where((b == 0) & (a == 0), 1, b - 1)
 
 
-nondifferentiable(slope_exponent, note="piecewise constant in its argument")
+# simplify folds slope_exponent(2, x) to 1: a literal exponent is no variable, so its derivative in b
+# is never taken and the base need not be read (0 gives 1: the slope 0 * a**1 is 0 at every a)
+slope_exponent.literal_value = lambda b: (1 if b == 0 else b - 1) \
+    if isinstance(b, (int, float)) and not isinstance(b, bool) else None
+
+
+@adjoint(slope_exponent)
+def slope_exponent_adjoint(y, b, a):
+    # y = b - 1 (1 at the single point a == b == 0): dy/db = 1, dy/da = 0
+    b_bar = unbroadcast(y_bar, b)
+
+
+@tangent(slope_exponent, elementwise=True)
+def slope_exponent_tangent(y, b, a):
+    y_dot = b_dot
 
 
 @adjoint(operator.pow, np.power)
 def power(y, x1, x2):
     """d/db a**b = a**b log(a) is taken as 0 where a == 0, and is nan where a < 0."""
-    # d(a**b)/da = b a**(b-1)   (exponent b-1 replaced by 1 where b == 0, so a**0 has slope 0 at a = 0)
+    # d(a**b)/da = b a**(b-1)   (exponent b-1 replaced by 1 where b == 0 and a == 0, so a**0 has slope 0 at a = 0)
     # d(a**b)/db = a**b log a   (log's argument replaced by 1 where a == 0, where a**b = 0)
-    x1_bar = unbroadcast(y_bar * x2 * x1 ** slope_exponent(x2), x1)
+    x1_bar = unbroadcast(y_bar * x2 * x1 ** slope_exponent(x2, x1), x1)
     x2_bar = unbroadcast(y_bar * y * np.log(np.where(x1 == 0, 1.0, x1)), x2)
 
 
 @tangent(operator.pow, np.power, elementwise=True)
 def power_tangent(y, x1, x2):
-    y_dot = x1_dot * x2 * x1 ** slope_exponent(x2) + x2_dot * y * np.log(
+    y_dot = x1_dot * x2 * x1 ** slope_exponent(x2, x1) + x2_dot * y * np.log(
         np.where(x1 == 0, 1.0, x1)
     )
 
@@ -191,13 +212,13 @@ def pow_(y, base, exp):
     """Two-argument pow only (three-argument pow is integer arithmetic).
     d/dexp base**exp is taken as 0 where base == 0, and is nan where base < 0."""
     # d(b**e)/db = e b**(e-1),  d(b**e)/de = b**e log b   (see np.power)
-    base_bar = unbroadcast(y_bar * exp * np.power(base, np.where(exp == 0, 1, exp - 1)), base)
+    base_bar = unbroadcast(y_bar * exp * np.power(base, slope_exponent(exp, base)), base)
     exp_bar = unbroadcast(y_bar * y * np.log(np.where(base == 0, 1.0, base)), exp)
 
 
 @tangent(builtins.pow, elementwise=True)
 def pow_tangent(y, base, exp):
-    y_dot = base_dot * exp * np.power(base, np.where(exp == 0, 1, exp - 1)) + exp_dot * y * np.log(
+    y_dot = base_dot * exp * np.power(base, slope_exponent(exp, base)) + exp_dot * y * np.log(
         np.where(base == 0, 1.0, base)
     )
 

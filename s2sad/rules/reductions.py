@@ -217,17 +217,83 @@ def slice_sums(values, a, axis):
     return back(np.broadcast_to(np.sum(grouped, -1, keepdims=True), grouped.shape))
 
 
+def sums_of_the_others(values, a, axis):
+    """For each entry, the sum of the other entries of its slice of `values` along `axis` (as in
+    `products_of_the_others`): the entries before it plus those after it, never the whole sum less
+    the entry, which loses every other term to cancellation when that entry is much the largest."""
+    grouped, back = _group_last(values, axis)
+    if grouped.shape[-1] == 0:
+        return back(grouped)
+    zeros = np.zeros(grouped.shape[:-1] + (1,), dtype=np.result_type(grouped, float))
+    before = np.concatenate([zeros, np.cumsum(grouped[..., :-1], -1)], -1)
+    after = np.flip(np.concatenate([zeros, np.cumsum(np.flip(grouped, -1)[..., :-1], -1)], -1), -1)
+    return back(before + after)
+
+
+def pair_products_times(t, a, axis):
+    """For each entry i, sum over the other entries m of its slice of t_m times the product of the
+    entries but i and m, computed without dividing (each i multiplies the slice with a_i replaced by
+    1): O(n^2) per slice of n, for the inputs where dividing a product of the others is not exact."""
+    grouped, back = _group_last(a, axis)
+    along, _ = _group_last(t, axis)
+    n = grouped.shape[-1]
+    if n == 0:
+        return back(np.zeros(grouped.shape, dtype=np.result_type(grouped, along, float)))
+    diagonal = np.eye(n, dtype=bool)
+    pairs = products_of_the_others(np.where(diagonal, 1.0, np.expand_dims(grouped, -2)), -1)  # [..., i, m]
+    return back(np.sum(np.where(diagonal, 0.0, pairs) * np.expand_dims(along, -2), -1))
+
+
+def products_third_order(tangent, like):
+    """A third derivative of a product (np.prod, np.cumprod) at an input where the products of the
+    other entries under- or overflow: not implemented (a NotImplementedError, reported as a
+    NoDerivativeError at the user's line). `tangent` only marks what the call is linear in."""
+    raise NotImplementedError(
+        "s2sad: the third derivative of a product (np.prod, np.cumprod) where the product of the other entries "
+        "under- or overflows is not implemented (the first and second derivatives are exact there)"
+    )
+
+
+nondifferentiable(products_third_order)
+
+
 @adjoint(products_of_the_others)
 def products_of_the_others_adjoint(y, a, axis):
-    # d others_i / d a_m = others_i / a_m for m != i (0 for m == i), exact where a_m != 0:
-    # a_bar_m = (sum_i y_bar_i others_i - y_bar_m others_m) / a_m
-    a_bar = (slice_sums(y_bar * y, a, axis) - y_bar * y) / a
+    # d others_i / d a_m = prod_{j != i, m} a_j for m != i (0 for m == i), which is others_i / a_m where
+    # a_m != 0 and others_i is a normal float (then a_bar_m = sum_{i != m} y_bar_i others_i / a_m); else
+    # the products are taken without dividing (the pairs' matrix is symmetric: its own transpose)
+    a_bar = sums_of_the_others(y_bar * y, a, axis) / a if running_products_are_normal(y) \
+        else pair_products_times(y_bar, a, axis)
 
 
 @tangent(products_of_the_others)
 def products_of_the_others_tangent(y, a, axis):
-    # others_dot_i = sum_{m != i} a_dot_m others_i / a_m
-    y_dot = y * (slice_sums(a_dot / a, a, axis) - a_dot / a)
+    # others_dot_i = sum_{m != i} a_dot_m prod_{j != i, m} a_j = others_i sum_{m != i} a_dot_m / a_m (see above)
+    y_dot = y * sums_of_the_others(a_dot / a, a, axis) if running_products_are_normal(y) \
+        else pair_products_times(a_dot, a, axis)
+
+
+@adjoint(pair_products_times)
+def pair_products_times_adjoint(y, t, a, axis):
+    # linear in t with a symmetric matrix; in a, a third derivative of the product
+    t_bar = pair_products_times(y_bar, a, axis)
+    a_bar = products_third_order(y_bar, a)
+
+
+@tangent(pair_products_times)
+def pair_products_times_tangent(y, t, a, axis):
+    y_dot = pair_products_times(t_dot, a, axis) + products_third_order(a_dot, y)
+
+
+@adjoint(sums_of_the_others)
+def sums_of_the_others_adjoint(y, values, a, axis):
+    # linear in values and symmetric (each entry adds into every other entry of its slice)
+    values_bar = sums_of_the_others(y_bar, a, axis)
+
+
+@tangent(sums_of_the_others)
+def sums_of_the_others_tangent(y, values, a, axis):
+    y_dot = sums_of_the_others(values_dot, a, axis)
 
 
 @adjoint(slice_sums)
