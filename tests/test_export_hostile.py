@@ -438,6 +438,18 @@ def test_outputs_that_could_not_be_imported_are_refused(model, tmp_path, out, fr
     assert not (tmp_path / out).exists()
 
 
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs Linux's read-only /sys")
+@pytest.mark.parametrize("out, fragment", [
+    ("/sys/g_big.py", "cannot write /sys/g_big.py: "),  # a read-only place, even for root
+    ("/sys/missing/g_big.py", "the directory /sys/missing does not exist"),
+])
+def test_a_read_only_place_is_an_export_error(model, out, fragment):
+    with pytest.raises(ExportError, match=fragment):
+        export(model.uses_big, out)
+    with pytest.raises(ExportError, match="cannot create the directory /sys/missing"):
+        export(model.uses_big, "/sys/missing/g_big.py", parents=True)
+
+
 def test_a_module_the_export_imports_is_never_overwritten(model, tmp_path):
     before = (tmp_path / "hostile_helpers.py").read_text()
     for force in (False, True):
