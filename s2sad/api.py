@@ -11,6 +11,7 @@ import inspect
 import itertools
 import numbers
 import operator
+import os
 import sys
 import types
 import warnings
@@ -317,7 +318,9 @@ class GeneratedFunction:
             try:
                 variant = _build(self.primal, self.kind, tuple(self._wrt_positions), self._many, None, self._checkpoint,
                                  shapes)
-            except Exception:  # the generic code still serves: specializing is an optimization only
+            except Exception as exc:  # the generic code still serves: specializing is an optimization only
+                if _strict_specializing(exc):
+                    raise
                 variant = self
             if variant is not self and variant.source == self.source:
                 variant = self  # nothing to specialize: keep one compiled function
@@ -668,6 +671,13 @@ class GeneratedFunction:
         params = ", ".join(_param_names(self.primal))
         return (f"<s2sad {self.kind} of {self.primal.__name__}({params}) with respect to "
                 f"{', '.join(self.wrt)}; print(.source) to read it>")
+
+
+def _strict_specializing(exc: BaseException) -> bool:
+    """Whether a failure to specialize is raised rather than served by the generic code: an s2sad
+    bug (a broken IR, an internal error) while the test suite verifies every pass, which is what
+    turns a wrongly specialized program into an IRError there; the user keeps the fallback."""
+    return bool(os.environ.get("S2SAD_VERIFY_PASSES")) and isinstance(exc, (ir.IRError, InternalError))
 
 
 def _seeds_hint(kind: str, n_trailing: int) -> str:

@@ -37,7 +37,7 @@ from .primitives import (Attr, Method, identity, list_append, pack_dict, pack_li
                          restore, setitem, unappend)
 from .safe_io import one_line
 from .simplify import is_pure, is_pure_remembered, use_counts
-from .subroutines import current_tape, still_read, use_tape
+from .subroutines import Derived, current_tape, still_read, use_tape
 from .typed_tapes import FLOAT, FLOAT64, SCALAR, first_read
 
 # ------------------------------------------------------------------ folding
@@ -67,8 +67,10 @@ def unpacked_pairs(fn: ir.Function, counts: dict | None = None) -> dict:
         for k, stmt in enumerate(stmts):
             for child in ir.child_blocks(stmt):
                 block(child)
+            # only a derived routine's call is known to give exactly two values: any other value
+            # read at [0] and [1] may hold more ([[x, x, 0.5]][0] read at 0 and 1)
             if isinstance(stmt, ir.Assign) and ir.is_temp(stmt.target) and counts.get(stmt.target) == 2 \
-                    and stmt.func.value is not pack_tuple and k + 2 < len(stmts) \
+                    and isinstance(stmt.func.value, Derived) and k + 2 < len(stmts) \
                     and item(stmts[k + 1], stmt.target, 0) and item(stmts[k + 2], stmt.target, 1):
                 found[stmt.target] = (stmts[k + 1].target, stmts[k + 2].target)
 

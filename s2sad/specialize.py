@@ -56,7 +56,10 @@ class _Fresh:
     """Names for new temporaries, past the function's own ``t<N>``."""
 
     def __init__(self, fn):
-        numbers = [int(v.name[1:]) for v in ir.all_defs(fn.body) + [p.var for p in fn.params] if ir.is_temp(v)]
+        # every name of the t<N> form, whatever its base: an adjoint may be named t7 too (Vars are
+        # equal by name, so a new t7 would stand for it)
+        numbers = [int(v.name[1:]) for v in ir.all_defs(fn.body) + [p.var for p in fn.params]
+                   if v.name[:1] == "t" and v.name[1:].isdigit()]
         self.next = max(numbers, default=0) + 1
 
     def __call__(self) -> ir.Var:
