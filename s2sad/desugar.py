@@ -452,6 +452,17 @@ def _indexable(loop: gast.For, counter: str, fresh):
     """Statements making the iterable indexable, its length, and the target bindings."""
     it = loop.iter
     k = name(counter)
+    size = (2 if _calls(it, "enumerate") and len(it.args) in (1, 2) else len(it.args) if _calls(it, "zip") else 0)
+    if size and isinstance(loop.target, gast.Name):
+        # `for t in zip(a, b)`: as `for (t_0, t_1) in zip(a, b)`, then t = (t_0, t_1)
+        parts = [fresh(f"{loop.target.id}_part") for _ in range(size)]
+        spread = gast.copy_location(gast.For(target=gast.Tuple(elts=[name(p, store=True) for p in parts],
+                                                               ctx=gast.Store()),
+                                             iter=it, body=[], orelse=[], type_comment=None), loop)
+        pre, length, binds = _indexable(spread, counter, fresh)
+        packed = gast.Tuple(elts=[name(p) for p in parts], ctx=gast.Load())
+        return pre, length, binds + [_locate(gast.Assign(targets=[loop.target], value=packed, type_comment=None),
+                                             loop)]
 
     def subscript(seq):
         return gast.Subscript(value=seq, slice=k, ctx=gast.Load())

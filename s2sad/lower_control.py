@@ -141,6 +141,8 @@ def stmt_For(lw, node):
     callee = lw.expr(it.func) if is_call and isinstance(it.func, (gast.Name, gast.Attribute)) else None
     callee = callee.value if isinstance(callee, ir.Ref) else None
     index_name, counted = None, None
+    if (callee is enumerate and len(it.args) in (1, 2) or callee is zip and it.args) and isinstance(target, gast.Name):
+        return stmt_For(lw, _with_tuple_target(lw, node, 2 if callee is enumerate else len(it.args)))
     if callee is enumerate and len(it.args) == 1 and _calls(lw, it.args[0], zip) and isinstance(target, gast.Tuple) \
             and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name) \
             and isinstance(target.elts[1], gast.Tuple) and len(target.elts[1].elts) == len(it.args[0].args):
@@ -209,6 +211,29 @@ def stmt_For(lw, node):
         lw.env[index_name] = lw.emit_call(
             ir.Ref(("index_after_loop",), runtime.index_after_loop),
             [iterable, lw.env.get(index_name, ir.Const(None))], node=node, target=lw.namer.fresh(index_name))
+
+
+def _with_tuple_target(lw, node, size):
+    """``for t in zip(a, b): body`` as ``for (t_0, t_1) in zip(a, b): t = (t_0, t_1); body`` (likewise
+    enumerate), so the items are read by index like those of a tuple target."""
+    used = {n.id for n in gast.walk(lw.parsed.node) if isinstance(n, gast.Name)}
+    parts = []
+    while len(parts) < size:
+        name = lw.namer.fresh(f"{node.target.id}_part").name
+        if name not in used:
+            parts.append(name)
+
+    def names(ctx):
+        return [gast.Name(id=p, ctx=ctx, annotation=None, type_comment=None) for p in parts]
+
+    pack = gast.Assign(targets=[node.target], value=gast.Tuple(elts=names(gast.Load()), ctx=gast.Load()),
+                       type_comment=None)
+    loop = gast.For(target=gast.Tuple(elts=names(gast.Store()), ctx=gast.Store()), iter=node.iter,
+                    body=[pack] + node.body, orelse=[], type_comment=None)
+    for sub in gast.walk(loop):
+        if getattr(sub, "lineno", None) is None and "lineno" in getattr(sub, "_attributes", ()):
+            gast.copy_location(sub, node)
+    return gast.copy_location(loop, node)
 
 
 def _calls(lw, node, func) -> bool:

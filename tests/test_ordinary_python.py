@@ -697,6 +697,196 @@ def min_key_of_generator(x):
     return min((v * v for v in x), key=_neg)
 
 
+def pairs_loop(x):
+    pts = [(x[0], x[1]), (x[2], x[3])]
+    s = 0.0
+    for a, b in pts:
+        s += a * b
+    return s
+
+
+def dict_items_loop(x):
+    w = {"a": x[0], "b": x[1] * 2.0}
+    s = 0.0
+    for k, v in w.items():
+        s += v * v
+    return s
+
+
+def recursive_power(x):
+    def power(v, n):
+        if n == 0:
+            return 1.0
+        return v * power(v, n - 1)
+    return power(x[0], 3) + x[1]
+
+
+def item_call(x):
+    return x.sum().item() * x[0] + float(np.max(x))
+
+
+def nested_lists_sum(x):
+    grid = [[x[0], x[1]], [x[2], x[3]]]
+    total = 0.0
+    for row in grid:
+        for v in row:
+            total += v * v
+    return total
+
+
+def list_of_lists_comprehension(x):
+    grid = [[x[i] * x[j] for j in range(2)] for i in range(2)]
+    return grid[0][1] + grid[1][1]
+
+
+def while_two_conditions(x):
+    k, s = 0, 0.0
+    while k < len(x) and s < 2.0:
+        s += abs(x[k])
+        k += 1
+    return s
+
+
+def index_of_max(x):
+    best = 0
+    for i in range(1, len(x)):
+        if x[i] > x[best]:
+            best = i
+    return x[best] * 2.0
+
+
+def running_mean(x):
+    mean = 0.0
+    for n, v in enumerate(x, 1):
+        mean += (v - mean) / n
+    return mean
+
+
+def clamp_loop(x):
+    out = []
+    for v in x:
+        out.append(min(max(v, -1.0), 1.0))
+    return sum(out)
+
+
+def slicing_lists(x):
+    vals = [x[0], x[1], x[2], x[3]]
+    head, tail = vals[:2], vals[2:]
+    return sum(head) * sum(tail) + vals[-1]
+
+
+def swap_in_list(x):
+    vals = [x[0], x[1], x[2]]
+    vals[0], vals[2] = vals[2], vals[0]
+    return vals[0] * 2.0 + vals[2]
+
+
+def numpy_scalars(x):
+    a = np.float64(x[0])
+    b = np.sqrt(a * a + 1.0)
+    return float(b) + x[1]
+
+
+def polynomial_horner(x):
+    coeffs = [1.0, -2.0, 0.5, 3.0]
+    y = 0.0
+    for c in coeffs:
+        y = y * x[0] + c
+    return y
+
+
+def bubble_sort(x):
+    vals = [x[0], x[1], x[2], x[3]]
+    n = len(vals)
+    for i in range(n):
+        for j in range(n - 1 - i):
+            if vals[j] > vals[j + 1]:
+                vals[j], vals[j + 1] = vals[j + 1], vals[j]
+    return vals[0] * 1.0 + vals[3] * 2.0
+
+
+def nonlocal_counter(x):
+    total = 0.0
+    def add(v):
+        nonlocal total
+        total += v
+    for v in x:
+        add(v)
+    return total
+
+
+def tuple_compare(x):
+    a = (x[0], 1)
+    b = (x[1], 2)
+    return x[2] if a < b else x[3]
+
+
+def range_len_list(x):
+    vals = list(range(3))
+    s = 0.0
+    for i in vals:
+        s += x[i] * i
+    return s
+
+
+def zip_strict(x):
+    return sum(a * b for a, b in zip(x, x[::-1]))
+
+
+def reversed_enumerate(x):
+    s = 0.0
+    for i, v in reversed(list(enumerate(x))):
+        s = s * 0.5 + i * v
+    return s
+
+
+def sorted_pairs(x):
+    pairs = sorted([(x[0], 0), (x[1], 1), (x[2], 2)])
+    return pairs[0][0] + pairs[-1][0] * 2.0
+
+
+def dict_get_default(x):
+    d = {"a": x[0]}
+    return d.get("a", 0.0) * d.get("b", 2.0)
+
+
+def augassign_tuple_item(x):
+    t = (x[0], x[1])
+    s = t[0]
+    s += t[1]
+    return s * s
+
+
+def zip_name_target(x):
+    s = 0.0
+    for pair in zip(x, x[::-1]):
+        s += pair[0] * pair[1]
+    return s
+
+
+def enumerate_name_target(x):
+    s = 0.0
+    for item in enumerate(x, 1):
+        s += item[0] * item[1] ** 2
+    return s
+
+
+def zip_name_target_break(x):
+    s = 0.0
+    for pair in zip(x, x[::-1]):
+        if pair[0] > 1.5:
+            break
+        s += pair[0] * pair[1]
+    return s
+
+
+def enumerate_name_target_return(x):
+    for item in enumerate(x, 1):
+        if item[1] > 1.5:
+            return item[0] * item[1] ** 2
+    return np.sum(x)
+
+
 # ---------------------------------------------------------------- iterators Python reads lazily
 
 def generator_read_after_a_change(x):
@@ -847,6 +1037,34 @@ WORKS = [
     (generator_read_at_once, (X4,)),
     (generator_in_a_loop, (X4,)),
     (map_bound_to_a_name, (X4,)),
+    (pairs_loop, (X4,)),
+    (dict_items_loop, (X4,)),
+    (item_call, (X4,)),
+    (nested_lists_sum, (X4,)),
+    (list_of_lists_comprehension, (X4,)),
+    (while_two_conditions, (X4,)),
+    (index_of_max, (X4,)),
+    (running_mean, (X4,)),
+    (clamp_loop, (X4,)),
+    (slicing_lists, (X4,)),
+    (swap_in_list, (X4,)),
+    (numpy_scalars, (X4,)),
+    (polynomial_horner, (X4,)),
+    (bubble_sort, (X4,)),
+    (tuple_compare, (X4,)),
+    (range_len_list, (X4,)),
+    (zip_strict, (X4,)),
+    (reversed_enumerate, (X4,)),
+    (sorted_pairs, (X4,)),
+    (dict_get_default, (X4,)),
+    (augassign_tuple_item, (X4,)),
+    (zip_name_target, (X4,)),
+    (enumerate_name_target, (X4,)),
+    (zip_name_target_break, (X4,)),
+    (enumerate_name_target_return, (X4,)),
+    (zip_name_target_break, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (enumerate_name_target_return, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (tuple_compare, (np.array([1.5, 0.2, 0.9, 0.3]),)),
 ]
 
 
@@ -983,6 +1201,8 @@ REFUSED = [
     (sorted_key_lambda, (X4,), s2sad.UnsupportedSyntaxError, "return sorted(x, key=lambda v: -v)[0]",
      "assign it to a name"),
     (tuple_of_generator, (X4,), s2sad.NoDerivativeError, "t = tuple(v * v for v in x)", "register one"),
+    (nonlocal_counter, (X4,), s2sad.UnsupportedSyntaxError, "nonlocal total", "return the new value"),
+    (recursive_power, (X4,), s2sad.RecursionNotSupportedError, "return v * power(v, n - 1)", ""),
     # the iterator would see the change when it is read (the gradient was that of c = 2.0)
     (generator_read_after_a_change, (X4,), s2sad.UnsupportedSyntaxError, "g = (c * v for v in x)",
      "make it a list here"),
