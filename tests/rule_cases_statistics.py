@@ -153,3 +153,6 @@ _m = normal(3, 4)
 add(np.select, [_m < 0, _m > 1], [normal(3, 4), normal(4)], normal(3, 1), id="np.select-broadcast")
 add(select_adjoint, normal(3, 4), [_m < 0, _m > 0.5], [normal(3, 4), normal(4)], wrt=[0], id="select_adjoint")
 add(select_tangent, [normal(3, 4), normal(4)], [_m < 0, _m > 0.5], id="select_tangent")
+
+# np.unique: values only; without ties (a tie is not differentiable: moving one copy splits it in two)
+add(np.unique, normal(3, 4), id="np.unique")

@@ -69,7 +69,12 @@ def piecewise(v):
     return np.sum(np.select([v < -0.3, v < 0.4], [v ** 2, np.sin(v)], default=3.0 * v) ** 2)
 
 
+def distinct_values(v):
+    return np.sum(np.unique(v) ** 3 * np.arange(6.0)) + np.sum(np.unique([v[1], v[0] * 2.0]) * np.array([1.0, 3.0]))
+
+
 @pytest.mark.parametrize("f, args", [
+    (distinct_values, (rng.normal(size=6),)),
     (differences, (rng.normal(size=6),)),
     (differences_along, (X,)),
     (piecewise, (rng.normal(size=7),)),
@@ -126,7 +131,12 @@ def gradient_in_its_spacing(x):
     return np.sum(np.gradient(x, x[0, 0]))
 
 
+def unique_with_counts(x):
+    return np.sum(np.unique(x, return_counts=True)[0])
+
+
 @pytest.mark.parametrize("f, error, says", [
+    (unique_with_counts, s2sad.NoDerivativeError, "np.unique is implemented for its values only"),
     (gradient_of_every_axis, s2sad.NoDerivativeError, "one axis at a time"),
     (gradient_with_coordinates, s2sad.NoDerivativeError, "scalar spacing only"),
     (gradient_in_its_spacing, s2sad.NoDerivativeError, "'varargs'"),
@@ -177,3 +187,13 @@ def test_matrix_norm_of_every_order(ord):
     check_case(lambda x: np.sum(np.linalg.norm(x, ord, axis=(1, 2)) ** 2), (stack,), 0, ("grad", "jvp"), 1e-5, 1e-6)
     check_case(lambda x: np.sum(np.linalg.norm(x, ord, axis=(2, 1), keepdims=True) * x), (stack,), 0, ("grad",),
                1e-5, 1e-6)
+
+
+def test_unique_gives_a_repeated_value_s_adjoint_to_its_first_occurrence():
+    def weighted_distinct(x):
+        return np.sum(np.unique(x) ** 2 * np.arange(3.0))
+
+    x = np.array([2.0, 1.0, 2.0, 3.0, 1.0])  # unique [1, 2, 3]; first occurrences at 1, 0, 3
+    np.testing.assert_allclose(s2sad.grad(weighted_distinct)(x), [4.0, 0.0, 0.0, 12.0, 0.0])
+    _, tangent = s2sad.jvp(weighted_distinct)(x, np.array([1.0, 10.0, 100.0, 1000.0, 10000.0]))
+    np.testing.assert_allclose(tangent, 4.0 * 1.0 + 12.0 * 1000.0)

@@ -1751,6 +1751,43 @@ def select_tangent_rule(y, condlist, choicelist, default=0):
 
 
 # ---------------------------------------------------------------------------
+# np.unique: the sorted distinct values, y_k = a_i at the first i where a_i equals it (the index
+# np.unique(return_index=True) gives). So y_bar goes to those first occurrences (as a gather's
+# adjoint), and y_dot is the tangent read there. Where entries are equal the derivative is a
+# convention: moving one copy alone would split the value in two.
+# ---------------------------------------------------------------------------
+
+
+def unique_first_indices(ar, return_index, return_inverse, return_counts, axis):
+    """The flat index of the first occurrence of each value np.unique(ar) returns; refuses the tuple
+    results and axis= (NotImplementedError, reported as NoDerivativeError)."""
+    if return_index or return_inverse or return_counts or axis is not None:
+        raise NotImplementedError(
+            "s2sad: the derivative of np.unique is implemented for its values only (no return_index, "
+            "return_inverse, return_counts or axis); call np.unique(x) for the values, and take the "
+            "indices from np.unique of a value you do not differentiate"
+        )
+    return np.unique(np.reshape(ar, -1), return_index=True)[1]
+
+
+nondifferentiable(unique_first_indices)
+
+
+@adjoint(np.unique)
+def unique(y, ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
+    """Values only (the return_* flags and axis= are refused): each value's adjoint goes to its first
+    occurrence in the flattened array. equal_nan= and sorted= are refused."""
+    # see the comment above
+    ar_bar = untake_along_axis(
+        y_bar, ar, unique_first_indices(ar, return_index, return_inverse, return_counts, axis), None)
+
+
+@tangent(np.unique)
+def unique_tangent(y, ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
+    y_dot = np.take(ar_dot, unique_first_indices(ar, return_index, return_inverse, return_counts, axis))
+
+
+# ---------------------------------------------------------------------------
 # ndarray methods
 # ---------------------------------------------------------------------------
 
