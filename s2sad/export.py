@@ -2,7 +2,8 @@
 
 ``export(f, path, wrt=0, modes=("grad",))`` writes one Python module defining
 ``grad_<name>``, ``value_and_grad_<name>``, ``vjp_<name>`` (and the forward-mode
-kinds when this s2sad has them) for the function ``f``. The module is the
+kinds and drivers: jvp, hvp, hessian, jacobian, laplacian, divergence, curl) for
+the function ``f``. The module is the
 readable generated code of ``.source``, plus what that code refers to:
 
 * modules (``np``, ``math``, ``numpy.linalg`` ...) become ``import`` lines;
@@ -12,10 +13,15 @@ readable generated code of ``.source``, plus what that code refers to:
 * NumPy and ``math`` functions bound under their own names are imported from
   NumPy / ``math``;
 * the user's own globals (data constants, functions called in positions that
-  are not differentiated) are imported from the user's module
-  (``from mymodel import W``). A function defined in a script run as
-  ``__main__`` is imported from the script's file stem, which the header says;
-* closure values and constants folded into the code are written as literals.
+  are not differentiated) are imported from the user's module, or from the
+  module of an inlined helper that reads them (``from mymodel import W``). A
+  function defined in a script run as ``__main__`` is imported from the
+  script's file stem, which the header says;
+* a name that would shadow a builtin the helpers call is bound under another
+  (``from mymodel import float as float_``: ``export_names.py``);
+* closure values and constants folded into the code are written as literals,
+  when a literal is the same value (exact types, at most ``MAX_LITERAL_SIZE``
+  numbers); anything else is refused with a hint.
 
 With example arguments (``like=``), grad and value_and_grad are the code specialized for
 their signature, guarded, with the generic code as the fallback (``export_shapes.py``).
@@ -1351,11 +1357,12 @@ def export(f, path, wrt=0, modes=("grad",), command=None, like=None, force=False
 
     Args:
         f: a Python function (defined with ``def`` in a module or script file).
-        path: the ``.py`` file to write.
+        path: the ``.py`` file to write; its stem must be a module name that shadows no module
+            (not ``grad-loss.py``, ``random.py``, or the user's ``model.py``).
         wrt: as for :func:`s2sad.grad`: a position, a name, or a tuple of them.
         modes: which derivatives to define: "grad" (``grad_<name>``),
-            "value_and_grad", "vjp", and, when this s2sad has forward mode,
-            "jvp", "hvp", "hessian".
+            "value_and_grad", "vjp", "jvp", "hvp", "hessian", "jacobian",
+            "laplacian", "divergence", "curl" (not "derivative": see ``NOT_EXPORTED``).
         command: the regenerate command to record in the header (the CLI passes
             its own command line; by default one is written).
         like: example arguments of `f` (a tuple, or a dict by name). "grad" and
