@@ -14,7 +14,8 @@ Two uses of a generated function's IR (``g.ir``) that need the same care:
 Generated reverse code accumulates adjoints into arrays it owns
 (``add_at(acc, i, v)`` is ``acc[i] += v`` in place, ``zero_in_place(g, i)`` is
 ``g[i] = 0``): fast, and right in the code that made them. Here they become their
-pure forms, ``acc + scatter_add(v, acc, i)`` and ``zero_at(g, i)``, which the
+pure forms, ``add_sequences(acc, scatter_add(v, acc, i))`` (``+``, item by item for a
+container's adjoint) and ``zero_at(g, i)``, which the
 rules in ``rules/helpers.py`` differentiate both ways. The tape becomes a list
 value (:func:`tape_as_list`). Where generated code puts back a slice that an
 in-place update overwrote (``restore``) or takes back an append (``unappend``),
@@ -36,6 +37,7 @@ _SCATTER_ADD = ir.Ref(("scatter_add",), runtime.scatter_add)
 _ZERO_AT = ir.Ref(("zero_at",), runtime.zero_at)
 _SET_AT = ir.Ref(("set_at",), runtime.set_at)
 _APPENDED = ir.Ref(("appended",), runtime.appended)
+_ADD_SEQUENCES = ir.Ref(("add_sequences",), runtime.add_sequences)
 
 _UNDOING = (restore, unappend)  # put back what an in-place update overwrote (reverse sweep only)
 _TAPE = "the tape of a loop (values saved in the forward sweep and restored in the reverse sweep)"
@@ -49,11 +51,12 @@ def _pure_block(stmts: list, temp, problems: list) -> list:
         if isinstance(stmt, (ir.Push, ir.Pop)):
             problems.append((_TAPE, stmt.loc))
         elif isinstance(stmt, ir.Assign) and stmt.func.value is runtime.add_at:
-            # acc[index] += value, without changing acc: acc + (value placed at index in zeros like acc)
+            # acc[index] += value, without changing acc: acc + (value placed at index in zeros like acc),
+            # item by item where acc is a dict's or list's adjoint (`+` would fail or concatenate)
             acc, index, value = stmt.args
             placed = temp()
             out.append(ir.Assign(placed, _SCATTER_ADD, [value, acc, index], [], stmt.loc))
-            out.append(ir.Assign(stmt.target, ir.prim(operator.add), [acc, placed], [], stmt.loc))
+            out.append(ir.Assign(stmt.target, _ADD_SEQUENCES, [acc, placed], [], stmt.loc))
             continue
         elif isinstance(stmt, ir.Assign) and stmt.func.value is runtime.zero_in_place:
             out.append(ir.Assign(stmt.target, _ZERO_AT, list(stmt.args), list(stmt.kwargs), stmt.loc))

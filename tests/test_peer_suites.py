@@ -80,3 +80,69 @@ def table(x):
 @pytest.mark.parametrize("x", [0.6, -1.3])
 def test_two_items_of_a_longer_row(f, x):
     check(f, x)
+
+
+# ------------------------------------------------------------------ reverse mode over a generated gradient of a container
+# A function that calls s2sad.grad(f) on a dict, list or tuple and is differentiated again: the
+# generated gradient's item-by-item accumulation (add_at) was made pure as `acc + scatter_add(...)`,
+# which is dict + dict (TypeError) or a list concatenation (refused) for a container's adjoint.
+
+
+def energy_of_parts(parts):
+    return np.sum(np.sin(parts["u"]) * parts["w"]) + np.sum(np.cos(parts["v"]))
+
+
+def energy_of_items(parts):
+    return np.sum(np.tanh(parts[0]) ** 2) + 0.5 * np.sum(parts[1] * parts[0][0])
+
+
+grad_of_parts = s2sad.grad(energy_of_parts)
+grad_of_items = s2sad.grad(energy_of_items)
+
+
+def sharpness_of_parts(parts):
+    g = grad_of_parts(parts)
+    return np.sum(g["u"] ** 2) + np.sum(np.sin(g["v"]))
+
+
+def sharpness_of_items(parts):
+    g = grad_of_items(parts)
+    return np.sum(g[0] * g[0]) + np.sum(np.exp(0.1 * g[1]))
+
+
+def _central_differences(f, parts, h=1e-6):
+    leaves = list(parts.items()) if isinstance(parts, dict) else list(enumerate(parts))
+    out = {}
+    for key, value in leaves:
+        d = np.zeros(np.shape(value))
+        for idx in np.ndindex(*np.shape(value)):
+            def shifted(s):
+                moved = dict(parts) if isinstance(parts, dict) else list(parts)
+                moved[key] = np.array(value, dtype=float)
+                moved[key][idx] += s
+                return moved if isinstance(parts, dict) else type(parts)(moved)
+            d[idx] = (f(shifted(h)) - f(shifted(-h))) / (2 * h)
+        out[key] = d
+    return out
+
+
+def _dict_parts():
+    return {"u": R.standard_normal(3), "v": R.standard_normal(2), "w": R.standard_normal(3)}
+
+
+def _sequence_parts(kind):
+    return kind([R.standard_normal(3), R.standard_normal(3)])
+
+
+@pytest.mark.parametrize("f, make", [
+    (sharpness_of_parts, _dict_parts),
+    (sharpness_of_items, lambda: _sequence_parts(list)),
+    (sharpness_of_items, lambda: _sequence_parts(tuple)),
+], ids=["dict", "list", "tuple"])
+def test_gradient_of_a_function_calling_a_containers_gradient(f, make):
+    parts = make()
+    got = s2sad.grad(f)(parts)
+    assert type(got) is type(parts)
+    expected = _central_differences(f, parts)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, atol=1e-6)
