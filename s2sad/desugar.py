@@ -448,9 +448,17 @@ def _calls(node, name: str) -> bool:
         and not node.keywords
 
 
+def positional_enumerate(it):
+    """``enumerate(xs, start=s)`` as ``enumerate(xs, s)`` (any other node as it is)."""
+    if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "enumerate" \
+            and len(it.args) == 1 and [k.arg for k in it.keywords] == ["start"]:
+        return gast.copy_location(gast.Call(func=it.func, args=[it.args[0], it.keywords[0].value], keywords=[]), it)
+    return it
+
+
 def _indexable(loop: gast.For, counter: str, fresh):
     """Statements making the iterable indexable, its length, and the target bindings."""
-    it = loop.iter
+    it = positional_enumerate(loop.iter)
     k = name(counter)
     size = (2 if _calls(it, "enumerate") and len(it.args) in (1, 2) else len(it.args) if _calls(it, "zip") else 0)
     if size and isinstance(loop.target, gast.Name):

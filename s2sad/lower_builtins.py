@@ -98,6 +98,7 @@ def sorted_(lw, node, hint):
         return None  # a local function as the key: an ordinary call, refused as such
     seq = lw.expr(node.args[0])
     kwargs = [(k.arg, lw.expr(k.value)) for k in node.keywords]
+    kwargs = [(name, value) for name, value in kwargs if not (name == "key" and value == ir.Const(None))]
     if any(name == "key" and not isinstance(value, ir.Ref) for name, value in kwargs):
         raise lw.error(UnsupportedSyntaxError, "s2sad needs the key of sorted() to be a function named at "
                        "module level", node, hint="define the key function with def at module level and "

@@ -10,6 +10,7 @@ import operator
 import gast
 
 from . import closures, ir, item_aliases, lower_containers, runtime
+from .desugar import positional_enumerate
 from .errors import UnsupportedSyntaxError
 from .lower_base import COMPARE, assigned_names, names_read
 from .primitives import pack_list
@@ -135,7 +136,7 @@ def _finish_loop(lw, carried, body_env, node, body):
 
 
 def stmt_For(lw, node):
-    it = node.iter
+    it = positional_enumerate(node.iter)
     target = node.target
     is_call = isinstance(it, gast.Call) and not it.keywords
     callee = lw.expr(it.func) if is_call and isinstance(it.func, (gast.Name, gast.Attribute)) else None

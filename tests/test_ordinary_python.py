@@ -887,6 +887,26 @@ def enumerate_name_target_return(x):
     return np.sum(x)
 
 
+def enum_start_kw(x):
+    s = 0.0
+    for i, v in enumerate(x, start=1):
+        s += i * v
+    return s
+
+
+def enum_start_kw_break(x):
+    s = 0.0
+    for i, v in enumerate(x, start=1):
+        if v > 1.5:
+            break
+        s += i * v * v
+    return s
+
+
+def sorted_key_none(x):
+    return sorted(x, key=None)[0] * 2.0 + sorted(x, key=None, reverse=True)[0]
+
+
 # ---------------------------------------------------------------- iterators Python reads lazily
 
 def generator_read_after_a_change(x):
@@ -1065,6 +1085,10 @@ WORKS = [
     (zip_name_target_break, (np.array([0.5, 1.2, 0.9, 0.3]),)),
     (enumerate_name_target_return, (np.array([0.5, 1.2, 0.9, 0.3]),)),
     (tuple_compare, (np.array([1.5, 0.2, 0.9, 0.3]),)),
+    (enum_start_kw, (X4,)),
+    (enum_start_kw_break, (X4,)),
+    (enum_start_kw_break, (np.array([0.5, 1.2, 0.9, 0.3]),)),
+    (sorted_key_none, (X4,)),
 ]
 
 
