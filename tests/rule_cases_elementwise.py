@@ -19,8 +19,8 @@ from s2sad.check import Case
 from s2sad.primitives import Method
 from s2sad.rules.operators import gather_items, spread_to_items
 from s2sad.rules.operators import slope_exponent
-from s2sad.rules.reductions import diff_adjoint, first_order_at_zeros, matrix_norm_direction, pair_products_times, \
-    products_of_the_others, slice_sums, sums_of_the_others
+from s2sad.rules.reductions import diff_adjoint, exclusive_cumsum, first_order_at_zeros, matrix_norm_direction, \
+    pair_products_times, products_of_the_others, running_products_bar, running_products_dot, slice_sums, sums_of_the_others
 
 rng = np.random.default_rng(0)
 
@@ -286,6 +286,12 @@ add(np.cumprod, zeros_2d, axis=1, id="cumprod-zeros-axis1")
 add(np.cumprod, zeros_2d, axis=0, id="cumprod-zeros-axis0")
 add(np.cumprod, zeros_2d, id="cumprod-zeros-flat")
 add(np.cumprod, np.array([[1e-200, 1e-200, 3e-150], [0.5, 2.0, -1.5]]), axis=1, id="cumprod-underflow")
+for axis, reverse in ((0, False), (1, True), (-1, False)):
+    add_case(Case(exclusive_cumsum, (normal(3, 4), axis, reverse), wrt=[0], id=f"exclusive_cumsum-{axis}-{reverse}"))
+for axis in (0, 1):
+    entries = uniform(0.5, 1.5, 3, 4) * rng.choice([-1.0, 1.0], size=(3, 4))
+    add_case(Case(running_products_bar, (normal(3, 4), entries, axis), wrt=[0, 1], id=f"running_products_bar-{axis}"))
+    add_case(Case(running_products_dot, (normal(3, 4), entries, axis), wrt=[0, 1], id=f"running_products_dot-{axis}"))
 add(np.cumprod, normal(2, 3, 4), axis=-2, id="cumprod-3d")
 add(np.cumprod, strided(normal(3, 4)), axis=1, id="cumprod-strided")
 add(np.cumsum, normal(3, 4), id="cumsum-flat")

@@ -89,3 +89,33 @@ def test_third_derivative_of_a_product_whose_others_underflow_is_refused():
     v, u = np.array([1e-200, 1e-200, 1e-200]), np.array([0.3, -1.1, 0.7])
     with pytest.raises(s2sad.NoDerivativeError, match="third derivative of a product"):
         s2sad.jvp(s2sad.hvp(product), 0)(v, u, u)
+
+
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def weighted_running_products(v):
+    return np.sum(WEIGHTS * np.cumprod(v))
+
+
+def weighted_accumulation(v):
+    return np.sum(WEIGHTS * np.multiply.accumulate(v))
+
+
+def _second_running_products(v):
+    """d2/dv_a dv_b sum_j w_j prod_{k <= j} v_k: the products without v_a and v_b, a != b."""
+    n = len(v)
+    return np.array([[sum(WEIGHTS[j] * np.prod([v[k] for k in range(j + 1) if k not in (a, b)])
+                          for j in range(max(a, b), n)) if a != b else 0.0 for b in range(n)] for a in range(n)])
+
+
+@pytest.mark.parametrize("f", [weighted_running_products, weighted_accumulation])
+@pytest.mark.parametrize("v", [np.array([1e-300, 1.0, 1.0]), np.array([1.0, 1.0, 1e-300]),
+                               np.array([2.0, 1e-300, -1.5]), np.array([0.7, -1.3, 0.9])])
+def test_second_derivatives_of_running_products(f, v):
+    # dividing by the tiny entry and subtracting its own term gave 3e284 for -3.4 (hvp at [1e-300, 1, 1])
+    exact = _second_running_products(v)
+    u = DIRECTION[:3]
+    np.testing.assert_allclose(s2sad.hvp(f)(v, u), exact @ u, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s2sad.hessian(f)(v), exact, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s2sad.jvp(s2sad.jvp(f), 0)(v, u, u)[1][1], u @ exact @ u, rtol=1e-12, atol=1e-12)

@@ -400,6 +400,85 @@ def lower_triangle(m):
 nondifferentiable(running_products_are_normal, lower_triangle)
 
 
+def exclusive_cumsum(x, axis, reverse):
+    """sum_{m < i} x_m along `axis` (reverse: sum_{m > i} x_m), never a cumulative sum less the entry."""
+    moved = np.moveaxis(np.asarray(x), axis, -1)
+    if reverse:
+        moved = np.flip(moved, -1)
+    zeros = np.zeros(moved.shape[:-1] + (min(moved.shape[-1], 1),), dtype=np.result_type(moved, float))
+    sums = np.concatenate([zeros, np.cumsum(moved[..., :-1], -1)], -1)
+    return np.moveaxis(np.flip(sums, -1) if reverse else sums, -1, axis)
+
+
+def running_products_bar(w, a, axis):
+    """The adjoint of np.cumprod(a, axis) applied to `w` by dividing running products (see the comment
+    above): exact where they are normal floats, zeros in `a` included."""
+    nonzero = np.where(a == 0, 1.0, a)
+    q = np.cumprod(nonzero, axis)
+    c = np.cumsum(a == 0, axis)
+    return np.where(a == 0, np.flip(np.cumsum(np.flip(np.where(c == 1, w * q, 0.0), axis), axis), axis),
+                    np.flip(np.cumsum(np.flip(np.where(c == 0, w * q, 0.0), axis), axis), axis) / nonzero)
+
+
+def running_products_dot(t, a, axis):
+    """The tangent of np.cumprod(a, axis) along `t` by dividing running products (see above)."""
+    nonzero = np.where(a == 0, 1.0, a)
+    q = np.cumprod(nonzero, axis)
+    c = np.cumsum(a == 0, axis)
+    return q * np.where(c == 0, np.cumsum(t / nonzero, axis),
+                        np.where(c == 1, np.cumsum(np.where(a == 0, t, 0.0), axis), 0.0))
+
+
+# Their derivatives in a (second derivatives of cumprod, where no entry is zero: first_order_at_zeros
+# refuses those), with r = a_dot / a, S_i = sum_{j >= i} w_j q_j, and E(x)_i = sum_{m < i} x_m:
+#   d running_products_bar_i = sum_{j >= i} w_j sum_{m <= j, m != i} a_dot_m prod_{k <= j, k != i, m} a_k
+#                             = (E(r)_i S_i + sum_{m > i} r_m S_m) / a_i
+#   d running_products_dot_j  = q_j sum over pairs i != m <= j of (t_i / a_i) r_m
+#                             = q_j cumsum(r E(t / a) + (t / a) E(r))_j
+# The pairs are summed as such, never as (sum of all) less (the entry's own): with a tiny a_i its own
+# term is the largest and the difference lost every other (the hvp of sum(w * cumprod(v)) at
+# [1e-300, 1, 1] was 3e284 for -3.4).
+
+
+@adjoint(exclusive_cumsum)
+def exclusive_cumsum_adjoint(y, x, axis, reverse):
+    x_bar = exclusive_cumsum(y_bar, axis, not reverse)
+
+
+@tangent(exclusive_cumsum)
+def exclusive_cumsum_tangent(y, x, axis, reverse):
+    y_dot = exclusive_cumsum(x_dot, axis, reverse)
+
+
+@adjoint(running_products_bar)
+def running_products_bar_adjoint(y, w, a, axis):
+    # linear in w: its transpose is running_products_dot; in a, the transpose of the tangent below
+    S = np.flip(np.cumsum(np.flip(w * np.cumprod(a, axis), axis), axis), axis)
+    w_bar = running_products_dot(y_bar, a, axis)
+    a_bar = (exclusive_cumsum(y_bar * S / a, axis, True) + S * exclusive_cumsum(y_bar / a, axis, False)) / a
+
+
+@tangent(running_products_bar)
+def running_products_bar_tangent(y, w, a, axis):
+    S = np.flip(np.cumsum(np.flip(w * np.cumprod(a, axis), axis), axis), axis)
+    y_dot = running_products_bar(w_dot, a, axis) + (
+        exclusive_cumsum(a_dot / a, axis, False) * S + exclusive_cumsum(a_dot / a * S, axis, True)) / a
+
+
+@adjoint(running_products_dot)
+def running_products_dot_adjoint(y, t, a, axis):
+    # linear in t: its transpose is running_products_bar; in a, the transpose of the tangent below
+    v = np.flip(np.cumsum(np.flip(y_bar * np.cumprod(a, axis), axis), axis), axis)
+    t_bar = running_products_bar(y_bar, a, axis)
+    a_bar = (v * exclusive_cumsum(t / a, axis, False) + exclusive_cumsum(v * t / a, axis, True)) / a
+
+
+@tangent(running_products_dot)
+def running_products_dot_tangent(y, t, a, axis):
+    y_dot = running_products_dot(t_dot, a, axis) + np.cumprod(a, axis) * np.cumsum(
+        a_dot / a * exclusive_cumsum(t / a, axis, False) + t / a * exclusive_cumsum(a_dot / a, axis, False), axis)
+
+
 @adjoint(np.cumprod)
 def cumprod(y, a, axis=None, dtype=None):
     """Exact where entries are zero and where the running product under- or overflows (then it
@@ -410,13 +489,8 @@ def cumprod(y, a, axis=None, dtype=None):
     ax = 0 if axis is None else axis
     nonzero = np.where(flat == 0, 1.0, flat)
     q = np.cumprod(nonzero, ax)
-    c = np.cumsum(flat == 0, ax)
     a_bar = first_order_at_zeros(np.reshape(
-        np.where(
-            flat == 0,
-            np.flip(np.cumsum(np.flip(np.where(c == 1, y_bar * q, 0.0), ax), ax), ax),
-            np.flip(np.cumsum(np.flip(np.where(c == 0, y_bar * q, 0.0), ax), ax), ax) / nonzero,
-        )
+        running_products_bar(y_bar, flat, ax)
         if running_products_are_normal(q)
         # a_bar_i = sum_{j >= i} y_bar_j prod_{k <= j, k != i} a_k, the products taken without dividing
         else np.moveaxis(np.sum(
@@ -434,13 +508,8 @@ def cumprod_tangent(y, a, axis=None, dtype=None):
     ax = 0 if axis is None else axis
     nonzero = np.where(flat == 0, 1.0, flat)
     q = np.cumprod(nonzero, ax)
-    c = np.cumsum(flat == 0, ax)
     y_dot = first_order_at_zeros(
-        q * np.where(
-            c == 0,
-            np.cumsum(np.reshape(a_dot, np.shape(flat)) / nonzero, ax),
-            np.where(c == 1, np.cumsum(np.where(flat == 0, np.reshape(a_dot, np.shape(flat)), 0.0), ax), 0.0),
-        )
+        running_products_dot(np.reshape(a_dot, np.shape(flat)), flat, ax)
         if running_products_are_normal(q)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
         else np.moveaxis(np.sum(

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import unreduce
-from .reductions import first_order_at_zeros, lower_triangle, products_of_the_others, running_products_are_normal
+from .reductions import first_order_at_zeros, lower_triangle, products_of_the_others, running_products_are_normal, \
+    running_products_bar, running_products_dot
 from .registry import adjoint, nondifferentiable, tangent
 
 
@@ -148,13 +149,8 @@ def multiply_accumulate(y, array, axis=0, dtype=None):
     overflows. Second derivatives at an input with an exact zero are refused."""
     nonzero = np.where(array == 0, 1.0, array)
     q = np.cumprod(nonzero, axis)
-    c = np.cumsum(array == 0, axis)
     array_bar = first_order_at_zeros(
-        np.where(
-            array == 0,
-            np.flip(np.cumsum(np.flip(np.where(c == 1, y_bar * q, 0.0), axis), axis), axis),
-            np.flip(np.cumsum(np.flip(np.where(c == 0, y_bar * q, 0.0), axis), axis), axis) / nonzero,
-        )
+        running_products_bar(y_bar, array, axis)
         if running_products_are_normal(q)
         # a_bar_i = sum_{j >= i} y_bar_j prod_{k <= j, k != i} a_k, the products taken without dividing
         else np.moveaxis(np.sum(
@@ -170,13 +166,8 @@ def multiply_accumulate(y, array, axis=0, dtype=None):
 def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
     nonzero = np.where(array == 0, 1.0, array)
     q = np.cumprod(nonzero, axis)
-    c = np.cumsum(array == 0, axis)
     y_dot = first_order_at_zeros(
-        q * np.where(
-            c == 0,
-            np.cumsum(array_dot / nonzero, axis),
-            np.where(c == 1, np.cumsum(np.where(array == 0, array_dot, 0.0), axis), 0.0),
-        )
+        running_products_dot(array_dot, array, axis)
         if running_products_are_normal(q)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
         else np.moveaxis(np.sum(
