@@ -685,8 +685,10 @@ class _Module:
                     modname, _ = _module_import_name(module)
                     self.from_imports.setdefault(modname, {})[f"{found_as} as {name}"] = None
                     return
-        if isinstance(obj, np.ndarray) and obj.size > MAX_LITERAL_SIZE:
-            raise ExportError(f"{name!r}, which {who} refers to, is an array of {obj.size} numbers and not a global of "
+        size = obj.size if isinstance(obj, np.ndarray) else len(obj) if type(obj) in (list, tuple) else 0
+        if size > MAX_LITERAL_SIZE:
+            kind = "an array" if isinstance(obj, np.ndarray) else f"a {type(obj).__name__}"
+            raise ExportError(f"{name!r}, which {who} refers to, is {kind} of {size} items and not a global of "
                               f"your module; export writes such values into the file, up to {MAX_LITERAL_SIZE}",
                               hint="make it a module-level global of your module (the exported module then imports "
                               "it), or pass it to the function as an argument")
