@@ -402,7 +402,7 @@ nondifferentiable(running_products_are_normal, lower_triangle)
 
 def exclusive_cumsum(x, axis, reverse):
     """sum_{m < i} x_m along `axis` (reverse: sum_{m > i} x_m), never a cumulative sum less the entry."""
-    moved = np.moveaxis(np.asarray(x), axis, -1)
+    moved = np.moveaxis(x, axis, -1)  # (no np.asarray: a Dask array stays lazy)
     if reverse:
         moved = np.flip(moved, -1)
     zeros = np.zeros(moved.shape[:-1] + (min(moved.shape[-1], 1),), dtype=np.result_type(moved, float))
