@@ -197,3 +197,35 @@ def test_unique_gives_a_repeated_value_s_adjoint_to_its_first_occurrence():
     np.testing.assert_allclose(s2sad.grad(weighted_distinct)(x), [4.0, 0.0, 0.0, 12.0, 0.0])
     _, tangent = s2sad.jvp(weighted_distinct)(x, np.array([1.0, 10.0, 100.0, 1000.0, 10000.0]))
     np.testing.assert_allclose(tangent, 4.0 * 1.0 + 12.0 * 1000.0)
+
+
+def sum_rounded(x):
+    return np.sum(x, dtype=int) * 1.0
+
+
+def running_sum_rounded(x):
+    return np.cumsum(x, dtype=np.int64)[-1] * 1.0
+
+
+def add_reduce_rounded(x):
+    return np.add.reduce(x, dtype=np.int32) * 1.0
+
+
+@pytest.mark.parametrize("f", [sum_rounded, running_sum_rounded, add_reduce_rounded], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("transform", ["grad", "jvp"])
+def test_a_reduction_to_an_integer_dtype_is_refused(f, transform):
+    # np.sum(x, dtype=int) rounds every entry: its derivative is 0, and the rules gave 1 (that of the
+    # float sum) for every entry
+    x = np.array([0.4, 1.7, 2.2])
+    with pytest.raises(s2sad.NoDerivativeError, match="rounds its input"):
+        if transform == "grad":
+            s2sad.grad(f)(x)
+        else:
+            s2sad.jvp(f)(x, np.ones(3))
+
+
+def test_a_reduction_to_a_float_dtype_is_differentiated():
+    def mean32(x):
+        return np.mean(x, dtype=np.float32) + np.sum(x, dtype=np.float64)
+
+    np.testing.assert_allclose(s2sad.grad(mean32)(np.array([0.4, 1.7, 2.2])), [4.0 / 3.0] * 3, rtol=1e-6)

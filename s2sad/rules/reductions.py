@@ -6,7 +6,8 @@ A reduction over ``axis`` (None, an int, a negative int or a tuple) with or
 without ``keepdims`` sends each element of the input the adjoint of the result
 element it was reduced into: ``unreduce(y_bar, a, axis, keepdims)`` spreads
 ``y_bar`` back over ``a``'s shape. ``out=``, ``where=`` and ``initial=`` are
-refused (they are not parameters of the templates). Parameters that NumPy
+refused (they are not parameters of the templates), and so is an integer or boolean
+``dtype=`` when the derivative runs (it rounds the entries). Parameters that NumPy
 accepts positionally only after ``out`` (``keepdims``, ``ddof``) are
 keyword-only here, so a positional ``out`` can never bind to them.
 
@@ -126,7 +127,20 @@ def matrix_norm_second_order(t, ord):
     return np.zeros(np.shape(t))
 
 
-nondifferentiable(trace_mask, size_of, average_weights_shape, norm_order, matrix_norm_second_order)
+def integer_dtype_refused(dtype):
+    """1.0 for a floating dtype; a NotImplementedError (NoDerivativeError at the user's line) for an
+    integer or boolean one, which rounds every entry: the result is piecewise constant, and the rule's
+    derivative (that of the float computation) would be wrong."""
+    if not np.issubdtype(np.dtype(dtype), np.inexact):
+        raise NotImplementedError(
+            f"s2sad: a reduction with dtype={np.dtype(dtype).name} rounds its input, so it has no useful "
+            "derivative (zero almost everywhere); drop dtype= or round explicitly (np.floor, astype) outside "
+            "what you differentiate"
+        )
+    return 1.0
+
+
+nondifferentiable(trace_mask, size_of, average_weights_shape, norm_order, matrix_norm_second_order, integer_dtype_refused)
 
 
 @adjoint(matrix_norm_direction)
@@ -157,25 +171,28 @@ def diff_adjoint_tangent(y, g, n, axis):
 
 @adjoint(np.sum)
 def sum_(y, a, axis=None, dtype=None, *, keepdims=False):
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i sum(a) = 1: every element receives the adjoint of the sum it went into
     a_bar = unreduce(y_bar, a, axis, keepdims)
 
 
 @tangent(np.sum)
 def sum_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
-    y_dot = np.sum(a_dot, axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.sum(a_dot, axis, keepdims=keepdims))
 
 
 @adjoint(np.nansum)
 def nansum(y, a, axis=None, dtype=None, *, keepdims=False):
     """nan entries receive no gradient."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i nansum(a) = 1 where a_i is not nan, else 0
     a_bar = np.where(np.isnan(a), 0.0, unreduce(y_bar, a, axis, keepdims))
 
 
 @tangent(np.nansum)
 def nansum_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
-    y_dot = np.sum(np.where(np.isnan(a), 0.0, a_dot), axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        np.sum(np.where(np.isnan(a), 0.0, a_dot), axis, keepdims=keepdims))
 
 
 # The product of all entries but a_i, prod_{j != i} a_j, is the product of the entries before i
@@ -342,19 +359,22 @@ def first_order_at_zeros_tangent(y, value, a, primal):
 def prod(y, a, axis=None, dtype=None, *, keepdims=False):
     """Exact where entries are zero and where the product under- or overflows (the product of the
     other entries, not y / a). Second derivatives at an input with an exact zero are refused."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i prod(a) = prod_{j != i} a_j
     a_bar = first_order_at_zeros(unreduce(y_bar, a, axis, keepdims) * products_of_the_others(a, axis), a, "np.prod")
 
 
 @tangent(np.prod)
 def prod_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
-    y_dot = first_order_at_zeros(np.sum(a_dot * products_of_the_others(a, axis), axis, keepdims=keepdims), a,
-                                 "np.prod")
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        first_order_at_zeros(np.sum(a_dot * products_of_the_others(a, axis), axis, keepdims=keepdims), a,
+                                 "np.prod"))
 
 
 @adjoint(np.cumsum)
 def cumsum(y, a, axis=None, dtype=None):
     """axis=None scans the flattened array."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y_j = sum_{i <= j} a_i: a_bar_i = sum_{j >= i} y_bar_j (a reversed cumulative sum)
     a_bar = (
         np.reshape(np.flip(np.cumsum(np.flip(y_bar))), np.shape(a))
@@ -365,7 +385,7 @@ def cumsum(y, a, axis=None, dtype=None):
 
 @tangent(np.cumsum)
 def cumsum_tangent(y, a, axis=None, dtype=None):
-    y_dot = np.cumsum(a_dot, axis)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.cumsum(a_dot, axis))
 
 
 # cumprod: y_j = prod_{i <= j} a_i, so dy_j/da_i = prod_{k <= j, k != i} a_k for i <= j (else 0).
@@ -484,6 +504,7 @@ def cumprod(y, a, axis=None, dtype=None):
     """Exact where entries are zero and where the running product under- or overflows (then it
     multiplies the other entries, O(n^2) per slice); axis=None scans the flattened array.
     Second derivatives at an input with an exact zero are refused."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # see the comment above
     flat = np.reshape(a, -1) if axis is None else a
     ax = 0 if axis is None else axis
@@ -508,7 +529,7 @@ def cumprod_tangent(y, a, axis=None, dtype=None):
     ax = 0 if axis is None else axis
     nonzero = np.where(flat == 0, 1.0, flat)
     q = np.cumprod(nonzero, ax)
-    y_dot = first_order_at_zeros(
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (first_order_at_zeros(
         running_products_dot(np.reshape(a_dot, np.shape(flat)), flat, ax)
         if running_products_are_normal(q)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
@@ -520,7 +541,7 @@ def cumprod_tangent(y, a, axis=None, dtype=None):
             -1), -1, ax),
         a,
         "np.cumprod",
-    )
+    ))
 
 
 @adjoint(np.diff)
@@ -537,13 +558,14 @@ def diff_tangent(y, a, n=1, axis=-1):
 
 @adjoint(np.trace)
 def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None):
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y = sum_i a[i, i + offset] over (axis1, axis2): d/da is 1 on that diagonal, 0 elsewhere
     a_bar = np.expand_dims(y_bar, (axis1 % np.ndim(a), axis2 % np.ndim(a))) * trace_mask(a, offset, axis1, axis2)
 
 
 @tangent(np.trace)
 def trace_tangent(y, a, offset=0, axis1=0, axis2=1, dtype=None):
-    y_dot = np.trace(a_dot, offset, axis1, axis2)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.trace(a_dot, offset, axis1, axis2))
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +575,7 @@ def trace_tangent(y, a, offset=0, axis1=0, axis2=1, dtype=None):
 
 @adjoint(np.mean)
 def mean(y, a, axis=None, dtype=None, *, keepdims=False):
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i mean(a) = 1 / n, n = number of elements reduced into each result
     # (an empty `a` has an empty gradient; max(., 1) keeps the factor from dividing by zero then)
     a_bar = unreduce(y_bar, a, axis, keepdims) * (size_of(y) / max(size_of(a), 1))
@@ -560,12 +583,13 @@ def mean(y, a, axis=None, dtype=None, *, keepdims=False):
 
 @tangent(np.mean)
 def mean_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
-    y_dot = np.mean(a_dot, axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.mean(a_dot, axis, keepdims=keepdims))
 
 
 @adjoint(np.nanmean)
 def nanmean(y, a, axis=None, dtype=None, *, keepdims=False):
     """nan entries receive no gradient."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i nanmean(a) = 1 / (number of non-nan entries) where a_i is not nan, else 0
     valid = np.logical_not(np.isnan(a))
     a_bar = np.where(valid, unreduce(y_bar, a, axis, keepdims), 0.0) / np.sum(valid, axis, keepdims=True)
@@ -574,7 +598,8 @@ def nanmean(y, a, axis=None, dtype=None, *, keepdims=False):
 @tangent(np.nanmean)
 def nanmean_tangent(y, a, axis=None, dtype=None, *, keepdims=False):
     valid = np.logical_not(np.isnan(a))
-    y_dot = np.sum(np.where(valid, a_dot, 0.0), axis, keepdims=keepdims) / np.sum(valid, axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        np.sum(np.where(valid, a_dot, 0.0), axis, keepdims=keepdims) / np.sum(valid, axis, keepdims=keepdims))
 
 
 @adjoint(np.average)
@@ -600,6 +625,7 @@ def average_tangent(y, a, axis=None, weights=None, *, keepdims=False):
 @adjoint(np.var)
 def var(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     """ddof is keyword-only; mean= and correction= are refused."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y = sum((a - m)^2) / (n - ddof): dy/da_i = 2 (a_i - m) / (n - ddof)
     dof = size_of(a) / size_of(y) - ddof
     a_bar = unreduce(y_bar, a, axis, keepdims) * (2.0 / dof) * (a - np.mean(a, axis, keepdims=True))
@@ -608,12 +634,14 @@ def var(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 @tangent(np.var)
 def var_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     dof = size_of(a) / size_of(y) - ddof
-    y_dot = (2.0 / dof) * np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        (2.0 / dof) * np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims))
 
 
 @adjoint(np.std)
 def std(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     """ddof is keyword-only. Where std is 0 (all entries equal) the gradient is taken as 0."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y = sqrt(var): dy/da_i = (a_i - m) / ((n - ddof) y)   (y replaced by 1 where y == 0)
     dof = size_of(a) / size_of(y) - ddof
     a_bar = unreduce(y_bar / (dof * np.where(y == 0, 1.0, y)), a, axis, keepdims) * (a - np.mean(a, axis, keepdims=True))
@@ -622,9 +650,10 @@ def std(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 @tangent(np.std)
 def std_tangent(y, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     dof = size_of(a) / size_of(y) - ddof
-    y_dot = np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims) / (
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        np.sum((a - np.mean(a, axis, keepdims=True)) * a_dot, axis, keepdims=keepdims) / (
         dof * np.where(y == 0, 1.0, y)
-    )
+    ))
 
 
 # ---------------------------------------------------------------------------
@@ -754,13 +783,14 @@ def norm_tangent(y, x, ord=None, axis=None, keepdims=False):
 @adjoint(np.full)
 def full(y, shape, fill_value, dtype=None, order="C"):
     """Differentiable in fill_value (which may broadcast); not in shape."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y_i = fill_value (broadcast): fill_value_bar = y_bar summed back to fill_value's shape
     fill_value_bar = unbroadcast(y_bar, fill_value)
 
 
 @tangent(np.full)
 def full_tangent(y, shape, fill_value, dtype=None, order="C"):
-    y_dot = np.full(np.shape(y), fill_value_dot)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.full(np.shape(y), fill_value_dot))
 
 
 # ---------------------------------------------------------------------------

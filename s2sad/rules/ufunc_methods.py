@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import unreduce
-from .reductions import first_order_at_zeros, lower_triangle, products_of_the_others, running_products_are_normal, \
-    running_products_bar, running_products_dot
+from .reductions import (first_order_at_zeros, integer_dtype_refused, lower_triangle, products_of_the_others,
+                         running_products_are_normal, running_products_bar, running_products_dot)
 from .registry import adjoint, nondifferentiable, tangent
 
 
@@ -61,19 +61,21 @@ nondifferentiable(run_starts, run_ends)
 @adjoint(np.add.reduce)
 def add_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
     """axis defaults to 0, as in NumPy; initial= and where= are refused."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i sum(a) = 1
     array_bar = unreduce(y_bar, array, axis, keepdims)
 
 
 @tangent(np.add.reduce)
 def add_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
-    y_dot = np.sum(array_dot, axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.sum(array_dot, axis, keepdims=keepdims))
 
 
 @adjoint(np.multiply.reduce)
 def multiply_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
     """As np.prod: the product of the other entries, exact at zeros and where the product under- or
     overflows. Second derivatives at an input with an exact zero are refused."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i prod(a) = prod_{j != i} a_j
     array_bar = first_order_at_zeros(
         unreduce(y_bar, array, axis, keepdims) * products_of_the_others(array, axis), array, "np.multiply.reduce")
@@ -81,13 +83,15 @@ def multiply_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
 
 @tangent(np.multiply.reduce)
 def multiply_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
-    y_dot = first_order_at_zeros(np.sum(array_dot * products_of_the_others(array, axis), axis, keepdims=keepdims),
-                                 array, "np.multiply.reduce")
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        first_order_at_zeros(np.sum(array_dot * products_of_the_others(array, axis), axis, keepdims=keepdims),
+                                 array, "np.multiply.reduce"))
 
 
 @adjoint(np.maximum.reduce, np.minimum.reduce)
 def maximum_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
     """Ties: the adjoint is split evenly among all entries equal to the extreme."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i max(a) = [a_i == y] / #{j : a_j == y}
     hit = array == unreduce(y, array, axis, keepdims)
     array_bar = unreduce(y_bar, array, axis, keepdims) * hit / np.sum(hit, axis, keepdims=True)
@@ -96,31 +100,36 @@ def maximum_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
 @tangent(np.maximum.reduce, np.minimum.reduce)
 def maximum_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
     hit = array == unreduce(y, array, axis, keepdims)
-    y_dot = np.sum(array_dot * hit, axis, keepdims=keepdims) / np.sum(hit, axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        np.sum(array_dot * hit, axis, keepdims=keepdims) / np.sum(hit, axis, keepdims=keepdims))
 
 
 @adjoint(np.logaddexp.reduce)
 def logaddexp_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
     """y = log(sum(exp(a))): the gradient is the softmax exp(a - y)."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i log(sum_j exp(a_j)) = exp(a_i) / sum_j exp(a_j) = exp(a_i - y)
     array_bar = unreduce(y_bar, array, axis, keepdims) * np.exp(array - unreduce(y, array, axis, keepdims))
 
 
 @tangent(np.logaddexp.reduce)
 def logaddexp_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
-    y_dot = np.sum(array_dot * np.exp(array - unreduce(y, array, axis, keepdims)), axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        np.sum(array_dot * np.exp(array - unreduce(y, array, axis, keepdims)), axis, keepdims=keepdims))
 
 
 @adjoint(np.logaddexp2.reduce)
 def logaddexp2_reduce(y, array, axis=0, dtype=None, *, keepdims=False):
     """y = log2(sum(2**a)): the gradient is 2**(a - y)."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # d/da_i log2(sum_j 2^a_j) = 2^a_i / sum_j 2^a_j = 2^(a_i - y)
     array_bar = unreduce(y_bar, array, axis, keepdims) * np.exp2(array - unreduce(y, array, axis, keepdims))
 
 
 @tangent(np.logaddexp2.reduce)
 def logaddexp2_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
-    y_dot = np.sum(array_dot * np.exp2(array - unreduce(y, array, axis, keepdims)), axis, keepdims=keepdims)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (
+        np.sum(array_dot * np.exp2(array - unreduce(y, array, axis, keepdims)), axis, keepdims=keepdims))
 
 
 # ---------------------------------------------------------------------------
@@ -131,13 +140,14 @@ def logaddexp2_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
 @adjoint(np.add.accumulate)
 def add_accumulate(y, array, axis=0, dtype=None):
     """As np.cumsum along axis (default 0)."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y_j = sum_{i <= j} a_i: a_bar_i = sum_{j >= i} y_bar_j (a reversed cumulative sum)
     array_bar = np.flip(np.cumsum(np.flip(y_bar, axis), axis), axis)
 
 
 @tangent(np.add.accumulate)
 def add_accumulate_tangent(y, array, axis=0, dtype=None):
-    y_dot = np.cumsum(array_dot, axis)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.cumsum(array_dot, axis))
 
 
 # As np.cumprod along one axis (see the comment above it in `reductions`).
@@ -147,6 +157,7 @@ def add_accumulate_tangent(y, array, axis=0, dtype=None):
 def multiply_accumulate(y, array, axis=0, dtype=None):
     """As np.cumprod along axis (default 0): exact at zeros and where the running product under- or
     overflows. Second derivatives at an input with an exact zero are refused."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     nonzero = np.where(array == 0, 1.0, array)
     q = np.cumprod(nonzero, axis)
     array_bar = first_order_at_zeros(
@@ -166,7 +177,7 @@ def multiply_accumulate(y, array, axis=0, dtype=None):
 def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
     nonzero = np.where(array == 0, 1.0, array)
     q = np.cumprod(nonzero, axis)
-    y_dot = first_order_at_zeros(
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (first_order_at_zeros(
         running_products_dot(array_dot, array, axis)
         if running_products_are_normal(q)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
@@ -178,7 +189,7 @@ def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
             -1), -1, axis),
         array,
         "np.multiply.accumulate",
-    )
+    ))
 
 
 # The running maximum y_j = max_{i <= j} a_i. The entries it is equal to, a_i == y_j with i <= j,
@@ -195,6 +206,7 @@ def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
 @adjoint(np.maximum.accumulate, np.minimum.accumulate)
 def maximum_accumulate(y, array, axis=0, dtype=None):
     """Ties: each running extreme's adjoint is split evenly among the entries so far equal to it."""
+    y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # see the comment above
     hit = array == y
     hits = np.cumsum(hit, axis)
@@ -208,7 +220,7 @@ def maximum_accumulate_tangent(y, array, axis=0, dtype=None):
     hit = array == y
     hits = np.cumsum(hit, axis)
     count = hits - np.take_along_axis(hits - hit, run_starts(y, axis), axis)
-    y_dot = (
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * ((
         np.cumsum(hit * array_dot, axis)
         - np.take_along_axis(np.cumsum(hit * array_dot, axis) - hit * array_dot, run_starts(y, axis), axis)
-    ) / count
+    ) / count)
