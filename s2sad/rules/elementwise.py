@@ -117,14 +117,25 @@ def hypot_tangent(y, x1, x2):
 
 @adjoint(np.sinc)
 def sinc(y, x):
-    """The derivative at 0 is 0."""
-    # sinc x = sin(pi x) / (pi x): d/dx sinc x = (cos(pi x) - sinc x) / x, 0 at x = 0
-    x_bar = y_bar * np.where(x == 0, 0.0, (np.cos(np.pi * x) - y) / np.where(x == 0, 1.0, x))
+    """Near 0 the derivative is its Taylor series, so that its own derivatives are right there too."""
+    # sinc x = sin(pi x) / (pi x): d/dx sinc x = (cos(pi x) - sinc x) / x. That quotient cancels
+    # near 0 (its derivative divides by x^2: -pi^2 instead of -pi^2/3 at x = 1e-9, 0 at x = 0),
+    # so for |x| < 0.01 it is the series -pi^2 x/3 (1 - p/10 + p^2/280 - p^3/15120), p = (pi x)^2,
+    # whose next term is below 1e-16 there; the quotient is taken at 1 instead (no inf to mask)
+    small = np.abs(x) < 0.01
+    away = np.where(small, 1.0, x)
+    p = (np.pi * x) * (np.pi * x)
+    series = (-np.pi * np.pi / 3.0) * x * (1.0 - p / 10.0 + p * p / 280.0 - p * p * p / 15120.0)
+    x_bar = y_bar * np.where(small, series, (np.cos(np.pi * away) - np.sinc(away)) / away)
 
 
 @tangent(np.sinc)
 def sinc_tangent(y, x):
-    y_dot = x_dot * np.where(x == 0, 0.0, (np.cos(np.pi * x) - y) / np.where(x == 0, 1.0, x))
+    small = np.abs(x) < 0.01
+    away = np.where(small, 1.0, x)
+    p = (np.pi * x) * (np.pi * x)
+    series = (-np.pi * np.pi / 3.0) * x * (1.0 - p / 10.0 + p * p / 280.0 - p * p * p / 15120.0)
+    y_dot = x_dot * np.where(small, series, (np.cos(np.pi * away) - np.sinc(away)) / away)
 
 
 @adjoint(np.deg2rad, np.radians)
