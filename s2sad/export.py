@@ -736,6 +736,11 @@ class _Module:
         self.add_routines(obj, bindings, globs, roots)
         tree = ast.parse(source)
         fname = tree.body[0].name if tree.body and isinstance(tree.body[0], ast.FunctionDef) else name
+        if fname in self.units and self.units[fname]["gen"] is not obj and self.units[fname]["source"] != source:
+            # the jacobian of f with respect to x and w calls one per argument, each a def jacobian_f of its own
+            raise ExportError(f"{who} calls {name}, whose def is named {fname} like another function of the "
+                              "exported code, so the module could not define both",
+                              hint="export a jacobian with respect to one argument at a time, each to its own file")
         if fname not in self.units:
             self.units[fname] = {"label": f"{fname}, which {who} calls", "source": source, "coerce": False,
                                  "gen": obj}

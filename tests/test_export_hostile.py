@@ -481,6 +481,15 @@ def test_what_export_cannot_write_faithfully_is_refused_with_a_hint(model, attr,
     assert info.value.hint
 
 
+def test_a_jacobian_with_respect_to_several_arguments_is_refused(model):
+    """It calls one jacobian per argument, each a def named jacobian_<f> like itself: written out, the module
+    bound jacobian_<f>_x = jacobian_<f> before any def (a NameError on import), and to itself."""
+    with pytest.raises(ExportError, match="whose def is named jacobian_matrix_param like another") as info:
+        export_source(model.matrix_param, wrt=(0, 1), modes=("jvp", "jacobian"))
+    assert "one argument at a time" in info.value.hint
+    assert "def jacobian_matrix_param(" in export_source(model.matrix_param, wrt=1, modes=("jacobian",))
+
+
 @pytest.mark.parametrize("value, spelled", [
     ("__import__('enum').IntEnum('K', 'A B').B", None),  # repr() would be <K.B: 2>, not Python
     ("__import__('collections').namedtuple('P', 'a b')(1.0, 2.0)", None),  # a plain tuple has no .a
