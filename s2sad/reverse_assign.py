@@ -24,12 +24,13 @@ from .subroutines import Routine, derived, still_read
 ZEROS_LIKE = ir.Ref(("zeros_like",), runtime.zeros_like)
 NP_COPY = ir.Ref(("np", "copy"), np.copy, np)
 FRESH_COPY = ir.Ref(("fresh_copy",), runtime.fresh_copy)
+ZERO_AT_LIKE = ir.Ref(("zero_at_like",), runtime.zero_at_like)
 PAD_NONE = ir.Ref(("pad_none",), runtime.pad_none)
 ZERO_IN_PLACE = ir.Ref(("zero_in_place",), runtime.zero_in_place)
 DETACH = ir.Ref(("detach",), runtime.detach)
 ASSIGNED_PART = ir.Ref(("assigned_part",), assigned_part)
 # helpers that always return a new array nobody else refers to
-_FRESH_HELPERS = (runtime.zero_at, runtime.scatter_add, runtime.zeros_like, runtime.own)
+_FRESH_HELPERS = (runtime.zero_at, runtime.zero_at_like, runtime.scatter_add, runtime.zeros_like, runtime.own)
 
 
 def _primal_name(func) -> str:
@@ -183,8 +184,9 @@ def assign(rv, stmt: ir.Assign, env):
     func = stmt.func.value
     if isinstance(func, Routine):
         return _routine_call(rv, stmt, env)
-    if func is setitem and id(stmt) in rv.restores:
-        # save what the update overwrites, so the reverse sweep can put it back
+    if func is setitem and (id(stmt) in rv.restores or _may_hold_a_container(rv, stmt)):
+        # save what the update overwrites, so the reverse sweep can put it back (or, for a list's item
+        # replaced by a container, shape the zero its adjoint leaves there like the old item)
         old = rv.namer.temp()
         saved = rv.namer.fresh(stmt.target.base + "_saved")
         forward = [
@@ -204,7 +206,7 @@ def assign(rv, stmt: ir.Assign, env):
             rev = adjoint_of(rv, stmt, None, env)
     except NoDerivativeError as exc:  # go on, to list every call without a rule at once
         rv.problems.append(exc)
-    if id(stmt) in rv.saved:
+    if id(stmt) in rv.saved and id(stmt) in rv.restores:
         done = rv.namer.temp()
         rev.append(ir.Assign(done, ir.prim(restore), [y, stmt.args[1], rv.saved[id(stmt)]], [], stmt.loc))
     elif func is list_append and id(stmt) in rv.restores:
@@ -227,6 +229,19 @@ def adjoint_of(rv, stmt: ir.Assign, grad, env):
     loc = stmt.loc
     if func is identity:
         rv.contribute(env, stmt.args[0], grad, out, loc)
+        return out
+    if func is setitem and id(stmt) in rv.saved and _may_hold_a_container(rv, stmt):
+        # rows[i] = new_row: new_row receives the adjoint's item; the old row's zero has the old row's
+        # structure, which new_row's need not have (a 2-item row replaced by a 1-item row)
+        x, index, value = stmt.args
+        if rv.is_active(value):
+            part = rv.namer.temp()
+            out.append(ir.Assign(part, ir.prim(operator.getitem), [grad, index], [], loc))
+            rv.contribute(env, value, part, out, loc)
+        if rv.is_active(x):
+            zeroed = rv.fresh_adjoint(x)
+            out.append(ir.Assign(zeroed, ZERO_AT_LIKE, [grad, index, rv.saved[id(stmt)]], [], loc))
+            rv.contribute(env, x, zeroed, out, loc)
         return out
     if func is setitem and isinstance(grad, ir.Var) and grad in rv.owned and grad not in rv.sequences \
             and not _may_hold_a_container(rv, stmt):

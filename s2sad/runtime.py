@@ -498,6 +498,14 @@ def zero_at(g, index):
     return out
 
 
+def zero_at_like(g, index, old):
+    """`zero_at` for a list's adjoint whose item at `index` replaced `old`: the zero there is shaped
+    like `old` (``rows[0] = [a]`` over a 2-item row: the adjoint before it holds a 2-item zero row)."""
+    out = list(g)
+    out[index] = zeros_like(old)
+    return out
+
+
 def set_at(x, index, value):
     """``x[index] = value`` on a copy of `x`: the pure form of an in-place update, for reverse mode
     over generated code (which then needs no ``restore``). Returns the new array; `x` is not modified."""
@@ -566,5 +574,5 @@ def put_source(a, indices, values, mode="raise"):
     return writes % max(np.size(values), 1)
 
 
-RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "fresh_copy", "check_cotangent", "pad_none", "_parts", "_shares", "_arrays_share", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "set_at", "appended")
+RUNTIME_HELPERS = ("structure_spec", "check_structure", "LIST_CONCATENATION", "_is_lazy_array", "_add_at_lazy", "_same_length", "zero_in_place", "detach", "own", "fresh_copy", "check_cotangent", "pad_none", "_parts", "_shares", "_arrays_share", "not_a_view", "add_sequences", "scalar_seed", "add_at", "unbroadcast", "unreduce", "zeros_like", "_is_basic_index", "scatter_add", "zero_at", "zero_at_like", "set_at", "appended")
 RUNTIME_HELPERS += ("_put_kept", "put_index", "put_source", "float_destination", "real_tangent")

@@ -29,7 +29,7 @@ _IMPURE_METHODS = {
     "normal", "uniform", "random", "integers", "standard_normal", "choice", "shuffle", "permutation",
     "exponential", "poisson", "binomial", "beta", "gamma", "rand", "randn", "randint",
 }
-_PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at,
+_PURE_RUNTIME = {runtime.unbroadcast, runtime.unreduce, runtime.zeros_like, runtime.scatter_add, runtime.zero_at, runtime.zero_at_like,
                  runtime.pad_none, runtime.add_sequences, runtime.detach, runtime.own, runtime.fresh_copy,
                  runtime.shape_of, runtime.index_after_loop}
 

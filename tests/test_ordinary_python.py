@@ -178,6 +178,29 @@ def replace_an_array_in_a_list_of_arrays(x):
     return np.sum(params[0]) + np.sum(params[1] ** 2)
 
 
+def replace_a_row_by_a_shorter_row(x):
+    rows = [[x[0], x[1]], [x[2]]]
+    a = rows[0][0] * rows[1][0]
+    rows[0] = [x[3] * 2.0]
+    return a + rows[0][0] * rows[1][0]
+
+
+def replace_a_row_by_a_longer_row(x):
+    rows = [[x[0]], [x[2], x[1]]]
+    rows[0] = [x[3] * 2.0, x[1], x[0] * x[2]]
+    return rows[0][0] * rows[1][1] + rows[0][2]
+
+
+def replace_rows_of_other_lengths_in_a_loop(x):
+    rows = [[x[0], x[1]], [x[2]], [x[3], x[3]]]
+    s = 0.0
+    for k in range(3):
+        s = s + rows[k][0] * x[k]
+        rows[k] = [s * x[k]] if k == 1 else [s, s * s, x[0]]
+        s = s + sum(rows[k])
+    return s
+
+
 def replace_arrays_in_a_loop(x):
     params = [np.outer(x, x), x[:2] * 1.0]
     for k in range(2):
@@ -987,6 +1010,9 @@ WORKS = [
     (replace_a_row_read_before, (X4,)),
     (replace_an_array_in_a_list_of_arrays, (X4,)),
     (replace_arrays_in_a_loop, (X4,)),
+    (replace_a_row_by_a_shorter_row, (X4,)),
+    (replace_a_row_by_a_longer_row, (X4,)),
+    (replace_rows_of_other_lengths_in_a_loop, (X4,)),
     (update_each_row_of_a_list, (X4,)),
     (scale_each_row_with_enumerate, (X4,)),
     (update_each_row_of_a_matrix, (X4,)),

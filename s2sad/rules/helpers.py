@@ -26,6 +26,7 @@ from ..runtime import (
     unbroadcast,
     unreduce,
     zero_at,
+    zero_at_like,
     zero_in_place,
 )
 from .registry import adjoint, tangent
@@ -73,6 +74,17 @@ def zero_at_adjoint(y, g, index):
 @tangent(zero_at)
 def zero_at_tangent(y, g, index):
     y_dot = zero_at(g_dot, index)
+
+
+@adjoint(zero_at_like)
+def zero_at_like_adjoint(y, g, index, old):
+    # y = g with a zero shaped like old at index: g_bar is y_bar with a zero shaped like g's item there
+    g_bar = zero_at_like(y_bar, index, g[index])
+
+
+@tangent(zero_at_like)
+def zero_at_like_tangent(y, g, index, old):
+    y_dot = zero_at_like(g_dot, index, old)
 
 
 @adjoint(not_a_view)
