@@ -67,6 +67,12 @@ def make_guard(assumptions):
             terms.append(f"{key!r} not in h{i}")
         elif kind == "global":
             terms.append(f"h{i}[{key!r}] is v{i}")  # a KeyError (the name was deleted) fails the guard
+        elif kind == "item":  # a function read out of a list or dict (lower_callables)
+            terms.append(f"h{i}[{key!r}] is v{i}")
+        elif kind == "length":  # a list a loop was unrolled over
+            terms.append(f"len(h{i}) == v{i}")
+        elif kind == "keys":  # a dict a loop was unrolled over, in its order
+            terms.append(f"tuple(h{i}) == v{i}")
         elif kind == "cell":
             terms.append(f"h{i}.cell_contents is v{i}")
         elif kind == "attr" and key.isidentifier():

@@ -10,7 +10,7 @@ import functools
 import gast
 import numpy as np
 
-from . import closures, ir, lower_builtins, lower_containers, lower_inline, lower_statements, lower_writes
+from . import closures, ir, lower_builtins, lower_callables, lower_containers, lower_inline, lower_statements, lower_writes
 from .errors import InPlaceUpdateError, UnsupportedSyntaxError
 from .generated_ir import splice_call
 from .lower_base import MUTATING_METHODS, has_any_rule, is_namedtuple_class, is_user_function
@@ -68,8 +68,8 @@ def expr_Call(lw, node, hint):
                              "outside the function in place, which s2sad does not follow", node,
                              hint="collect the values in a local list (out = []; out.append(...)) and "
                              "return it, or pass the list in as an argument")
-    else:
-        callee = lw.expr(func)
+    else:  # LAYERS[0](x), ACTS["relu"](x): the function the container holds (lower_callables)
+        callee = lower_callables.called_item(lw, func) or lw.expr(func)
     if isinstance(callee, ir.Var) and callee in lw.stand_ins:
         return lower_statements.placeholder(lw, hint, node)  # calls what refused code defined: reported there
     if not isinstance(callee, ir.Ref):
@@ -77,7 +77,8 @@ def expr_Call(lw, node, hint):
             UnsupportedSyntaxError,
             "s2sad cannot tell which function is called here (it is a local value)",
             node,
-            hint="call the function by its module-level name",
+            hint="call the function by its module-level name (a loop over a list, tuple or dict of functions "
+            "that is module-level or never changed, with no break, is unrolled)",
         )
     obj = callee.value
     if obj in (builtins.max, builtins.min) and not node.keywords:

@@ -9,7 +9,7 @@ import operator
 
 import gast
 
-from . import closures, ir, item_aliases, lower_containers, runtime
+from . import closures, ir, item_aliases, lower_callables, lower_containers, runtime
 from .desugar import positional_enumerate
 from .errors import UnsupportedSyntaxError
 from .lower_base import COMPARE, assigned_names, names_read
@@ -136,6 +136,8 @@ def _finish_loop(lw, carried, body_env, node, body):
 
 
 def stmt_For(lw, node):
+    if lower_callables.unroll_loop(lw, node):  # for layer in LAYERS: x = layer(x)
+        return
     it = positional_enumerate(node.iter)
     target = node.target
     is_call = isinstance(it, gast.Call) and not it.keywords

@@ -981,6 +981,89 @@ def map_bound_to_a_name(x):
     return sum(m)
 
 
+# ---------------------------------------------------------------- functions held in a container
+
+def _shifted_sine(v):
+    return np.sin(v) + 1.0
+
+
+LAYERS = [_square, _shifted_sine, np.tanh]
+STAGES = (np.sin, _square)
+ACTIVATIONS = {"square": _square, "sin": np.sin, "tanh": np.tanh}
+ACTIVATION_NAMES = ("tanh", "square")
+
+
+def loop_over_a_list_of_functions(x):
+    for layer in LAYERS:
+        x = layer(x)
+    return np.sum(x)
+
+
+def loop_over_a_tuple_of_functions(x):
+    s = x[0]
+    for stage in STAGES:
+        s = stage(s) * 2.0
+    return s
+
+
+def function_from_a_dict_by_literal_key(x):
+    return np.sum(ACTIVATIONS["tanh"](x) * ACTIVATIONS["square"](x)) + LAYERS[1](x[0])
+
+
+def function_from_a_dict_by_loop_key(x):
+    s = 0.0
+    for name in ("square", "sin"):
+        s = s + np.sum(ACTIVATIONS[name](x))
+    for name in ACTIVATION_NAMES:
+        x = ACTIVATIONS[name](x) + 0.5
+    return s + np.sum(x)
+
+
+def loop_over_the_keys_of_a_dict_of_functions(x):
+    s = 0.0
+    for name in ACTIVATIONS:
+        s = s + np.sum(ACTIVATIONS[name](x) * x)
+    return s
+
+
+def loop_over_a_local_list_of_functions(x):
+    fs = [_square, np.cos, _shifted_sine]
+    y = x
+    for f in fs:
+        y = f(y) * x
+    return np.sum(y) + fs[1](x[0])
+
+
+def layers_in_an_outer_loop(x):
+    s = 0.0
+    for k in range(2):
+        for layer in LAYERS:
+            x = layer(x) + s
+        s = s + np.sum(x)
+    return s
+
+
+def _closure_over_layers():
+    layers = [np.sin, _square]
+
+    def closure_over_a_list_of_functions(x):
+        for layer in layers:
+            x = layer(x)
+        return np.sum(x * x)
+    return closure_over_a_list_of_functions
+
+
+class _Model:
+    def __init__(self):
+        self.layers = [np.tanh, _square]
+        self.w = 2.0
+
+    def loss(self, x):
+        for layer in self.layers:
+            x = layer(x) * self.w
+        return np.sum(x)
+
+
 WORKS = [
     (reversed_range_loop, (X4,)),
     (reversed_range_with_step, (X5,)),
@@ -1011,6 +1094,15 @@ WORKS = [
     (replace_an_array_in_a_list_of_arrays, (X4,)),
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
+    (loop_over_a_list_of_functions, (X4,)),
+    (loop_over_a_tuple_of_functions, (X4,)),
+    (function_from_a_dict_by_literal_key, (X4,)),
+    (function_from_a_dict_by_loop_key, (X4,)),
+    (loop_over_the_keys_of_a_dict_of_functions, (X4,)),
+    (loop_over_a_local_list_of_functions, (X4,)),
+    (layers_in_an_outer_loop, (X4,)),
+    (_closure_over_layers(), (X4,)),
+    (_Model().loss, (X4,)),
     (replace_a_row_by_a_longer_row, (X4,)),
     (replace_rows_of_other_lengths_in_a_loop, (X4,)),
     (update_each_row_of_a_list, (X4,)),
@@ -1230,8 +1322,35 @@ def starred_unpacking(x):
     return first * np.sum(rest)
 
 
+def a_local_list_of_functions_changed(x):
+    fs = [_square, np.sin]
+    gs = fs
+    gs[0] = np.cos
+    for f in fs:
+        x = f(x)
+    return np.sum(x)
+
+
+def a_function_picked_by_a_computed_key(x):
+    k = int(x[0] > 0)
+    return LAYERS[k](x[1])
+
+
+def a_loop_over_functions_with_break(x):
+    for layer in LAYERS:
+        if np.sum(x) > 3.0:
+            break
+        x = layer(x)
+    return np.sum(x)
+
+
 REFUSED = [
     (starred_unpacking, (X4,), s2sad.UnsupportedSyntaxError, "first, *rest = x", "x[0], x[1:]"),
+    # the list may have changed (gs is fs): only a list that is never changed is unrolled
+    (a_local_list_of_functions_changed, (X4,), s2sad.UnsupportedSyntaxError, "x = f(x)", "module-level name"),
+    (a_function_picked_by_a_computed_key, (X4,), s2sad.UnsupportedSyntaxError, "return LAYERS[k](x[1])",
+     "loop over the container itself"),
+    (a_loop_over_functions_with_break, (X4,), s2sad.UnsupportedSyntaxError, "x = layer(x)", "with no break"),
     (star_args, (0.5, 1.5), s2sad.UnsupportedSyntaxError, "def star_args(*xs):", "list the parameters"),
     (starred_call, (X4,), s2sad.UnsupportedSyntaxError, "return math.hypot(*args)", "one by one"),
     (del_statement, (X4,), s2sad.UnsupportedSyntaxError, "del y", "out of scope"),
@@ -1280,3 +1399,26 @@ def test_refused_at_the_line_with_a_hint(f, args, error, line, hint):
         s2sad.grad(f, wrt=0)(*args)
     assert caught.value.location.text.strip() == line
     assert hint in str(caught.value)
+
+
+def test_changing_the_functions_in_the_container_rebuilds_the_derivative():
+    """An unrolled loop rests on LAYERS' items and length, a call of ACTIVATIONS["tanh"] on that item:
+    each change is seen on the next call."""
+    saved = list(LAYERS)
+    grad = s2sad.grad(loop_over_a_list_of_functions)
+    picked = s2sad.grad(function_from_a_dict_by_literal_key)
+    picked(X4)
+    try:
+        for layers in ([_square, np.cos, np.tanh], [_square, np.cos, np.tanh, np.sin], [np.sin]):
+            LAYERS[:] = layers
+            assert np.allclose(grad(X4), _central_difference(loop_over_a_list_of_functions, X4), atol=1e-6)
+        LAYERS[:] = saved
+        ACTIVATIONS["tanh"] = np.sin
+        assert np.allclose(picked(X4), _central_difference(function_from_a_dict_by_literal_key, X4), atol=1e-6)
+    finally:
+        LAYERS[:] = saved
+        ACTIVATIONS["tanh"] = np.tanh
+
+
+def _central_difference(f, x, h=1e-6):
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
