@@ -1074,14 +1074,14 @@ def _safe_name(func) -> str:
 
 def _with_runtime(namespace: Namespace, func, location) -> Namespace:
     """In memory, the run-time checks of generated code raise s2sad's own errors."""
-    if "scalar_seed" in namespace.bindings and namespace.bindings["scalar_seed"] is runtime.scalar_seed:
-        namespace.bindings["scalar_seed"] = _scalar_seed_for(func, location or _function_location(func))
-    if namespace.bindings.get("not_a_view") is runtime.not_a_view:
-        namespace.bindings["not_a_view"] = _not_a_view_for(func)
-    if namespace.bindings.get("check_cotangent") is runtime.check_cotangent:
-        namespace.bindings["check_cotangent"] = _check_cotangent_for(func)
-    if namespace.bindings.get("check_structure") is runtime.check_structure:
-        namespace.bindings["check_structure"] = _check_structure_for(func)
+    checked = ((runtime.scalar_seed, lambda: _scalar_seed_for(func, location or _function_location(func))),
+               (runtime.not_a_view, lambda: _not_a_view_for(func)),
+               (runtime.check_cotangent, lambda: _check_cotangent_for(func)),
+               (runtime.check_structure, lambda: _check_structure_for(func)))
+    for name, value in namespace.bindings.items():  # by identity: a parameter may have taken the helper's name
+        for helper, make in checked:
+            if value is helper:
+                namespace.bindings[name] = make()
     return namespace
 
 

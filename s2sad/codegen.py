@@ -438,6 +438,7 @@ class Namespace:
 
     bindings: dict = field(default_factory=dict)  # name -> object
     aliases: dict = field(default_factory=dict)  # (root name, id(root)) -> name used
+    params: set = field(default_factory=set)  # the generated defs' parameter names: no object takes one
 
     def name_for(self, ref: ir.Ref) -> str:
         root_name, root = ref.path[0], ref.root
@@ -446,7 +447,7 @@ class Namespace:
             return self.aliases[key]
         name = root_name
         k = 2
-        while name in self.bindings and self.bindings[name] is not root:
+        while name in self.params or (name in self.bindings and self.bindings[name] is not root):
             name = f"{root_name}_{k}"
             k += 1
         self.bindings[name] = root
@@ -850,6 +851,7 @@ def to_source(fn: ir.Function, namespace: Namespace | None = None, main_function
     ``# line N:`` comments (default: the one `fn` returns from)."""
     ir.verify(fn)  # once, here: the passes verify their output only when asked (`ir.verify_pass`)
     namespace = namespace or Namespace()
+    namespace.params |= {p.var.name for p in fn.params}  # a parameter `unbroadcast` leaves the helper unbroadcast_2
     refs = collect_refs(fn)
     typed = {s.tape for s in ir.walk(fn.body) if isinstance(s, ir.Push) and s.tape}
     if SCALAR in typed:  # on the float64 tape, with a byte of kind each

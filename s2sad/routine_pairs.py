@@ -177,7 +177,7 @@ def to_module_source(fn: ir.Function) -> tuple[str, Namespace]:
     """The source of `fn` preceded by the routines it calls, and the names it refers to (the
     routines are defined in the source, not bound)."""
     routines = routines_called(fn)
-    namespace = Namespace()
+    namespace = Namespace(params={p.var.name for r in [fn, *map(routine_ir, routines)] for p in r.params})
     if not routines:
         return to_source(fn, namespace)
     namespace.bindings[fn.name] = fn  # no routine takes the main function's name

@@ -146,3 +146,31 @@ def test_a_variant_made_inside_s2sad_refuses_pickling_with_a_hint():
     with pytest.raises(s2sad.ArgumentError, match="cannot be pickled") as info:
         pickle.dumps(variant)
     assert "s2sad.grad(f)" in info.value.hint
+
+
+HELPER_NAMES = ["unbroadcast", "scalar_seed", "zeros_like", "unreduce", "shape_of", "np"]
+
+
+@pytest.mark.parametrize("name", HELPER_NAMES)
+def test_a_parameter_named_like_a_runtime_helper_leaves_the_printed_source_the_code_that_runs(tmp_path, name):
+    # def f(x, unbroadcast): the generated def took the parameter's name and called the helper by the
+    # same name, so `.source` (and the generic code) called the user's array: "'numpy.ndarray' object
+    # is not callable" where the shape-specialized code in memory gave the right gradient
+    from gradcheck import module_from_source
+
+    module = module_from_source(tmp_path, f"outside_helper_named_{name}", (
+        "import numpy\n\n\n"
+        f"def f(x, {name}):\n"
+        "    s = 0.0\n"
+        "    for i in range(2):\n"
+        f"        s = s + numpy.sum(numpy.sin(x) * {name})\n"
+        "    return s\n"))
+    g = s2sad.grad(module.f)
+    x, c = np.array([0.3, -1.2, 2.0]), np.array([1.5, -0.5, 2.0])
+    namespace = dict(g.namespace.bindings)
+    exec(g.source, namespace)  # the printed source, run as printed
+    printed = namespace[f"grad_f"](x, c)
+    np.testing.assert_allclose(printed, 2 * np.cos(x) * c, rtol=1e-12)
+    np.testing.assert_allclose(g(x, c), printed, rtol=1e-12)
+    assert s2sad.source(module.f) == g.source
+    assert f"def grad_f(x, {name}):" in g.source
