@@ -174,3 +174,9 @@ def test_a_parameter_named_like_a_runtime_helper_leaves_the_printed_source_the_c
     np.testing.assert_allclose(g(x, c), printed, rtol=1e-12)
     assert s2sad.source(module.f) == g.source
     assert f"def grad_f(x, {name}):" in g.source
+    # and exported (export refused it: the parameter would hide the helper)
+    from s2sad.export import export_source
+
+    exported: dict = {}
+    exec(export_source(module.f, modes=("grad",)), exported)
+    np.testing.assert_allclose(exported["grad_f"](x, c), printed, rtol=1e-12)
