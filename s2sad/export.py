@@ -678,8 +678,8 @@ class _Module:
                     return
             except Exception:  # pragma: no cover
                 continue
-        if isinstance(obj, (np.ndarray, list, dict)):  # a default that is a module global: imported, not copied
-            for module in self.user_modules:
+        if isinstance(obj, (np.ndarray, list, dict, types.FunctionType)):  # a default or closure value that is
+            for module in self.user_modules + self._owner_modules(obj):  # a module global: imported, not copied
                 found_as = next((k for k, v in list(vars(module).items()) if v is obj and _DOTTED.match(k)), None)
                 if found_as is not None:
                     modname, _ = _module_import_name(module)

@@ -192,6 +192,8 @@ CASES = {
     "builtin_closure": ("builtin_closure", {"modes": ("grad", "hessian")}, [
         ("grad", f"[{X}]", "{}", "[]"), ("hessian", f"[{X}]", "{}", "[]"),
     ]),
+    # a driver calls the function itself, a closure: imported from the global that holds it
+    "builtin_closure_jacobian": ("builtin_closure", {"modes": ("jacobian",)}, [("jacobian", f"[{X}]", "{}", "[]")]),
     "builtin_names": ("builtin_names", {"modes": ("vjp", "jvp", "hvp", "hessian")}, [
         ("vjp", f"[{X}, 2.0, 3.0]", "{}", "[1.5]"), ("jvp", f"[{X}, 2.0, 3.0]", "{'tuple': 2.0}", f"[{V}]"),
         ("hvp", f"[{X}, 2.0, 3.0, 1.5, 0.25]", "{}", f"[{V}]"), ("hessian", f"[{X}, 2.0, 3.0]", "{}", "[]"),
@@ -405,6 +407,11 @@ def test_user_names_never_shadow_the_builtins_the_helpers_call(hostile):
     assert "from hostile_model import float as float_\n" in text
     assert "from numpy import max as max_\n" in text
     assert "\nfloat =" not in text and "import float\n" not in text and "import max\n" not in text
+
+
+def test_a_closure_a_driver_calls_is_imported_from_the_global_that_holds_it(hostile):
+    _, root, _ = hostile
+    assert "from hostile_model import builtin_closure as counted\n" in (root / "h_builtin_closure_jacobian.py").read_text()
 
 
 def test_the_closure_values_keep_their_shape(hostile):
