@@ -1063,8 +1063,10 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     if command is None:
         spec_module = modname if home.__name__ != "__main__" else _rel(main_file, os.getcwd())
         out_arg = _rel(path, os.getcwd()) if path else "OUT.py"
-        # the name the module binds f to (a decorated f is its wrapper, whose def has another name)
-        qual = f.__name__ if getattr(home, getattr(f, "__name__", ""), None) is f else sources[0][1]
+        # the name the module binds f to (a decorated f is its wrapper, whose def has another name; a
+        # closure is bound under the name of the global that holds it: closure = make(...))
+        bound_as = sorted(k for k, v in list(vars(home).items()) if v is f and _DOTTED.match(k))
+        qual = f.__name__ if f.__name__ in bound_as else bound_as[0] if bound_as else sources[0][1]
         examples = None if like is None else example_arguments(func, like)
         spelled = None if examples is None else like_text(examples)
         command = regenerate_command(f"{spec_module}:{qual}", wrt_spec, modes, out_arg, like=spelled)

@@ -414,6 +414,15 @@ def test_a_closure_a_driver_calls_is_imported_from_the_global_that_holds_it(host
     assert "from hostile_model import builtin_closure as counted\n" in (root / "h_builtin_closure_jacobian.py").read_text()
 
 
+def test_a_closure_is_regenerated_from_the_global_that_holds_it(hostile):
+    """Not from make.inner, its qualname, which no MODULE:FUNCTION can load."""
+    from s2sad.export import load_function
+
+    model, root, _ = hostile
+    assert "# regenerate: python -m s2sad export hostile_model:closure --wrt x " in (root / "h_closure.py").read_text()
+    assert load_function("hostile_model:closure") is model.closure
+
+
 def test_the_closure_values_keep_their_shape(hostile):
     _, root, _ = hostile
     assert "empty = np.zeros((0, 3), dtype=np.float64)" in (root / "h_closure.py").read_text()
