@@ -997,6 +997,9 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
                           hint="export a def in your module that calls it, e.g. def f(x): return np.sin(x)")
     if isinstance(modes, str):
         modes = (modes,)
+    if not isinstance(modes, (tuple, list)) or not all(isinstance(mode, str) for mode in modes):
+        raise ExportError(f"modes must be a mode's name or a tuple of them, got {escape_comment(repr(modes))}",
+                          hint=f"e.g. modes=('grad', 'hvp'); the modes: {', '.join(MODES)}")
     modes = list(dict.fromkeys(modes))
     if not modes:
         raise ExportError("modes=() asks for nothing to export", hint=f"use some of {', '.join(MODES)}")

@@ -500,6 +500,12 @@ def test_a_jacobian_with_respect_to_several_arguments_is_refused(model):
     assert "def jacobian_matrix_param(" in export_source(model.matrix_param, wrt=1, modes=("jacobian",))
 
 
+@pytest.mark.parametrize("modes", [None, 5, [["grad"]]])
+def test_modes_that_are_not_mode_names_are_an_export_error(model, modes):
+    with pytest.raises(ExportError, match="modes must be a mode's name or a tuple of them"):  # was a TypeError
+        export_source(model.uses_big, modes=modes)
+
+
 @pytest.mark.parametrize("value, spelled", [
     ("__import__('enum').IntEnum('K', 'A B').B", None),  # repr() would be <K.B: 2>, not Python
     ("__import__('collections').namedtuple('P', 'a b')(1.0, 2.0)", None),  # a plain tuple has no .a
