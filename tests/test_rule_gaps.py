@@ -28,6 +28,13 @@ def ufunc_scans(x):
                   - np.minimum.accumulate(x, axis=1) * x)
 
 
+def ufunc_scans_along_a_tuple(x):
+    # NumPy's accumulate takes axis as a tuple of one int (the generated code failed with TypeError)
+    return np.sum(np.add.accumulate(x, axis=(1,)) ** 2
+                  + np.multiply.accumulate(x, (-1,)) * np.maximum.accumulate(x, (0,))
+                  - np.minimum.accumulate(x, axis=(1,)) * x)
+
+
 def parts_of_numbers(x):
     mantissa, exponent = np.frexp(5.0 * x)
     fractional, integral = np.modf(3.0 * x)
@@ -82,6 +89,7 @@ def distinct_values(v):
     (least_squares, (rng.normal(size=(4, 3)),)),
     (ufunc_reductions, (X,)),
     (ufunc_scans, (X,)),
+    (ufunc_scans_along_a_tuple, (X,)),
     (parts_of_numbers, (X,)),
     (quantiles, (X,)),
     (quantile_in_q, (np.array([0.35, 0.6]),)),

@@ -50,7 +50,12 @@ def run_ends(y, axis):
     return _runs(y, axis, False)
 
 
-nondifferentiable(run_starts, run_ends)
+def scan_axis(axis):
+    """The axis of a ufunc's accumulate: NumPy takes an int or a tuple of one int."""
+    return axis[0] if isinstance(axis, tuple) else axis
+
+
+nondifferentiable(run_starts, run_ends, scan_axis)
 
 
 # ---------------------------------------------------------------------------
@@ -140,14 +145,16 @@ def logaddexp2_reduce_tangent(y, array, axis=0, dtype=None, *, keepdims=False):
 @adjoint(np.add.accumulate)
 def add_accumulate(y, array, axis=0, dtype=None):
     """As np.cumsum along axis (default 0)."""
+    along = scan_axis(axis)
     y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # y_j = sum_{i <= j} a_i: a_bar_i = sum_{j >= i} y_bar_j (a reversed cumulative sum)
-    array_bar = np.flip(np.cumsum(np.flip(y_bar, axis), axis), axis)
+    array_bar = np.flip(np.cumsum(np.flip(y_bar, along), along), along)
 
 
 @tangent(np.add.accumulate)
 def add_accumulate_tangent(y, array, axis=0, dtype=None):
-    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.cumsum(array_dot, axis))
+    along = scan_axis(axis)
+    y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (np.cumsum(array_dot, along))
 
 
 # As np.cumprod along one axis (see the comment above it in `reductions`).
@@ -157,36 +164,38 @@ def add_accumulate_tangent(y, array, axis=0, dtype=None):
 def multiply_accumulate(y, array, axis=0, dtype=None):
     """As np.cumprod along axis (default 0): exact at zeros and where the running product under- or
     overflows. Second derivatives at an input with an exact zero are refused."""
+    along = scan_axis(axis)
     y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     nonzero = np.where(array == 0, 1.0, array)
-    q = np.cumprod(nonzero, axis)
+    q = np.cumprod(nonzero, along)
     array_bar = first_order_at_zeros(
-        running_products_bar(y_bar, array, axis)
+        running_products_bar(y_bar, array, along)
         if running_products_are_normal(q)
         # a_bar_i = sum_{j >= i} y_bar_j prod_{k <= j, k != i} a_k, the products taken without dividing
         else np.moveaxis(np.sum(
-            np.expand_dims(np.moveaxis(y_bar, axis, -1), -1) * np.where(
-                lower_triangle(np.moveaxis(array, axis, -1)) == 1,
-                products_of_the_others(np.where(lower_triangle(np.moveaxis(array, axis, -1)) == 1,
-                                                np.expand_dims(np.moveaxis(array, axis, -1), -2), 1.0), -1), 0.0),
-            -2), -1, axis),
+            np.expand_dims(np.moveaxis(y_bar, along, -1), -1) * np.where(
+                lower_triangle(np.moveaxis(array, along, -1)) == 1,
+                products_of_the_others(np.where(lower_triangle(np.moveaxis(array, along, -1)) == 1,
+                                                np.expand_dims(np.moveaxis(array, along, -1), -2), 1.0), -1), 0.0),
+            -2), -1, along),
         array, "np.multiply.accumulate")
 
 
 @tangent(np.multiply.accumulate)
 def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
+    along = scan_axis(axis)
     nonzero = np.where(array == 0, 1.0, array)
-    q = np.cumprod(nonzero, axis)
+    q = np.cumprod(nonzero, along)
     y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (first_order_at_zeros(
-        running_products_dot(array_dot, array, axis)
+        running_products_dot(array_dot, array, along)
         if running_products_are_normal(q)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
         else np.moveaxis(np.sum(
-            np.expand_dims(np.moveaxis(array_dot, axis, -1), -2) * np.where(
-                lower_triangle(np.moveaxis(array, axis, -1)) == 1,
-                products_of_the_others(np.where(lower_triangle(np.moveaxis(array, axis, -1)) == 1,
-                                                np.expand_dims(np.moveaxis(array, axis, -1), -2), 1.0), -1), 0.0),
-            -1), -1, axis),
+            np.expand_dims(np.moveaxis(array_dot, along, -1), -2) * np.where(
+                lower_triangle(np.moveaxis(array, along, -1)) == 1,
+                products_of_the_others(np.where(lower_triangle(np.moveaxis(array, along, -1)) == 1,
+                                                np.expand_dims(np.moveaxis(array, along, -1), -2), 1.0), -1), 0.0),
+            -1), -1, along),
         array,
         "np.multiply.accumulate",
     ))
@@ -206,21 +215,23 @@ def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
 @adjoint(np.maximum.accumulate, np.minimum.accumulate)
 def maximum_accumulate(y, array, axis=0, dtype=None):
     """Ties: each running extreme's adjoint is split evenly among the entries so far equal to it."""
+    along = scan_axis(axis)
     y_bar = y_bar if dtype is None else y_bar * integer_dtype_refused(dtype)
     # see the comment above
     hit = array == y
-    hits = np.cumsum(hit, axis)
-    per_hit = y_bar / (hits - np.take_along_axis(hits - hit, run_starts(y, axis), axis))
-    after = np.flip(np.cumsum(np.flip(per_hit, axis), axis), axis)
-    array_bar = hit * (after - np.take_along_axis(after - per_hit, run_ends(y, axis), axis))
+    hits = np.cumsum(hit, along)
+    per_hit = y_bar / (hits - np.take_along_axis(hits - hit, run_starts(y, along), along))
+    after = np.flip(np.cumsum(np.flip(per_hit, along), along), along)
+    array_bar = hit * (after - np.take_along_axis(after - per_hit, run_ends(y, along), along))
 
 
 @tangent(np.maximum.accumulate, np.minimum.accumulate)
 def maximum_accumulate_tangent(y, array, axis=0, dtype=None):
+    along = scan_axis(axis)
     hit = array == y
-    hits = np.cumsum(hit, axis)
-    count = hits - np.take_along_axis(hits - hit, run_starts(y, axis), axis)
+    hits = np.cumsum(hit, along)
+    count = hits - np.take_along_axis(hits - hit, run_starts(y, along), along)
     y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * ((
-        np.cumsum(hit * array_dot, axis)
-        - np.take_along_axis(np.cumsum(hit * array_dot, axis) - hit * array_dot, run_starts(y, axis), axis)
+        np.cumsum(hit * array_dot, along)
+        - np.take_along_axis(np.cumsum(hit * array_dot, along) - hit * array_dot, run_starts(y, along), along)
     ) / count)
