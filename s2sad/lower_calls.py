@@ -81,6 +81,9 @@ def expr_Call(lw, node, hint):
             "that is module-level or never changed, with no break, is unrolled)",
         )
     obj = callee.value
+    if not callable(obj):  # count = [1.0]; count(x): Python's TypeError, said before s2sad trips on it
+        raise lw.error(UnsupportedSyntaxError, f"{callee.dotted} is a {type(obj).__name__}, not a function: "
+                       "calling it raises TypeError", node, hint="index it or call a function instead")
     if obj in (builtins.max, builtins.min) and not node.keywords:
         return extremum(lw, obj, node, hint)
     rewritten = lower_builtins.lower_builtin(lw, obj, node, hint)  # reversed, divmod, map, list, sorted

@@ -180,3 +180,35 @@ def test_a_parameter_named_like_a_runtime_helper_leaves_the_printed_source_the_c
     exported: dict = {}
     exec(export_source(module.f, modes=("grad",)), exported)
     np.testing.assert_allclose(exported["grad_f"](x, c), printed, rtol=1e-12)
+
+
+COUNT = [1.0]
+WEIGHTS = np.ones(2)
+
+
+def calls_a_global_list(x):
+    return x * COUNT(2.6)
+
+
+def calls_a_closure_list():
+    count = [1.0]
+
+    def f(x):
+        return x * count(x)
+
+    return f
+
+
+def calls_a_global_array(x):
+    return np.sum(WEIGHTS(x))
+
+
+@pytest.mark.parametrize("f, what", [(calls_a_global_list, "COUNT is a list"),
+                                     (calls_a_closure_list(), "count is a list"),
+                                     (calls_a_global_array, "WEIGHTS is a ndarray")])
+def test_calling_a_value_that_is_no_function_is_refused_naming_it_and_its_line(f, what):
+    # count = [1.0] captured and count(2.6) called: InternalError "unhashable type: 'list'" (an s2sad
+    # bug report) from the code generator, or NoDerivativeError "[1.0] has no derivative rule"
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError, match=f"{what}, not a function") as info:
+        s2sad.grad(f)(np.ones(2))
+    assert info.value.location.line is not None and info.value.hint
