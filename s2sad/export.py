@@ -949,12 +949,6 @@ def _rel(path, start) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
 
-def _all_params(source: str) -> list:
-    """Every parameter name of the first def in `source`, keyword-only ones included."""
-    args = ast.parse(source).body[0].args
-    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-
-
 def _add_coercion(source: str, params: list, helper: str, others: list = (), no_matrix: str = "") -> str:
     """Insert ``x = as_real(x)`` for each differentiated parameter after the def line, and before it
     ``refuse_matrix(a, b)`` for the `others` (in memory an np.matrix is refused wherever it is passed)."""
@@ -1049,7 +1043,7 @@ def export_source(f, wrt=0, modes=("grad",), path=None, command=None, like=None)
     taken = set(module.bound) | {n for u in module.units.values() for n in _all_names(u["source"])}
     coerce, helper_name, matrix_name = wrt_names, _fresh("as_real", taken), _fresh("refuse_matrix", taken)
     for unit in module.units.values():  # the public functions refuse an np.matrix anywhere, as in memory
-        unit["others"] = [p for p in _all_params(unit["source"]) if p not in coerce] if unit["coerce"] else []
+        unit["others"] = [p for p in _params_of(unit["source"], keyword_only=True) if p not in coerce] if unit["coerce"] else []
     if any(unit["others"] for unit in module.units.values()):
         module.need_numpy()
         module.helpers.insert(0, (matrix_name, _REFUSE_MATRIX_SOURCE.replace(
@@ -1173,12 +1167,7 @@ def _add_seed_wrappers(module) -> None:
     taken = set(module.bound) | {n for u in module.units.values() for n in _all_names(u["source"])}
 
     def fresh(name):
-        k = 1
-        candidate = name
-        while candidate in taken:
-            k += 1
-            candidate = f"{name}_{k}"
-        taken.add(candidate)
+        candidate = _fresh(name, taken)
         module.bound[candidate] = _MISSING  # reserved
         return candidate
 
@@ -1211,9 +1200,11 @@ def _add_seed_wrappers(module) -> None:
                                        tangent_of, tangent_helper)
 
 
-def _params_of(source: str) -> list:
-    """The parameter names of the first def in `source`."""
-    return [a.arg for a in ast.parse(source).body[0].args.args]
+def _params_of(source: str, keyword_only: bool = False) -> list:
+    """The parameter names of the first def in `source`: the positional ones, and the keyword-only too if
+    asked (generated defs have no positional-only parameters)."""
+    args = ast.parse(source).body[0].args
+    return [a.arg for a in args.args + (args.kwonlyargs if keyword_only else [])]
 
 
 def _drop_unused_results(source: str) -> str:
