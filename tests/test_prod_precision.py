@@ -96,3 +96,38 @@ def test_cumprod_hessian_matches_the_products(v):
     expected = _second_products(v)
     np.testing.assert_allclose(s2sad.hessian(weighted_running_products)(v), expected, rtol=1e-12,
                                atol=1e-12 * np.max(np.abs(expected)))
+
+
+def running_total(v):
+    return np.cumprod(v)
+
+
+def running_total_by_ufunc(v):
+    return np.multiply.accumulate(v)
+
+
+# an entry tiny against its tangent (1e-300 with 1e10): tangent / entry overflows, though every
+# product the derivatives stand for is finite; the rules divided by the entry and gave inf
+TINY_ENTRY = np.array([1e-300, 1e200, 1e100])
+BIG_TANGENT = np.array([1e10, 0.0, 0.0])
+
+
+def test_hvp_of_prod_at_an_entry_tiny_against_its_tangent():
+    # H v for prod: (H v)_i = v_0 prod_{j != i, 0} a_j
+    np.testing.assert_allclose(s2sad.hvp(total)(TINY_ENTRY, BIG_TANGENT), [0.0, 1e110, 1e210], rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [running_total, running_total_by_ufunc], ids=lambda f: f.__name__)
+def test_jvp_of_cumprod_at_an_entry_tiny_against_its_tangent(f):
+    # y_dot_j = sum_{i <= j} t_i prod_{k <= j, k != i} a_k = t_0 prod_{0 < k <= j} a_k
+    with np.errstate(over="ignore"):
+        _, tangent = s2sad.jvp(f)(TINY_ENTRY, BIG_TANGENT)
+    np.testing.assert_allclose(tangent[:2], [1e10, 1e210], rtol=1e-12)
+
+
+def test_second_derivative_of_cumprod_at_an_entry_tiny_against_its_tangent_is_refused():
+    def running_sum(v):
+        return np.sum(np.cumprod(v))
+
+    with pytest.raises(s2sad.NoDerivativeError, match="quotient overflows"):
+        s2sad.hvp(running_sum)(TINY_ENTRY, BIG_TANGENT)

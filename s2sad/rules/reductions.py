@@ -285,9 +285,10 @@ def products_of_the_others_adjoint(y, a, axis):
 
 @tangent(products_of_the_others)
 def products_of_the_others_tangent(y, a, axis):
-    # others_dot_i = sum_{m != i} a_dot_m prod_{j != i, m} a_j = others_i sum_{m != i} a_dot_m / a_m (see above)
-    y_dot = y * sums_of_the_others(a_dot / a, a, axis) if running_products_are_normal(y) \
-        else pair_products_times(a_dot, a, axis)
+    # others_dot_i = sum_{m != i} a_dot_m prod_{j != i, m} a_j = others_i sum_{m != i} a_dot_m / a_m (see above;
+    # a_dot_m / a_m can overflow where the products do not: a_m = 1e-310 with others normal)
+    y_dot = y * sums_of_the_others(a_dot / a, a, axis) \
+        if running_products_are_normal(y) and quotients_are_finite(a_dot, a) else pair_products_times(a_dot, a, axis)
 
 
 @adjoint(pair_products_times)
@@ -398,8 +399,10 @@ def cumsum_tangent(y, a, axis=None, dtype=None):
 # for a_i == 0 (only the first zero can have c_j == 1 after it). Dividing is as exact as multiplying
 # only while every Q_j is a normal finite number: where a running product underflows (Q_j / a_0 gave
 # -1 for the -0.95 of [-5e-324, -0.95, -1.0]: its product 4.94e-324 had lost its digits) or
-# overflows, the rule multiplies instead: for each j, the products of the others among a_0..a_j
-# (`running_products_of_the_others`), O(n^2) per slice, only for such inputs.
+# overflows, or where a tangent divided by an entry overflows (t_0 / a_0 for t_0 = 1e10, a_0 = 1e-300),
+# the rule multiplies instead: for each j, the products of the others among a_0..a_j
+# (`products_of_the_others` of the prefix, masked by `lower_triangle`), O(n^2) per slice, only for such
+# inputs.
 
 
 def running_products_are_normal(q):
@@ -412,12 +415,36 @@ def running_products_are_normal(q):
     return bool(np.all(np.isfinite(q) & (np.abs(q) >= np.finfo(np.result_type(q, np.float16)).tiny)))
 
 
+def quotients_are_finite(t, a):
+    """Whether t / a is a finite float wherever `a` is not zero: False where an entry of `a` is so
+    small against its t (a subnormal, say) that the quotient overflows, though the products it
+    stands for do not. A lazy array (Dask) is not computed to answer: it takes the division."""
+    if _is_lazy_array(t) or _is_lazy_array(a):
+        return True
+    a = np.asarray(a)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return bool(np.all(np.isfinite(np.where(a == 0, 0.0, np.asarray(t) / np.where(a == 0, 1.0, a)))))
+
+
+def one_unless_quotients_overflow(t, a):
+    """1.0 where `quotients_are_finite(t, a)`; a NotImplementedError (reported as NoDerivativeError at
+    the user's line) otherwise: the second derivatives of a running product divide by its entries."""
+    if not quotients_are_finite(t, a):
+        raise NotImplementedError(
+            "s2sad: the second derivative of np.cumprod (np.multiply.accumulate) where an entry is so small "
+            "against its tangent (a subnormal, say) that their quotient overflows is not implemented; "
+            "rescale the input"
+        )
+    return 1.0
+
+
 def lower_triangle(m):
     """The (n, n) 0/1 matrix L[j, i] = [i <= j], for the last axis of `m` (length n)."""
     return np.tri(np.shape(m)[-1])
 
 
-nondifferentiable(running_products_are_normal, lower_triangle)
+nondifferentiable(running_products_are_normal, quotients_are_finite, lower_triangle)
+nondifferentiable(one_unless_quotients_overflow, note="1.0, or refuses")
 
 
 def exclusive_cumsum(x, axis, reverse):
@@ -481,7 +508,7 @@ def running_products_bar_adjoint(y, w, a, axis):
 @tangent(running_products_bar)
 def running_products_bar_tangent(y, w, a, axis):
     S = np.flip(np.cumsum(np.flip(w * np.cumprod(a, axis), axis), axis), axis)
-    y_dot = running_products_bar(w_dot, a, axis) + (
+    y_dot = running_products_bar(w_dot, a, axis) + one_unless_quotients_overflow(a_dot, a) * (
         exclusive_cumsum(a_dot / a, axis, False) * S + exclusive_cumsum(a_dot / a * S, axis, True)) / a
 
 
@@ -495,8 +522,9 @@ def running_products_dot_adjoint(y, t, a, axis):
 
 @tangent(running_products_dot)
 def running_products_dot_tangent(y, t, a, axis):
-    y_dot = running_products_dot(t_dot, a, axis) + np.cumprod(a, axis) * np.cumsum(
-        a_dot / a * exclusive_cumsum(t / a, axis, False) + t / a * exclusive_cumsum(a_dot / a, axis, False), axis)
+    y_dot = running_products_dot(t_dot, a, axis) + one_unless_quotients_overflow(a_dot, a) * np.cumprod(a, axis) * (
+        np.cumsum(a_dot / a * exclusive_cumsum(t / a, axis, False) + t / a * exclusive_cumsum(a_dot / a, axis, False),
+                  axis))
 
 
 @adjoint(np.cumprod)
@@ -531,7 +559,7 @@ def cumprod_tangent(y, a, axis=None, dtype=None):
     q = np.cumprod(nonzero, ax)
     y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (first_order_at_zeros(
         running_products_dot(np.reshape(a_dot, np.shape(flat)), flat, ax)
-        if running_products_are_normal(q)
+        if running_products_are_normal(q) and quotients_are_finite(a_dot, a)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
         else np.moveaxis(np.sum(
             np.expand_dims(np.moveaxis(np.reshape(a_dot, np.shape(flat)), ax, -1), -2) * np.where(

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..runtime import unreduce
 from .reductions import (first_order_at_zeros, integer_dtype_refused, lower_triangle, products_of_the_others,
-                         running_products_are_normal, running_products_bar, running_products_dot)
+                         quotients_are_finite, running_products_are_normal, running_products_bar, running_products_dot)
 from .registry import adjoint, nondifferentiable, tangent
 
 
@@ -188,7 +188,7 @@ def multiply_accumulate_tangent(y, array, axis=0, dtype=None):
     q = np.cumprod(nonzero, along)
     y_dot = (1.0 if dtype is None else integer_dtype_refused(dtype)) * (first_order_at_zeros(
         running_products_dot(array_dot, array, along)
-        if running_products_are_normal(q)
+        if running_products_are_normal(q) and quotients_are_finite(array_dot, array)
         # y_dot_j = sum_{i <= j} a_dot_i prod_{k <= j, k != i} a_k
         else np.moveaxis(np.sum(
             np.expand_dims(np.moveaxis(array_dot, along, -1), -2) * np.where(
