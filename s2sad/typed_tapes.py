@@ -164,12 +164,7 @@ def _numpy_scalars(fn: ir.Function, env: dict) -> set:
                     and index is not None and index.known and index.shape == () and index.dtype.kind in "iu")
         return False
 
-    changed = True
-    while changed:
-        failing = {v for v in scalar64 if not holds(v)}
-        scalar64 -= failing
-        changed = bool(failing)
-    return scalar64
+    return _drop_until_all_hold(scalar64, holds)
 
 
 def _float_scalars(fn: ir.Function, env: dict, numpy_scalars: set) -> set:
@@ -205,12 +200,17 @@ def _float_scalars(fn: ir.Function, env: dict, numpy_scalars: set) -> set:
                 and type(args[1].value) is int
         return func in _ARITHMETIC and all(member(a) for a in args)
 
-    changed = True
-    while changed:
-        failing = {v for v in floats if not holds(v)}
-        floats -= failing
-        changed = bool(failing)
-    return floats
+    return _drop_until_all_hold(floats, holds)
+
+
+def _drop_until_all_hold(members: set, holds) -> set:
+    """The greatest subset of `members` in which every member `holds` (asked again as others leave:
+    `holds` reads `members`, which shrinks in place)."""
+    failing = {v for v in members if not holds(v)}
+    while failing:
+        members -= failing
+        failing = {v for v in members if not holds(v)}
+    return members
 
 
 def first_read(body: list, tapes: tuple):
