@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from . import ir, runtime
+from . import ir, runtime, sequence_uses
 from .codegen import Namespace, compile_function
 from .errors import (ArgumentError, InPlaceUpdateError, InternalError, Location, NoDerivativeError, NonScalarOutputError,
                      UnsupportedCodeError,
@@ -628,7 +628,7 @@ class GeneratedFunction:
 
     def _real_leaves(self, value, pos):
         leaves, tree = flatten(value)
-        return unflatten(tree, [_as_real(leaf, self.primal, pos) for leaf in leaves])
+        return unflatten(tree, [_as_real(leaf, self.primal, pos, top=False) for leaf in leaves])
 
     def _match_dtypes(self, result, args, kwargs):
         """A float32 (or float16) argument gets a gradient of its own dtype, as it would in JAX.
@@ -837,8 +837,24 @@ def _ragged(value) -> bool:
     return False
 
 
-def _as_real(value, func, pos):
-    """Differentiable arguments are real numbers: ints become floats; other types are refused."""
+def _refuse_sequence_use(value, func, pos):
+    """A list or tuple of numbers is differentiated as a vector: refuse it where `func` uses it as a
+    list or tuple (``x + x`` joins, an array would add), which would differentiate another function."""
+    found = sequence_uses.sequence_use(func, pos)
+    if found:
+        parsed, node = found
+        kind = type(value).__name__
+        raise ArgumentError(
+            f"argument {pos} of {func.__name__} is a {kind} of numbers, which s2sad differentiates as the vector "
+            f"np.asarray(...), but {parsed.name} uses it here as a {kind} (+ joins, * repeats, == compares whole "
+            f"{kind}s, methods and isinstance see the {kind}): the derivative would be another function's",
+            parsed.location(node), hint=f"pass np.asarray(...) and write the function for an array, or pass the "
+            "numbers as separate arguments")
+
+
+def _as_real(value, func, pos, top=True):
+    """Differentiable arguments are real numbers: ints become floats; other types are refused.
+    `top`: `value` is the argument itself, not a leaf of a container argument."""
     if isinstance(value, bool):
         raise ArgumentError(f"argument {pos} of {func.__name__} is a bool, which has no derivative",
                             _function_location(func), hint="pass a float or a float array")
@@ -870,6 +886,8 @@ def _as_real(value, func, pos):
             _function_location(func), hint="pass a float array")
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            if top:
+                _refuse_sequence_use(value, func, pos)
             return np.asarray(value, dtype=np.float64)  # a list of numbers is a vector
         return value
     if isinstance(value, np.generic) and np.issubdtype(value.dtype, np.integer):
