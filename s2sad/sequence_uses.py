@@ -20,7 +20,7 @@ import gast
 
 from .frontend import parse_function, walk_nodes
 
-_SEQUENCE_BINOPS = (gast.Add, gast.Mult)
+_SEQUENCE_BINOPS = (gast.Add, gast.Mult)  # joins, repeats
 _SEQUENCE_COMPARES = (gast.Eq, gast.NotEq)  # `in` and `is` mean the same for both
 _TYPE_TESTS = (isinstance, type)
 
@@ -77,6 +77,26 @@ def _first_sequence_use(func, position, depth):
     return None
 
 
+def _joins_or_repeats(left, op, right, names) -> bool:
+    """Does ``left op right`` join or repeat a sequence where an array would add or multiply?
+    Only where Python surely does (another sequence joined, an int repeat): with a float or an
+    array on the other side the list's own operation raises or acts as the array's would."""
+    for this, other in ((left, right), (right, left)):
+        if not _reads(this, names):
+            continue
+        if isinstance(op, gast.Add) and (_reads(other, names) or isinstance(other, (gast.Tuple, gast.List))):
+            return True
+        if isinstance(op, gast.Mult) and _is_an_int(other):
+            return True
+    return False
+
+
+def _is_an_int(node) -> bool:
+    if isinstance(node, gast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in ("len", "int")
+
+
 def _names_bound_to(fdef, name: str) -> set:
     """`name` and the names bound to it or to a slice of it (``y = x``, ``y = x[1:]``)."""
     names = {name}
@@ -101,9 +121,9 @@ def _reads(node, names) -> bool:
 
 def _is_a_sequence_use(parsed, node, names) -> bool:
     if isinstance(node, gast.BinOp) and isinstance(node.op, _SEQUENCE_BINOPS):
-        return _reads(node.left, names) or _reads(node.right, names)
+        return _joins_or_repeats(node.left, node.op, node.right, names)
     if isinstance(node, gast.AugAssign) and isinstance(node.op, _SEQUENCE_BINOPS):
-        return _reads(node.target, names) or _reads(node.value, names)
+        return _joins_or_repeats(node.target, node.op, node.value, names)
     if isinstance(node, gast.Compare) and any(isinstance(op, _SEQUENCE_COMPARES) for op in node.ops):
         return any(_reads(side, names) for side in [node.left, *node.comparators])
     if isinstance(node, gast.Attribute):
