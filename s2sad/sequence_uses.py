@@ -23,6 +23,9 @@ from .frontend import parse_function, walk_nodes
 _SEQUENCE_BINOPS = (gast.Add, gast.Mult)  # joins, repeats
 _SEQUENCE_COMPARES = (gast.Eq, gast.NotEq)  # `in` and `is` mean the same for both
 _TYPE_TESTS = (isinstance, type)
+# a list's or tuple's methods an array does not have (x.copy() and x.sort() act alike on both; an
+# array's own attributes, x.shape, raise for a list in the function itself)
+_SEQUENCE_METHODS = {"append", "extend", "insert", "pop", "remove", "count", "index", "reverse", "clear"}
 
 
 def sequence_use(func, position: int, depth: int = 3):
@@ -127,7 +130,7 @@ def _is_a_sequence_use(parsed, node, names) -> bool:
     if isinstance(node, gast.Compare) and any(isinstance(op, _SEQUENCE_COMPARES) for op in node.ops):
         return any(_reads(side, names) for side in [node.left, *node.comparators])
     if isinstance(node, gast.Attribute):
-        return _reads(node.value, names)  # x.count, x.index, x.shape: a tuple's, not an array's
+        return node.attr in _SEQUENCE_METHODS and _reads(node.value, names)
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.args:
         return parsed.resolve(node.func.id) in _TYPE_TESTS and _reads(node.args[0], names)
     return False

@@ -39,11 +39,16 @@ def joins_a_slice(x):
     return np.sum(np.array(head) ** 2)
 
 
+def counts(x):
+    return x[0] * x.count(2.0)
+
+
 def indexes_and_iterates(x):
+    x = x.copy()
     return x[0] * x[1] + np.sum(np.sin(x)) + sum(v * v for v in x) + len(x) + (3.0 in x)
 
 
-@pytest.mark.parametrize("f", [joins, repeats_in_a_helper, checks_its_type, compares, joins_a_slice])
+@pytest.mark.parametrize("f", [joins, repeats_in_a_helper, checks_its_type, compares, joins_a_slice, counts])
 @pytest.mark.parametrize("container", [tuple, list])
 def test_a_sequence_used_as_a_sequence_is_refused(f, container):
     with pytest.raises(s2sad.ArgumentError, match="uses it here as a") as info:
