@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import gast
 
+from .contexts import context_problem, without_contexts
 from .errors import UnsupportedSyntaxError, raise_problems
 from .frontend import ParsedFunction, walk_nodes
 
@@ -104,6 +105,8 @@ def _problems_under(parsed: ParsedFunction, root) -> list[UnsupportedSyntaxError
 def refused_node(parsed: ParsedFunction, node, named_lambdas=frozenset()) -> UnsupportedSyntaxError | None:
     """The error for `node` itself if s2sad refuses it (not looking at its children), else None.
     `named_lambdas` are the ids of the lambdas bound to a name (``f = lambda ...``), which are allowed."""
+    if isinstance(node, gast.With):  # np.errstate(...) and warnings.catch_warnings() are allowed
+        return context_problem(parsed, node)
     entry = _REFUSED.get(type(node))
     if isinstance(node, gast.Starred) and isinstance(node.ctx, gast.Store):
         entry = ("starred unpacking (first, *rest = ...)", "index instead: first, rest = x[0], x[1:]")
@@ -286,6 +289,7 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
     body = fdef.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) and isinstance(body[0].value.value, str):
         body = body[1:]  # the docstring
+    body = without_contexts(parsed, body)  # with np.errstate(...): the body as it is (contexts.py)
     fresh = _Fresh(names_in(fdef))
     returns = [n for s in body for n in _walk_own(s) if isinstance(n, gast.Return)]
     simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))

@@ -100,7 +100,7 @@ def uses_try(x):
 
 
 def uses_with(x):
-    with np.errstate(all="ignore"):  # ERR
+    with open(__file__):  # ERR
         y = np.log(x)
     return y
 

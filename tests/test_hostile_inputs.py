@@ -215,7 +215,7 @@ def uses_try_finally(x):
 
 
 def uses_with(x):
-    with np.errstate(all="ignore"):
+    with open(__file__):
         y = np.log(x)
     return y
 
@@ -315,7 +315,7 @@ REFUSED = [
     (uses_nonlocal, "nonlocal total"),
     (uses_try, "try:"),
     (uses_try_finally, "try:"),
-    (uses_with, "with np.errstate"),
+    (uses_with, "with open(__file__)"),
     (uses_del, "del y"),
     (uses_walrus, "y := x * x"),
     (uses_match, "match k"),

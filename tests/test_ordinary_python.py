@@ -7,6 +7,7 @@ while with break, early returns, tuple swaps, list methods, comprehensions ...) 
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -1064,6 +1065,33 @@ class _Model:
         return np.sum(x)
 
 
+# ---------------------------------------------------------------- contexts that only change error reports
+
+def under_errstate(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(x > 0, np.log(np.abs(x)), 0.0)
+    return np.sum(r * x)
+
+
+def under_catch_warnings_with_a_return(x):
+    s = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for v in x:
+            s = s + v * v
+            if v > 1.5:
+                return s
+    return s * 2.0
+
+
+def errstate_in_a_loop(x):
+    s = 0.0
+    for v in x:
+        with np.errstate(over="ignore"), warnings.catch_warnings():
+            s = s + np.exp(v) * v
+    return s
+
+
 WORKS = [
     (reversed_range_loop, (X4,)),
     (reversed_range_with_step, (X5,)),
@@ -1094,6 +1122,9 @@ WORKS = [
     (replace_an_array_in_a_list_of_arrays, (X4,)),
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
+    (under_errstate, (X4,)),
+    (under_catch_warnings_with_a_return, (X4,)),
+    (errstate_in_a_loop, (X4,)),
     (loop_over_a_list_of_functions, (X4,)),
     (loop_over_a_tuple_of_functions, (X4,)),
     (function_from_a_dict_by_literal_key, (X4,)),
@@ -1344,8 +1375,24 @@ def a_loop_over_functions_with_break(x):
     return np.sum(x)
 
 
+def under_errstate_raising(x):
+    with np.errstate(all="raise"):
+        y = x * 2.0
+    return np.sum(y)
+
+
+def with_a_file(x):
+    with open(__file__) as source:
+        y = x * len(source.readline())
+    return np.sum(y)
+
+
 REFUSED = [
     (starred_unpacking, (X4,), s2sad.UnsupportedSyntaxError, "first, *rest = x", "x[0], x[1:]"),
+    # the derivative runs under the caller's error state: it would go on where the function raises
+    (under_errstate_raising, (X4,), s2sad.UnsupportedSyntaxError, 'with np.errstate(all="raise"):',
+     "np.isfinite"),
+    (with_a_file, (X4,), s2sad.UnsupportedSyntaxError, "with open(__file__) as source:", "outside the differentiated"),
     # the list may have changed (gs is fs): only a list that is never changed is unrolled
     (a_local_list_of_functions_changed, (X4,), s2sad.UnsupportedSyntaxError, "x = f(x)", "module-level name"),
     (a_function_picked_by_a_computed_key, (X4,), s2sad.UnsupportedSyntaxError, "return LAYERS[k](x[1])",
@@ -1422,3 +1469,11 @@ def test_changing_the_functions_in_the_container_rebuilds_the_derivative():
 
 def _central_difference(f, x, h=1e-6):
     return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+
+
+def test_catch_warnings_leaves_the_filters_as_they_were():
+    """warnings.simplefilter in a catch_warnings() block is dropped with the block: calling the
+    derivative must not change the caller's warning filters."""
+    before = list(warnings.filters)
+    s2sad.grad(under_catch_warnings_with_a_return)(X4)
+    assert warnings.filters == before
