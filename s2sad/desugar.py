@@ -156,9 +156,18 @@ def refused_in(node) -> bool:
 
 
 def _named_lambdas(root) -> set:
-    """Ids of the lambdas under `root` written as ``name = lambda ...`` (which lowering inlines)."""
-    return {id(n.value) for n in walk_nodes(root) if isinstance(n, gast.Assign) and len(n.targets) == 1
-            and isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Lambda)}
+    """Ids of the lambdas under `root` written as ``name = lambda ...`` (which lowering inlines), or as
+    the function of ``map(lambda ...)`` or the ``key=`` of sorted, max or min (lower_builtins names them)."""
+    nodes = walk_nodes(root)
+    named = {id(n.value) for n in nodes if isinstance(n, gast.Assign) and len(n.targets) == 1
+             and isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Lambda)}
+    for n in nodes:
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
+            if n.func.id == "map" and n.args and isinstance(n.args[0], gast.Lambda):
+                named.add(id(n.args[0]))
+            if n.func.id in ("sorted", "max", "min"):
+                named |= {id(k.value) for k in n.keywords if k.arg == "key" and isinstance(k.value, gast.Lambda)}
+    return named
 
 
 _DEF_HINTS = {

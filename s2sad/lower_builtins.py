@@ -14,7 +14,7 @@ import builtins
 
 import gast
 
-from . import ir, item_aliases, lower_containers, lower_control, runtime
+from . import closures, ir, item_aliases, lower_containers, lower_control, runtime
 from .errors import UnsupportedSyntaxError
 from .lower_base import BINOPS
 from .primitives import pack_list, pack_tuple
@@ -70,7 +70,7 @@ def map_(lw, node, hint):
             reads |= {n.id for n in gast.walk(local.node) if isinstance(n, gast.Name)}
         item_aliases.refuse_lazy_reads(lw, node, reads, "map()", hint)
     names = [_unused(lw, "mapped", node) for _ in node.args[1:]]
-    element = gast.Call(func=node.args[0], args=[_name(n) for n in names], keywords=[])
+    element = gast.Call(func=_named_function(lw, node.args[0], node), args=[_name(n) for n in names], keywords=[])
     if len(node.args) == 2:
         return _comprehension(lw, element, _name(names[0], gast.Store()), node.args[1], node, hint)
     zipper = _bound(lw, "zip", ir.Ref(("zip",), zip), node)
@@ -94,8 +94,9 @@ def sorted_(lw, node, hint):
     passed on, and ``key=`` when it names a module-level function (the order has no derivative)."""
     if len(node.args) != 1 or any(k.arg not in ("key", "reverse") for k in node.keywords):
         return None
-    if any(k.arg == "key" and isinstance(k.value, gast.Name) and k.value.id in lw.env for k in node.keywords):
-        return None  # a local function as the key: an ordinary call, refused as such
+    local_key = next((k.value for k in node.keywords if k.arg == "key" and _is_local_function(lw, k.value)), None)
+    if local_key is not None:  # a lambda or nested def: the order of the keys it gives
+        return _sorted_by_local_key(lw, node, local_key, hint)
     seq = lw.expr(node.args[0])
     kwargs = [(k.arg, lw.expr(k.value)) for k in node.keywords]
     kwargs = [(name, value) for name, value in kwargs if not (name == "key" and value == ir.Const(None))]
@@ -119,12 +120,9 @@ def extremum_by_key(lw, node, hint, largest):
     if not node.args or [k.arg for k in node.keywords] != ["key"]:
         return None
     key_node = node.keywords[0].value
-    if isinstance(key_node, gast.Name) and key_node.id in lw.env:
-        raise lw.error(UnsupportedSyntaxError, "s2sad needs the key of max() or min() to be a function "
-                       "named at module level", key_node, hint="define the key function with def at module level "
-                       "and pass its name, key=my_key")
-    key = lw.expr(key_node)
-    if not isinstance(key, ir.Ref):
+    local_key = _is_local_function(lw, key_node)
+    key = None if local_key else lw.expr(key_node)
+    if not local_key and not isinstance(key, ir.Ref):
         raise lw.error(UnsupportedSyntaxError, "s2sad needs the key to be a function named at module level",
                        key_node, hint="define the key function with def at module level and pass its name")
     if len(node.args) == 1:
@@ -134,8 +132,12 @@ def extremum_by_key(lw, node, hint, largest):
         items = lw.emit_call(pack_tuple, values, node=node)
         lw.packs[items] = values
         lw.contained.update(v for v in values if isinstance(v, ir.Var))
+    if local_key:  # a lambda or nested def: the position of the extreme of the keys it gives
+        key = ir.Const(None)
+        items_name = _bound(lw, "items", items, node)
+        keys = _keys(lw, key_node, items_name, node)
     position = lw.emit_call(ir.Ref(("extremum_position",), runtime.extremum_position),
-                            [items, key, ir.Const(largest)], node=node)
+                            [keys if local_key else items, key, ir.Const(largest)], node=node)
     return lower_containers.getitem(lw, items, position, node, hint)
 
 
@@ -163,6 +165,45 @@ def _comprehension(lw, element, target, iterable, node, hint, bound=()):
     for name in bound:
         lw.env.pop(name, None)
     return result
+
+
+def _is_local_function(lw, node) -> bool:
+    """A lambda written here, or the name of a nested def or lambda of the function."""
+    return isinstance(node, gast.Lambda) or isinstance(node, gast.Name) and node.id in lw.env \
+        and closures.is_local(lw.env[node.id])
+
+
+def _named_function(lw, func, node):
+    """`func` itself, or for a lambda written in the call `node` (``map(lambda v: v * v, x)``) the
+    name it is now bound to, as ``name = lambda ...`` would bind it (inlined where it is called)."""
+    if not isinstance(func, gast.Lambda):
+        return func
+    name = _unused(lw, "function", node)
+    lw.statement(gast.copy_location(gast.Assign(targets=[_name(name, gast.Store())], value=func,
+                                                type_comment=None), func))
+    return _name(name)
+
+
+def _keys(lw, key_node, items_name, node):
+    """``[key(v) for v in items]`` for a local key function or lambda (no derivative flows through
+    the keys: they only order or pick the items)."""
+    key = _named_function(lw, key_node, node)
+    item = _unused(lw, "item", node)
+    return _comprehension(lw, gast.Call(func=key, args=[_name(item)], keywords=[]), _name(item, gast.Store()),
+                          _name(items_name), node, None)
+
+
+def _sorted_by_local_key(lw, node, key_node, hint):
+    """``sorted(xs, key=lambda v: ...)`` is ``[xs[k] for k in sorted_order(keys)]`` with ``keys`` the
+    list of the keys of `xs`'s items: sorting the keys (stably) puts the items in the same order."""
+    reverse = [(k.arg, lw.expr(k.value)) for k in node.keywords if k.arg == "reverse"]
+    items = _bound(lw, "items", lw.expr(node.args[0]), node)
+    keys = _keys(lw, key_node, items, node)
+    order = _bound(lw, "order", lw.emit_call(ir.Ref(("sorted_order",), runtime.sorted_order), [keys], reverse,
+                                             node), node)
+    position = _unused(lw, "position", node)
+    element = gast.Subscript(value=_name(items), slice=_name(position), ctx=gast.Load())
+    return _comprehension(lw, element, _name(position, gast.Store()), _name(order), node, hint, [items, order])
 
 
 def _unused(lw, base, node) -> str:

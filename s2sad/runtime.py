@@ -472,10 +472,11 @@ def sorted_order(items, key=None, reverse=False):
 def extremum_position(items, key, largest=True):
     """The position of the item ``max(items, key=key)`` (or ``min`` when not `largest`) gives: the first
     whose key is largest (smallest), as Python picks it. ``max(xs, key=f)`` is ``xs[extremum_position(xs,
-    f)]``, whose item keeps its derivative. Returns an int."""
+    f)]``, whose item keeps its derivative (with `key` None: the items themselves compared, the keys
+    of a local key function computed by the generated code). Returns an int."""
     best, best_key = 0, None
     for k, item in enumerate(items):
-        value = key(item)
+        value = item if key is None else key(item)
         if k == 0 or (value > best_key if largest else value < best_key):
             best, best_key = k, value
     if best_key is None:

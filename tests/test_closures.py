@@ -387,7 +387,7 @@ def decorated_closure(x):
 
 
 def lambda_not_bound_to_a_name(x):
-    return sorted([x, 2 * x], key=lambda v: -v)[0]  # ERR
+    return sum(filter(lambda v: v > 0, [x, 2 * x]))  # ERR
 
 
 def reads_a_later_variable(x):

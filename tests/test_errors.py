@@ -160,7 +160,7 @@ def uses_lambda(x):
 
 
 def uses_lambda_in_map(x):
-    return sum(map(lambda t: t * t, [x, 2.0 * x]))  # ERR
+    return sum(filter(lambda t: t > 0.0, [x, 2.0 * x]))  # ERR
 
 
 def _helper_with_try(t):

@@ -281,7 +281,7 @@ def uses_class(x):
 
 
 def uses_lambda_argument(x):
-    return sorted([x, 2.0 * x], key=lambda v: -v)[0]
+    return sum(filter(lambda v: v > 0.0, [x, 2.0 * x]))
 
 
 def uses_while_else(x):
@@ -327,7 +327,7 @@ REFUSED = [
     (uses_yield, "yield x * 2.0"),
     (uses_import, "import math as m"),
     (uses_class, "class Local"),
-    (uses_lambda_argument, "key=lambda v: -v"),
+    (uses_lambda_argument, "filter(lambda v: v > 0.0"),
     (writes_its_argument, "x[0] = x[0] * 2.0"),
     (calls_a_method_of_its_own_object, "_model.loss(x)"),
     (calls_a_callable_object, "_CALLABLE(x)"),

@@ -593,6 +593,18 @@ def sorted_key_lambda(x):
     return sorted(x, key=lambda v: -v)[0]
 
 
+def sorted_key_lambda_reading_a_local(x):
+    c = x[0] * 0.5
+    near = sorted(x, key=lambda v: abs(v - c), reverse=True)
+    return near[0] * near[1] + max(x, key=lambda v: (v - c) ** 2) + min(x[0], x[1], x[2], key=lambda v: -v)
+
+
+def sorted_key_nested_def(x):
+    def score(v):
+        return v * v - v
+    return sorted(x, key=score)[-1] * 2.0 + max(map(lambda v, w: v * w, x, x[::-1]))
+
+
 def walrus(x):
     if (n := len(x)) > 2:
         return x[0] * n
@@ -1122,6 +1134,11 @@ WORKS = [
     (replace_an_array_in_a_list_of_arrays, (X4,)),
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
+    (map_lambda, (X4,)),
+    (sorted_key_lambda, (X4,)),
+    (min_max_key, (X4,)),
+    (sorted_key_lambda_reading_a_local, (X4,)),
+    (sorted_key_nested_def, (X4,)),
     (under_errstate, (X4,)),
     (under_catch_warnings_with_a_return, (X4,)),
     (errstate_in_a_loop, (X4,)),
@@ -1411,11 +1428,6 @@ REFUSED = [
     (list_insert, (X4,), s2sad.InPlaceUpdateError, "vals.insert(0, x[0])", "build a new value"),
     (list_extend, (X4,), s2sad.InPlaceUpdateError, "vals.extend([x[1], x[2]])", "build a new value"),
     (list_remove, (X4,), s2sad.InPlaceUpdateError, "vals.remove(x[0])", "build a new value"),
-    (map_lambda, (X4,), s2sad.UnsupportedSyntaxError, "return sum(map(lambda v: v * v, x))", "assign it to a name"),
-    (min_max_key, (X4,), s2sad.UnsupportedSyntaxError, "best = max(pairs, key=lambda p: p[0])",
-     "assign it to a name"),
-    (sorted_key_lambda, (X4,), s2sad.UnsupportedSyntaxError, "return sorted(x, key=lambda v: -v)[0]",
-     "assign it to a name"),
     (tuple_of_generator, (X4,), s2sad.NoDerivativeError, "t = tuple(v * v for v in x)", "register one"),
     (nonlocal_counter, (X4,), s2sad.UnsupportedSyntaxError, "nonlocal total", "return the new value"),
     (recursive_power, (X4,), s2sad.RecursionNotSupportedError, "return v * power(v, n - 1)", ""),
