@@ -22,6 +22,7 @@ import gast
 
 from .contexts import context_problem, without_contexts
 from .errors import UnsupportedSyntaxError, raise_problems
+from .named_exprs import movable_walruses, without_named_exprs
 from .frontend import ParsedFunction, walk_nodes
 
 # ------------------------------------------------------------ refusing syntax
@@ -43,9 +44,10 @@ _REFUSED = {
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.SetComp: ("a set comprehension", "write the loop out"),
     gast.DictComp: ("a dict comprehension", "build the dict with a display, {'a': x, 'b': y}, or dict(a=x, b=y)"),
-    gast.NamedExpr: ("an assignment expression (:=)", "assign on a line of its own"),
     gast.Starred: ("a starred expression (*args)", "pass the arguments one by one"),
     gast.Set: ("a set display", "use a tuple or an array"),
+    gast.NamedExpr: ("an assignment expression (:=) that is not evaluated first, or every time, in its "
+                     "statement (under and/or, in a while test or a comprehension)", "assign on a line of its own"),
     gast.Match: ("a match statement", "use if/elif/else"),
 }
 
@@ -91,9 +93,10 @@ def _problems_under(parsed: ParsedFunction, root) -> list[UnsupportedSyntaxError
     problems = []
     pending = [root]
     named = _named_lambdas(root)
+    movable = movable_walruses(root)  # if (n := len(x)) > 2: is n = len(x); if n > 2:
     while pending:
         node = pending.pop()
-        problem = refused_node(parsed, node, named)
+        problem = None if id(node) in movable else refused_node(parsed, node, named)
         if problem is not None:
             problems.append(problem)
             if isinstance(node, _NESTED_SCOPES):
@@ -299,6 +302,7 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) and isinstance(body[0].value.value, str):
         body = body[1:]  # the docstring
     body = without_contexts(parsed, body)  # with np.errstate(...): the body as it is (contexts.py)
+    body = without_named_exprs(body)  # if (n := len(x)) > 2: is n = len(x); if n > 2:
     fresh = _Fresh(names_in(fdef))
     returns = [n for s in body for n in _walk_own(s) if isinstance(n, gast.Return)]
     simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))

@@ -67,7 +67,7 @@ def outer_helper(x):
 def three_problems(x):
     a = outer_helper(x) * x
     if a > 0:
-        b = (c := a + 1.0)  # P3
+        b = a > 1.0 and (c := a + 1.0)  # P3
     else:
         b = a
     return b

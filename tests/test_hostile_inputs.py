@@ -228,7 +228,7 @@ def uses_del(x):
 
 
 def uses_walrus(x):
-    if (y := x * x) > 1.0:
+    if x > 0.0 and (y := x * x) > 1.0:
         return y * x
     return y
 

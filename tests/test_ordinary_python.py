@@ -611,6 +611,26 @@ def walrus(x):
     return x[0]
 
 
+def walrus_in_statements(x):
+    total = 0.0
+    for v in x:
+        if (sq := v * v) > 0.2:
+            total = total + sq * (w := v + 1.0) + w
+    y = (m := np.max(x)) * 2.0 + m
+    return total + y + (t := x[0] * x[1]) * t
+
+
+def walrus_in_a_comprehension(x):
+    return sum(y for v in x if (y := v * v) > 0.2)
+
+
+def walrus_in_a_while_test(x):
+    s, k = 0.0, 0
+    while (s := s + x[k]) < 3.0:
+        k = k + 1
+    return s
+
+
 def try_except(x):
     try:
         return x[0] / x[1]
@@ -1134,6 +1154,8 @@ WORKS = [
     (replace_an_array_in_a_list_of_arrays, (X4,)),
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
+    (walrus, (X4,)),
+    (walrus_in_statements, (X4,)),
     (map_lambda, (X4,)),
     (sorted_key_lambda, (X4,)),
     (min_max_key, (X4,)),
@@ -1423,7 +1445,10 @@ REFUSED = [
     (global_statement, (X4,), s2sad.UnsupportedSyntaxError, "global SCALE", "pass the value in"),
     (set_display, (X4,), s2sad.UnsupportedSyntaxError, "s = {1, 2}", "a tuple or an array"),
     (try_except, (X4,), s2sad.UnsupportedSyntaxError, "try:", "outside the differentiated function"),
-    (walrus, (X4,), s2sad.UnsupportedSyntaxError, "if (n := len(x)) > 2:", "on a line of its own"),
+    (walrus_in_a_comprehension, (X4,), s2sad.UnsupportedSyntaxError, "return sum(y for v in x if (y := v * v) > 0.2)",
+     "on a line of its own"),
+    (walrus_in_a_while_test, (X4,), s2sad.UnsupportedSyntaxError, "while (s := s + x[k]) < 3.0:",
+     "on a line of its own"),
     (list_append_pop, (X4,), s2sad.InPlaceUpdateError, "top = stack.pop()", "build a new value"),
     (list_insert, (X4,), s2sad.InPlaceUpdateError, "vals.insert(0, x[0])", "build a new value"),
     (list_extend, (X4,), s2sad.InPlaceUpdateError, "vals.extend([x[1], x[2]])", "build a new value"),

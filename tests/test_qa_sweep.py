@@ -1402,7 +1402,7 @@ def bad_sort(x):
 
 
 def bad_walrus(x):
-    if (y := x * 2) > 1:
+    if x > 0 and (y := x * 2) > 1:
         return y
     return x
 
