@@ -22,7 +22,7 @@ import gast
 
 from .contexts import context_problem, without_contexts
 from .errors import UnsupportedSyntaxError, raise_problems
-from .named_exprs import movable_walruses, without_named_exprs
+from .named_exprs import droppable_deletes, movable_walruses, without_deletes, without_named_exprs
 from .frontend import ParsedFunction, walk_nodes
 
 # ------------------------------------------------------------ refusing syntax
@@ -39,7 +39,8 @@ _REFUSED = {
     gast.Global: ("a global statement", "pass the value in as an argument and return the new value"),
     gast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return the new value"),
     gast.ClassDef: ("a class definition", "define the class at module level"),
-    gast.Delete: ("del", "let the value go out of scope instead of deleting it"),
+    gast.Delete: ("del of an item, an attribute, in a loop or of a name read later",
+                  "let the value go out of scope instead of deleting it"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.SetComp: ("a set comprehension", "write the loop out"),
@@ -80,23 +81,24 @@ def syntax_problems(parsed: ParsedFunction, allow_varargs: bool = False) -> list
             parsed.location(fdef),
             hint="list the parameters explicitly",
         ))
+    dropped = droppable_deletes(fdef)  # del name, the name never read again: dropped
     for stmt in fdef.body:
-        problems.extend(_problems_under(parsed, stmt))
+        problems.extend(_problems_under(parsed, stmt, dropped))
     return problems
 
 
 _NESTED_SCOPES = (gast.Lambda, gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)
 
 
-def _problems_under(parsed: ParsedFunction, root) -> list[UnsupportedSyntaxError]:
+def _problems_under(parsed: ParsedFunction, root, allowed=frozenset()) -> list[UnsupportedSyntaxError]:
     """The refused constructs in the tree under `root`, in source (pre-)order."""
     problems = []
     pending = [root]
     named = _named_lambdas(root)
-    movable = movable_walruses(root)  # if (n := len(x)) > 2: is n = len(x); if n > 2:
+    allowed = allowed | movable_walruses(root)  # if (n := len(x)) > 2: is n = len(x); if n > 2:
     while pending:
         node = pending.pop()
-        problem = None if id(node) in movable else refused_node(parsed, node, named)
+        problem = None if id(node) in allowed else refused_node(parsed, node, named)
         if problem is not None:
             problems.append(problem)
             if isinstance(node, _NESTED_SCOPES):
@@ -302,7 +304,7 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) and isinstance(body[0].value.value, str):
         body = body[1:]  # the docstring
     body = without_contexts(parsed, body)  # with np.errstate(...): the body as it is (contexts.py)
-    body = without_named_exprs(body)  # if (n := len(x)) > 2: is n = len(x); if n > 2:
+    body = without_deletes(without_named_exprs(body), droppable_deletes(fdef))  # if (n := len(x)) > 2: is n = len(x); if n > 2:
     fresh = _Fresh(names_in(fdef))
     returns = [n for s in body for n in _walk_own(s) if isinstance(n, gast.Return)]
     simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))

@@ -116,3 +116,41 @@ def without_named_exprs(stmts: list) -> list:
                 new.orelse = without_named_exprs(new.orelse)
             out.append(new)
     return out
+
+
+# ------------------------------------------------------------------ del name
+
+def droppable_deletes(fdef) -> set:
+    """The ids of the ``del name`` statements of `fdef` that only end a binding nobody reads again:
+    not in a loop (the next iteration could read the name), and every read of the names is before it
+    in the source. Dropping them changes no value (:func:`without_deletes`); other ``del`` statements
+    (an item, an attribute, a name read later) are refused by desugar."""
+    parents = {id(c): n for n in gast.walk(fdef) for c in gast.iter_child_nodes(n)}
+    droppable = set()
+    for stmt in gast.walk(fdef):
+        if not isinstance(stmt, gast.Delete) or not all(isinstance(t, gast.Name) for t in stmt.targets):
+            continue
+        node, in_loop = stmt, False
+        while id(node) in parents and parents[id(node)] is not fdef:
+            node = parents[id(node)]
+            in_loop |= isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda))
+        names = {t.id for t in stmt.targets}
+        read_later = any(isinstance(n, gast.Name) and n.id in names and not isinstance(n.ctx, gast.Del)
+                         and _position(n) > _position(stmt) for n in gast.walk(fdef))
+        if not in_loop and not read_later:
+            droppable.add(id(stmt))
+    return droppable
+
+
+def without_deletes(stmts: list, droppable: set) -> list:
+    """`stmts` without the ``del`` statements in `droppable` (in branches too)."""
+    out = []
+    for stmt in stmts:
+        if id(stmt) in droppable:
+            continue
+        if isinstance(stmt, gast.If) and any(id(n) in droppable for n in gast.walk(stmt)):
+            stmt = copy.copy(stmt)
+            stmt.body = without_deletes(stmt.body, droppable) or [gast.copy_location(gast.Pass(), stmt)]
+            stmt.orelse = without_deletes(stmt.orelse, droppable)
+        out.append(stmt)
+    return out

@@ -61,6 +61,7 @@ def inner_helper(x):
 
 def outer_helper(x):
     del x  # P2
+    x = 3.0
     return inner_helper(3.0)
 
 

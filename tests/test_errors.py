@@ -151,7 +151,8 @@ def uses_del(x):
     y = x * 2.0
     z = y + 1.0
     del y  # ERR
-    return z * x
+    y = z * x
+    return y
 
 
 def uses_lambda(x):

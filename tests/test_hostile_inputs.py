@@ -224,7 +224,8 @@ def uses_del(x):
     y = x * x
     z = y + x
     del y
-    return z
+    y = z * 2.0
+    return y
 
 
 def uses_walrus(x):

@@ -649,6 +649,33 @@ def del_statement(x):
     return np.sum(x)
 
 
+def del_of_names_read_before(x):
+    y = x * 2
+    z = np.sum(y * y)
+    del y
+    if z > 1.0:
+        w, v = z * 2.0, z
+        z = z + w * v
+        del w, v
+    return z + np.sum(x)
+
+
+def del_then_bound_again(x):
+    y = x * 2
+    del y
+    y = x * 3
+    return np.sum(y)
+
+
+def del_in_a_loop(x):
+    s = 0.0
+    for v in x:
+        t = v * v
+        s = s + t
+        del t
+    return s
+
+
 def set_display(x):
     s = {1, 2}
     return x[0] * len(s)
@@ -1155,6 +1182,8 @@ WORKS = [
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
     (walrus, (X4,)),
+    (del_statement, (X4,)),
+    (del_of_names_read_before, (X4,)),
     (walrus_in_statements, (X4,)),
     (map_lambda, (X4,)),
     (sorted_key_lambda, (X4,)),
@@ -1439,7 +1468,8 @@ REFUSED = [
     (a_loop_over_functions_with_break, (X4,), s2sad.UnsupportedSyntaxError, "x = layer(x)", "with no break"),
     (star_args, (0.5, 1.5), s2sad.UnsupportedSyntaxError, "def star_args(*xs):", "list the parameters"),
     (starred_call, (X4,), s2sad.UnsupportedSyntaxError, "return math.hypot(*args)", "one by one"),
-    (del_statement, (X4,), s2sad.UnsupportedSyntaxError, "del y", "out of scope"),
+    (del_then_bound_again, (X4,), s2sad.UnsupportedSyntaxError, "del y", "out of scope"),
+    (del_in_a_loop, (X4,), s2sad.UnsupportedSyntaxError, "del t", "out of scope"),
     (dict_augassign, (X4,), s2sad.InPlaceUpdateError, 'd["a"] += x[2]', "build a new dict"),
     (dict_comp, (X4,), s2sad.UnsupportedSyntaxError, "d = {k: x[k] for k in range(3)}", "dict(a=x"),
     (global_statement, (X4,), s2sad.UnsupportedSyntaxError, "global SCALE", "pass the value in"),

@@ -1414,7 +1414,8 @@ def bad_multi_comp(x):
 def bad_del(x):
     y = x * 2
     del y
-    return x
+    y = x
+    return y
 
 
 def bad_starred(x):
