@@ -22,6 +22,7 @@ import gast
 
 from .contexts import context_problem, without_contexts
 from .errors import UnsupportedSyntaxError, raise_problems
+from .list_methods import extends_as_appends
 from .named_exprs import droppable_deletes, movable_walruses, without_deletes, without_named_exprs
 from .frontend import ParsedFunction, walk_nodes
 
@@ -304,8 +305,10 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) and isinstance(body[0].value.value, str):
         body = body[1:]  # the docstring
     body = without_contexts(parsed, body)  # with np.errstate(...): the body as it is (contexts.py)
-    body = without_deletes(without_named_exprs(body), droppable_deletes(fdef))  # if (n := len(x)) > 2: is n = len(x); if n > 2:
+    # if (n := len(x)) > 2: is n = len(x); if n > 2: (and del of a name never read again is dropped)
+    body = without_deletes(without_named_exprs(body), droppable_deletes(fdef))
     fresh = _Fresh(names_in(fdef))
+    body = extends_as_appends(body, fresh)  # items.extend(other): for v in other: items.append(v)
     returns = [n for s in body for n in _walk_own(s) if isinstance(n, gast.Return)]
     simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))
     flags = _Flags(returned=fresh("returned"), result=fresh("result"), simple=simple)

@@ -523,6 +523,21 @@ def list_extend(x):
     return vals[0] * vals[2]
 
 
+def list_extend_in_a_loop(x):
+    out = []
+    for k in range(2):
+        out.extend(v * (k + 1.0) for v in x)
+    other = [x[3], x[0] * x[1]]
+    out.extend(other)
+    return sum(out) * out[5] + other[1]
+
+
+def list_extend_by_itself(x):
+    vals = [x[0]]
+    vals.extend(vals)
+    return vals[1]
+
+
 def list_sum_start(x):
     return sum([x[0], x[1]], 10.0)
 
@@ -1182,6 +1197,8 @@ WORKS = [
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
     (walrus, (X4,)),
+    (list_extend, (X4,)),
+    (list_extend_in_a_loop, (X4,)),
     (del_statement, (X4,)),
     (del_of_names_read_before, (X4,)),
     (walrus_in_statements, (X4,)),
@@ -1481,7 +1498,7 @@ REFUSED = [
      "on a line of its own"),
     (list_append_pop, (X4,), s2sad.InPlaceUpdateError, "top = stack.pop()", "build a new value"),
     (list_insert, (X4,), s2sad.InPlaceUpdateError, "vals.insert(0, x[0])", "build a new value"),
-    (list_extend, (X4,), s2sad.InPlaceUpdateError, "vals.extend([x[1], x[2]])", "build a new value"),
+    (list_extend_by_itself, (X4,), s2sad.InPlaceUpdateError, "vals.extend(vals)", "build a new value"),
     (list_remove, (X4,), s2sad.InPlaceUpdateError, "vals.remove(x[0])", "build a new value"),
     (tuple_of_generator, (X4,), s2sad.NoDerivativeError, "t = tuple(v * v for v in x)", "register one"),
     (nonlocal_counter, (X4,), s2sad.UnsupportedSyntaxError, "nonlocal total", "return the new value"),
