@@ -197,7 +197,7 @@ def _sequences(fn: ir.Function) -> set:
     find = buffer_chains(fn, views=False)
     built = {find(s.target) for s in ir.walk(fn.body)
              if isinstance(s, ir.Assign) and s.func.value in (pack_list, pack_tuple, pack_dict, pack_namedtuple,
-                                                              list_append, runtime.appended)}
+                                                              list_append, runtime.appended, tuple)}
     found = {v for v in ir.all_defs(fn.body) if find(v) in built}
     while True:  # list + list and slices of lists are lists too
         more = {s.target for s in ir.walk(fn.body) if isinstance(s, ir.Assign) and s.target not in found and (

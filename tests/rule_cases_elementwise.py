@@ -196,6 +196,8 @@ add(builtins.float, np.array(0.75), id="float-0d-array")
 add(builtins.sum, [normal(3, 4), normal(4), 1.5], id="sum-list-broadcast")
 add(builtins.sum, (0.5, 1.25, -2.0), id="sum-tuple-floats")
 add(builtins.sum, [normal(3), normal(3)], 2.0, id="sum-with-start")
+add(builtins.tuple, [normal(3), normal(3)], id="tuple-of-a-list")
+add(builtins.tuple, [0.5, 1.25, -2.0], id="tuple-of-floats")
 
 # ---------------------------------------------------------------------------
 # math

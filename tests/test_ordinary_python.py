@@ -711,6 +711,13 @@ def tuple_of_generator(x):
     return t[1] + sum(t)
 
 
+def tuple_of_a_list_a_map_and_rows(x):
+    t = tuple([x[0], x[1] * x[2]])
+    u = tuple(map(np.sin, x))
+    rows = tuple(np.outer(x, x))
+    return t[0] * t[1] + u[2] * t[1] * sum(u) + np.sum(rows[1] * rows[2]) + len(u)
+
+
 def dict_comp(x):
     d = {k: x[k] for k in range(3)}
     return d[0] * d[2]
@@ -1197,6 +1204,8 @@ WORKS = [
     (replace_arrays_in_a_loop, (X4,)),
     (replace_a_row_by_a_shorter_row, (X4,)),
     (walrus, (X4,)),
+    (tuple_of_generator, (X4,)),
+    (tuple_of_a_list_a_map_and_rows, (X4,)),
     (list_extend, (X4,)),
     (list_extend_in_a_loop, (X4,)),
     (del_statement, (X4,)),
@@ -1500,7 +1509,6 @@ REFUSED = [
     (list_insert, (X4,), s2sad.InPlaceUpdateError, "vals.insert(0, x[0])", "build a new value"),
     (list_extend_by_itself, (X4,), s2sad.InPlaceUpdateError, "vals.extend(vals)", "build a new value"),
     (list_remove, (X4,), s2sad.InPlaceUpdateError, "vals.remove(x[0])", "build a new value"),
-    (tuple_of_generator, (X4,), s2sad.NoDerivativeError, "t = tuple(v * v for v in x)", "register one"),
     (nonlocal_counter, (X4,), s2sad.UnsupportedSyntaxError, "nonlocal total", "return the new value"),
     (recursive_power, (X4,), s2sad.RecursionNotSupportedError, "return v * power(v, n - 1)", ""),
     # the iterator would see the change when it is read (the gradient was that of c = 2.0)

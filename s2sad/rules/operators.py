@@ -279,6 +279,18 @@ def sum_tangent(y, iterable, start=0):
     y_dot = sum(iterable_dot) + start_dot
 
 
+@adjoint(builtins.tuple)
+def tuple_(y, iterable):
+    """tuple(xs) of a list (a generator or map is a list by then): the same items."""
+    # each item is itself: the tuple's adjoint, item by item, is the list's
+    iterable_bar = y_bar
+
+
+@tangent(builtins.tuple)
+def tuple_tangent(y, iterable):
+    y_dot = tuple(iterable_dot)
+
+
 @adjoint(spread_to_items)
 def spread_to_items_adjoint(y, g, items):
     # spread_to_items is linear in g; its transpose sums the items' adjoints (broadcast up to g)
