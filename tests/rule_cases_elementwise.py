@@ -198,6 +198,7 @@ add(builtins.sum, (0.5, 1.25, -2.0), id="sum-tuple-floats")
 add(builtins.sum, [normal(3), normal(3)], 2.0, id="sum-with-start")
 add(builtins.tuple, [normal(3), normal(3)], id="tuple-of-a-list")
 add(builtins.tuple, [0.5, 1.25, -2.0], id="tuple-of-floats")
+add(math.fsum, [0.5, 1.25, -2.0], id="fsum-floats")
 
 # ---------------------------------------------------------------------------
 # math

@@ -706,6 +706,10 @@ def reversed_sorted(x):
     return list(reversed(sorted(x)))[0] * 2.0
 
 
+def math_fsum(x):
+    return math.fsum([x[0], x[1] * 2.0]) + math.fsum(v * v for v in x) * x[2]
+
+
 def tuple_of_generator(x):
     t = tuple(v * v for v in x)
     return t[1] + sum(t)
@@ -1205,6 +1209,7 @@ WORKS = [
     (replace_a_row_by_a_shorter_row, (X4,)),
     (walrus, (X4,)),
     (tuple_of_generator, (X4,)),
+    (math_fsum, (X4,)),
     (tuple_of_a_list_a_map_and_rows, (X4,)),
     (list_extend, (X4,)),
     (list_extend_in_a_loop, (X4,)),

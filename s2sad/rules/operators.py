@@ -279,6 +279,17 @@ def sum_tangent(y, iterable, start=0):
     y_dot = sum(iterable_dot) + start_dot
 
 
+@adjoint(math.fsum)
+def fsum_(y, iterable):
+    """math.fsum of a list of numbers: a sum (rounded once), so each item's derivative is 1."""
+    iterable_bar = spread_to_items(y_bar, iterable)
+
+
+@tangent(math.fsum)
+def fsum_tangent(y, iterable):
+    y_dot = math.fsum(iterable_dot)
+
+
 @adjoint(builtins.tuple)
 def tuple_(y, iterable):
     """tuple(xs) of a list (a generator or map is a list by then): the same items."""
