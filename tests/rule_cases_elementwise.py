@@ -199,6 +199,8 @@ add(builtins.sum, [normal(3), normal(3)], 2.0, id="sum-with-start")
 add(builtins.tuple, [normal(3), normal(3)], id="tuple-of-a-list")
 add(builtins.tuple, [0.5, 1.25, -2.0], id="tuple-of-floats")
 add(math.fsum, [0.5, 1.25, -2.0], id="fsum-floats")
+add(math.prod, [0.5, 1.25, -2.0], id="prod-floats")
+add(math.prod, [0.5, 0.0, -2.0], start=1.5, id="prod-a-zero-start")
 
 # ---------------------------------------------------------------------------
 # math

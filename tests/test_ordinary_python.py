@@ -710,6 +710,10 @@ def math_fsum(x):
     return math.fsum([x[0], x[1] * 2.0]) + math.fsum(v * v for v in x) * x[2]
 
 
+def math_prod(x):
+    return math.prod([x[0], x[1], 2.0]) * x[3] + math.prod(v + 1.0 for v in x) + math.prod([x[0], 0.0, x[1]], start=x[2])
+
+
 def tuple_of_generator(x):
     t = tuple(v * v for v in x)
     return t[1] + sum(t)
@@ -1210,6 +1214,7 @@ WORKS = [
     (walrus, (X4,)),
     (tuple_of_generator, (X4,)),
     (math_fsum, (X4,)),
+    (math_prod, (X4,)),
     (tuple_of_a_list_a_map_and_rows, (X4,)),
     (list_extend, (X4,)),
     (list_extend_in_a_loop, (X4,)),

@@ -290,6 +290,20 @@ def fsum_tangent(y, iterable):
     y_dot = math.fsum(iterable_dot)
 
 
+@adjoint(math.prod)
+def prod_(y, iterable, start=1):
+    """math.prod of numbers: d/dx_k is the product of the others (exact when some are zero)."""
+    iterable_bar = [y_bar * start * math.prod(iterable[:k]) * math.prod(iterable[k + 1:])
+                    for k in range(len(iterable))]
+    start_bar = y_bar * math.prod(iterable)
+
+
+@tangent(math.prod)
+def prod_tangent(y, iterable, start=1):
+    y_dot = sum([iterable_dot[k] * start * math.prod(iterable[:k]) * math.prod(iterable[k + 1:])
+                 for k in range(len(iterable))]) + start_dot * math.prod(iterable)
+
+
 @adjoint(builtins.tuple)
 def tuple_(y, iterable):
     """tuple(xs) of a list (a generator or map is a list by then): the same items."""
