@@ -14,11 +14,13 @@ of these forms (it is then lowered as before).
 
 from __future__ import annotations
 
+import functools
+
 import gast
 
 from . import ir
 from .errors import UnsupportedSyntaxError
-from .lower_containers import subscript_index
+from .lower_containers import getitem, subscript_index
 
 _MOST_UNROLLED = 64  # a loop over more items than this stays a loop (and a call in it is refused)
 
@@ -153,18 +155,53 @@ def _calls_through(body, name: str) -> bool:
     return False
 
 
+def _columns(lw, it, target):
+    """[(name, atoms per item)] binding the loop's target names, item by item, when the loop visits a
+    container of functions known now: ``for f in FS``, ``for i, f in enumerate(FS[, start])``, ``for f,
+    w in zip(FS, ws)`` (each other sequence indexed at each position); None otherwise."""
+    if isinstance(target, gast.Name):
+        items = _static_items(lw, it)
+        return None if items is None else [(target.id, items)]
+    if not (isinstance(target, gast.Tuple) and all(isinstance(t, gast.Name) for t in target.elts)
+            and isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and not it.keywords):
+        return None
+    names = [t.id for t in target.elts]
+    callee = lw.expr(it.func) if it.func.id not in lw.env and it.func.id not in lw.local_names else None
+    if getattr(callee, "value", None) is enumerate and len(names) == 2 and len(it.args) in (1, 2):
+        start = lw.expr(it.args[1]) if len(it.args) == 2 else ir.Const(0)
+        items = _static_items(lw, it.args[0])
+        if items is None or not (isinstance(start, ir.Const) and type(start.value) is int):
+            return None
+        return [(names[0], [ir.Const(start.value + k) for k in range(len(items))]), (names[1], items)]
+    if getattr(callee, "value", None) is zip and len(names) == len(it.args):
+        known = [_static_items(lw, arg) for arg in it.args]
+        if all(items is None for items in known):
+            return None
+        n = min(len(items) for items in known if items is not None)
+        columns = []
+        for name, arg, items in zip(names, it.args, known):
+            if items is None:  # read at the top of each copy, as zip reads it (after earlier copies ran)
+                seq = lw.expr(arg)
+                items = [functools.partial(getitem, lw, seq, ir.Const(k), arg) for k in range(n)]
+            columns.append((name, items[:n]))
+        return columns
+    return None
+
+
 def unroll_loop(lw, node) -> bool:
     """Lower ``for name in ITEMS: body`` as one copy of `body` per item, with `name` bound to the item,
-    when ITEMS is known now and the body calls through `name`. Returns True if it did.
+    when ITEMS is known now and the body calls through `name` (also ``enumerate(ITEMS)`` and
+    ``zip(ITEMS, ...)``, see `_columns`). Returns True if it did.
 
     (desugar has made a loop with break or return a while loop over positions: that stays refused.)"""
-    target = node.target
-    if not isinstance(target, gast.Name) or node.orelse or not _calls_through(node.body, target.id):
+    names = [t.id for t in gast.walk(node.target) if isinstance(t, gast.Name)]
+    if node.orelse or not any(_calls_through(node.body, name) for name in names):
         return False
-    items = _static_items(lw, node.iter)
-    if items is None:
+    columns = _columns(lw, node.iter, node.target)
+    if columns is None:
         return False
-    for atom in items:
-        lw.env[target.id] = atom
+    for k in range(len(columns[0][1])):
+        for name, atoms in columns:
+            lw.env[name] = atoms[k]() if callable(atoms[k]) else atoms[k]
         lw.block(node.body)
     return True

@@ -1124,6 +1124,17 @@ def loop_over_a_local_list_of_functions(x):
     return np.sum(y) + fs[1](x[0])
 
 
+def enumerate_and_zip_over_functions(x):
+    s = 0.0
+    for i, layer in enumerate(LAYERS):
+        x = layer(x) * (i + 1.0)
+        s = s + np.sum(x)
+    ws = [x[0], x[1] * 2.0, 0.5]
+    for layer, w, v in zip(LAYERS, ws, x):
+        x = layer(x) * w + v
+    return s + np.sum(x)
+
+
 def layers_in_an_outer_loop(x):
     s = 0.0
     for k in range(2):
@@ -1236,6 +1247,7 @@ WORKS = [
     (loop_over_the_keys_of_a_dict_of_functions, (X4,)),
     (loop_over_a_local_list_of_functions, (X4,)),
     (layers_in_an_outer_loop, (X4,)),
+    (enumerate_and_zip_over_functions, (X4,)),
     (_closure_over_layers(), (X4,)),
     (_Model().loss, (X4,)),
     (replace_a_row_by_a_longer_row, (X4,)),
