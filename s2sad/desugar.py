@@ -22,7 +22,7 @@ import gast
 
 from .contexts import context_problem, without_contexts
 from .errors import UnsupportedSyntaxError, raise_problems
-from .list_methods import extends_as_appends
+from .list_methods import extends_as_appends, pops_as_rebindings
 from .named_exprs import droppable_deletes, movable_walruses, without_deletes, without_named_exprs
 from .frontend import ParsedFunction, walk_nodes
 
@@ -309,6 +309,7 @@ def remove_early_exits(parsed: ParsedFunction) -> gast.FunctionDef:
     body = without_deletes(without_named_exprs(body), droppable_deletes(fdef))
     fresh = _Fresh(names_in(fdef))
     body = extends_as_appends(body, fresh)  # items.extend(other): for v in other: items.append(v)
+    body = pops_as_rebindings(fdef, body)  # top = items.pop(): top = items[-1]; items = items[:-1]
     returns = [n for s in body for n in _walk_own(s) if isinstance(n, gast.Return)]
     simple = len(returns) <= 1 and (not returns or (body and body[-1] is returns[0]))
     flags = _Flags(returned=fresh("returned"), result=fresh("result"), simple=simple)

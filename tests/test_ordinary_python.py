@@ -370,6 +370,29 @@ def list_insert(x):
     return vals[0] * vals[1] + vals[2]
 
 
+def list_pop_at_and_insert(x):
+    vals = [x[1], x[2], x[3]]
+    vals.insert(0, x[0] * 3.0)
+    first = vals.pop(1)
+    vals.pop()
+    return first * vals[0] + sum(vals) * vals[-1]
+
+
+def pop_in_an_expression(x):
+    stack = [x[0], x[1], x[2]]
+    s = 0.0
+    while len(stack) > 1:
+        s = s + stack.pop() * stack[0]
+    return s
+
+
+def pop_of_a_list_another_name_holds(x):
+    a = [x[0], x[1]]
+    b = a
+    a.pop()
+    return b[-1]
+
+
 def comprehension_with_condition(x):
     pos = [v * v for v in x if v > 0]
     return sum(pos) + len(pos)
@@ -1228,6 +1251,9 @@ WORKS = [
     (math_prod, (X4,)),
     (tuple_of_a_list_a_map_and_rows, (X4,)),
     (list_extend, (X4,)),
+    (list_append_pop, (X4,)),
+    (list_insert, (X4,)),
+    (list_pop_at_and_insert, (X4,)),
     (list_extend_in_a_loop, (X4,)),
     (del_statement, (X4,)),
     (del_of_names_read_before, (X4,)),
@@ -1527,8 +1553,8 @@ REFUSED = [
      "on a line of its own"),
     (walrus_in_a_while_test, (X4,), s2sad.UnsupportedSyntaxError, "while (s := s + x[k]) < 3.0:",
      "on a line of its own"),
-    (list_append_pop, (X4,), s2sad.InPlaceUpdateError, "top = stack.pop()", "build a new value"),
-    (list_insert, (X4,), s2sad.InPlaceUpdateError, "vals.insert(0, x[0])", "build a new value"),
+    (pop_in_an_expression, (X4,), s2sad.InPlaceUpdateError, "s = s + stack.pop() * stack[0]", "build a new value"),
+    (pop_of_a_list_another_name_holds, (X4,), s2sad.InPlaceUpdateError, "a.pop()", "build a new value"),
     (list_extend_by_itself, (X4,), s2sad.InPlaceUpdateError, "vals.extend(vals)", "build a new value"),
     (list_remove, (X4,), s2sad.InPlaceUpdateError, "vals.remove(x[0])", "build a new value"),
     (nonlocal_counter, (X4,), s2sad.UnsupportedSyntaxError, "nonlocal total", "return the new value"),
