@@ -55,6 +55,12 @@ def covariances(x):
             + np.sum(np.corrcoef(x, x[0] ** 2) ** 3))
 
 
+def covariance_of_one_observation(x):
+    # with rowvar=False NumPy transposes any 2-D m, one row included: here 4 variables observed once
+    # (the rule read one variable observed 4 times, and the generated code failed with InternalError)
+    return np.sum(np.cov(x[:1], rowvar=False, bias=True) + 1.0) * np.sum(x ** 2)
+
+
 def chain_products(x):
     return np.sum(np.linalg.multi_dot([x, x.T, x]) ** 2) + np.linalg.multi_dot([x[0], x.T, x, x[1]])
 
@@ -94,6 +100,7 @@ def distinct_values(v):
     (quantiles, (X,)),
     (quantile_in_q, (np.array([0.35, 0.6]),)),
     (covariances, (X,)),
+    (covariance_of_one_observation, (X,)),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_derivatives_match_central_differences(f, args):
     check_case(f, args, 0, MODES, rtol=1e-5, atol=1e-6)

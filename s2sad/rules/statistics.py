@@ -170,8 +170,11 @@ def percentile_tangent(y, a, q, axis=None, *, method="linear", keepdims=False):
 # ---------------------------------------------------------------------------
 
 
-def variables_in_columns(v, rowvar):
-    """Whether np.cov reads the variables of `v` from its columns: rowvar=False and more than one row."""
+def variables_in_columns(v, rowvar, first=False):
+    """Whether np.cov reads the variables of `v` from its columns, as NumPy does: rowvar=False and, for
+    its first argument (`first`), v 2-D; for y, v with more than one row (a 1-D v is one row)."""
+    if first:
+        return not rowvar and np.ndim(v) != 1
     return not rowvar and np.shape(np.atleast_2d(v))[0] != 1
 
 
@@ -207,14 +210,14 @@ def plus_transpose_tangent(y, t):
 def cov(c, m, y=None, rowvar=True, bias=False, ddof=None):
     """Differentiable in m and y. fweights=, aweights= and dtype= are refused."""
     # see the comment above
-    xm = np.transpose(np.atleast_2d(m)) if variables_in_columns(m, rowvar) else np.atleast_2d(m)
+    xm = np.transpose(np.atleast_2d(m)) if variables_in_columns(m, rowvar, True) else np.atleast_2d(m)
     x = xm if y is None else np.concatenate(
         [xm, np.transpose(np.atleast_2d(y)) if variables_in_columns(y, rowvar) else np.atleast_2d(y)], 0)
     xc = x - np.mean(x, 1, keepdims=True)
     g = np.reshape(c_bar, (np.shape(x)[0], np.shape(x)[0]))
     x_bar = np.matmul(g + np.transpose(g), xc) / cov_divisor(x, bias, ddof)
     m_bar = np.reshape(
-        np.transpose(x_bar[:np.shape(xm)[0]]) if variables_in_columns(m, rowvar) else x_bar[:np.shape(xm)[0]],
+        np.transpose(x_bar[:np.shape(xm)[0]]) if variables_in_columns(m, rowvar, True) else x_bar[:np.shape(xm)[0]],
         np.shape(m))
     y_bar = np.reshape(
         np.transpose(x_bar[np.shape(xm)[0]:]) if variables_in_columns(y, rowvar) else x_bar[np.shape(xm)[0]:],
@@ -223,7 +226,7 @@ def cov(c, m, y=None, rowvar=True, bias=False, ddof=None):
 
 @tangent(np.cov)
 def cov_tangent(c, m, y=None, rowvar=True, bias=False, ddof=None):
-    xm = np.transpose(np.atleast_2d(m)) if variables_in_columns(m, rowvar) else np.atleast_2d(m)
+    xm = np.transpose(np.atleast_2d(m)) if variables_in_columns(m, rowvar, True) else np.atleast_2d(m)
     x = xm if y is None else np.concatenate(
         [xm, np.transpose(np.atleast_2d(y)) if variables_in_columns(y, rowvar) else np.atleast_2d(y)], 0)
     xc = x - np.mean(x, 1, keepdims=True)
@@ -231,7 +234,7 @@ def cov_tangent(c, m, y=None, rowvar=True, bias=False, ddof=None):
     # dC = (E dX Xc^T + its transpose) / d, E placing m's (y's) rows among all the variables
     c_dot = np.reshape(plus_transpose(np.matmul(np.matmul(
         selection(x, 0, np.shape(xm)[0]),
-        np.transpose(np.atleast_2d(m_dot)) if variables_in_columns(m, rowvar) else np.atleast_2d(m_dot)),
+        np.transpose(np.atleast_2d(m_dot)) if variables_in_columns(m, rowvar, True) else np.atleast_2d(m_dot)),
         np.transpose(xc))) / d, np.shape(c)) + np.reshape(plus_transpose(np.matmul(np.matmul(
             selection(x, np.shape(xm)[0], np.shape(x)[0] - np.shape(xm)[0]),
             np.transpose(np.atleast_2d(y_dot)) if variables_in_columns(y, rowvar) else np.atleast_2d(y_dot)),
@@ -242,7 +245,7 @@ def cov_tangent(c, m, y=None, rowvar=True, bias=False, ddof=None):
 def corrcoef(r, x, y=None, rowvar=True):
     """Differentiable in x and y. dtype= is refused."""
     # see the comment above np.cov's rule
-    xm = np.transpose(np.atleast_2d(x)) if variables_in_columns(x, rowvar) else np.atleast_2d(x)
+    xm = np.transpose(np.atleast_2d(x)) if variables_in_columns(x, rowvar, True) else np.atleast_2d(x)
     v = xm if y is None else np.concatenate(
         [xm, np.transpose(np.atleast_2d(y)) if variables_in_columns(y, rowvar) else np.atleast_2d(y)], 0)
     vc = v - np.mean(v, 1, keepdims=True)
@@ -252,7 +255,7 @@ def corrcoef(r, x, y=None, rowvar=True):
     cv_bar = g / ss - np.diag(np.sum((g + np.transpose(g)) * (cv / ss), 1) / (2.0 * np.diagonal(cv)))
     v_bar = np.matmul(cv_bar + np.transpose(cv_bar), vc)
     x_bar = np.reshape(
-        np.transpose(v_bar[:np.shape(xm)[0]]) if variables_in_columns(x, rowvar) else v_bar[:np.shape(xm)[0]],
+        np.transpose(v_bar[:np.shape(xm)[0]]) if variables_in_columns(x, rowvar, True) else v_bar[:np.shape(xm)[0]],
         np.shape(x))
     y_bar = np.reshape(
         np.transpose(v_bar[np.shape(xm)[0]:]) if variables_in_columns(y, rowvar) else v_bar[np.shape(xm)[0]:],
@@ -261,7 +264,7 @@ def corrcoef(r, x, y=None, rowvar=True):
 
 @tangent(np.corrcoef)
 def corrcoef_tangent(r, x, y=None, rowvar=True):
-    xm = np.transpose(np.atleast_2d(x)) if variables_in_columns(x, rowvar) else np.atleast_2d(x)
+    xm = np.transpose(np.atleast_2d(x)) if variables_in_columns(x, rowvar, True) else np.atleast_2d(x)
     v = xm if y is None else np.concatenate(
         [xm, np.transpose(np.atleast_2d(y)) if variables_in_columns(y, rowvar) else np.atleast_2d(y)], 0)
     vc = v - np.mean(v, 1, keepdims=True)
@@ -270,11 +273,11 @@ def corrcoef_tangent(r, x, y=None, rowvar=True):
     # with dC = B + B^T (B = E dV Vc^T): dR = T + T^T, T = B / ss - R diag(B)_i / C_ii
     r_dot = np.reshape(plus_transpose(
         np.matmul(np.matmul(selection(v, 0, np.shape(xm)[0]),
-                            np.transpose(np.atleast_2d(x_dot)) if variables_in_columns(x, rowvar)
+                            np.transpose(np.atleast_2d(x_dot)) if variables_in_columns(x, rowvar, True)
                             else np.atleast_2d(x_dot)), np.transpose(vc)) / ss
         - cv / ss * np.expand_dims(np.diagonal(
             np.matmul(np.matmul(selection(v, 0, np.shape(xm)[0]),
-                                np.transpose(np.atleast_2d(x_dot)) if variables_in_columns(x, rowvar)
+                                np.transpose(np.atleast_2d(x_dot)) if variables_in_columns(x, rowvar, True)
                                 else np.atleast_2d(x_dot)), np.transpose(vc))) / np.diagonal(cv), 1)),
         np.shape(r)) + np.reshape(plus_transpose(
             np.matmul(np.matmul(selection(v, np.shape(xm)[0], np.shape(v)[0] - np.shape(xm)[0]),
