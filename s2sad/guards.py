@@ -123,31 +123,30 @@ def attribute_assumptions(function: ir.Function) -> list:
             if isinstance(routine, ir.Function):  # a helper lowered once (`subroutines.Subroutine`)
                 visit(routine)
             elif len(ref.path) >= 2 and callable(ref.value):
-                holder = _holder(ref)
-                if holder is not None:
-                    found.append(("attr", holder, ref.path[-1], ref.value))
+                found.extend(("attr", holder, name, value) for holder, name, value in _links(ref))
 
     visit(function)
     return found
 
 
-def _holder(ref: ir.Ref):
-    """The object `ref`'s last attribute is read from, unless it is a library module (or out of reach)."""
-    holder = ref.root
-    try:
-        for name in ref.path[1:-1]:
-            holder = getattr(holder, name)
-    except Exception:  # (lowering read it: it changed since; the other guards see that)
-        return None
-    if isinstance(holder, types.ModuleType) and holder.__name__.partition(".")[0] in _LIBRARIES:
-        return None
-    try:
-        # a bound method (`rng.normal` of a global Generator, `Model.fit` of a classmethod) is a new
-        # object at each lookup: an identity guard would fail on every call and rebuild every time
-        same = getattr(holder, ref.path[-1]) is ref.value
-    except Exception:
-        return None
-    return holder if same and ref.path[-1].isidentifier() else None
+def _links(ref: ir.Ref) -> list:
+    """``(holder, name, value)`` for each attribute `ref` reads on its way to the function (``cfg.sub``
+    and ``cfg.sub.act`` for ``cfg.sub.act``: swapping ``cfg.sub`` swaps the function too), but those
+    read from a library module or out of reach."""
+    links, holder = [], ref.root
+    for k, name in enumerate(ref.path[1:], 1):
+        try:
+            value = getattr(holder, name)
+            # a bound method (`rng.normal` of a global Generator, `Model.fit` of a classmethod) is a new
+            # object at each lookup: an identity guard would fail on every call and rebuild every time
+            same = getattr(holder, name) is value and (k < len(ref.path) - 1 or value is ref.value)
+        except Exception:  # (lowering read it: it changed since; the other guards see that)
+            return links
+        library = isinstance(holder, types.ModuleType) and holder.__name__.partition(".")[0] in _LIBRARIES
+        if same and not library and name.isidentifier():
+            links.append((holder, name, value))
+        holder = value
+    return links
 
 
 __all__ = ["live_assumptions", "make_guard", "attribute_assumptions"]

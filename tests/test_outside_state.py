@@ -130,3 +130,25 @@ def test_a_bound_method_of_a_global_object_does_not_rebuild_the_derivative_on_ev
     g = s2sad.grad(noisy)
     g(np.ones(3))
     assert g._guard is None or g._guard()
+
+
+nested_config = types.SimpleNamespace(sub=types.SimpleNamespace(act=np.tanh))
+
+
+def act_of_a_nested_attribute(x):
+    return np.sum(nested_config.sub.act(x))
+
+
+def test_swapping_the_object_that_holds_the_function_rebuilds_the_derivative():
+    # nested_config.sub = <another object with act=np.sin>: only nested_config.sub.act of the old object
+    # was watched, so np.sin's values were differentiated with np.tanh's rule (1 - y * y), silently
+    x = np.array([0.3, 0.5])
+    g = s2sad.grad(act_of_a_nested_attribute)
+    try:
+        np.testing.assert_allclose(g(x), 1 - np.tanh(x) ** 2, rtol=1e-12)
+        nested_config.sub = types.SimpleNamespace(act=np.sin)
+        np.testing.assert_allclose(g(x), np.cos(x), rtol=1e-12)
+        nested_config.sub.act = np.exp
+        np.testing.assert_allclose(g(x), np.exp(x), rtol=1e-12)
+    finally:
+        nested_config.sub = types.SimpleNamespace(act=np.tanh)
