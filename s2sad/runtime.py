@@ -414,9 +414,10 @@ def pad_none(parts, like):
 def add_sequences(a, b):
     """Add two adjoints of a list or tuple item by item (``+`` would concatenate them)."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return [add_sequences(x, y) for x, y in zip(a, b)]
+        # strict: adjoints of one list have its length; cutting one short would drop derivatives
+        return [add_sequences(x, y) for x, y in zip(a, b, strict=True)]
     if isinstance(a, dict) and isinstance(b, dict):
-        return {key: add_sequences(a[key], b[key]) for key in a}
+        return {key: add_sequences(a.get(key), b.get(key)) for key in {**a, **b}}
     if a is None:
         return b
     if b is None:

@@ -212,3 +212,12 @@ def test_calling_a_value_that_is_no_function_is_refused_naming_it_and_its_line(f
     with pytest.raises(s2sad.errors.UnsupportedSyntaxError, match=f"{what}, not a function") as info:
         s2sad.grad(f)(np.ones(2))
     assert info.value.location.line is not None and info.value.hint
+
+
+def test_adjoints_of_one_list_are_added_item_by_item_never_cut_short():
+    from s2sad import runtime
+
+    assert runtime.add_sequences([1.0, None], [None, 2.0]) == [1.0, 2.0]
+    assert runtime.add_sequences({"a": 1.0}, {"b": 2.0}) == {"a": 1.0, "b": 2.0}  # was {"a": 1.0}
+    with pytest.raises(ValueError):
+        runtime.add_sequences([1.0, 2.0], [3.0])  # was [4.0]: the second item's derivative dropped
